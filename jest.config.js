@@ -1,0 +1,16 @@
+// Jest runs the TypeScript tests as native ES modules (middy 7 and cockatiel 4 ship ESM only).
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test', '<rootDir>/lambdas', '<rootDir>/models', '<rootDir>/lib', '<rootDir>/local'],
+  testMatch: ['**/*.test.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
+  },
+  snapshotSerializers: ['<rootDir>/test/support/scrub-hashes.cjs'],
+  testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
+  modulePathIgnorePatterns: ['<rootDir>/cdk.out', '<rootDir>/.aims', '<rootDir>/node_modules/.cache'],
+};

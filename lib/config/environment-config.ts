@@ -1,0 +1,71 @@
+// The shape of one environment's settings: the only place where environments differ.
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import type { StreamMode } from 'aws-cdk-lib/aws-kinesis';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+
+export const STAGE_NAMES = ['Dev', 'Staging', 'Prod'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+export interface EnvironmentConfig {
+  /** AWS account id; a placeholder until overridden by AIMS_<STAGE>_ACCOUNT for a real deploy. */
+  readonly account: string;
+  /** AWS region; overridable by AIMS_<STAGE>_REGION. */
+  readonly region: string;
+  /** Stateful stacks refuse deletion outside dev. */
+  readonly terminationProtection: boolean;
+  /** What happens to stateful resources when their stack or resource is removed. */
+  readonly removalPolicy: RemovalPolicy;
+  /** Retention of every Lambda log group and the API access logs. */
+  readonly logRetention: RetentionDays;
+  readonly data: {
+    /** Days an audit record stays in the decisions table before TTL removes it. */
+    readonly decisionTtlDays: number;
+    /** Kinesis capacity: ON_DEMAND, or PROVISIONED with `shards`. */
+    readonly streamMode: StreamMode;
+    /** Shard count, only read when streamMode is PROVISIONED. */
+    readonly shards: number;
+    /** Hours records stay on the stream (24 to 8760). */
+    readonly streamRetentionHours: number;
+    /** Days until lake objects move to infrequent access. */
+    readonly lakeInfrequentAccessAfterDays: number;
+    /** Days until lake objects move to Glacier Instant Retrieval. */
+    readonly lakeArchiveAfterDays: number;
+    /** Days before noncurrent object versions are deleted in every bucket. */
+    readonly noncurrentVersionExpirationDays: number;
+    /** Days before raw capture and monitoring reports are deleted. */
+    readonly captureExpirationDays: number;
+    /** Days the S3 server access logs are kept. */
+    readonly accessLogExpirationDays: number;
+    /** Days the event-bus archive keeps events for replay (0 = forever). */
+    readonly busArchiveRetentionDays: number;
+  };
+  readonly functions: {
+    /** Default memory of a service function in MB. */
+    readonly memorySize: number;
+  };
+  readonly api: {
+    /** Steady-state requests per second per client (usage plan). */
+    readonly rateLimit: number;
+    /** Burst requests per client (usage plan). */
+    readonly burstLimit: number;
+    /** Requests per client per day (usage plan quota). */
+    readonly dailyQuota: number;
+    /** Requests per 5 minutes from one IP before WAF blocks it. */
+    readonly wafRateLimitPer5Min: number;
+  };
+  readonly alarms: {
+    /** API latency p99 above this (ms) alarms. */
+    readonly apiLatencyP99Ms: number;
+    /** API 5xx responses per minute above this alarm. */
+    readonly api5xxPerMinute: number;
+    /** Kinesis iterator age above this (ms) alarms. */
+    readonly iteratorAgeMs: number;
+    /** Share of degraded (fallback) decisions above this (percent) alarms. */
+    readonly degradedDecisionPercent: number;
+  };
+  /** Model serving per environment, read with each model's manifest. */
+  readonly models: {
+    /** Which manifest `serving.instanceType` key this environment uses. */
+    readonly profile: 'dev' | 'staging' | 'prod';
+  };
+}

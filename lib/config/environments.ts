@@ -1,0 +1,98 @@
+// Every environment's settings in one typed table; only bin/ reads it and hands values down as props.
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { StreamMode } from 'aws-cdk-lib/aws-kinesis';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { EnvironmentConfig, StageName } from './environment-config.js';
+
+export const environments = {
+  Dev: {
+    account: '111111111111',
+    region: 'eu-west-1',
+    terminationProtection: false,
+    removalPolicy: RemovalPolicy.DESTROY,
+    logRetention: RetentionDays.ONE_WEEK,
+    data: {
+      decisionTtlDays: 30,
+      streamMode: StreamMode.PROVISIONED,
+      shards: 1,
+      streamRetentionHours: 24,
+      lakeInfrequentAccessAfterDays: 30,
+      lakeArchiveAfterDays: 90,
+      noncurrentVersionExpirationDays: 7,
+      captureExpirationDays: 30,
+      accessLogExpirationDays: 30,
+      busArchiveRetentionDays: 7,
+    },
+    functions: { memorySize: 512 },
+    api: { rateLimit: 50, burstLimit: 100, dailyQuota: 100_000, wafRateLimitPer5Min: 10_000 },
+    alarms: { apiLatencyP99Ms: 250, api5xxPerMinute: 5, iteratorAgeMs: 60_000, degradedDecisionPercent: 20 },
+    models: { profile: 'dev' },
+  },
+  Staging: {
+    account: '222222222222',
+    region: 'eu-west-1',
+    terminationProtection: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+    logRetention: RetentionDays.ONE_MONTH,
+    data: {
+      decisionTtlDays: 90,
+      streamMode: StreamMode.PROVISIONED,
+      shards: 2,
+      streamRetentionHours: 72,
+      lakeInfrequentAccessAfterDays: 30,
+      lakeArchiveAfterDays: 90,
+      noncurrentVersionExpirationDays: 30,
+      captureExpirationDays: 90,
+      accessLogExpirationDays: 90,
+      busArchiveRetentionDays: 30,
+    },
+    functions: { memorySize: 1024 },
+    api: { rateLimit: 200, burstLimit: 400, dailyQuota: 1_000_000, wafRateLimitPer5Min: 50_000 },
+    alarms: { apiLatencyP99Ms: 150, api5xxPerMinute: 2, iteratorAgeMs: 30_000, degradedDecisionPercent: 5 },
+    models: { profile: 'staging' },
+  },
+  Prod: {
+    account: '333333333333',
+    region: 'eu-west-1',
+    terminationProtection: true,
+    removalPolicy: RemovalPolicy.RETAIN,
+    logRetention: RetentionDays.ONE_YEAR,
+    data: {
+      decisionTtlDays: 400,
+      streamMode: StreamMode.ON_DEMAND,
+      shards: 0,
+      streamRetentionHours: 168,
+      lakeInfrequentAccessAfterDays: 30,
+      lakeArchiveAfterDays: 180,
+      noncurrentVersionExpirationDays: 90,
+      captureExpirationDays: 365,
+      accessLogExpirationDays: 365,
+      busArchiveRetentionDays: 365,
+    },
+    functions: { memorySize: 1769 },
+    api: { rateLimit: 2_000, burstLimit: 4_000, dailyQuota: 50_000_000, wafRateLimitPer5Min: 200_000 },
+    alarms: { apiLatencyP99Ms: 100, api5xxPerMinute: 1, iteratorAgeMs: 10_000, degradedDecisionPercent: 1 },
+    models: { profile: 'prod' },
+  },
+} as const satisfies Record<StageName, EnvironmentConfig>;
+
+/**
+ * The settings of one environment with its account and region taken from
+ * AIMS_<STAGE>_ACCOUNT / AIMS_<STAGE>_REGION when set, so a real deploy needs no code change.
+ */
+export function resolveEnvironment(
+  name: StageName,
+  env: Readonly<Record<string, string | undefined>>,
+): EnvironmentConfig {
+  const base: EnvironmentConfig = environments[name];
+  const prefix = `AIMS_${name.toUpperCase()}`;
+  const account = env[`${prefix}_ACCOUNT`] ?? base.account;
+  const region = env[`${prefix}_REGION`] ?? base.region;
+  if (!/^\d{12}$/.test(account)) {
+    throw new Error(`${prefix}_ACCOUNT must be a 12-digit AWS account id, got '${account}'`);
+  }
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    throw new Error(`${prefix}_REGION must be an AWS region such as eu-west-1, got '${region}'`);
+  }
+  return { ...base, account, region };
+}

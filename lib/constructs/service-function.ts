@@ -1,0 +1,103 @@
+// The one construct that creates Lambda functions: runtime, architecture, bundling, tracing and logs fixed here.
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The repository root: the folder holding package.json and the lockfile. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The Node.js version the bundles target: the local stage runs them on this major. */
+export const BUNDLE_TARGET = 'node22';
+
+export interface ServiceFunctionProps {
+  /** Path of the handler module, relative to the repository root (e.g. `lambdas/score/handler.ts`). */
+  readonly entry: string;
+  /** Powertools service name (logs, traces, metric dimension). */
+  readonly serviceName: string;
+  /** Powertools metrics namespace. */
+  readonly metricsNamespace: string;
+  /** How long the function's logs are kept. */
+  readonly logRetention: RetentionDays;
+  /** What happens to the log group when the function is removed. */
+  readonly logRemovalPolicy: RemovalPolicy;
+  /** Exported handler name. @default 'handler' */
+  readonly handler?: string;
+  /** One sentence on what the function does. @default - none */
+  readonly description?: string;
+  /** Memory in MB. @default 512 */
+  readonly memorySize?: number;
+  /** Timeout. @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** Extra environment variables. @default - only the Powertools settings */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Reserved concurrency. @default - unreserved */
+  readonly reservedConcurrentExecutions?: number;
+  /** Source maps in the bundle (stack traces point at TypeScript). @default true */
+  readonly sourceMap?: boolean;
+}
+
+export class ServiceFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+    if (path.isAbsolute(props.entry) || !/^[\w./-]+\.ts$/.test(props.entry)) {
+      throw new Error(`entry must be a .ts path relative to the repository root, got '${props.entry}'`);
+    }
+    if (!/^[a-z][a-z0-9-]*$/.test(props.serviceName)) {
+      throw new Error(`serviceName must be lower-case kebab-case, got '${props.serviceName}'`);
+    }
+    const memorySize = props.memorySize ?? 512;
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240) {
+      throw new Error(`memorySize must be an integer from 128 to 10240 MB, got ${memorySize}`);
+    }
+    const sourceMap = props.sourceMap ?? true;
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.logRemovalPolicy,
+    });
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: path.join(PROJECT_ROOT, props.entry),
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      handler: props.handler ?? 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
+        ...(sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: BUNDLE_TARGET,
+        platform: 'node',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap,
+        sourcesContent: false,
+        // The SDK is bundled too: one pinned version, identical on AWS and in the local stage.
+        externalModules: [],
+        // ESM output still meets CommonJS dependencies that call require().
+        banner:
+          "import { createRequire as __aimsCreateRequire } from 'node:module';const require = __aimsCreateRequire(import.meta.url);",
+        forceDockerBundling: false,
+        logLevel: LogLevel.ERROR,
+      },
+    });
+  }
+}

@@ -1,0 +1,235 @@
+// The stateful stack: keys, buckets, tables, the stream, the bus and its schema registry.
+// Construct IDs here are a contract: renaming one replaces (and, outside dev, orphans) live data.
+import { Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { type Archive, EventBus } from 'aws-cdk-lib/aws-events';
+import { CfnRegistry } from 'aws-cdk-lib/aws-eventschemas';
+import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  type LifecycleRule,
+  ObjectOwnership,
+  StorageClass,
+} from 'aws-cdk-lib/aws-s3';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from '../config/environment-config.js';
+
+export interface DataStackProps extends StackProps {
+  readonly removalPolicy: RemovalPolicy;
+  readonly data: EnvironmentConfig['data'];
+}
+
+/** Attribute names the services rely on; the tables' key schemas are built from them. */
+export const TABLE_KEYS = {
+  features: { partitionKey: 'pk' },
+  decisions: { partitionKey: 'transactionId', ttl: 'expiresAt', byCustomer: ['customerId', 'decidedAt'] },
+  labels: { partitionKey: 'transactionId' },
+  idempotency: { partitionKey: 'id', ttl: 'expiration' },
+} as const;
+
+export class DataStack extends Stack {
+  /** Encrypts every table, bucket (but the access-log bucket), the stream, the bus and its archive. */
+  public readonly key: Key;
+  /** Decisions, labels, raw events and training sets. */
+  public readonly lakeBucket: Bucket;
+  /** Model artifacts, training code and baselines. */
+  public readonly artifactsBucket: Bucket;
+  /** Endpoint data capture. */
+  public readonly captureBucket: Bucket;
+  /** Model Monitor reports and ground truth. */
+  public readonly monitoringBucket: Bucket;
+  /** Server access logs of the buckets above. */
+  public readonly accessLogsBucket: Bucket;
+  public readonly featuresTable: Table;
+  public readonly decisionsTable: Table;
+  public readonly labelsTable: Table;
+  public readonly idempotencyTable: Table;
+  public readonly transactionStream: Stream;
+  public readonly bus: EventBus;
+  public readonly busArchive: Archive;
+  /** Receives events the bus could not encrypt or decrypt. */
+  public readonly busDeadLetterQueue: Queue;
+  public readonly schemaRegistry: CfnRegistry;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    const { data, removalPolicy } = props;
+    validateData(data);
+
+    this.key = new Key(this, 'DataKey', {
+      description: 'AIMS data at rest: tables, buckets, stream, bus',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    this.accessLogsBucket = new Bucket(this, 'AccessLogsBucket', {
+      // S3 server access logging delivers only to buckets encrypted with S3-managed keys.
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+      lifecycleRules: [
+        {
+          id: 'expire-access-logs',
+          expiration: Duration.days(data.accessLogExpirationDays),
+          noncurrentVersionExpiration: Duration.days(data.noncurrentVersionExpirationDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+
+    const baseRules: LifecycleRule[] = [
+      {
+        id: 'tidy-versions-and-uploads',
+        noncurrentVersionExpiration: Duration.days(data.noncurrentVersionExpirationDays),
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      },
+    ];
+    const expiring: LifecycleRule[] = [
+      ...baseRules,
+      { id: 'expire-objects', expiration: Duration.days(data.captureExpirationDays) },
+    ];
+    this.lakeBucket = this.secureBucket('LakeBucket', 'lake/', removalPolicy, [
+      ...baseRules,
+      {
+        id: 'tier-lake',
+        transitions: [
+          {
+            storageClass: StorageClass.INFREQUENT_ACCESS,
+            transitionAfter: Duration.days(data.lakeInfrequentAccessAfterDays),
+          },
+          {
+            storageClass: StorageClass.GLACIER_INSTANT_RETRIEVAL,
+            transitionAfter: Duration.days(data.lakeArchiveAfterDays),
+          },
+        ],
+      },
+    ]);
+    this.artifactsBucket = this.secureBucket('ArtifactsBucket', 'artifacts/', removalPolicy, baseRules);
+    this.captureBucket = this.secureBucket('CaptureBucket', 'capture/', removalPolicy, expiring);
+    this.monitoringBucket = this.secureBucket('MonitoringBucket', 'monitoring/', removalPolicy, expiring);
+
+    this.featuresTable = this.table('FeaturesTable', TABLE_KEYS.features.partitionKey, removalPolicy);
+    this.decisionsTable = this.table(
+      'DecisionsTable',
+      TABLE_KEYS.decisions.partitionKey,
+      removalPolicy,
+      TABLE_KEYS.decisions.ttl,
+    );
+    const [customerKey, decidedAtKey] = TABLE_KEYS.decisions.byCustomer;
+    this.decisionsTable.addGlobalSecondaryIndex({
+      indexName: 'byCustomer',
+      partitionKey: { name: customerKey, type: AttributeType.STRING },
+      sortKey: { name: decidedAtKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
+    this.labelsTable = this.table('LabelsTable', TABLE_KEYS.labels.partitionKey, removalPolicy);
+    this.idempotencyTable = this.table(
+      'IdempotencyTable',
+      TABLE_KEYS.idempotency.partitionKey,
+      removalPolicy,
+      TABLE_KEYS.idempotency.ttl,
+    );
+
+    const provisioned = data.streamMode === StreamMode.PROVISIONED;
+    this.transactionStream = new Stream(this, 'TransactionStream', {
+      encryption: StreamEncryption.KMS,
+      encryptionKey: this.key,
+      streamMode: data.streamMode,
+      shardCount: provisioned ? data.shards : undefined,
+      retentionPeriod: Duration.hours(data.streamRetentionHours),
+      removalPolicy,
+    });
+    Validations.of(this.transactionStream).acknowledge({
+      id: 'AwsSolutions-KDS3',
+      reason: "Encrypted with the stack's customer-managed key (rotation, key policy we own) rather than aws/kinesis.",
+    });
+
+    this.busDeadLetterQueue = new Queue(this, 'BusDeadLetterQueue', {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    Validations.of(this.busDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the event bus dead-letter queue; nag recognises only DLQs attached by RedrivePolicy.',
+    });
+    this.bus = new EventBus(this, 'Bus', {
+      description: 'AIMS application events',
+      kmsKey: this.key,
+      deadLetterQueue: this.busDeadLetterQueue,
+    });
+    this.bus.applyRemovalPolicy(removalPolicy);
+    this.busArchive = this.bus.archive('BusArchive', {
+      description: 'Every AIMS event, for replay',
+      eventPattern: { account: [this.account] },
+      retention: Duration.days(data.busArchiveRetentionDays),
+      kmsKey: this.key,
+    });
+    this.busArchive.applyRemovalPolicy(removalPolicy);
+
+    this.schemaRegistry = new CfnRegistry(this, 'SchemaRegistry', {
+      description: 'Schemas of every AIMS event (JSON Schema Draft 4)',
+    });
+    this.schemaRegistry.applyRemovalPolicy(removalPolicy);
+  }
+
+  private secureBucket(
+    id: string,
+    logPrefix: string,
+    removalPolicy: RemovalPolicy,
+    lifecycleRules: LifecycleRule[],
+  ): Bucket {
+    return new Bucket(this, id, {
+      encryption: BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      versioned: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: logPrefix,
+      lifecycleRules,
+      removalPolicy,
+    });
+  }
+
+  private table(id: string, partitionKey: string, removalPolicy: RemovalPolicy, timeToLiveAttribute?: string): Table {
+    return new Table(this, id, {
+      partitionKey: { name: partitionKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: this.terminationProtection,
+      timeToLiveAttribute,
+      removalPolicy,
+    });
+  }
+}
+
+function validateData(data: EnvironmentConfig['data']): void {
+  if (data.streamMode === StreamMode.PROVISIONED && (!Number.isInteger(data.shards) || data.shards < 1)) {
+    throw new Error(`data.shards must be a positive integer for a provisioned stream, got ${data.shards}`);
+  }
+  if (data.streamRetentionHours < 24 || data.streamRetentionHours > 8760) {
+    throw new Error(`data.streamRetentionHours must be from 24 to 8760, got ${data.streamRetentionHours}`);
+  }
+  if (data.lakeArchiveAfterDays <= data.lakeInfrequentAccessAfterDays) {
+    throw new Error(
+      `data.lakeArchiveAfterDays must come after lakeInfrequentAccessAfterDays, got ${data.lakeArchiveAfterDays} <= ${data.lakeInfrequentAccessAfterDays}`,
+    );
+  }
+  if (data.decisionTtlDays < 1) {
+    throw new Error(`data.decisionTtlDays must be at least 1, got ${data.decisionTtlDays}`);
+  }
+}

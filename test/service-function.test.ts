@@ -1,0 +1,106 @@
+// ServiceFunction: the single way AIMS creates Lambda functions, and what it fixes for all of them.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ServiceFunction } from '../lib/constructs/service-function.js';
+import { CDK_CONTEXT } from './support/app.js';
+
+const baseProps = {
+  entry: 'test/fixtures/hello-handler.ts',
+  serviceName: 'hello',
+  metricsNamespace: 'AIMS',
+  logRetention: RetentionDays.ONE_WEEK,
+  logRemovalPolicy: RemovalPolicy.DESTROY,
+};
+
+const outdirs: string[] = [];
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function stackWith(props: Partial<typeof baseProps> & Record<string, unknown> = {}, bundle = false) {
+  const context: Record<string, unknown> = { ...CDK_CONTEXT };
+  if (!bundle) context['aws:cdk:bundling-stacks'] = [];
+  // The CLI turns asset metadata on; the local stage finds each function's bundle through it.
+  context['aws:cdk:enable-asset-metadata'] = true;
+  const outdir = mkdtempSync(path.join(tmpdir(), 'aims-fn-'));
+  outdirs.push(outdir);
+  const app = new App({ context, outdir });
+  const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const fn = new ServiceFunction(stack, 'Hello', { ...baseProps, ...props });
+  return { app, stack, fn };
+}
+
+describe('GIVEN a ServiceFunction', () => {
+  const { stack } = stackWith({ timeout: Duration.seconds(5) } as never);
+  const template = Template.fromStack(stack);
+
+  test('THEN it runs on the newest Node.js runtime on ARM64 with active tracing', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Handler: 'index.handler',
+      MemorySize: 512,
+      Timeout: 5,
+    });
+  });
+
+  test('THEN Powertools gets its service name and namespace, and source maps are enabled', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          POWERTOOLS_SERVICE_NAME: 'hello',
+          POWERTOOLS_METRICS_NAMESPACE: 'AIMS',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    });
+  });
+
+  test('THEN its logs go to its own log group with the given retention', () => {
+    template.resourceCountIs('AWS::Logs::LogGroup', 1);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^HelloLogs') } },
+    });
+  });
+});
+
+describe('GIVEN bundling runs (local esbuild, never Docker)', () => {
+  test('THEN the asset is a minified ESM bundle with a source map that Node can import', async () => {
+    const { app, stack } = stackWith({}, true);
+    const assembly = app.synth();
+    const template = Template.fromStack(stack).toJSON() as {
+      Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+    };
+    const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function');
+    const assetPath = fn?.Metadata?.['aws:asset:path'];
+    expect(assetPath).toBeDefined();
+    const dir = path.join(assembly.directory, assetPath as string);
+    const bundle = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
+    expect(existsSync(path.join(dir, 'index.mjs.map'))).toBe(true);
+    expect(bundle).toContain('createRequire');
+    expect(bundle.split('\n').length).toBeLessThan(10);
+    const mod = (await import(path.join(dir, 'index.mjs'))) as { handler: () => Promise<{ statusCode: number }> };
+    await expect(mod.handler()).resolves.toMatchObject({ statusCode: 200 });
+  });
+});
+
+describe('GIVEN invalid props', () => {
+  test('THEN an absolute or non-TypeScript entry is refused', () => {
+    expect(() => stackWith({ entry: '/abs/handler.ts' })).toThrow(/entry must be a .ts path relative/);
+    expect(() => stackWith({ entry: 'lambdas/x/handler.js' })).toThrow(/got 'lambdas\/x\/handler.js'/);
+  });
+  test('THEN a service name that is not kebab-case is refused', () => {
+    expect(() => stackWith({ serviceName: 'Score_Service' })).toThrow(/serviceName must be lower-case kebab-case/);
+  });
+  test('THEN memory outside Lambda limits is refused', () => {
+    expect(() => stackWith({ memorySize: 64 } as never)).toThrow(
+      /memorySize must be an integer from 128 to 10240 MB, got 64/,
+    );
+  });
+});
