@@ -1,8 +1,11 @@
 // Jest runs the TypeScript tests as native ES modules (middy 7 and cockatiel 4 ship ESM only).
+import { existsSync } from 'node:fs';
+
+const roots = ['test', 'lambdas', 'models', 'lib', 'local', 'bench'].filter((dir) => existsSync(dir));
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test', '<rootDir>/lambdas', '<rootDir>/models', '<rootDir>/lib', '<rootDir>/local'],
+  roots: roots.map((dir) => `<rootDir>/${dir}`),
   testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
