@@ -1,0 +1,170 @@
+// The local training pipeline behind `npm run train`: simulate → build the training set → train.py → quality check.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadManifest, type ModelManifest } from '../../shared/manifest.js';
+import { buildDataset, type DatasetInfo } from './dataset.js';
+import { FEATURE_NAMES } from './features.js';
+import { ensureTorch, runPython } from './python.js';
+import { type SimulationSummary, simulate } from './simulator/simulate.js';
+
+export const MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Sized so the whole pipeline (≈ 200k transactions) stays well under two minutes on a 2-core machine. */
+export const TRAINING_DEFAULTS = { seed: 42, days: 14, customers: 6000, warmupDays: 2 } as const;
+
+export interface PipelineOptions {
+  readonly seed?: number;
+  readonly days?: number;
+  readonly customers?: number;
+  /** Artifacts directory (model.onnx, metrics.json, dataset/ …). @default models/fraud-detector/artifacts */
+  readonly out?: string;
+  readonly warmupDays?: number;
+  /** Stop after writing the dataset (no Python needed). @default false */
+  readonly datasetOnly?: boolean;
+  /** Progress reporting; `phase` names the step. */
+  readonly onProgress?: (phase: PipelinePhase, done: number, total: number) => void;
+  readonly log?: (line: string) => void;
+}
+
+export type PipelinePhase = 'simulate' | 'features' | 'train';
+
+/** What train.py writes into metrics.json that the pipeline relies on. */
+export interface TrainingMetrics {
+  readonly model: { readonly aucPr: number; readonly recallAt1pct: number } & Record<string, unknown>;
+  readonly rules: ({ readonly aucPr?: number; readonly recallAt1pct: number } & Record<string, unknown>) | null;
+}
+
+export interface QualityVerdict {
+  readonly passed: boolean;
+  readonly problems: string[];
+  readonly lift: number | null;
+}
+
+export interface PipelineResult {
+  readonly out: string;
+  readonly datasetDir: string;
+  readonly simulation: SimulationSummary;
+  readonly dataset: DatasetInfo;
+  readonly metrics: TrainingMetrics | null;
+  readonly verdict: QualityVerdict | null;
+  readonly seconds: { simulate: number; dataset: number; train: number };
+}
+
+/** Reads metrics.json and says what is missing instead of failing on `undefined` later. */
+export function readMetrics(file: string): TrainingMetrics {
+  if (!existsSync(file)) throw new Error(`train.py wrote no metrics file at ${file}`);
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Partial<TrainingMetrics>;
+  const missing: string[] = [];
+  if (typeof raw.model?.aucPr !== 'number') missing.push('model.aucPr');
+  if (typeof raw.model?.recallAt1pct !== 'number') missing.push('model.recallAt1pct');
+  if (typeof raw.rules?.recallAt1pct !== 'number') missing.push('rules.recallAt1pct');
+  if (missing.length > 0) throw new Error(`${file} lacks ${missing.join(', ')}`);
+  return raw as TrainingMetrics;
+}
+
+/** Applies the manifest's quality gate (AUC-PR floor, recall lift over the rules at a 1% alert rate). */
+export function checkQuality(metrics: TrainingMetrics, gate: ModelManifest['training']['qualityGate']): QualityVerdict {
+  const problems: string[] = [];
+  const model = metrics.model.recallAt1pct;
+  const rules = metrics.rules?.recallAt1pct ?? null;
+  const lift = rules === null ? null : rules > 0 ? model / rules : Number.POSITIVE_INFINITY;
+  if (rules === null) problems.push('no rules baseline in metrics.json');
+  else if (model < gate.minRecallLiftVsRules * rules) {
+    problems.push(
+      `model recall@1% ${model.toFixed(4)} < ${gate.minRecallLiftVsRules} × rules recall@1% ${rules.toFixed(4)} ` +
+        `(= ${(gate.minRecallLiftVsRules * rules).toFixed(4)})`,
+    );
+  }
+  if (metrics.model.aucPr < gate.minAucPr) {
+    problems.push(`model AUC-PR ${metrics.model.aucPr.toFixed(4)} < the gate's minAucPr ${gate.minAucPr}`);
+  }
+  return { passed: problems.length === 0, problems, lift };
+}
+
+/** Runs the pipeline end to end. Throws on a broken step; a failed quality gate is reported in `verdict`. */
+export async function runPipeline(options: PipelineOptions = {}): Promise<PipelineResult> {
+  const seed = options.seed ?? TRAINING_DEFAULTS.seed;
+  const days = options.days ?? TRAINING_DEFAULTS.days;
+  const customers = options.customers ?? TRAINING_DEFAULTS.customers;
+  const warmupDays = options.warmupDays ?? Math.min(TRAINING_DEFAULTS.warmupDays, Math.floor(days / 4));
+  const out = resolve(options.out ?? join(MODEL_DIR, 'artifacts'));
+  const datasetDir = join(out, 'dataset');
+  const log = options.log ?? (() => {});
+  const manifest = loadManifest(MODEL_DIR);
+  if (manifest.features.join(',') !== FEATURE_NAMES.join(',')) {
+    throw new Error(`${MODEL_DIR}/model.json features differ from features.ts FEATURE_NAMES; update the manifest`);
+  }
+
+  let t = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    const s = (now - t) / 1000;
+    t = now;
+    return Math.round(s * 10) / 10;
+  };
+
+  log(`simulating ${customers} customers × ${days} days (seed ${seed})`);
+  const sim = simulate({ seed, days, customers }, (done, total) => options.onProgress?.('simulate', done, total));
+  const simulateSeconds = lap();
+  log(
+    `${sim.summary.transactions} transactions, ${sim.summary.frauds} fraud ` +
+      `(${(sim.summary.fraudRate * 100).toFixed(2)}%) in ${simulateSeconds}s`,
+  );
+
+  const isFraud = new Map(sim.truth.map((r) => [r.transactionId, r.isFraud]));
+  const dataset = buildDataset(sim.transactions, isFraud, datasetDir, {
+    seed,
+    warmupDays,
+    provenance: { simulation: { seed, days, customers }, summary: sim.summary },
+    onProgress: (done, total) => options.onProgress?.('features', done, total),
+  });
+  const datasetSeconds = lap();
+  log(
+    `dataset in ${datasetDir}: rows ${JSON.stringify(dataset.rows)}, positives ${JSON.stringify(dataset.positives)} ` +
+      `in ${datasetSeconds}s`,
+  );
+  if (options.datasetOnly) {
+    return {
+      out,
+      datasetDir,
+      simulation: sim.summary,
+      dataset,
+      metrics: null,
+      verdict: null,
+      seconds: { simulate: simulateSeconds, dataset: datasetSeconds, train: 0 },
+    };
+  }
+
+  const python = await ensureTorch({ log });
+  const hyper = Object.entries(manifest.training.hyperparameters).flatMap(([k, v]) => [
+    `--${k.replace(/_/g, '-')}`,
+    String(v),
+  ]);
+  const args = [
+    join(MODEL_DIR, 'train.py'),
+    '--train',
+    datasetDir,
+    '--model-dir',
+    out,
+    '--seed',
+    String(seed),
+    ...hyper,
+  ];
+  log(`$ ${python} ${args.join(' ')}`);
+  options.onProgress?.('train', 0, 1);
+  await runPython(args, { python, label: 'train.py' });
+  options.onProgress?.('train', 1, 1);
+  const trainSeconds = lap();
+
+  const metrics = readMetrics(join(out, 'metrics.json'));
+  return {
+    out,
+    datasetDir,
+    simulation: sim.summary,
+    dataset,
+    metrics,
+    verdict: checkQuality(metrics, manifest.training.qualityGate),
+    seconds: { simulate: simulateSeconds, dataset: datasetSeconds, train: trainSeconds },
+  };
+}

@@ -1,0 +1,261 @@
+// Loads one model version (manifest + model card + ONNX session), refuses mismatched artifacts, and counts users
+// so a replaced version's session is released only after its last in-flight batch.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
+import { loadManifest, type ModelManifest } from '../../shared/manifest.js';
+import { ModelLoadError } from './errors.js';
+
+const TensorSpec = z.object({
+  name: z.string().min(1),
+  dtype: z.string().optional(),
+  shape: z.array(z.union([z.number(), z.string(), z.null()])).optional(),
+});
+
+/** The part of `model-card.json` (written by train.py) the server relies on; other fields pass through. */
+export const ModelCard = z
+  .object({
+    name: z.string().min(1),
+    version: z.union([z.string().min(1), z.number()]).transform(String),
+    features: z.array(z.string().min(1)).min(1),
+    input: TensorSpec.optional(),
+    output: TensorSpec.optional(),
+  })
+  .passthrough();
+export type ModelCard = z.infer<typeof ModelCard>;
+
+export interface ModelSource {
+  /** Directory holding `model.onnx` and `model-card.json`. */
+  modelDir: string;
+  /** Directory holding the manifest `model.json`. @default - `modelDir` if it has one, else its parent */
+  manifestDir?: string;
+  /** Version the caller expects; loading fails if the model card says otherwise. */
+  expectVersion?: string;
+  /** ORT intra-op threads per run. @default 1 (fastest for small MLPs on this class of machine) */
+  intraOpNumThreads?: number;
+}
+
+/** Describes, for each position, where two feature lists part ways; empty when they are equal. */
+export function describeFeatureMismatch(expected: readonly string[], actual: readonly string[]): string[] {
+  const problems: string[] = [];
+  const missing = expected.filter((f) => !actual.includes(f));
+  const extra = actual.filter((f) => !expected.includes(f));
+  if (missing.length > 0) problems.push(`missing from the model: ${missing.join(', ')}`);
+  if (extra.length > 0) problems.push(`not in the manifest: ${extra.join(', ')}`);
+  if (problems.length === 0) {
+    const moved = expected.flatMap((f, i) =>
+      actual[i] === f ? [] : [`${f} (manifest #${i}, model #${actual.indexOf(f)})`],
+    );
+    if (moved.length > 0) problems.push(`in a different order: ${moved.join(', ')}`);
+    else if (expected.length !== actual.length) problems.push('repeated features');
+  }
+  return problems;
+}
+
+/** Finds the directory whose `model.json` describes the artifact: explicit, beside it, or one level up. */
+export function resolveManifestDir(modelDir: string, manifestDir?: string): string {
+  if (manifestDir !== undefined) return resolve(manifestDir);
+  const candidates = [resolve(modelDir), dirname(resolve(modelDir))];
+  const found = candidates.find((dir) => existsSync(join(dir, 'model.json')));
+  if (found === undefined) {
+    throw new ModelLoadError(modelDir, `no model.json manifest in ${candidates.join(' or ')}; pass --manifest-dir`);
+  }
+  return found;
+}
+
+function readCard(modelDir: string): ModelCard {
+  const file = join(modelDir, 'model-card.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ModelLoadError(modelDir, `cannot read ${file}: ${(err as Error).message}`);
+  }
+  const parsed = ModelCard.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ModelLoadError(modelDir, `invalid ${file}: ${issues}`);
+  }
+  return parsed.data;
+}
+
+/** One loaded, validated, warmed-up model version. */
+export class LoadedModel {
+  readonly loadedAt = new Date();
+  /** Rows scored, batches run, and time spent, for the v2 statistics route. */
+  readonly stats = { requests: 0, rows: 0, batches: 0, computeNs: 0, queueNs: 0, failures: 0, lastInferenceMs: 0 };
+  private users = 0;
+  private retired = false;
+  private released = false;
+
+  private constructor(
+    readonly manifest: ModelManifest,
+    readonly card: ModelCard,
+    readonly modelDir: string,
+    readonly manifestDir: string,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  get name(): string {
+    return this.manifest.name;
+  }
+  get version(): string {
+    return this.card.version;
+  }
+  get width(): number {
+    return this.manifest.features.length;
+  }
+  get inputName(): string {
+    return this.manifest.serving.inputName;
+  }
+  get outputName(): string {
+    return this.manifest.serving.outputName;
+  }
+  /** Values per row in the output tensor (1 for a score). */
+  readonly outputWidth = 1;
+
+  static async load(source: ModelSource): Promise<LoadedModel> {
+    const modelDir = resolve(source.modelDir);
+    const manifestDir = resolveManifestDir(modelDir, source.manifestDir);
+    let manifest: ModelManifest;
+    try {
+      manifest = loadManifest(manifestDir);
+    } catch (err) {
+      throw new ModelLoadError(modelDir, (err as Error).message);
+    }
+    const card = readCard(modelDir);
+    if (card.name !== manifest.name) {
+      throw new ModelLoadError(modelDir, `model card names '${card.name}' but the manifest names '${manifest.name}'`);
+    }
+    const mismatch = describeFeatureMismatch(manifest.features, card.features);
+    if (mismatch.length > 0) {
+      throw new ModelLoadError(
+        modelDir,
+        `feature list of model-card.json differs from the manifest ${join(manifestDir, 'model.json')} — ${mismatch.join('; ')}`,
+      );
+    }
+    if (source.expectVersion !== undefined && source.expectVersion !== card.version) {
+      throw new ModelLoadError(
+        modelDir,
+        `requested version '${source.expectVersion}' but model-card.json says '${card.version}'`,
+      );
+    }
+
+    const onnxFile = join(modelDir, 'model.onnx');
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(onnxFile, {
+        intraOpNumThreads: source.intraOpNumThreads ?? 1,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+    } catch (err) {
+      throw new ModelLoadError(modelDir, `cannot open ${onnxFile}: ${(err as Error).message}`);
+    }
+    const model = new LoadedModel(manifest, card, modelDir, manifestDir, session);
+    try {
+      model.checkSignature();
+      await model.warmUp();
+    } catch (err) {
+      await session.release().catch(() => {});
+      throw err instanceof ModelLoadError ? err : new ModelLoadError(modelDir, (err as Error).message);
+    }
+    return model;
+  }
+
+  private checkSignature(): void {
+    const { inputName, outputName, width } = this;
+    const input = this.session.inputMetadata.find((m) => m.name === inputName);
+    if (input === undefined) {
+      throw new ModelLoadError(
+        this.modelDir,
+        `model.onnx has no input '${inputName}' (it has ${this.session.inputNames.join(', ')})`,
+      );
+    }
+    if (!this.session.outputNames.includes(outputName)) {
+      throw new ModelLoadError(
+        this.modelDir,
+        `model.onnx has no output '${outputName}' (it has ${this.session.outputNames.join(', ')})`,
+      );
+    }
+    if (!input.isTensor || input.type !== 'float32') {
+      throw new ModelLoadError(this.modelDir, `model.onnx input '${inputName}' must be a float32 tensor`);
+    }
+    const shape = input.shape;
+    if (shape.length !== 2) {
+      throw new ModelLoadError(
+        this.modelDir,
+        `model.onnx input '${inputName}' must be [batch, ${width}], got rank ${shape.length}`,
+      );
+    }
+    if (typeof shape[0] === 'number' && shape[0] > 0) {
+      throw new ModelLoadError(
+        this.modelDir,
+        `model.onnx input '${inputName}' has a fixed batch of ${shape[0]}; export it with a dynamic batch axis`,
+      );
+    }
+    if (shape[1] !== width) {
+      throw new ModelLoadError(
+        this.modelDir,
+        `model.onnx input '${inputName}' is ${String(shape[1])} wide but the manifest lists ${width} features`,
+      );
+    }
+  }
+
+  /** One run at load time proves the output shape and pays ORT's first-run cost before traffic arrives. */
+  private async warmUp(): Promise<void> {
+    const out = await this.run(new Float32Array(this.width * 2), 2);
+    if (out.length !== 2 * this.outputWidth) {
+      throw new ModelLoadError(
+        this.modelDir,
+        `model.onnx output '${this.outputName}' must be [batch, 1], got ${out.length / 2} values per row`,
+      );
+    }
+  }
+
+  /** Scores `rows` rows laid out row-major in `data`; returns `rows * outputWidth` values. */
+  async run(data: Float32Array, rows: number): Promise<Float32Array> {
+    const feeds = { [this.inputName]: new ort.Tensor('float32', data, [rows, this.width]) };
+    const result = await this.session.run(feeds, [this.outputName]);
+    const output = result[this.outputName];
+    if (output === undefined || !(output.data instanceof Float32Array)) {
+      throw new Error(`model.onnx returned no float32 output '${this.outputName}'`);
+    }
+    return output.data;
+  }
+
+  acquire(): void {
+    this.users++;
+  }
+
+  releaseUse(): void {
+    this.users--;
+    if (this.retired && this.users === 0) this.releaseLater();
+  }
+
+  /** Marks this version replaced; its session is released once no batch uses it. Resolves when released. */
+  retire(): Promise<void> {
+    this.retired = true;
+    if (this.users === 0) this.releaseLater();
+    return this.releasedPromise;
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  private resolveReleased: () => void = () => {};
+  private readonly releasedPromise = new Promise<void>((resolve) => {
+    this.resolveReleased = resolve;
+  });
+
+  /** Deferred a turn so responses of the last batch are serialised before the native session goes away. */
+  private releaseLater(): void {
+    if (this.released) return;
+    this.released = true;
+    setImmediate(() => {
+      this.session.release().then(this.resolveReleased, this.resolveReleased);
+    });
+  }
+}

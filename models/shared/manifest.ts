@@ -1,0 +1,148 @@
+// The model manifest (`models/<name>/model.json`): one zod schema for every model, and a loader with clear errors.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
+
+/** A SageMaker instance type such as `ml.g5.xlarge`. */
+const InstanceType = z
+  .string()
+  .regex(/^ml\.[a-z0-9]+\.[a-z0-9]+$/, { message: "expected a SageMaker instance type like 'ml.g5.xlarge'" });
+
+const perEnvironment = <T extends z.ZodType>(value: T) =>
+  z.object({ dev: value, staging: value, prod: value }).strict();
+
+const Capacity = z
+  .object({ min: z.number().int().min(0), max: z.number().int().min(1) })
+  .strict()
+  .refine((c) => c.min <= c.max, { message: 'expected min <= max' });
+
+const FeatureThreshold = z
+  .object({
+    /** Population stability index above which this feature counts as drifted (overrides the default). */
+    psiThreshold: z.number().positive().optional(),
+    /** Fraction of missing values above which the feature is flagged. */
+    maxMissingFraction: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+export const ModelManifest = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, { message: "expected a kebab-case name like 'fraud-detector'" })
+      .max(40),
+    description: z.string().min(1),
+    /** Feature names in model-input order. */
+    features: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]*$/, { message: 'expected a snake_case feature name' }))
+      .min(1)
+      .superRefine((names, ctx) => {
+        const seen = new Set<string>();
+        names.forEach((name, i) => {
+          if (seen.has(name)) {
+            ctx.addIssue({ code: 'custom', message: `expected unique feature names, '${name}' repeats`, path: [i] });
+          }
+          seen.add(name);
+        });
+      }),
+    label: z.string().min(1),
+    serving: z
+      .object({
+        container: z.literal('triton'),
+        inputName: z.literal('features'),
+        outputName: z.literal('score'),
+        instanceType: perEnvironment(InstanceType),
+        capacity: perEnvironment(Capacity),
+        capturePercent: perEnvironment(z.number().int().min(0).max(100)),
+        maxBatchSize: z.number().int().min(1).max(65_536),
+        maxQueueDelayMicroseconds: z.number().int().min(0).max(10_000_000),
+        timeoutMs: z.number().int().min(1).max(60_000),
+      })
+      .strict(),
+    monitoring: z
+      .object({
+        schedule: z.enum(['hourly', 'daily']),
+        psiThreshold: z.number().positive(),
+        driftWindowMinutes: z.number().int().min(1),
+        minSamples: z.number().int().min(1),
+        featureThresholds: z.record(z.string(), FeatureThreshold).optional(),
+      })
+      .strict(),
+    training: z
+      .object({
+        instanceType: InstanceType,
+        hyperparameters: z.record(z.string(), z.union([z.string(), z.number()])),
+        qualityGate: z
+          .object({
+            minAucPr: z.number().min(0).max(1),
+            minRecallLiftVsRules: z.number().positive(),
+            maxRegressionVsChampion: z.number().min(0).max(1),
+          })
+          .strict(),
+      })
+      .strict(),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    // Per-feature thresholds must name real features, or a typo silently disables a check.
+    for (const name of Object.keys(m.monitoring.featureThresholds ?? {})) {
+      if (!m.features.includes(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a feature listed in 'features', got '${name}'`,
+          path: ['monitoring', 'featureThresholds', name],
+        });
+      }
+    }
+  });
+
+export type ModelManifest = z.infer<typeof ModelManifest>;
+export type ManifestEnvironment = (typeof ENVIRONMENTS)[number];
+
+/** Raised when a manifest is missing, is not JSON, or does not match the schema. */
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`invalid model manifest ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const formatPath = (path: readonly PropertyKey[]): string =>
+  path.length === 0
+    ? '(root)'
+    : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+
+/** Validates an already-parsed manifest; `file` only labels the error. */
+export function parseManifest(raw: unknown, file = 'model.json'): ModelManifest {
+  const result = ModelManifest.safeParse(raw);
+  if (!result.success) {
+    throw new ManifestError(
+      file,
+      result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}
+
+/** Reads and validates `<modelDir>/model.json`. */
+export function loadManifest(modelDir: string): ModelManifest {
+  const file = join(modelDir, 'model.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ManifestError(file, [`cannot read file: ${(err as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ManifestError(file, [`not valid JSON: ${(err as Error).message}`]);
+  }
+  return parseManifest(raw, file);
+}
