@@ -1,0 +1,112 @@
+// The authorization decision: a verified Cognito access token → an IAM policy over the routes its scopes allow.
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, PolicyDocument } from 'aws-lambda';
+import { findRoute, matchRoute, ROUTES, type RouteDefinition } from '../shared/contracts/api.js';
+
+/** API Gateway turns exactly this error message into a 401. */
+export const UNAUTHORIZED = 'Unauthorized';
+
+/** Port: verifies a JWT's signature, issuer and expiry, returning its claims (throws when it does not verify). */
+export interface TokenVerifier {
+  verify(token: string): Promise<Record<string, unknown>>;
+}
+
+export interface AuthorizerConfig {
+  /** App client ids whose tokens are accepted, or '*' for any client of the issuer. */
+  readonly allowedClientIds: '*' | readonly string[];
+}
+
+/** Why a request was refused with 401, for the log (the caller only ever sees "Unauthorized"). */
+export class UnauthorizedReason extends Error {
+  override readonly name = 'UnauthorizedReason';
+}
+
+/** `Bearer <token>` from the Authorization header (any case), or undefined. */
+export function bearerToken(
+  headers: Readonly<Record<string, string | undefined>> | null | undefined,
+): string | undefined {
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (name.toLowerCase() !== 'authorization' || !value) continue;
+    const m = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(value);
+    return m?.[1];
+  }
+  return undefined;
+}
+
+/** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path…}` → its parts. */
+export function parseMethodArn(methodArn: string): { base: string; method: string; path: string } {
+  const m = /^(arn:[^:]+:execute-api:[^:]+:[^:]+:[^/]+\/[^/]+)\/([A-Z*]+)(\/.*)?$/.exec(methodArn);
+  if (!m) throw new Error(`unexpected methodArn '${methodArn}'`);
+  return { base: m[1] as string, method: m[2] as string, path: m[3] ?? '/' };
+}
+
+/** The execute-api resource of a route: path parameters become `*`. */
+export function routeResource(base: string, route: RouteDefinition): string {
+  return `${base}/${route.method.toUpperCase()}${route.path.replace(/\{[^}]+\}/g, '*')}`;
+}
+
+/**
+ * A policy that allows every secured route the scopes cover and denies the rest. Covering all routes (not just
+ * this methodArn) keeps API Gateway's authorizer cache correct when the same token calls another route.
+ */
+export function policyFor(methodArn: string, scopes: ReadonlySet<string>): PolicyDocument {
+  const { base } = parseMethodArn(methodArn);
+  const secured = (ROUTES as readonly RouteDefinition[]).filter((r) => r.scope !== null);
+  const allowed = secured.filter((r) => r.scope && scopes.has(r.scope)).map((r) => routeResource(base, r));
+  const denied = secured.filter((r) => !r.scope || !scopes.has(r.scope)).map((r) => routeResource(base, r));
+  const statements: PolicyDocument['Statement'] = [];
+  if (allowed.length > 0) statements.push({ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: allowed });
+  if (denied.length > 0) statements.push({ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: denied });
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** The route being called, from the resource template (REQUEST authorizers get it) or else the methodArn. */
+export function routeOf(event: APIGatewayRequestAuthorizerEvent): RouteDefinition | undefined {
+  if (event.resource && event.httpMethod) {
+    const route = findRoute(event.httpMethod, event.resource);
+    if (route) return route;
+  }
+  const { method, path } = parseMethodArn(event.methodArn);
+  return matchRoute(method, path);
+}
+
+/**
+ * Authorizes one request. Missing or invalid token → throws Error('Unauthorized') (401); a valid token without
+ * the route's scope → a policy that denies this route (403). Context carries clientId and the scopes.
+ */
+export async function authorize(
+  event: APIGatewayRequestAuthorizerEvent,
+  verifier: TokenVerifier,
+  config: AuthorizerConfig,
+  onRefused?: (reason: string) => void,
+): Promise<APIGatewayAuthorizerResult> {
+  const refuse = (reason: string): never => {
+    onRefused?.(reason);
+    throw new Error(UNAUTHORIZED);
+  };
+  const token = bearerToken(event.headers);
+  if (!token) return refuse('no bearer token in the Authorization header');
+
+  let claims: Record<string, unknown>;
+  try {
+    claims = await verifier.verify(token);
+  } catch (error) {
+    if (error instanceof UnauthorizedReason) return refuse(error.message);
+    throw error;
+  }
+  if (claims.token_use !== 'access') return refuse(`token_use is '${String(claims.token_use)}', expected 'access'`);
+  const clientId = claims.client_id;
+  if (typeof clientId !== 'string' || clientId === '') return refuse('token has no client_id');
+  if (config.allowedClientIds !== '*' && !config.allowedClientIds.includes(clientId)) {
+    return refuse(`client ${clientId} is not allowed`);
+  }
+  const scopes = new Set(typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []);
+  const route = routeOf(event);
+  const policy = policyFor(event.methodArn, scopes);
+  const principalId = typeof claims.sub === 'string' && claims.sub ? claims.sub : clientId;
+  if (!route || (route.scope && !scopes.has(route.scope))) {
+    onRefused?.(route ? `client ${clientId} lacks scope ${route.scope}` : `no route for ${event.methodArn}`);
+    // The route-wide policy already denies it, but say so explicitly for this ARN even if the route is unknown.
+    policy.Statement.push({ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: event.methodArn });
+  }
+  return { principalId, policyDocument: policy, context: { clientId, scopes: [...scopes].join(' ') } };
+}

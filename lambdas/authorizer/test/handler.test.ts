@@ -1,0 +1,133 @@
+// The authorizer end to end: a real RSA key pair served as JWKS on 127.0.0.1, tokens signed with jose, verified by
+// aws-jwt-verify inside the middy stack.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { ROUTES } from '../../shared/contracts/api.js';
+import { lambdaContext, quietPowertools } from '../../shared/test/apigw.js';
+import { authorizerDepsFromEnv, createAuthorizerHandler, parseClientIds } from '../app.js';
+import { policyFor } from '../core.js';
+
+quietPowertools();
+
+const ARN_BASE = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/dev';
+let server: Server;
+let issuer: string;
+type Key = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+let privateKey: Key;
+let otherKey: Key;
+let handler: ReturnType<typeof createAuthorizerHandler>;
+
+beforeAll(async () => {
+  const pair = await generateKeyPair('RS256');
+  privateKey = pair.privateKey;
+  otherKey = (await generateKeyPair('RS256')).privateKey;
+  const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}/pool`;
+  handler = createAuthorizerHandler(
+    authorizerDepsFromEnv({
+      POWERTOOLS_SERVICE_NAME: 'authorizer',
+      POWERTOOLS_METRICS_NAMESPACE: 'aims-test',
+      AWS_REGION: 'eu-west-1',
+      JWT_ISSUER: issuer,
+      JWT_JWKS_URI: `${issuer}/.well-known/jwks.json`,
+      JWT_AUDIENCE_CLIENT_IDS: 'client-a, client-b',
+    }),
+  );
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+async function token(claims: Record<string, unknown> = {}, options: { key?: Key; iss?: string; exp?: number } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ token_use: 'access', client_id: 'client-a', scope: 'aims/score aims/read', ...claims })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setIssuer(options.iss ?? issuer)
+    .setSubject('client-a')
+    .setIssuedAt(now - 60)
+    .setExpirationTime(options.exp ?? now + 3600)
+    .sign(options.key ?? privateKey);
+}
+
+function event(authorization: string | undefined, method = 'POST', resource = '/v1/score', path = resource) {
+  return {
+    type: 'REQUEST',
+    methodArn: `${ARN_BASE}/${method}${path}`,
+    resource,
+    path,
+    httpMethod: method,
+    headers: authorization === undefined ? {} : { Authorization: authorization },
+  } as unknown as APIGatewayRequestAuthorizerEvent;
+}
+
+const effectFor = (doc: { Statement: unknown[] }, resource: string) =>
+  (doc.Statement as { Effect: string; Resource: string | string[] }[])
+    .filter((s) => ([] as string[]).concat(s.Resource).includes(resource))
+    .map((s) => s.Effect);
+
+describe('REQUEST authorizer', () => {
+  it('GIVEN a valid access token with the route scope WHEN authorizing THEN Allow for the route, context has client and scopes', async () => {
+    const out = await handler(event(`Bearer ${await token()}`), lambdaContext('authorizer'));
+    expect(out.principalId).toBe('client-a');
+    expect(out.context).toEqual({ clientId: 'client-a', scopes: 'aims/score aims/read' });
+    expect(effectFor(out.policyDocument, `${ARN_BASE}/POST/v1/score`)).toEqual(['Allow']);
+    // Cache-safe: the same policy already covers the token's other routes.
+    expect(effectFor(out.policyDocument, `${ARN_BASE}/GET/v1/decisions/*`)).toEqual(['Allow']);
+    expect(effectFor(out.policyDocument, `${ARN_BASE}/POST/v1/transactions`)).toEqual(['Deny']);
+  });
+
+  it('GIVEN a path parameter route WHEN authorizing THEN it matches by resource template', async () => {
+    const out = await handler(
+      event(`Bearer ${await token()}`, 'GET', '/v1/decisions/{id}', '/v1/decisions/t-1'),
+      lambdaContext('authorizer'),
+    );
+    expect(effectFor(out.policyDocument, `${ARN_BASE}/GET/v1/decisions/*`)).toEqual(['Allow']);
+  });
+
+  it('GIVEN a valid token without the route scope WHEN authorizing THEN a Deny policy for this method (403)', async () => {
+    const out = await handler(
+      event(`Bearer ${await token({ scope: 'aims/read' })}`, 'POST', '/v1/transactions'),
+      lambdaContext('authorizer'),
+    );
+    expect(effectFor(out.policyDocument, `${ARN_BASE}/POST/v1/transactions`)).toEqual(['Deny', 'Deny']);
+    expect(JSON.stringify(out.policyDocument)).not.toMatch(/"Allow"[^\]]*POST\/v1\/transactions/);
+  });
+
+  it.each([
+    ['missing header', async () => undefined],
+    ['not a bearer token', async () => 'Basic dXNlcjpwYXNz'],
+    ['expired', async () => `Bearer ${await token({}, { exp: Math.floor(Date.now() / 1000) - 10 })}`],
+    [
+      'wrong issuer',
+      async () => `Bearer ${await token({}, { iss: 'https://cognito-idp.eu-west-1.amazonaws.com/other' })}`,
+    ],
+    ['signed by another key', async () => `Bearer ${await token({}, { key: otherKey })}`],
+    ['an id token', async () => `Bearer ${await token({ token_use: 'id' })}`],
+    ['a client not allowed', async () => `Bearer ${await token({ client_id: 'client-z' })}`],
+    ['garbage', async () => 'Bearer not.a.jwt'],
+  ])('GIVEN %s WHEN authorizing THEN it throws Unauthorized (401)', async (_name, header) => {
+    await expect(handler(event(await header()), lambdaContext('authorizer'))).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it("GIVEN JWT_AUDIENCE_CLIENT_IDS '*' WHEN parsing THEN any client; an empty list is refused", () => {
+    expect(parseClientIds('*')).toBe('*');
+    expect(parseClientIds('a,b ,')).toEqual(['a', 'b']);
+    expect(() => parseClientIds(' , ')).toThrow(/JWT_AUDIENCE_CLIENT_IDS/);
+  });
+
+  it('GIVEN every secured route WHEN building the policy for all scopes THEN each route is allowed exactly once', () => {
+    const scopes = new Set(ROUTES.flatMap((r) => (r.scope ? [r.scope] : [])));
+    const doc = policyFor(`${ARN_BASE}/POST/v1/score`, scopes);
+    expect(doc.Statement).toHaveLength(1);
+    expect(doc.Statement[0]).toMatchObject({ Effect: 'Allow' });
+    expect((doc.Statement[0] as { Resource: string[] }).Resource).toHaveLength(ROUTES.filter((r) => r.scope).length);
+  });
+});

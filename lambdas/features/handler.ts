@@ -1,0 +1,63 @@
+// Features handler: the Kinesis consumer. Folds each batch into the aggregates and reports failed records by sequence number.
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { PartialItemFailureResponse } from '@aws-lambda-powertools/batch/types';
+import middy from '@middy/core';
+import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { dynamoDocumentClient } from '../shared/aws.js';
+import { CommonEnv, envString, parseEnv } from '../shared/env.js';
+import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
+import { type AggregateStore, PoisonRecordError, updateAggregates } from './core.js';
+import { DynamoAggregateStore } from './dynamo-aggregate-store.js';
+
+export const FeaturesEnv = CommonEnv.extend({ FEATURES_TABLE: envString() });
+
+export interface FeaturesHandlerDeps {
+  readonly powertools: Powertools;
+  readonly store: AggregateStore;
+}
+
+export function createHandler(deps: FeaturesHandlerDeps) {
+  const { logger, metrics } = deps.powertools;
+  const processor = new BatchProcessor(EventType.KinesisDataStreams);
+
+  const base = async (event: KinesisStreamEvent, context: Context): Promise<PartialItemFailureResponse> => {
+    // The whole batch is folded first (one write per entity); the record handler then only reports each verdict.
+    const outcome = await updateAggregates(
+      event.Records.map((r) => ({ recordId: r.kinesis.sequenceNumber, data: r.kinesis.data })),
+      { store: deps.store },
+    );
+    let poison = 0;
+    for (const [sequenceNumber, error] of outcome.failures) {
+      if (error instanceof PoisonRecordError) {
+        poison++;
+        // Retrying cannot fix it: it goes to the on-failure destination once the mapping's retries run out.
+        logger.error('poison record', { sequenceNumber, reason: error.message });
+      } else {
+        logger.warn('record not applied; the stream will retry it', { sequenceNumber, error });
+      }
+    }
+    metrics.addMetric('RecordsReceived', 'Count', event.Records.length);
+    metrics.addMetric('RecordsFailed', 'Count', outcome.failures.size);
+    metrics.addMetric('PoisonRecords', 'Count', poison);
+    metrics.addMetric('AggregateWrites', 'Count', outcome.writes);
+    metrics.addMetric('AggregatesUnchanged', 'Count', outcome.unchanged);
+    metrics.addMetric('AggregateWriteConflicts', 'Count', outcome.conflicts);
+
+    const recordHandler = async (record: KinesisStreamRecord): Promise<void> => {
+      const error = outcome.failures.get(record.kinesis.sequenceNumber);
+      if (error) throw error;
+    };
+    return processPartialResponse(event, recordHandler, processor, { context });
+  };
+
+  let handler = middy<KinesisStreamEvent, PartialItemFailureResponse, Error, Context>(base);
+  for (const m of powertoolsMiddlewares(deps.powertools)) handler = handler.use(m);
+  return handler;
+}
+
+// Cold start: environment and clients once per execution environment.
+const env = parseEnv(FeaturesEnv);
+export const handler = createHandler({
+  powertools: createPowertools(),
+  store: new DynamoAggregateStore(dynamoDocumentClient(), env.FEATURES_TABLE),
+});

@@ -1,0 +1,126 @@
+// Assembles the score handler: env → adapters → idempotent core inside the shared HTTP middy stack.
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import type { z } from 'zod';
+import { EventBridgePublisher } from '../shared/adapters/event-publisher.js';
+import {
+  dynamoClient,
+  dynamoDocumentClient,
+  eventBridgeClient,
+  firehoseClient,
+  sageMakerRuntimeClient,
+} from '../shared/aws.js';
+import { ScoreRequest, type ScoreResponse } from '../shared/contracts/api.js';
+import type { Transaction } from '../shared/contracts/transaction.js';
+import { CommonEnv, envInt, envNumber, envString, parseEnv } from '../shared/env.js';
+import { type HttpHandler, httpHandler } from '../shared/http.js';
+import { createPowertools, type Powertools } from '../shared/powertools.js';
+import { DynamoDecisionStore, DynamoFeatureReader, FirehoseDecisionLog, SageMakerModelEndpoint } from './adapters.js';
+import { referenceBaseline } from './baseline.js';
+import { createModelPolicy, type ScoreConfig, type ScorePorts, scoreTransaction, validateConfig } from './core.js';
+
+export const ScoreEnv = CommonEnv.extend({
+  FEATURES_TABLE: envString(),
+  DECISIONS_TABLE: envString(),
+  IDEMPOTENCY_TABLE: envString(),
+  EVENT_BUS_NAME: envString(),
+  DECISION_LOG_STREAM: envString(),
+  MODEL_ENDPOINT_NAME: envString(),
+  MODEL_NAME: envString(),
+  MODEL_TIMEOUT_MS: envInt(1),
+  REVIEW_THRESHOLD: envNumber(),
+  DECLINE_THRESHOLD: envNumber(),
+  DECISION_TTL_DAYS: envNumber(),
+});
+export type ScoreEnv = z.infer<typeof ScoreEnv>;
+
+/** How long a finished request is remembered for retries (the audit record's condition covers later ones). */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+
+export interface ScoreDeps {
+  readonly powertools: Powertools;
+  readonly ports: ScorePorts;
+  readonly config: ScoreConfig;
+  /** Powertools idempotency store (DynamoDB in Lambda). */
+  readonly idempotencyStore: BasePersistenceLayer;
+}
+
+/** Everything the handler needs, from the environment (cold start). */
+export function scoreDepsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): ScoreDeps {
+  const e = parseEnv(ScoreEnv, env);
+  const powertools = createPowertools();
+  const { tracer, logger, metrics } = powertools;
+  const doc = dynamoDocumentClient();
+  tracer.captureAWSv3Client(doc);
+  const config: ScoreConfig = {
+    modelName: e.MODEL_NAME,
+    reviewThreshold: e.REVIEW_THRESHOLD,
+    declineThreshold: e.DECLINE_THRESHOLD,
+    decisionTtlDays: e.DECISION_TTL_DAYS,
+    baseline: referenceBaseline(),
+  };
+  validateConfig(config);
+  const modelPolicy = createModelPolicy({ timeoutMs: e.MODEL_TIMEOUT_MS });
+  modelPolicy.breaker.onStateChange((state) => logger.warn('model circuit breaker changed state', { state }));
+  const ports: ScorePorts = {
+    features: new DynamoFeatureReader(doc, e.FEATURES_TABLE),
+    model: new SageMakerModelEndpoint({
+      client: tracer.captureAWSv3Client(sageMakerRuntimeClient({ requestTimeoutMs: e.MODEL_TIMEOUT_MS * 2 })),
+      endpointName: e.MODEL_ENDPOINT_NAME,
+      modelName: e.MODEL_NAME,
+    }),
+    modelPolicy: modelPolicy.policy,
+    decisions: new DynamoDecisionStore(doc, e.DECISIONS_TABLE),
+    decisionLog: new FirehoseDecisionLog(tracer.captureAWSv3Client(firehoseClient()), e.DECISION_LOG_STREAM),
+    events: new EventBridgePublisher({
+      client: tracer.captureAWSv3Client(eventBridgeClient()),
+      eventBusName: e.EVENT_BUS_NAME,
+    }),
+    observer: scoreObserver(powertools),
+  };
+  const idempotencyStore = new DynamoDBPersistenceLayer({
+    tableName: e.IDEMPOTENCY_TABLE,
+    awsSdkV3Client: tracer.captureAWSv3Client(dynamoClient()),
+  });
+  metrics.addDimension('model', e.MODEL_NAME);
+  return { powertools, ports, config, idempotencyStore };
+}
+
+/** Logs and counts what the core reports without failing the request. */
+export function scoreObserver({ logger, metrics }: Powertools): NonNullable<ScorePorts['observer']> {
+  return {
+    fallback: (reason, error) => {
+      logger.warn('model unavailable, rules fallback', { reason, error: error as Error });
+      metrics.addMetric('ModelFallback', 'Count', 1);
+    },
+    deliveryFailed: (what, error) => {
+      logger.error('decision delivery failed', { what, error: error as Error });
+      metrics.addMetric(what === 'events' ? 'EventPublishFailed' : 'DecisionLogFailed', 'Count', 1);
+    },
+  };
+}
+
+/** The POST /v1/score handler over the given dependencies (tests pass fakes and a local idempotency table). */
+export function createScoreHandler(deps: ScoreDeps): HttpHandler {
+  const idempotencyConfig = new IdempotencyConfig({
+    eventKeyJmesPath: 'transactionId',
+    // The whole request is the payload: the same id with another body is refused (409), never answered from cache.
+    payloadValidationJmesPath: '@',
+    expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS,
+    throwOnNoIdempotencyKey: true,
+  });
+  const score = makeIdempotent(
+    (txn: Transaction): Promise<ScoreResponse> => scoreTransaction(txn, deps.ports, deps.config),
+    { persistenceStore: deps.idempotencyStore, config: idempotencyConfig, keyPrefix: 'aims-score' },
+  );
+  return httpHandler({ powertools: deps.powertools, body: ScoreRequest }, async ({ body, context }) => {
+    // Lets the in-progress record expire with this invocation if it times out, so a retry is not blocked.
+    idempotencyConfig.registerLambdaContext(context);
+    const started = performance.now();
+    const response = await score(body);
+    deps.powertools.metrics.addMetric(`Decision_${response.decision}`, 'Count', 1);
+    deps.powertools.metrics.addMetric('ScoreLatency', 'Milliseconds', performance.now() - started);
+    return response;
+  });
+}

@@ -1,0 +1,24 @@
+// The decision vocabulary shared by the score API, the audit record and the bus events.
+import { z } from 'zod';
+
+export const DECISIONS = ['approve', 'review', 'decline'] as const;
+export const Decision = z.enum(DECISIONS);
+export type Decision = z.infer<typeof Decision>;
+
+/** One feature's contribution to the score (positive = pushed towards fraud). */
+export const Attribution = z
+  .object({
+    feature: z.string().min(1),
+    contribution: z.number(),
+  })
+  .strict();
+export type Attribution = z.infer<typeof Attribution>;
+
+/** Which model produced a score; `rules` with the rules version when the model was unavailable. */
+export const ModelRef = z
+  .object({
+    name: z.string().min(1),
+    version: z.string().min(1),
+  })
+  .strict();
+export type ModelRef = z.infer<typeof ModelRef>;

@@ -1,0 +1,185 @@
+// The bus events: sources, detail types, versioned zod envelopes, PutEvents entries and schema-registry JSON Schemas.
+import { z } from 'zod';
+import { Attribution, Decision, ModelRef } from './decision.js';
+import { Label, Transaction } from './transaction.js';
+
+/** The version every detail carries today; a breaking change bumps it and adds a schema, never edits one. */
+export const EVENT_VERSION = 1;
+
+export const EVENT_SOURCES = {
+  score: 'aims.score',
+  ingest: 'aims.ingest',
+  feedback: 'aims.feedback',
+  alerts: 'aims.alerts',
+  /** External publishers; rules match on detail-type, so any source is accepted for the public events. */
+  external: 'aims.external',
+} as const;
+export type EventSource = (typeof EVENT_SOURCES)[keyof typeof EVENT_SOURCES];
+
+export const TransactionScoredData = z
+  .object({
+    transactionId: Transaction.shape.transactionId,
+    customerId: Transaction.shape.customerId,
+    merchantId: Transaction.shape.merchantId,
+    amount: Transaction.shape.amount,
+    currency: Transaction.shape.currency,
+    decision: Decision,
+    score: z.number().min(0).max(1),
+    degraded: z.boolean(),
+    model: ModelRef,
+    decidedAt: z.iso.datetime({ offset: true }),
+  })
+  .strict();
+export type TransactionScoredData = z.infer<typeof TransactionScoredData>;
+
+export const FraudSuspectedData = TransactionScoredData.extend({
+  decision: z.enum(['review', 'decline']),
+  reasons: z.array(z.string()),
+  explanation: z.array(Attribution),
+}).strict();
+export type FraudSuspectedData = z.infer<typeof FraudSuspectedData>;
+
+/** The data schema of every detail type, in one table: the single source for validation and the registry. */
+export const EVENT_DATA = {
+  TransactionScored: TransactionScoredData,
+  FraudSuspected: FraudSuspectedData,
+  TransactionSubmitted: Transaction,
+  LabelReported: Label,
+} as const;
+export type DetailType = keyof typeof EVENT_DATA;
+
+export const DETAIL_TYPES = {
+  TransactionScored: 'TransactionScored',
+  FraudSuspected: 'FraudSuspected',
+  TransactionSubmitted: 'TransactionSubmitted',
+  LabelReported: 'LabelReported',
+} as const satisfies { [K in DetailType]: K };
+
+/** Detail types that publishers outside AIMS may put on the bus (the bus rules match on detail-type only). */
+export const EXTERNAL_DETAIL_TYPES = [DETAIL_TYPES.TransactionSubmitted, DETAIL_TYPES.LabelReported] as const;
+
+/** Data as the producer holds it (defaults applied). */
+export type EventData<T extends DetailType> = z.output<(typeof EVENT_DATA)[T]>;
+
+const envelope = <S extends z.ZodType>(data: S) => z.object({ version: z.literal(EVENT_VERSION), data }).strict();
+
+/** The `{ version, data }` detail schema of each detail type. */
+export const EVENT_DETAILS = {
+  TransactionScored: envelope(TransactionScoredData),
+  FraudSuspected: envelope(FraudSuspectedData),
+  TransactionSubmitted: envelope(Transaction),
+  LabelReported: envelope(Label),
+} as const satisfies { [K in DetailType]: z.ZodType };
+
+export type EventDetail<T extends DetailType> = z.output<(typeof EVENT_DETAILS)[T]>;
+
+/** An event ready to publish: what the EventPublisher port accepts. */
+export interface BusEvent<T extends DetailType = DetailType> {
+  readonly detailType: T;
+  readonly source: EventSource;
+  readonly data: EventData<T>;
+  /** When it happened. @default - the time PutEvents is called */
+  readonly time?: Date;
+  /** ARNs the event is about. @default - none */
+  readonly resources?: readonly string[];
+}
+
+/** Builds a BusEvent with the detail type and data tied together by the types. */
+export function busEvent<T extends DetailType>(detailType: T, source: EventSource, data: EventData<T>): BusEvent<T> {
+  return { detailType, source, data };
+}
+
+/** Thrown when an event's detail does not match its schema (publishing or consuming). */
+export class EventValidationError extends Error {
+  override readonly name = 'EventValidationError';
+  constructor(
+    readonly detailType: string,
+    readonly issues: readonly z.core.$ZodIssue[],
+  ) {
+    super(`invalid ${detailType} event detail: ${z.prettifyError(new z.ZodError([...issues]))}`);
+  }
+}
+
+function isDetailType(value: string): value is DetailType {
+  return Object.hasOwn(EVENT_DATA, value);
+}
+
+/** Validates an event's detail (`{ version, data }`) and returns the typed data. Throws EventValidationError. */
+export function parseEventDetail<T extends DetailType>(detailType: T, detail: unknown): EventData<T> {
+  const result = EVENT_DETAILS[detailType].safeParse(detail);
+  if (!result.success) throw new EventValidationError(detailType, result.error.issues);
+  return result.data.data as EventData<T>;
+}
+
+/** A received event whose detail type is known, narrowed by `detailType`. */
+export type ParsedBusEvent = { [K in DetailType]: { detailType: K; source: string; data: EventData<K> } }[DetailType];
+
+/** Validates an EventBridge event (as Lambda receives it) of any known detail type. */
+export function parseBusEvent(event: { 'detail-type': string; source: string; detail: unknown }): ParsedBusEvent {
+  const detailType = event['detail-type'];
+  if (!isDetailType(detailType)) {
+    throw new EventValidationError(detailType, [
+      { code: 'custom', message: `unknown detail-type '${detailType}'`, path: ['detail-type'], input: detailType },
+    ]);
+  }
+  return { detailType, source: event.source, data: parseEventDetail(detailType, event.detail) } as ParsedBusEvent;
+}
+
+/** The PutEvents entry shape (structurally the SDK's PutEventsRequestEntry, without importing the client). */
+export interface PutEventsEntry {
+  Source: string;
+  DetailType: string;
+  Detail: string;
+  EventBusName: string;
+  Time?: Date;
+  Resources?: string[];
+}
+
+/** Validates a BusEvent and renders it as a PutEvents entry with the `{ version, data }` detail. */
+export function toPutEventsEntry(event: BusEvent, eventBusName: string): PutEventsEntry {
+  const detail = { version: EVENT_VERSION, data: event.data };
+  const result = EVENT_DETAILS[event.detailType].safeParse(detail);
+  if (!result.success) throw new EventValidationError(event.detailType, result.error.issues);
+  return {
+    Source: event.source,
+    DetailType: event.detailType,
+    Detail: JSON.stringify(result.data),
+    EventBusName: eventBusName,
+    ...(event.time ? { Time: event.time } : {}),
+    ...(event.resources ? { Resources: [...event.resources] } : {}),
+  };
+}
+
+/** JSON Schema draft-04 (what the EventBridge schema registry's `JSONSchemaDraft4` type takes) of each detail. */
+export function eventDetailJsonSchemas(): Record<DetailType, Record<string, unknown>> {
+  const out = {} as Record<DetailType, Record<string, unknown>>;
+  for (const detailType of Object.keys(EVENT_DETAILS) as DetailType[]) {
+    // io 'input': the registry documents what a publisher may send (defaults such as Label.source are optional).
+    out[detailType] = {
+      ...z.toJSONSchema(EVENT_DETAILS[detailType], { target: 'draft-04', io: 'input' }),
+      title: detailType,
+    };
+  }
+  return out;
+}
+
+/** JSON Schema draft-04 of the whole EventBridge event (source, detail-type, detail) for each detail type. */
+export function eventJsonSchemas(): Record<DetailType, Record<string, unknown>> {
+  const details = eventDetailJsonSchemas();
+  const out = {} as Record<DetailType, Record<string, unknown>>;
+  for (const detailType of Object.keys(details) as DetailType[]) {
+    const { $schema, title: _title, ...detail } = details[detailType];
+    out[detailType] = {
+      $schema,
+      title: `${detailType}Event`,
+      type: 'object',
+      required: ['source', 'detail-type', 'detail'],
+      properties: {
+        source: { type: 'string' },
+        'detail-type': { type: 'string', enum: [detailType] },
+        detail,
+      },
+    };
+  }
+  return out;
+}

@@ -1,0 +1,80 @@
+// EventBridge publisher with the real SDK against a local PutEvents endpoint: batches of 10, failed entries retried.
+
+import { EventBridgePublisher, EventPublishError } from '../adapters/event-publisher.js';
+import { eventBridgeClient } from '../aws.js';
+import { busEvent, EVENT_SOURCES } from '../contracts/events.js';
+import { startJsonServer } from './local.js';
+
+const event = (n: number) =>
+  busEvent('TransactionSubmitted', EVENT_SOURCES.ingest, {
+    transactionId: `t-${n}`,
+    customerId: 'c-1',
+    merchantId: 'm-1',
+    merchantCategory: 'grocery',
+    amount: 10,
+    currency: 'EUR',
+    country: 'DE',
+    channel: 'online',
+    timestamp: '2026-11-01T12:00:00Z',
+  });
+
+type Entry = { Detail: string };
+
+describe('EventBridgePublisher', () => {
+  it('GIVEN 23 events and one throttled entry WHEN publishing THEN 3 batches go out and only the failed entry is retried', async () => {
+    let failedOnce = false;
+    const server = await startJsonServer(({ body }) => {
+      const entries = JSON.parse(body).Entries as Entry[];
+      const results = entries.map((e) => {
+        if (!failedOnce && JSON.parse(e.Detail).data.transactionId === 't-5') {
+          failedOnce = true;
+          return { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' };
+        }
+        return { EventId: 'x' };
+      });
+      return {
+        status: 200,
+        body: { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results },
+      };
+    });
+    try {
+      const publisher = new EventBridgePublisher({
+        client: eventBridgeClient(server.clientOptions),
+        eventBusName: 'bus',
+        baseDelayMs: 1,
+      });
+      await publisher.publish(Array.from({ length: 23 }, (_, i) => event(i)));
+      const sizes = server.requests.map((r) => (JSON.parse(r.body).Entries as Entry[]).length);
+      expect(sizes.slice(0, 3).sort((a, b) => a - b)).toEqual([3, 10, 10]);
+      expect(sizes.slice(3)).toEqual([1]);
+      expect(
+        JSON.parse((JSON.parse(server.requests[3]?.body ?? '').Entries as Entry[])[0]?.Detail ?? '').data.transactionId,
+      ).toBe('t-5');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('GIVEN an entry that keeps failing WHEN attempts run out THEN EventPublishError lists it', async () => {
+    const server = await startJsonServer(() => ({
+      status: 200,
+      body: { FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'boom' }] },
+    }));
+    try {
+      const publisher = new EventBridgePublisher({
+        client: eventBridgeClient(server.clientOptions),
+        eventBusName: 'bus',
+        maxAttempts: 3,
+        baseDelayMs: 1,
+      });
+      const err = await publisher.publish([event(1)]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EventPublishError);
+      expect((err as EventPublishError).failures).toEqual([
+        { detailType: 'TransactionSubmitted', errorCode: 'InternalFailure', errorMessage: 'boom' },
+      ]);
+      expect(server.requests).toHaveLength(3);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,74 @@
+// The OpenAPI 3.1 and 3.0 documents: every route with its operationId and scope, every error response on the error schema.
+import { ROUTES } from '../contracts/api.js';
+import { ERROR_SCHEMA_NAME, errorCodesOf, openApiDocument30, openApiDocument31 } from '../contracts/openapi.js';
+import { ERROR_STATUS } from '../errors.js';
+
+type Doc = ReturnType<typeof openApiDocument31> | ReturnType<typeof openApiDocument30>;
+type Op = {
+  operationId?: string;
+  security?: Record<string, string[]>[];
+  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+};
+
+const operations = (doc: Doc) =>
+  Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
+    Object.entries(item as Record<string, Op>).map(([method, op]) => ({ path, method, op })),
+  );
+
+describe.each([
+  ['3.1', () => openApiDocument31({ tokenUrl: 'https://auth.example.com/oauth2/token' }), /^3\.1\./],
+  ['3.0', () => openApiDocument30({ tokenUrl: 'https://auth.example.com/oauth2/token' }), /^3\.0\./],
+])('OpenAPI %s document', (_v, build, version) => {
+  const doc = build();
+
+  it('GIVEN the route table WHEN generating THEN every route is present once with its operationId', () => {
+    expect(doc.openapi).toMatch(version);
+    const ops = operations(doc);
+    expect(ops).toHaveLength(ROUTES.length);
+    for (const route of ROUTES) {
+      const found = ops.find((o) => o.path === route.path && o.method === route.method);
+      expect(found?.op.operationId).toBe(route.operationId);
+    }
+  });
+
+  it('GIVEN secured routes WHEN generating THEN each needs its oauth2 scope and the API key; health needs nothing', () => {
+    for (const route of ROUTES) {
+      const op = operations(doc).find((o) => o.path === route.path && o.method === route.method)?.op;
+      expect(op?.security).toEqual(route.scope ? [{ oauth2: [route.scope], api_key: [] }] : []);
+    }
+    const schemes = doc.components?.securitySchemes as unknown as Record<string, Record<string, unknown>>;
+    expect(schemes.api_key).toMatchObject({ type: 'apiKey', in: 'header', name: 'x-api-key' });
+    expect(schemes.oauth2).toMatchObject({
+      type: 'oauth2',
+      flows: { clientCredentials: { tokenUrl: 'https://auth.example.com/oauth2/token' } },
+    });
+    const scopes = Object.keys(
+      (schemes.oauth2 as { flows: { clientCredentials: { scopes: object } } }).flows.clientCredentials.scopes,
+    );
+    expect(scopes).toEqual(expect.arrayContaining(ROUTES.flatMap((r) => (r.scope ? [r.scope] : []))));
+  });
+
+  it('GIVEN any route WHEN generating THEN every 4xx/5xx response references the error schema, and the route lists its errors', () => {
+    let checked = 0;
+    for (const { path, method, op } of operations(doc)) {
+      const route = ROUTES.find((r) => r.path === path && r.method === method);
+      if (!route) throw new Error(`unexpected operation ${method} ${path}`);
+      for (const code of errorCodesOf(route)) expect(op.responses[String(ERROR_STATUS[code])]).toBeDefined();
+      for (const [status, response] of Object.entries(op.responses)) {
+        if (Number(status) < 400) continue;
+        expect(response.content?.['application/json']?.schema?.$ref).toBe(`#/components/schemas/${ERROR_SCHEMA_NAME}`);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(ROUTES.length);
+    expect(doc.components?.schemas?.[ERROR_SCHEMA_NAME]).toMatchObject({ required: ['error', 'requestId'] });
+  });
+
+  it('GIVEN POST /v1/score WHEN generating THEN its body is the Transaction schema and 409 is documented', () => {
+    const op = (doc.paths as Record<string, { post: Op & { requestBody: unknown } }>)['/v1/score']?.post;
+    expect(op?.requestBody).toMatchObject({
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Transaction' } } },
+    });
+    expect(op?.responses['409']).toBeDefined();
+  });
+});
