@@ -11,7 +11,9 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage checked by AwsSolutions', (name) 
   test('THEN there is no error and no warning left unacknowledged', () => {
     const report = new AwsSolutionsChecks().validateScope(stages[name]);
     const findings = report.violations.flatMap((v) =>
-      v.violatingResources.map((r) => `${v.severity ?? 'unknown'} ${v.ruleName} at ${r.resourceLogicalId}`),
+      v.violatingResources.map(
+        (r) => `${v.severity ?? 'unknown'} ${v.ruleName} at ${(r as { constructPath?: string }).constructPath}`,
+      ),
     );
     expect(findings).toEqual([]);
     expect(report.success).toBe(true);

@@ -53,6 +53,14 @@ export interface EnvironmentConfig {
     /** Requests per 5 minutes from one IP before WAF blocks it. */
     readonly wafRateLimitPer5Min: number;
   };
+  readonly scoring: {
+    /** The model (by manifest name) the score service calls. */
+    readonly model: string;
+    /** Scores at or above this are sent to review. */
+    readonly reviewThreshold: number;
+    /** Scores at or above this are declined. */
+    readonly declineThreshold: number;
+  };
   readonly alarms: {
     /** API latency p99 above this (ms) alarms. */
     readonly apiLatencyP99Ms: number;

@@ -1,11 +1,35 @@
 // The one construct that creates Lambda functions: runtime, architecture, bundling, tracing and logs fixed here.
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import {
+  type IGrantable,
+  type IManagedPolicy,
+  Policy,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
+import type { IStream } from 'aws-cdk-lib/aws-kinesis';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+
+/** DynamoDB item actions a function may be granted on one table. */
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'Query'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'BatchWriteItem';
+const TABLE_WRITES: ReadonlySet<TableAction> = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 
 /** The repository root: the folder holding package.json and the lockfile. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -40,9 +64,11 @@ export interface ServiceFunctionProps {
   readonly sourceMap?: boolean;
 }
 
-export class ServiceFunction extends Construct {
+export class ServiceFunction extends Construct implements IGrantable {
   public readonly function: NodejsFunction;
   public readonly logGroup: LogGroup;
+  /** The function's own role: log writes to its log group, X-Ray, and what the intent methods grant. */
+  public readonly role: Role;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
@@ -63,7 +89,23 @@ export class ServiceFunction extends Construct {
       removalPolicy: props.logRemovalPolicy,
     });
 
+    // Our own role instead of AWSLambdaBasicExecutionRole: logs only to this function's log group.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${props.serviceName} function`,
+    });
+    new Policy(this, 'LogsPolicy', {
+      roles: [this.role],
+      statements: [
+        new PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [this.logGroup.logGroupArn],
+        }),
+      ],
+    });
+
     this.function = new NodejsFunction(this, 'Function', {
+      role: this.role,
       entry: path.join(PROJECT_ROOT, props.entry),
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
@@ -99,5 +141,66 @@ export class ServiceFunction extends Construct {
         logLevel: LogLevel.ERROR,
       },
     });
+    const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');
+    if (defaultPolicy) {
+      Validations.of(defaultPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions; every other grant names its resource.',
+      });
+    }
+  }
+
+  public get grantPrincipal() {
+    return this.role;
+  }
+
+  /** Allows these item actions on the table itself (not its indexes), and the key use they need. */
+  public allowTable(table: ITable, actions: readonly TableAction[]): void {
+    if (actions.length === 0) throw new Error('actions must name at least one DynamoDB action');
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
+    );
+    if (table.encryptionKey)
+      this.allowKey(
+        table.encryptionKey,
+        actions.some((a) => TABLE_WRITES.has(a)),
+      );
+  }
+
+  /** Allows PutRecord(s) on the stream, and the key use that needs. */
+  public allowStreamPut(stream: IStream): void {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['kinesis:PutRecord', 'kinesis:PutRecords'], resources: [stream.streamArn] }),
+    );
+    if (stream.encryptionKey) this.allowKey(stream.encryptionKey, true);
+  }
+
+  /** Attaches a managed policy another stack publishes (e.g. the data stack's prefix-scoped writers). */
+  public attachPolicy(policy: IManagedPolicy): void {
+    this.role.addManagedPolicy(policy);
+  }
+
+  /** Allows Publish to the topic, and the key use that needs. */
+  public allowPublish(topic: ITopic): void {
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }));
+    if (topic.masterKey) this.allowKey(topic.masterKey, true);
+  }
+
+  /** Allows PutEvents on the bus. */
+  public allowPutEvents(bus: IEventBus): void {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['events:PutEvents'], resources: [bus.eventBusArn] }),
+    );
+  }
+
+  /** Allows one statement the intent methods do not cover (e.g. sagemaker:InvokeEndpoint on one endpoint). */
+  public allow(statement: PolicyStatement): void {
+    this.role.addToPrincipalPolicy(statement);
+  }
+
+  private allowKey(key: IKey, write: boolean): void {
+    const actions = write ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [key.keyArn] }));
   }
 }

@@ -4,12 +4,14 @@ import { Duration, type RemovalPolicy, Stack, type StackProps, Validations } fro
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { type Archive, EventBus } from 'aws-cdk-lib/aws-events';
 import { CfnRegistry } from 'aws-cdk-lib/aws-eventschemas';
+import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type CfnBucket,
   type LifecycleRule,
   ObjectOwnership,
   StorageClass,
@@ -22,6 +24,16 @@ export interface DataStackProps extends StackProps {
   readonly removalPolicy: RemovalPolicy;
   readonly data: EnvironmentConfig['data'];
 }
+
+/** Where each writer puts objects: the data stack owns the layout of its buckets and the policies to write it. */
+export const BUCKET_LAYOUT = {
+  /** Lake: the decision log Firehose delivers (JSON lines, gzip). */
+  decisionLog: 'decisions',
+  /** Lake: objects Firehose could not deliver. */
+  decisionLogErrors: 'errors/decisions',
+  /** Monitoring: Model Monitor ground truth written by the feedback service. */
+  groundTruth: 'ground-truth',
+} as const;
 
 /** Attribute names the services rely on; the tables' key schemas are built from them. */
 export const TABLE_KEYS = {
@@ -54,6 +66,10 @@ export class DataStack extends Stack {
   /** Receives events the bus could not encrypt or decrypt. */
   public readonly busDeadLetterQueue: Queue;
   public readonly schemaRegistry: CfnRegistry;
+  /** Lets a principal write Model Monitor ground truth (and nothing else) into the monitoring bucket. */
+  public readonly groundTruthWritePolicy: ManagedPolicy;
+  /** Lets the decision-log delivery stream write its prefixes of the lake. */
+  public readonly decisionLogDeliveryPolicy: ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -176,10 +192,48 @@ export class DataStack extends Stack {
     });
     this.busArchive.applyRemovalPolicy(removalPolicy);
 
+    this.groundTruthWritePolicy = this.prefixPolicy(
+      'GroundTruthWritePolicy',
+      this.monitoringBucket,
+      ['s3:PutObject'],
+      [BUCKET_LAYOUT.groundTruth],
+    );
+    this.decisionLogDeliveryPolicy = this.prefixPolicy(
+      'DecisionLogDeliveryPolicy',
+      this.lakeBucket,
+      ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      [BUCKET_LAYOUT.decisionLog, BUCKET_LAYOUT.decisionLogErrors],
+    );
+    this.decisionLogDeliveryPolicy.addStatements(
+      new PolicyStatement({
+        actions: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+        resources: [this.lakeBucket.bucketArn],
+      }),
+    );
+
     this.schemaRegistry = new CfnRegistry(this, 'SchemaRegistry', {
       description: 'Schemas of every AIMS event (JSON Schema Draft 4)',
     });
     this.schemaRegistry.applyRemovalPolicy(removalPolicy);
+  }
+
+  /** A managed policy for object actions under some prefixes of one bucket, with the key use writes need. */
+  private prefixPolicy(id: string, bucket: Bucket, actions: string[], prefixes: readonly string[]): ManagedPolicy {
+    const policy = new ManagedPolicy(this, id, {
+      statements: [
+        new PolicyStatement({ actions, resources: prefixes.map((p) => bucket.arnForObjects(`${p}/*`)) }),
+        new PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [this.key.keyArn] }),
+      ],
+    });
+    const bucketId = this.getLogicalId(bucket.node.defaultChild as CfnBucket);
+    for (const prefix of prefixes) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}/*]`,
+        reason:
+          'Writers name objects at run time (time- or content-derived keys); access stays inside this one prefix.',
+      });
+    }
+    return policy;
   }
 
   private secureBucket(

@@ -1,15 +1,23 @@
 // One deployable environment: the stacks of AIMS wired together from one EnvironmentConfig.
 import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
+import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
 import { DataStack } from '../stacks/data-stack.js';
+import { ServicesStack } from '../stacks/services-stack.js';
 
 export interface AimsStageProps extends StageProps {
   readonly config: EnvironmentConfig;
+  /** The models declared under models/ (one manifest each). */
+  readonly models: readonly ModelDeclaration[];
+  /** The API's OAuth2 clients. */
+  readonly clients: readonly ApiClientConfig[];
 }
 
 export class AimsStage extends Stage {
   public readonly data: DataStack;
+  public readonly services: ServicesStack;
 
   constructor(scope: Construct, id: string, props: AimsStageProps) {
     super(scope, id, { ...props, env: { account: props.config.account, region: props.config.region } });
@@ -20,6 +28,30 @@ export class AimsStage extends Stage {
       terminationProtection: config.terminationProtection,
       removalPolicy: config.removalPolicy,
       data: config.data,
+    });
+
+    const scoringModel = props.models.find((m) => m.manifest.name === config.scoring.model);
+    if (!scoringModel) {
+      const known = props.models.map((m) => m.manifest.name).join(', ') || 'none';
+      throw new Error(`scoring.model '${config.scoring.model}' has no models/<name>/model.json (found: ${known})`);
+    }
+
+    this.services = new ServicesStack(this, 'Services', {
+      description: `AIMS ${id}: API, auth and scoring services`,
+      data: this.data,
+      model: {
+        name: scoringModel.manifest.name,
+        endpointName: modelEndpointName(id, scoringModel.manifest.name),
+        timeoutMs: scoringModel.manifest.serving.timeoutMs,
+      },
+      clients: props.clients,
+      authDomainPrefix: `aims-${id.toLowerCase()}-${config.account}`,
+      removalPolicy: config.removalPolicy,
+      logRetention: config.logRetention,
+      memorySize: config.functions.memorySize,
+      api: config.api,
+      scoring: config.scoring,
+      decisionTtlDays: config.data.decisionTtlDays,
     });
   }
 }

@@ -1,0 +1,39 @@
+// The models AIMS serves, discovered from `models/*/model.json`: adding a model is a new folder, not stack code.
+import { existsSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { loadManifest, type ModelManifest } from '../../models/shared/manifest.js';
+
+export interface ModelDeclaration {
+  /** The folder holding model.json (and, once trained, artifacts/). */
+  readonly dir: string;
+  readonly manifest: ModelManifest;
+}
+
+/** Every model folder under `modelsRoot` that holds a model.json, sorted by name. */
+export function discoverModels(modelsRoot: string): ModelDeclaration[] {
+  const models = readdirSync(modelsRoot, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(path.join(modelsRoot, entry.name, 'model.json')))
+    .map((entry) => {
+      const dir = path.join(modelsRoot, entry.name);
+      return { dir, manifest: loadManifest(dir) };
+    })
+    .sort((a, b) => a.manifest.name.localeCompare(b.manifest.name));
+  const names = new Set<string>();
+  for (const { manifest } of models) {
+    if (names.has(manifest.name)) throw new Error(`two models are named '${manifest.name}' under ${modelsRoot}`);
+    names.add(manifest.name);
+  }
+  return models;
+}
+
+/**
+ * The SageMaker endpoint name of a model in a stage. SageMaker forces one physical name: the endpoint's rollback
+ * alarms need its name before it exists, so it is derived, never chosen by hand.
+ */
+export function modelEndpointName(stageName: string, modelName: string): string {
+  const name = `aims-${stageName}-${modelName}`.toLowerCase();
+  if (!/^[a-z0-9](-*[a-z0-9]){0,62}$/.test(name)) {
+    throw new Error(`endpoint name '${name}' is not a valid SageMaker endpoint name (max 63 chars, a-z 0-9 -)`);
+  }
+  return name;
+}

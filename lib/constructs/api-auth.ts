@@ -1,0 +1,121 @@
+// OAuth2 client-credentials auth for the API: a Cognito user pool with the `aims` resource server, one app
+// client per API client, and the settings the JWT authorizer needs to verify their access tokens.
+import { Duration, Fn, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  AccountRecovery,
+  OAuthScope,
+  ResourceServerScope,
+  UserPool,
+  type UserPoolClient,
+  type UserPoolResourceServer,
+} from 'aws-cdk-lib/aws-cognito';
+import { Construct } from 'constructs';
+import { RESOURCE_SERVER, SCOPE_DESCRIPTIONS } from '../../lambdas/shared/contracts/api.js';
+import type { ApiClientConfig } from '../config/api-clients.js';
+
+export interface ApiAuthProps {
+  readonly clients: readonly ApiClientConfig[];
+  /** Prefix of the Cognito hosted domain that serves /oauth2/token (AWS requires it to be unique in the region). */
+  readonly domainPrefix: string;
+  readonly removalPolicy: RemovalPolicy;
+  /** Lifetime of an access token. @default Duration.hours(1) */
+  readonly accessTokenValidity?: Duration;
+}
+
+export class ApiAuth extends Construct {
+  public readonly userPool: UserPool;
+  public readonly resourceServer: UserPoolResourceServer;
+  public readonly clients: Readonly<Record<string, UserPoolClient>>;
+  /** The issuer (`iss`) of the pool's tokens. */
+  public readonly issuer: string;
+  public readonly jwksUri: string;
+  public readonly tokenUrl: string;
+
+  constructor(scope: Construct, id: string, props: ApiAuthProps) {
+    super(scope, id);
+    if (
+      !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(props.domainPrefix) ||
+      /aws|amazon|cognito/.test(props.domainPrefix)
+    ) {
+      throw new Error(
+        `domainPrefix must be lower-case letters, digits and hyphens without aws/amazon/cognito, got '${props.domainPrefix}'`,
+      );
+    }
+    const names = props.clients.map((c) => c.name);
+    if (new Set(names).size !== names.length) throw new Error(`client names must be unique, got ${names.join(', ')}`);
+
+    this.userPool = new UserPool(this, 'UserPool', {
+      selfSignUpEnabled: false,
+      signInAliases: { username: true },
+      accountRecovery: AccountRecovery.NONE,
+      passwordPolicy: {
+        minLength: 16,
+        requireDigits: true,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireSymbols: true,
+      },
+      deletionProtection: false,
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(this.userPool).acknowledge(
+      {
+        id: 'AwsSolutions-COG2',
+        reason: 'Machine-to-machine pool: only OAuth2 client-credentials app clients, no users who could use MFA.',
+      },
+      {
+        id: 'AwsSolutions-COG8',
+        reason:
+          'The Plus plan adds threat protection for user sign-ins; client-credentials clients gain nothing from it.',
+      },
+      {
+        id: 'AwsSolutions-COG3',
+        reason: 'Threat protection scores user sign-ins; this pool has no users, only client-credentials clients.',
+      },
+    );
+
+    const scopes = Object.entries(SCOPE_DESCRIPTIONS).map(
+      ([full, description]) =>
+        new ResourceServerScope({ scopeName: full.split('/')[1] ?? full, scopeDescription: description }),
+    );
+    const scopeByName = new Map(scopes.map((s) => [s.scopeName, s]));
+    this.resourceServer = this.userPool.addResourceServer('ResourceServer', {
+      identifier: RESOURCE_SERVER,
+      userPoolResourceServerName: 'AIMS API',
+      scopes,
+    });
+
+    const domain = this.userPool.addDomain('Domain', { cognitoDomain: { domainPrefix: props.domainPrefix } });
+
+    const clients: Record<string, UserPoolClient> = {};
+    for (const client of props.clients) {
+      const oauthScopes = client.scopes.map((name) => {
+        const scope = scopeByName.get(name);
+        if (!scope) throw new Error(`client ${client.name} asks for unknown scope '${name}'`);
+        return OAuthScope.resourceServer(this.resourceServer, scope);
+      });
+      clients[client.name] = this.userPool.addClient(`Client-${client.name}`, {
+        userPoolClientName: client.name,
+        generateSecret: true,
+        authFlows: {},
+        oAuth: { flows: { clientCredentials: true }, scopes: oauthScopes },
+        accessTokenValidity: props.accessTokenValidity ?? Duration.hours(1),
+        enableTokenRevocation: true,
+        preventUserExistenceErrors: true,
+      });
+    }
+    this.clients = clients;
+
+    this.issuer = this.userPool.userPoolProviderUrl;
+    this.jwksUri = `${this.issuer}/.well-known/jwks.json`;
+    this.tokenUrl = `${domain.baseUrl()}/oauth2/token`;
+  }
+
+  /** Comma-separated client ids the authorizer accepts. */
+  get clientIds(): string {
+    return Fn.join(
+      ',',
+      Object.values(this.clients).map((c) => c.userPoolClientId),
+    );
+  }
+}

@@ -1,0 +1,205 @@
+// The public REST API: imported from the contract's OpenAPI document, guarded by the JWT authorizer, usage plans
+// with an API key per client, a WAF web ACL, access logs and X-Ray.
+import { ArnFormat, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  ApiDefinition,
+  ApiKey,
+  EndpointType,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  Period,
+  SpecRestApi,
+  UsagePlan,
+} from 'aws-cdk-lib/aws-apigateway';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { ROUTES, type RouteDefinition } from '../../lambdas/shared/contracts/api.js';
+import { openApiDocument30 } from '../../lambdas/shared/contracts/openapi.js';
+import { apiGatewayDefinition } from './api-gateway-definition.js';
+
+export type RouteService = RouteDefinition['service'];
+
+export interface ScoringApiProps {
+  /** The function serving each service named in the route table. */
+  readonly handlers: Readonly<Record<RouteService, IFunction>>;
+  /** The REQUEST authorizer (JWT + scope per route). */
+  readonly authorizer: IFunction;
+  /** Names of the API clients; each gets an API key on the usage plan. */
+  readonly clientNames: readonly string[];
+  /** OAuth2 token URL shown in the OpenAPI document. */
+  readonly tokenUrl: string;
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+  readonly dailyQuota: number;
+  /** Requests per 5 minutes from one IP before WAF blocks it. */
+  readonly wafRateLimitPer5Min: number;
+  readonly logRetention: RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /** How long an authorizer decision is cached. @default 300 */
+  readonly authorizerCacheSeconds?: number;
+  /** The stage name in the URL. @default 'v1' is in the paths already, so 'api' */
+  readonly stageName?: string;
+}
+
+export class ScoringApi extends Construct {
+  public readonly api: SpecRestApi;
+  public readonly usagePlan: UsagePlan;
+  public readonly apiKeys: Readonly<Record<string, ApiKey>>;
+  public readonly webAcl: CfnWebACL;
+  public readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ScoringApiProps) {
+    super(scope, id);
+    const services = new Set((ROUTES as readonly RouteDefinition[]).map((r) => r.service));
+    for (const service of services) {
+      if (!props.handlers[service]) throw new Error(`handlers must include '${service}', which a route needs`);
+    }
+    if (props.clientNames.length === 0) throw new Error('clientNames must name at least one API client');
+    const stack = Stack.of(this);
+    const invokeUri = (fn: IFunction) =>
+      stack.formatArn({
+        service: 'apigateway',
+        account: 'lambda',
+        resource: 'path/2015-03-31/functions',
+        resourceName: `${fn.functionArn}/invocations`,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      });
+
+    const document = openApiDocument30({ tokenUrl: props.tokenUrl }) as unknown as Record<string, unknown>;
+    const definition = apiGatewayDefinition(document, {
+      integrationUri: (service) => invokeUri(props.handlers[service]),
+      authorizerUri: invokeUri(props.authorizer),
+      authorizerCacheSeconds: props.authorizerCacheSeconds ?? 300,
+    });
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.api = new SpecRestApi(this, 'Api', {
+      apiDefinition: ApiDefinition.fromInline(definition),
+      description: 'AIMS fraud scoring API',
+      endpointTypes: [EndpointType.REGIONAL],
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: props.stageName ?? 'api',
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: MethodLoggingLevel.OFF,
+        throttlingRateLimit: props.rateLimit * Math.max(1, props.clientNames.length),
+        throttlingBurstLimit: props.burstLimit * Math.max(1, props.clientNames.length),
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields({
+          caller: false,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: false,
+        }),
+      },
+    });
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-APIG2',
+      reason:
+        'Validation is on: the imported definition sets x-amazon-apigateway-request-validator (body and params); nag reads only RequestValidator resources.',
+    });
+    Validations.of(this.api.deploymentStage).acknowledge({
+      id: 'AwsSolutions-APIG6',
+      reason:
+        'Execution logging needs the account-wide API Gateway CloudWatch role, which one stack must not own for all; access logs and X-Ray cover every request.',
+    });
+    Validations.of(this.api.deploymentStage).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason:
+        'False positive: the WAFv2 web ACL is associated through CfnWebACLAssociation, which nag does not follow.',
+    });
+
+    for (const route of ROUTES as readonly RouteDefinition[]) {
+      props.handlers[route.service].addPermission(`Invoke${route.operationId}`, {
+        principal: new ServicePrincipal('apigateway.amazonaws.com'),
+        sourceArn: this.api.arnForExecuteApi(route.method.toUpperCase(), route.path.replace(/\{[^}]+\}/g, '*')),
+      });
+    }
+    props.authorizer.addPermission('InvokeAuthorizer', {
+      principal: new ServicePrincipal('apigateway.amazonaws.com'),
+      sourceArn: stack.formatArn({
+        service: 'execute-api',
+        resource: this.api.restApiId,
+        resourceName: 'authorizers/*',
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
+    });
+
+    this.usagePlan = new UsagePlan(this, 'UsagePlan', {
+      description: 'Per-client throttle and daily quota',
+      throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+      quota: { limit: props.dailyQuota, period: Period.DAY },
+      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    });
+    const keys: Record<string, ApiKey> = {};
+    for (const name of props.clientNames) {
+      const key = new ApiKey(this, `Key-${name}`, { description: `API key of client ${name}`, enabled: true });
+      this.usagePlan.addApiKey(key);
+      keys[name] = key;
+    }
+    this.apiKeys = keys;
+
+    this.webAcl = new CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      customResponseBodies: {
+        throttled: {
+          contentType: 'APPLICATION_JSON',
+          content: '{"error":{"code":"throttled","message":"Too many requests from this address"},"requestId":""}',
+        },
+      },
+      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'aims-api', sampledRequestsEnabled: true },
+      rules: [
+        managedRule('common', 0, 'AWSManagedRulesCommonRuleSet', [
+          // A full ingest batch (500 transactions) is larger than the rule's 8 KB body limit; the API validates size.
+          { name: 'SizeRestrictions_BODY', actionToUse: { count: {} } },
+        ]),
+        managedRule('known-bad-inputs', 1, 'AWSManagedRulesKnownBadInputsRuleSet'),
+        managedRule('ip-reputation', 2, 'AWSManagedRulesAmazonIpReputationList'),
+        {
+          name: 'rate-limit-per-ip',
+          priority: 3,
+          action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'throttled' } } },
+          statement: { rateBasedStatement: { limit: props.wafRateLimitPer5Min, aggregateKeyType: 'IP' } },
+          visibilityConfig: {
+            cloudWatchMetricsEnabled: true,
+            metricName: 'rate-limit-per-ip',
+            sampledRequestsEnabled: true,
+          },
+        },
+      ],
+    });
+    new CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: this.webAcl.attrArn,
+    });
+  }
+}
+
+function managedRule(
+  name: string,
+  priority: number,
+  ruleSet: string,
+  ruleActionOverrides?: CfnWebACL.RuleActionOverrideProperty[],
+): CfnWebACL.RuleProperty {
+  return {
+    name,
+    priority,
+    overrideAction: { none: {} },
+    statement: { managedRuleGroupStatement: { vendorName: 'AWS', name: ruleSet, ruleActionOverrides } },
+    visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: name, sampledRequestsEnabled: true },
+  };
+}

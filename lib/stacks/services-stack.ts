@@ -1,0 +1,325 @@
+// The scoring services: the API and its auth, every handler, the stream consumer, bus rules, the decision log and
+// alerts. It receives the data stack's resources as objects and grants each function only what its code calls.
+import { Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { type EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { type CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
+import { type IManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Stream } from 'aws-cdk-lib/aws-kinesis';
+import type { Key } from 'aws-cdk-lib/aws-kms';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { DETAIL_TYPES, EVENT_SOURCES, eventJsonSchemas } from '../../lambdas/shared/contracts/events.js';
+import type { ApiClientConfig } from '../config/api-clients.js';
+import type { EnvironmentConfig } from '../config/environment-config.js';
+import { ApiAuth } from '../constructs/api-auth.js';
+import { DecisionLog } from '../constructs/decision-log.js';
+import { ScoringApi } from '../constructs/scoring-api.js';
+import { ServiceFunction, type ServiceFunctionProps } from '../constructs/service-function.js';
+import { BUCKET_LAYOUT } from './data-stack.js';
+
+/** The data stack's resources the services use. */
+export interface ServicesData {
+  readonly key: Key;
+  readonly lakeBucket: Bucket;
+  readonly monitoringBucket: Bucket;
+  readonly featuresTable: Table;
+  readonly decisionsTable: Table;
+  readonly labelsTable: Table;
+  readonly idempotencyTable: Table;
+  readonly transactionStream: Stream;
+  readonly bus: EventBus;
+  readonly schemaRegistry: CfnRegistry;
+  readonly groundTruthWritePolicy: IManagedPolicy;
+  readonly decisionLogDeliveryPolicy: IManagedPolicy;
+}
+
+/** The model the score service calls; the seam the model lifecycle fills in. */
+export interface ScoringModel {
+  readonly name: string;
+  /** SageMaker endpoint name (derived from stage and model name). */
+  readonly endpointName: string;
+  /** Budget for one inference call before the rules fallback takes over. */
+  readonly timeoutMs: number;
+}
+
+export interface ServicesStackProps extends StackProps {
+  readonly data: ServicesData;
+  readonly model: ScoringModel;
+  readonly clients: readonly ApiClientConfig[];
+  /** Cognito hosted-domain prefix (must be unique in the region). */
+  readonly authDomainPrefix: string;
+  readonly removalPolicy: RemovalPolicy;
+  readonly logRetention: RetentionDays;
+  readonly memorySize: number;
+  readonly api: EnvironmentConfig['api'];
+  readonly scoring: EnvironmentConfig['scoring'];
+  readonly decisionTtlDays: number;
+}
+
+export class ServicesStack extends Stack {
+  public readonly auth: ApiAuth;
+  public readonly api: ScoringApi;
+  public readonly functions: Readonly<Record<string, ServiceFunction>>;
+  public readonly decisionLog: DecisionLog;
+  public readonly alertsTopic: Topic;
+  /** Kinesis records the features service gave up on. */
+  public readonly featuresDeadLetterQueue: Queue;
+  /** Bus events a target could not take after retries. */
+  public readonly eventsDeadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: ServicesStackProps) {
+    super(scope, id, props);
+    const { data } = props;
+    validate(props);
+
+    const make = (
+      fnId: string,
+      entry: string,
+      serviceName: string,
+      extra: Partial<ServiceFunctionProps> = {},
+    ): ServiceFunction =>
+      new ServiceFunction(this, fnId, {
+        entry,
+        serviceName,
+        metricsNamespace: 'AIMS',
+        logRetention: props.logRetention,
+        logRemovalPolicy: props.removalPolicy,
+        memorySize: props.memorySize,
+        ...extra,
+      });
+
+    this.decisionLog = new DecisionLog(this, 'DecisionLog', {
+      bucket: data.lakeBucket,
+      key: data.key,
+      prefix: BUCKET_LAYOUT.decisionLog,
+      errorPrefix: BUCKET_LAYOUT.decisionLogErrors,
+      deliveryPolicy: data.decisionLogDeliveryPolicy,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.alertsTopic = new Topic(this, 'AlertsTopic', { masterKey: data.key, enforceSSL: true });
+
+    this.featuresDeadLetterQueue = deadLetterQueue(this, 'FeaturesDeadLetterQueue', props.removalPolicy);
+    this.eventsDeadLetterQueue = deadLetterQueue(this, 'EventsDeadLetterQueue', props.removalPolicy);
+
+    // Handlers, each granted exactly what its adapters call.
+    const score = make('Score', 'lambdas/score/handler.ts', 'score', {
+      description: 'Scores a transaction: features, model (rules fallback), decision, explanation, audit, events',
+      environment: {
+        FEATURES_TABLE: data.featuresTable.tableName,
+        DECISIONS_TABLE: data.decisionsTable.tableName,
+        IDEMPOTENCY_TABLE: data.idempotencyTable.tableName,
+        EVENT_BUS_NAME: data.bus.eventBusName,
+        DECISION_LOG_STREAM: this.decisionLog.deliveryStreamName,
+        MODEL_ENDPOINT_NAME: props.model.endpointName,
+        MODEL_NAME: props.model.name,
+        MODEL_TIMEOUT_MS: String(props.model.timeoutMs),
+        REVIEW_THRESHOLD: String(props.scoring.reviewThreshold),
+        DECLINE_THRESHOLD: String(props.scoring.declineThreshold),
+        DECISION_TTL_DAYS: String(props.decisionTtlDays),
+      },
+    });
+    score.allowTable(data.featuresTable, ['BatchGetItem', 'GetItem']);
+    score.allowTable(data.decisionsTable, ['PutItem', 'GetItem']);
+    score.allowTable(data.idempotencyTable, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
+    score.allowPutEvents(data.bus);
+    this.decisionLog.grantPutRecord(score);
+    score.allow(
+      new PolicyStatement({
+        actions: ['sagemaker:InvokeEndpoint'],
+        resources: [
+          this.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: props.model.endpointName }),
+        ],
+      }),
+    );
+
+    const ingest = make('Ingest', 'lambdas/ingest/handler.ts', 'ingest', {
+      description: 'Puts submitted transactions on the stream (partial success per record)',
+      environment: { TRANSACTION_STREAM_NAME: data.transactionStream.streamName },
+    });
+    const ingestEvents = make('IngestEvents', 'lambdas/ingest/handler.ts', 'ingest', {
+      handler: 'onTransactionSubmitted',
+      description: 'Puts TransactionSubmitted bus events on the stream',
+      environment: { TRANSACTION_STREAM_NAME: data.transactionStream.streamName },
+    });
+    for (const fn of [ingest, ingestEvents]) fn.allowStreamPut(data.transactionStream);
+
+    const features = make('Features', 'lambdas/features/handler.ts', 'features', {
+      description: 'Stream consumer: updates customer and merchant aggregates (idempotent, partial batch failures)',
+      timeout: Duration.seconds(60),
+      environment: { FEATURES_TABLE: data.featuresTable.tableName },
+    });
+    features.allowTable(data.featuresTable, ['GetItem', 'PutItem']);
+    features.function.addEventSource(
+      new KinesisEventSource(data.transactionStream, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        bisectBatchOnError: true,
+        retryAttempts: 3,
+        maxRecordAge: Duration.hours(6),
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.featuresDeadLetterQueue),
+      }),
+    );
+
+    const feedbackEnv = {
+      LABELS_TABLE: data.labelsTable.tableName,
+      GROUND_TRUTH_BUCKET: data.monitoringBucket.bucketName,
+      GROUND_TRUTH_PREFIX: BUCKET_LAYOUT.groundTruth,
+      EVENT_BUS_NAME: data.bus.eventBusName,
+    };
+    const feedback = make('Feedback', 'lambdas/feedback/handler.ts', 'feedback', {
+      description: 'Stores labels and writes Model Monitor ground truth; publishes LabelReported',
+      environment: feedbackEnv,
+    });
+    const feedbackEvents = make('FeedbackEvents', 'lambdas/feedback/handler.ts', 'feedback', {
+      handler: 'onLabelReported',
+      description: 'Stores LabelReported bus events from external publishers',
+      environment: feedbackEnv,
+    });
+    for (const fn of [feedback, feedbackEvents]) {
+      fn.allowTable(data.labelsTable, ['GetItem', 'PutItem']);
+      fn.attachPolicy(data.groundTruthWritePolicy);
+    }
+    feedback.allowPutEvents(data.bus);
+
+    const decisions = make('Decisions', 'lambdas/decisions/handler.ts', 'decisions', {
+      description: 'Reads the audit record of a decision',
+      environment: { DECISIONS_TABLE: data.decisionsTable.tableName },
+    });
+    decisions.allowTable(data.decisionsTable, ['GetItem']);
+
+    const alerts = make('Alerts', 'lambdas/alerts/handler.ts', 'alerts', {
+      description: 'Publishes FraudSuspected events to the alerts topic',
+      environment: { ALERTS_TOPIC_ARN: this.alertsTopic.topicArn },
+    });
+    alerts.allowPublish(this.alertsTopic);
+
+    const health = make('Health', 'lambdas/health/handler.ts', 'health', {
+      description: 'Liveness of the API',
+      memorySize: 256,
+    });
+
+    this.auth = new ApiAuth(this, 'Auth', {
+      clients: props.clients,
+      domainPrefix: props.authDomainPrefix,
+      removalPolicy: props.removalPolicy,
+    });
+    const authorizer = make('Authorizer', 'lambdas/authorizer/handler.ts', 'authorizer', {
+      description: 'Verifies Cognito access tokens and the scope each route needs',
+      memorySize: 256,
+      environment: {
+        JWT_ISSUER: this.auth.issuer,
+        JWT_JWKS_URI: this.auth.jwksUri,
+        JWT_AUDIENCE_CLIENT_IDS: this.auth.clientIds,
+      },
+    });
+
+    this.api = new ScoringApi(this, 'Api', {
+      handlers: {
+        score: score.function,
+        ingest: ingest.function,
+        feedback: feedback.function,
+        decisions: decisions.function,
+        health: health.function,
+      },
+      authorizer: authorizer.function,
+      clientNames: props.clients.map((c) => c.name),
+      tokenUrl: this.auth.tokenUrl,
+      rateLimit: props.api.rateLimit,
+      burstLimit: props.api.burstLimit,
+      dailyQuota: props.api.dailyQuota,
+      wafRateLimitPer5Min: props.api.wafRateLimitPer5Min,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+
+    // Bus rules: the public events external publishers may put, and the alerting path.
+    const target = (fn: ServiceFunction) =>
+      new LambdaFunction(fn.function, {
+        deadLetterQueue: this.eventsDeadLetterQueue,
+        retryAttempts: 4,
+        maxEventAge: Duration.hours(2),
+      });
+    new Rule(this, 'TransactionSubmittedRule', {
+      description: 'TransactionSubmitted from any publisher → the stream',
+      eventBus: data.bus,
+      eventPattern: { detailType: [DETAIL_TYPES.TransactionSubmitted] },
+      targets: [target(ingestEvents)],
+    });
+    new Rule(this, 'LabelReportedRule', {
+      description: 'LabelReported from external publishers → labels (AIMS already stored its own)',
+      eventBus: data.bus,
+      eventPattern: {
+        detailType: [DETAIL_TYPES.LabelReported],
+        source: [{ 'anything-but': EVENT_SOURCES.feedback }] as unknown as string[],
+      },
+      targets: [target(feedbackEvents)],
+    });
+    new Rule(this, 'FraudSuspectedRule', {
+      description: 'FraudSuspected from the scorer → alerts',
+      eventBus: data.bus,
+      eventPattern: { source: [EVENT_SOURCES.score], detailType: [DETAIL_TYPES.FraudSuspected] },
+      targets: [target(alerts)],
+    });
+
+    // Every event schema in the registry, versioned by the detail's `version`.
+    for (const [detailType, schema] of Object.entries(eventJsonSchemas())) {
+      new CfnSchema(this, `Schema${detailType}`, {
+        registryName: data.schemaRegistry.attrRegistryName,
+        type: 'JSONSchemaDraft4',
+        description: `aims ${detailType} event, detail version 1`,
+        content: JSON.stringify(schema),
+      });
+    }
+
+    this.functions = {
+      score,
+      ingest,
+      ingestEvents,
+      features,
+      feedback,
+      feedbackEvents,
+      decisions,
+      alerts,
+      health,
+      authorizer,
+    };
+  }
+}
+
+function deadLetterQueue(scope: Construct, id: string, removalPolicy: RemovalPolicy): Queue {
+  // SQS-managed encryption: the services that write here (Lambda, EventBridge) need no key grant.
+  const queue = new Queue(scope, id, {
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    removalPolicy,
+  });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: 'This queue is itself a dead-letter queue (of an event-source mapping or a bus rule).',
+  });
+  return queue;
+}
+
+function validate(props: ServicesStackProps): void {
+  const { reviewThreshold, declineThreshold } = props.scoring;
+  if (!(reviewThreshold > 0 && reviewThreshold < declineThreshold && declineThreshold <= 1)) {
+    throw new Error(
+      `scoring thresholds must satisfy 0 < reviewThreshold < declineThreshold <= 1, got ${reviewThreshold} and ${declineThreshold}`,
+    );
+  }
+  if (!Number.isInteger(props.model.timeoutMs) || props.model.timeoutMs < 1) {
+    throw new Error(`model.timeoutMs must be a positive integer, got ${props.model.timeoutMs}`);
+  }
+}

@@ -1,0 +1,294 @@
+// The services stack: routes and scopes, validation, usage plans, WAF, the stream consumer, bus rules and the
+// exact permissions each function gets.
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { ROUTES, type RouteDefinition } from '../lambdas/shared/contracts/api.js';
+import { DETAIL_TYPES } from '../lambdas/shared/contracts/events.js';
+import { API_CLIENTS } from '../lib/config/api-clients.js';
+import { environments } from '../lib/config/environments.js';
+import { GATEWAY_RESPONSES } from '../lib/constructs/api-gateway-definition.js';
+import { cleanTestApps, templateOf, testApp } from './support/app.js';
+
+const { stages } = testApp();
+const dev = templateOf(stages.Dev.services);
+const prod = templateOf(stages.Prod.services);
+afterAll(cleanTestApps);
+
+// biome-ignore lint/suspicious/noExplicitAny: template bodies are untyped JSON that these tests walk by path.
+type JsonTree = any;
+
+type Resource = { Type: string; Properties: Record<string, unknown>; [k: string]: unknown };
+
+function logicalIdOf(template: Template, type: string, pathPrefix: string): string {
+  const found = Object.entries(template.toJSON().Resources as Record<string, Resource>).filter(
+    ([id, r]) => r.Type === type && id.startsWith(pathPrefix),
+  );
+  if (found.length !== 1) throw new Error(`expected one ${type} starting ${pathPrefix}, found ${found.length}`);
+  return found[0]?.[0] as string;
+}
+
+function apiBody(template: Template): JsonTree {
+  const api = Object.values(template.findResources('AWS::ApiGateway::RestApi'))[0] as Resource;
+  return api.Properties.Body as JsonTree;
+}
+
+/** Every IAM action a function's role may perform, from inline policies of this stack. */
+function actionsOf(template: Template, fnPrefix: string): string[] {
+  const fnId = logicalIdOf(template, 'AWS::Lambda::Function', `${fnPrefix}Function`);
+  const fn = template.toJSON().Resources[fnId] as Resource;
+  const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const actions = new Set<string>();
+  for (const policy of Object.values(template.findResources('AWS::IAM::Policy')) as Resource[]) {
+    const roles = policy.Properties.Roles as Array<{ Ref: string }>;
+    if (!roles.some((r) => r.Ref === roleId)) continue;
+    const doc = policy.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[] }> };
+    for (const statement of doc.Statement) {
+      for (const action of [statement.Action].flat()) actions.add(action);
+    }
+  }
+  return [...actions].sort();
+}
+
+describe('GIVEN the API imported from the contract', () => {
+  const body = apiBody(dev);
+
+  test('THEN every route of the contract is a path of the API, integrated with its service function', () => {
+    const routes = ROUTES as readonly RouteDefinition[];
+    const templatePaths = Object.entries(body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method} ${path}`),
+    );
+    expect(templatePaths.sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+    for (const route of routes) {
+      const integration = body.paths[route.path][route.method]['x-amazon-apigateway-integration'];
+      const service = route.service.charAt(0).toUpperCase() + route.service.slice(1);
+      expect(integration).toMatchObject({ type: 'aws_proxy', httpMethod: 'POST' });
+      expect(JSON.stringify(integration.uri)).toContain(
+        `"${logicalIdOf(dev, 'AWS::Lambda::Function', `${service}Function`)}"`,
+      );
+    }
+  });
+
+  test('THEN secured routes need the JWT authorizer and an API key, and health needs neither', () => {
+    for (const route of ROUTES as readonly RouteDefinition[]) {
+      const security = body.paths[route.path][route.method].security;
+      expect(security).toEqual(route.scope ? [{ oauth2: [], api_key: [] }] : []);
+    }
+    const scheme = body.components.securitySchemes.oauth2;
+    expect(scheme['x-amazon-apigateway-authtype']).toBe('custom');
+    expect(scheme['x-amazon-apigateway-authorizer']).toMatchObject({
+      type: 'request',
+      identitySource: 'method.request.header.Authorization, context.httpMethod, context.resourcePath',
+    });
+    expect(JSON.stringify(scheme['x-amazon-apigateway-authorizer'].authorizerUri)).toContain('AuthorizerFunction');
+    expect(body.components.securitySchemes.api_key).toMatchObject({ type: 'apiKey', in: 'header', name: 'x-api-key' });
+    expect(body['x-amazon-apigateway-api-key-source']).toBe('HEADER');
+  });
+
+  test('THEN API Gateway validates bodies and parameters against the contract schemas', () => {
+    expect(body['x-amazon-apigateway-request-validator']).toBe('body-and-params');
+    expect(body['x-amazon-apigateway-request-validators']['body-and-params']).toEqual({
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const schema = body.paths['/v1/score'].post.requestBody.content['application/json'].schema;
+    expect(schema).toEqual({ $ref: '#/components/schemas/Transaction' });
+    expect(body.components.schemas.Transaction.required).toEqual(
+      expect.arrayContaining(['transactionId', 'customerId', 'amount']),
+    );
+  });
+
+  test('THEN every gateway response keeps the one error JSON shape', () => {
+    const responses = body['x-amazon-apigateway-gateway-responses'];
+    expect(Object.keys(responses).sort()).toEqual(Object.keys(GATEWAY_RESPONSES).sort());
+    expect(responses.UNAUTHORIZED.statusCode).toBe('401');
+    expect(responses.ACCESS_DENIED.statusCode).toBe('403');
+    expect(responses.THROTTLED.statusCode).toBe('429');
+    expect(responses.QUOTA_EXCEEDED.statusCode).toBe('429');
+    expect(responses.BAD_REQUEST_BODY.statusCode).toBe('400');
+    for (const [type, response] of Object.entries(responses) as Array<[string, JsonTree]>) {
+      const template = response.responseTemplates['application/json'];
+      expect(template).toContain(`"code":"${GATEWAY_RESPONSES[type]}"`);
+      expect(template).toContain('"requestId":"$context.requestId"');
+    }
+  });
+
+  test('THEN the stage traces with X-Ray and writes JSON access logs', () => {
+    dev.hasResourceProperties('AWS::ApiGateway::Stage', {
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+});
+
+describe('GIVEN the clients and their limits', () => {
+  test('THEN each client has a Cognito client-credentials app client with exactly its scopes', () => {
+    dev.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Identifier: 'aims',
+      Scopes: Match.arrayWith([Match.objectLike({ ScopeName: 'score' }), Match.objectLike({ ScopeName: 'admin' })]),
+    });
+    const clients = Object.values(dev.findResources('AWS::Cognito::UserPoolClient')) as Resource[];
+    expect(clients).toHaveLength(API_CLIENTS.length);
+    for (const client of clients) {
+      expect(client.Properties.AllowedOAuthFlows).toEqual(['client_credentials']);
+      expect(client.Properties.GenerateSecret).toBe(true);
+    }
+    const scopeSets = clients.map((c) => JSON.stringify(c.Properties.AllowedOAuthScopes)).sort();
+    expect(scopeSets.every((s) => s.includes('/'))).toBe(true);
+  });
+
+  test('THEN one usage plan carries the environment throttle and quota, with one API key per client', () => {
+    for (const [template, env] of [
+      [dev, environments.Dev],
+      [prod, environments.Prod],
+    ] as const) {
+      template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+        Throttle: { RateLimit: env.api.rateLimit, BurstLimit: env.api.burstLimit },
+        Quota: { Limit: env.api.dailyQuota, Period: 'DAY' },
+      });
+      template.resourceCountIs('AWS::ApiGateway::ApiKey', API_CLIENTS.length);
+      template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', API_CLIENTS.length);
+    }
+  });
+
+  test('THEN a WAF web ACL with managed rules and a per-IP rate limit guards the stage', () => {
+    dev.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Statement: { ManagedRuleGroupStatement: Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet' }) },
+        }),
+        Match.objectLike({
+          Statement: {
+            RateBasedStatement: { Limit: environments.Dev.api.wafRateLimitPer5Min, AggregateKeyType: 'IP' },
+          },
+        }),
+      ]),
+    });
+    dev.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: Match.anyValue(),
+      WebACLArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiWebAcl'), 'Arn'] },
+    });
+  });
+});
+
+describe('GIVEN the stream consumer and the bus', () => {
+  test('THEN the features function reads the stream with partial batch responses, bisection, bounded retries and a DLQ', () => {
+    dev.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^FeaturesFunction') },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 3,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FeaturesDeadLetterQueue'), 'Arn'] } },
+      },
+    });
+  });
+
+  test('THEN bus rules route the public events and alerts, each target with retries and a DLQ', () => {
+    const expectRule = (pattern: Record<string, unknown>, fnPrefix: string) =>
+      dev.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: pattern,
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${fnPrefix}Function`), 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 7200 },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsDeadLetterQueue'), 'Arn'] } },
+          }),
+        ],
+      });
+    expectRule({ 'detail-type': [DETAIL_TYPES.TransactionSubmitted] }, 'IngestEvents');
+    expectRule(
+      { 'detail-type': [DETAIL_TYPES.LabelReported], source: [{ 'anything-but': 'aims.feedback' }] },
+      'FeedbackEvents',
+    );
+    expectRule({ source: ['aims.score'], 'detail-type': [DETAIL_TYPES.FraudSuspected] }, 'Alerts');
+  });
+
+  test('THEN every event schema is registered as JSON Schema draft 4', () => {
+    const schemas = Object.values(dev.findResources('AWS::EventSchemas::Schema')) as Resource[];
+    expect(schemas.map((s) => JSON.parse(s.Properties.Content as string).title).sort()).toEqual(
+      Object.keys(DETAIL_TYPES)
+        .map((t) => `${t}Event`)
+        .sort(),
+    );
+    for (const schema of schemas) expect(schema.Properties.Type).toBe('JSONSchemaDraft4');
+  });
+
+  test('THEN the decision log is a KMS-encrypted Firehose stream into the decisions prefix of the lake', () => {
+    dev.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'CUSTOMER_MANAGED_CMK' },
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        Prefix: 'decisions/dt=!{timestamp:yyyy-MM-dd}/',
+        CompressionFormat: 'GZIP',
+      }),
+    });
+  });
+});
+
+describe('GIVEN least privilege per function', () => {
+  const expected: Record<string, string[]> = {
+    Score: [
+      'dynamodb:BatchGetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'events:PutEvents',
+      'firehose:PutRecord',
+      'firehose:PutRecordBatch',
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      'sagemaker:InvokeEndpoint',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ],
+    Ingest: [
+      'kinesis:PutRecord',
+      'kinesis:PutRecords',
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ],
+    Decisions: ['dynamodb:GetItem', 'kms:Decrypt', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+    Health: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+    Authorizer: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+    Alerts: ['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+  };
+  test.each(Object.keys(expected))('THEN %s may do exactly what its code calls', (fn) => {
+    const actions = actionsOf(dev, fn).filter((a) => !a.startsWith('logs:'));
+    expect(actions).toEqual(expected[fn]);
+  });
+
+  test('THEN no function role carries an AWS managed policy, and only X-Ray statements use Resource "*"', () => {
+    for (const role of Object.values(dev.findResources('AWS::IAM::Role')) as Resource[]) {
+      const managed = JSON.stringify(role.Properties.ManagedPolicyArns ?? []);
+      expect(managed).not.toContain('iam::aws:policy');
+    }
+    for (const policy of Object.values(dev.findResources('AWS::IAM::Policy')) as Resource[]) {
+      const doc = policy.Properties.PolicyDocument as {
+        Statement: Array<{ Action: string | string[]; Resource: unknown }>;
+      };
+      for (const statement of doc.Statement) {
+        if (statement.Resource === '*')
+          expect([statement.Action].flat().every((a) => a.startsWith('xray:'))).toBe(true);
+      }
+    }
+  });
+
+  test('THEN the score function may invoke only its model endpoint, named from stage and model', () => {
+    dev.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'sagemaker:InvokeEndpoint',
+            Resource: Match.stringLikeRegexp(
+              '^arn:aws:sagemaker:eu-west-1:111111111111:endpoint/aims-dev-fraud-detector$',
+            ),
+          }),
+        ]),
+      },
+    });
+  });
+});
