@@ -13,6 +13,7 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
   },
   snapshotSerializers: ['<rootDir>/test/support/scrub-hashes.cjs'],
+  setupFilesAfterEnv: ['<rootDir>/test/support/fast-check-seed.ts'],
   testTimeout: 60_000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
   modulePathIgnorePatterns: ['<rootDir>/cdk.out', '<rootDir>/.aims', '<rootDir>/node_modules/.cache'],
