@@ -1,0 +1,334 @@
+// Local EventBridge: PutEvents over AWS JSON 1.1, the template's rules applied to every event, async delivery to
+// targets with the target's RetryPolicy and DeadLetterConfig, and every event appended to the bus archive.
+//
+// One deliberate difference from AWS: a Lambda target's function error counts as a failed delivery (retried, then
+// sent to the target's DLQ). On AWS the event is handed to Lambda's async queue and its own retries apply.
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FunctionInvoker, LocalResource, LocalTemplate } from '../types.js';
+import { matchesEventPattern, validateEventPattern } from './event-pattern.js';
+import { AwsServiceError, awsJsonHandler, listen, type RunningServer } from './http.js';
+import type { SnsStore } from './sns.js';
+import type { SqsStore } from './sqs.js';
+
+export interface BusEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': string;
+  readonly source: string;
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: unknown;
+}
+
+export interface ArchivedEvent {
+  readonly bus: string;
+  readonly receivedAt: string;
+  readonly event: BusEvent;
+}
+
+export interface Delivery {
+  readonly ruleName: string;
+  readonly ruleArn: string;
+  readonly targetId: string;
+  readonly targetArn: string;
+  readonly eventId: string;
+  readonly input: unknown;
+  status: 'pending' | 'delivered' | 'dead-lettered' | 'dropped';
+  attempts: number;
+  lastError?: string;
+}
+
+interface Target {
+  readonly id: string;
+  readonly arn: string;
+  readonly maxRetries: number;
+  readonly maxAgeSeconds: number;
+  readonly deadLetterArn?: string;
+  readonly input?: string;
+  readonly inputPath?: string;
+  readonly inputTransformer?: { readonly pathsMap: Record<string, string>; readonly template: string };
+}
+
+interface Rule {
+  readonly name: string;
+  readonly arn: string;
+  readonly bus: string;
+  readonly pattern: unknown;
+  readonly targets: readonly Target[];
+}
+
+export interface EventBridgeOptions {
+  readonly template: LocalTemplate;
+  readonly dataDir: string;
+  readonly invoker: FunctionInvoker;
+  readonly sqs: SqsStore;
+  readonly sns?: SnsStore;
+  /** First retry delay; doubles per attempt up to 2 s (AWS backs off far longer; tests want it short).
+   *  @default 100 */
+  readonly retryBaseDelayMs?: number;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `$.detail.data.id` style paths (the subset EventBridge InputPath and InputPathsMap use). */
+function jsonPath(value: unknown, path: string): unknown {
+  if (path === '$') return value;
+  if (!path.startsWith('$.')) throw new Error(`unsupported JSON path ${path}`);
+  let current: unknown = value;
+  for (const part of path.slice(2).split('.')) {
+    if (!isRecord(current)) return undefined;
+    current = current[part];
+  }
+  return current;
+}
+
+function busNameOf(value: unknown): string {
+  if (typeof value !== 'string' || value === '') return 'default';
+  return value.startsWith('arn:') ? (value.split('/').pop() ?? 'default') : value;
+}
+
+function rulesOf(template: LocalTemplate): Rule[] {
+  return template.ofType('AWS::Events::Rule').flatMap((resource: LocalResource) => {
+    const p = resource.properties;
+    if (p.State === 'DISABLED' || p.EventPattern === undefined) return [];
+    const pattern = typeof p.EventPattern === 'string' ? (JSON.parse(p.EventPattern) as unknown) : p.EventPattern;
+    try {
+      validateEventPattern(pattern);
+    } catch (error) {
+      throw new Error(`${resource.stackName}/${resource.logicalId}: ${(error as Error).message}`);
+    }
+    const targets = (Array.isArray(p.Targets) ? p.Targets : []).filter(isRecord).map((t): Target => {
+      const retry = isRecord(t.RetryPolicy) ? t.RetryPolicy : {};
+      const dlq =
+        isRecord(t.DeadLetterConfig) && typeof t.DeadLetterConfig.Arn === 'string' ? t.DeadLetterConfig.Arn : undefined;
+      const transformer = isRecord(t.InputTransformer) ? t.InputTransformer : undefined;
+      return {
+        id: String(t.Id ?? ''),
+        arn: String(t.Arn ?? ''),
+        maxRetries: Number(retry.MaximumRetryAttempts ?? 185),
+        maxAgeSeconds: Number(retry.MaximumEventAgeInSeconds ?? 86_400),
+        ...(dlq ? { deadLetterArn: dlq } : {}),
+        ...(typeof t.Input === 'string' ? { input: t.Input } : {}),
+        ...(typeof t.InputPath === 'string' ? { inputPath: t.InputPath } : {}),
+        ...(transformer
+          ? {
+              inputTransformer: {
+                pathsMap: (isRecord(transformer.InputPathsMap) ? transformer.InputPathsMap : {}) as Record<
+                  string,
+                  string
+                >,
+                template: String(transformer.InputTemplate ?? ''),
+              },
+            }
+          : {}),
+      };
+    });
+    const name = resource.ref.includes('|') ? (resource.ref.split('|').pop() ?? resource.ref) : resource.ref;
+    return [{ name, arn: resource.attributes.Arn ?? '', bus: busNameOf(p.EventBusName), pattern, targets }];
+  });
+}
+
+function targetInput(target: Target, event: BusEvent): unknown {
+  if (target.input !== undefined) return JSON.parse(target.input) as unknown;
+  if (target.inputPath !== undefined) return jsonPath(event, target.inputPath);
+  if (target.inputTransformer) {
+    const { pathsMap, template } = target.inputTransformer;
+    const rendered = template.replace(/<([A-Za-z0-9_.-]+)>/g, (whole, name: string) => {
+      if (name === 'aws.events.event.json') return JSON.stringify(event);
+      const path = pathsMap[name];
+      if (path === undefined) return whole;
+      const value = jsonPath(event, path);
+      return typeof value === 'string' ? value : JSON.stringify(value ?? null);
+    });
+    try {
+      return JSON.parse(rendered) as unknown;
+    } catch {
+      return rendered;
+    }
+  }
+  return event;
+}
+
+export class LocalEventBridge {
+  private readonly rules: Rule[];
+  private readonly buses: Set<string>;
+  private readonly archiveFile: string;
+  private readonly log: Delivery[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly retryBaseDelayMs: number;
+  private closed = false;
+
+  constructor(private readonly options: EventBridgeOptions) {
+    this.rules = rulesOf(options.template);
+    this.buses = new Set(['default', ...options.template.ofType('AWS::Events::EventBus').map((b) => b.ref)]);
+    const dir = join(options.dataDir, 'events');
+    mkdirSync(dir, { recursive: true });
+    this.archiveFile = join(dir, 'archive.jsonl');
+    this.retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+  }
+
+  /** PutEvents: validates entries like AWS, archives and routes each accepted event. */
+  putEvents(input: Record<string, unknown>): { FailedEntryCount: number; Entries: Record<string, string>[] } {
+    const entries = Array.isArray(input.Entries) ? input.Entries : [];
+    if (entries.length < 1 || entries.length > 10) {
+      throw new AwsServiceError('ValidationException', 'Entries must contain between 1 and 10 entries');
+    }
+    let failed = 0;
+    const results = entries.map((raw): Record<string, string> => {
+      const entry = isRecord(raw) ? raw : {};
+      const bus = busNameOf(entry.EventBusName);
+      const fail = (code: string, message: string): Record<string, string> => {
+        failed += 1;
+        return { ErrorCode: code, ErrorMessage: message };
+      };
+      if (!this.buses.has(bus)) return fail('ResourceNotFoundException', `Event bus ${bus} does not exist.`);
+      if (typeof entry.Source !== 'string' || entry.Source === '')
+        return fail('InvalidArgument', 'Parameter Source is not valid.');
+      if (typeof entry.DetailType !== 'string' || entry.DetailType === '') {
+        return fail('InvalidArgument', 'Parameter DetailType is not valid.');
+      }
+      if (typeof entry.Detail !== 'string') return fail('InvalidArgument', 'Parameter Detail is not valid.');
+      if (Buffer.byteLength(JSON.stringify(entry)) > 256 * 1024) {
+        return fail('InvalidArgument', 'Total size of the entries in the request is over the limit.');
+      }
+      let detail: unknown;
+      try {
+        detail = JSON.parse(entry.Detail);
+      } catch {
+        return fail('MalformedDetail', 'Detail is malformed.');
+      }
+      if (!isRecord(detail)) return fail('MalformedDetail', 'Detail is malformed.');
+      const time = typeof entry.Time === 'string' || typeof entry.Time === 'number' ? new Date(entry.Time) : new Date();
+      const event: BusEvent = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': entry.DetailType,
+        source: entry.Source,
+        account: this.options.template.account,
+        time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: this.options.template.region,
+        resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
+        detail,
+      };
+      this.accept(bus, event);
+      return { EventId: event.id };
+    });
+    return { FailedEntryCount: failed, Entries: results };
+  }
+
+  private accept(bus: string, event: BusEvent): void {
+    const archived: ArchivedEvent = { bus, receivedAt: new Date().toISOString(), event };
+    appendFileSync(this.archiveFile, `${JSON.stringify(archived)}\n`);
+    for (const rule of this.rules) {
+      if (rule.bus !== bus || !matchesEventPattern(rule.pattern, event)) continue;
+      for (const target of rule.targets) {
+        const delivery: Delivery = {
+          ruleName: rule.name,
+          ruleArn: rule.arn,
+          targetId: target.id,
+          targetArn: target.arn,
+          eventId: event.id,
+          input: targetInput(target, event),
+          status: 'pending',
+          attempts: 0,
+        };
+        this.log.push(delivery);
+        const run = this.deliver(rule, target, event, delivery).finally(() => this.inFlight.delete(run));
+        this.inFlight.add(run);
+      }
+    }
+  }
+
+  private async attempt(target: Target, input: unknown): Promise<void> {
+    if (target.arn.startsWith('arn:aws:lambda:')) {
+      const result = await this.options.invoker.invoke(target.arn, input);
+      if (!result.ok) throw new Error(`${result.errorType}: ${result.errorMessage}`);
+      return;
+    }
+    const body = typeof input === 'string' ? input : JSON.stringify(input);
+    if (target.arn.startsWith('arn:aws:sqs:')) {
+      this.options.sqs.send(target.arn, body);
+      return;
+    }
+    if (target.arn.startsWith('arn:aws:sns:') && this.options.sns) {
+      this.options.sns.publish(target.arn, body);
+      return;
+    }
+    throw new Error(`target ${target.arn} is not a kind the local bus can deliver to (Lambda, SQS, SNS)`);
+  }
+
+  private async deliver(rule: Rule, target: Target, event: BusEvent, delivery: Delivery): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      delivery.attempts += 1;
+      try {
+        await this.attempt(target, delivery.input);
+        delivery.status = 'delivered';
+        return;
+      } catch (error) {
+        delivery.lastError = error instanceof Error ? error.message : String(error);
+      }
+      const retriesUsed = delivery.attempts - 1;
+      const tooOld = Date.now() - started >= target.maxAgeSeconds * 1000;
+      if (this.closed || retriesUsed >= target.maxRetries || tooOld) break;
+      const delay = Math.min(this.retryBaseDelayMs * 2 ** retriesUsed, 2_000);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    if (target.deadLetterArn) {
+      // AWS puts the original event in the DLQ and says why in message attributes.
+      this.options.sqs.send(target.deadLetterArn, JSON.stringify(event), {
+        RULE_ARN: { DataType: 'String', StringValue: rule.arn },
+        TARGET_ARN: { DataType: 'String', StringValue: target.arn },
+        ERROR_CODE: { DataType: 'String', StringValue: 'FunctionError' },
+        ERROR_MESSAGE: { DataType: 'String', StringValue: (delivery.lastError ?? '').slice(0, 256) },
+      });
+      delivery.status = 'dead-lettered';
+    } else {
+      delivery.status = 'dropped';
+    }
+  }
+
+  /** Every delivery so far (pending ones included), for tests: which target got which event. */
+  deliveries(): readonly Delivery[] {
+    return [...this.log];
+  }
+
+  /** Resolves once every delivery started so far has finished (delivered, dead-lettered or dropped). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** The bus archive: every accepted event, oldest first, across restarts. */
+  archive(): ArchivedEvent[] {
+    if (!existsSync(this.archiveFile)) return [];
+    return readFileSync(this.archiveFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as ArchivedEvent);
+  }
+
+  ruleNames(): string[] {
+    return this.rules.map((r) => r.name);
+  }
+
+  async start(port = 0): Promise<RunningServer> {
+    const server = await listen(
+      awsJsonHandler('AWSEvents', 'application/x-amz-json-1.1', { PutEvents: (input) => this.putEvents(input) }),
+      port,
+    );
+    return {
+      url: server.url,
+      close: async () => {
+        await server.close();
+        this.closed = true;
+        await this.idle();
+      },
+    };
+  }
+}

@@ -1,0 +1,286 @@
+// Starts the local stand-ins for the template's AWS services (DynamoDB, Kinesis, S3, EventBridge, Firehose, SNS,
+// SQS) under one data directory and creates every table, stream and bucket of the template (idempotent on restart).
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DynamoDBClient,
+  ListTablesCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  ListStreamsCommand,
+} from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import dynalite from 'dynalite';
+import kinesalite from 'kinesalite';
+import S3rver from 's3rver';
+import type { Closable, FunctionInvoker, LocalEndpoints, LocalTemplate } from '../types.js';
+import { type ArchivedEvent, type Delivery, LocalEventBridge } from './eventbridge.js';
+import { type FirehoseObject, LocalFirehose } from './firehose.js';
+import { closeServer, type RunningServer } from './http.js';
+import { type SnsMessage, SnsStore, startSnsServer } from './sns.js';
+import { type SqsMessage, SqsStore, startSqsServer } from './sqs.js';
+
+export { EventPatternError, matchesEventPattern, validateEventPattern } from './event-pattern.js';
+export { type ArchivedEvent, type BusEvent, type Delivery, LocalEventBridge } from './eventbridge.js';
+export { expandPrefix, type FirehoseObject, LocalFirehose } from './firehose.js';
+export { type SnsMessage, SnsStore } from './sns.js';
+export { md5OfMessageAttributes, type SqsMessage, SqsStore } from './sqs.js';
+
+export interface StartLocalServicesOptions {
+  readonly template: LocalTemplate;
+  /** Root of the local stage's state; each service keeps its own subfolder. */
+  readonly dataDir: string;
+  /** Runs the Lambda targets of the bus rules. */
+  readonly invoker: FunctionInvoker;
+  /** First EventBridge retry delay (doubles per attempt, capped at 2 s).
+   *  @default 100 */
+  readonly eventRetryBaseDelayMs?: number;
+  /** Overrides every Firehose buffering interval.
+   *  @default - each stream's BufferingHints.IntervalInSeconds */
+  readonly firehoseIntervalMs?: number;
+}
+
+export interface LocalServices {
+  readonly endpoints: Omit<LocalEndpoints, 'sagemakerRuntime'>;
+  readonly eventBridge: LocalEventBridge;
+  readonly firehose: LocalFirehose;
+  readonly sqs: SqsStore;
+  readonly sns: SnsStore;
+  /** Physical names of what was provisioned (for the banner and tests). */
+  readonly provisioned: { readonly tables: string[]; readonly streams: string[]; readonly buckets: string[] };
+  /** Which rule target received which event (pending, delivered, dead-lettered or dropped). */
+  deliveries(): readonly Delivery[];
+  /** The bus archive (`<dataDir>/events/archive.jsonl`). */
+  archive(): ArchivedEvent[];
+  /** Messages in a queue, by URL, ARN or name (visible or in flight). */
+  queueMessages(queue: string): readonly SqsMessage[];
+  /** Messages published to a topic, by ARN. */
+  topicMessages(topicArn: string): SnsMessage[];
+  /** Objects Firehose wrote. */
+  firehoseObjects(): readonly FirehoseObject[];
+  /** Waits for in-flight bus deliveries and writes Firehose buffers out. */
+  settle(): Promise<void>;
+}
+
+const FAKE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/** s3rver only knows its own `S3RVER` key; teach it the fake key every local SDK client signs with. */
+function allowFakeS3Credentials(): void {
+  const require = createRequire(import.meta.url);
+  const account = require('s3rver/lib/models/account.js') as {
+    DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void };
+  };
+  account.DUMMY_ACCOUNT.createKeyPair(FAKE_CREDENTIALS.accessKeyId, FAKE_CREDENTIALS.secretAccessKey);
+}
+
+async function listenOn(server: Server): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** CloudFormation table properties → CreateTable input (billing is irrelevant locally; dynalite wants throughput). */
+function createTableInput(name: string, p: Readonly<Record<string, unknown>>): CreateTableCommandInput {
+  const throughput = { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
+  type Index = { IndexName: string; KeySchema: unknown; Projection: unknown };
+  const indexes = (value: unknown, global: boolean) =>
+    Array.isArray(value)
+      ? (value as Index[]).map((i) => ({
+          IndexName: i.IndexName,
+          KeySchema: i.KeySchema,
+          Projection: i.Projection,
+          ...(global ? { ProvisionedThroughput: throughput } : {}),
+        }))
+      : undefined;
+  const gsis = indexes(p.GlobalSecondaryIndexes, true);
+  const lsis = indexes(p.LocalSecondaryIndexes, false);
+  return {
+    TableName: name,
+    KeySchema: p.KeySchema as CreateTableCommandInput['KeySchema'],
+    AttributeDefinitions: p.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+    ProvisionedThroughput: throughput,
+    ...(gsis ? { GlobalSecondaryIndexes: gsis as CreateTableCommandInput['GlobalSecondaryIndexes'] } : {}),
+    ...(lsis ? { LocalSecondaryIndexes: lsis as CreateTableCommandInput['LocalSecondaryIndexes'] } : {}),
+  };
+}
+
+async function provisionTables(template: LocalTemplate, endpoint: string): Promise<string[]> {
+  const client = new DynamoDBClient({ endpoint, region: template.region, credentials: FAKE_CREDENTIALS });
+  try {
+    const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
+    const names: string[] = [];
+    for (const table of template.ofType('AWS::DynamoDB::Table')) {
+      names.push(table.ref);
+      if (existing.has(table.ref)) continue;
+      try {
+        await client.send(new CreateTableCommand(createTableInput(table.ref, table.properties)));
+      } catch (error) {
+        throw new Error(`creating table ${table.ref} (${table.logicalId}) in dynalite: ${(error as Error).message}`);
+      }
+    }
+    return names;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function provisionStreams(template: LocalTemplate, endpoint: string): Promise<string[]> {
+  const client = new KinesisClient({
+    endpoint,
+    region: template.region,
+    credentials: FAKE_CREDENTIALS,
+    requestHandler: new NodeHttpHandler(),
+  });
+  try {
+    const existing = new Set((await client.send(new ListStreamsCommand({}))).StreamNames ?? []);
+    const names: string[] = [];
+    for (const stream of template.ofType('AWS::Kinesis::Stream')) {
+      const p = stream.properties;
+      const mode = (p.StreamModeDetails as { StreamMode?: string } | undefined)?.StreamMode;
+      const shards = mode === 'ON_DEMAND' ? 1 : Number(p.ShardCount ?? 1);
+      names.push(stream.ref);
+      if (!existing.has(stream.ref)) {
+        await client.send(new CreateStreamCommand({ StreamName: stream.ref, ShardCount: shards }));
+      }
+      // Bounded wait for ACTIVE (kinesalite is told to create instantly, so this is one or two polls).
+      for (let i = 0; i < 50; i += 1) {
+        const summary = await client.send(new DescribeStreamSummaryCommand({ StreamName: stream.ref }));
+        if (summary.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
+        if (i === 49) throw new Error(`kinesis stream ${stream.ref} did not become ACTIVE`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    return names;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Starts every local service of the template. Close it to stop them all and flush buffered data. */
+export async function startLocalServices(options: StartLocalServicesOptions): Promise<LocalServices & Closable> {
+  const { template, dataDir } = options;
+  const dirs = ['dynamodb', 'kinesis', 's3', 'events', 'sns', 'sqs'].map((d) => join(dataDir, d));
+  for (const dir of dirs) mkdirSync(dir, { recursive: true });
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    // Reverse start order: the bus and Firehose flush into the stores before those stop.
+    for (const close of closers.reverse()) {
+      await close().catch((error: unknown) => {
+        process.stderr.write(`local services: error while closing: ${String(error)}\n`);
+      });
+    }
+  };
+  try {
+    const dynamo = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    const dynamodbUrl = await listenOn(dynamo);
+    closers.push(() => closeServer(dynamo));
+
+    const kinesis = kinesalite({
+      path: join(dataDir, 'kinesis'),
+      createStreamMs: 0,
+      deleteStreamMs: 0,
+      updateStreamMs: 0,
+    });
+    const kinesisUrl = await listenOn(kinesis);
+    closers.push(() => closeServer(kinesis));
+
+    allowFakeS3Credentials();
+    const buckets = template.ofType('AWS::S3::Bucket').map((b) => b.ref);
+    const s3rver = new S3rver({
+      address: '127.0.0.1',
+      port: 0,
+      directory: join(dataDir, 's3'),
+      silent: true,
+      allowMismatchedSignatures: true,
+      vhostBuckets: false,
+      configureBuckets: buckets.map((name) => ({ name })),
+    });
+    const s3Address = await s3rver.run();
+    const s3Url = `http://127.0.0.1:${s3Address.port}`;
+    closers.push(async () => {
+      if (s3rver.httpServer) await closeServer(s3rver.httpServer);
+    });
+
+    const [tables, streams] = await Promise.all([
+      provisionTables(template, dynamodbUrl),
+      provisionStreams(template, kinesisUrl),
+    ]);
+
+    const sqs = new SqsStore(template, join(dataDir, 'sqs'));
+    const sqsServer = await startSqsServer(sqs, template.account);
+    closers.push(async () => {
+      sqs.wakeAll();
+      await sqsServer.close();
+    });
+    const sns = new SnsStore(template, join(dataDir, 'sns'));
+    const snsServer = await startSnsServer(sns);
+    closers.push(() => snsServer.close());
+
+    const s3 = new S3Client({
+      endpoint: s3Url,
+      region: template.region,
+      credentials: FAKE_CREDENTIALS,
+      forcePathStyle: true,
+    });
+    closers.push(async () => s3.destroy());
+    const firehose = new LocalFirehose({
+      template,
+      s3,
+      ...(options.firehoseIntervalMs !== undefined ? { intervalMs: options.firehoseIntervalMs } : {}),
+    });
+    const firehoseServer: RunningServer = await firehose.start();
+    closers.push(() => firehoseServer.close());
+
+    const eventBridge = new LocalEventBridge({
+      template,
+      dataDir,
+      invoker: options.invoker,
+      sqs,
+      sns,
+      ...(options.eventRetryBaseDelayMs !== undefined ? { retryBaseDelayMs: options.eventRetryBaseDelayMs } : {}),
+    });
+    const eventsServer = await eventBridge.start();
+    closers.push(() => eventsServer.close());
+
+    return {
+      endpoints: {
+        dynamodb: dynamodbUrl,
+        kinesis: kinesisUrl,
+        s3: s3Url,
+        eventbridge: eventsServer.url,
+        firehose: firehoseServer.url,
+        sns: snsServer.url,
+        sqs: sqsServer.url,
+      },
+      eventBridge,
+      firehose,
+      sqs,
+      sns,
+      provisioned: { tables, streams, buckets },
+      deliveries: () => eventBridge.deliveries(),
+      archive: () => eventBridge.archive(),
+      queueMessages: (queue) => sqs.peek(queue),
+      topicMessages: (topicArn) => sns.messages(topicArn),
+      firehoseObjects: () => firehose.objects(),
+      settle: async () => {
+        await eventBridge.idle();
+        await firehose.flush();
+      },
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,207 @@
+// The local stage: runs the synthesized dev stage on this machine — every table, stream, bucket, bus rule, route,
+// event-source mapping and function taken from the template — with the model server as the SageMaker endpoint.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type LocalApi, startLocalApi } from './api/index.js';
+import {
+  type EventSourceMappings,
+  type LambdaRuntime,
+  startEventSourceMappings,
+  startLambdaRuntime,
+} from './lambda/index.js';
+import { type LocalModelEndpoint, startLocalModelEndpoint } from './model-endpoint.js';
+import { type LocalServices, startLocalServices } from './services/index.js';
+import { loadLocalTemplate } from './template/index.js';
+import type { Closable, FunctionInvoker, InvokeResult, LocalEndpoints, LocalTemplate } from './types.js';
+
+export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+export const STAGE_NAME = 'Dev';
+/** The model the dev stage's score service calls, served from its trained artifact. */
+export const SCORING_MODEL_DIR = join(ROOT, 'models', 'fraud-detector');
+
+export interface LocalStageOptions {
+  /** State of every emulator lives here; a restart with the same folder loses nothing. @default AIMS_DATA_DIR or .aims */
+  readonly dataDir?: string;
+  /** API port. @default AIMS_PORT or 3000 (0 = any free port) */
+  readonly port?: number;
+  /** Run `cdk synth` for the dev stage first. @default true */
+  readonly synth?: boolean;
+  /** Train the reference model when its artifact is missing. @default true */
+  readonly train?: boolean;
+  /** Enforce usage-plan and stage throttles as API Gateway does. @default true */
+  readonly enforceLimits?: boolean;
+  /** Progress lines (the CLI prints them; tests pass a no-op). @default stdout */
+  readonly log?: (line: string) => void;
+  /** Firehose buffer interval override in ms (tests flush fast). @default - the template's */
+  readonly firehoseIntervalMs?: number;
+}
+
+export interface LocalStage extends Closable {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly template: LocalTemplate;
+  readonly endpoints: LocalEndpoints;
+  readonly services: LocalServices;
+  readonly runtime: LambdaRuntime;
+  readonly mappings: EventSourceMappings;
+  readonly api: LocalApi;
+  readonly model: LocalModelEndpoint;
+  /** Seconds from the start of the emulators (after synth and training) until the API answered. */
+  readonly readySeconds: number;
+  /** Waits until the stream consumers, the bus and Firehose have processed everything so far. */
+  settle(): Promise<void>;
+}
+
+export function defaultDataDir(): string {
+  return resolve(process.env.AIMS_DATA_DIR ?? join(ROOT, '.aims'));
+}
+
+/** Runs a command of the project with its own Node (npm scripts' PATH), streaming its output to `log`. */
+export function runProjectCommand(args: readonly string[], log: (line: string) => void): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(join(ROOT, 'node_modules', '.bin', args[0] as string), args.slice(1), {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+        CDK_DISABLE_CLI_TELEMETRY: 'true',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+    });
+    const forward = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line.trim() && !line.includes('npm warn')) log(`  ${line}`);
+    };
+    child.stdout?.on('data', forward);
+    child.stderr?.on('data', forward);
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolvePromise() : reject(new Error(`${args.join(' ')} exited with code ${code}`)),
+    );
+  });
+}
+
+/** Finds a free loopback port (the API's port must be known before the template is resolved: tokens name it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePromise(port));
+    });
+  });
+}
+
+/** Forwards invocations to the Lambda runtime once it exists (the bus starts before the runtime it delivers to). */
+class DeferredInvoker implements FunctionInvoker {
+  private target: FunctionInvoker | undefined;
+  set(target: FunctionInvoker): void {
+    this.target = target;
+  }
+  invoke(target: string, event: unknown): Promise<InvokeResult> {
+    if (!this.target) throw new Error(`the Lambda runtime is not running yet (invoking ${target})`);
+    return this.target.invoke(target, event);
+  }
+}
+
+export async function startLocalStage(options: LocalStageOptions = {}): Promise<LocalStage> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const dataDir = resolve(options.dataDir ?? defaultDataDir());
+  mkdirSync(dataDir, { recursive: true });
+
+  const artifacts = join(SCORING_MODEL_DIR, 'artifacts');
+  if (!existsSync(join(artifacts, 'model.onnx')) || !existsSync(join(artifacts, 'model-card.json'))) {
+    if (options.train === false) throw new Error(`no trained model in ${artifacts}: run \`npm run train\``);
+    log('▶ training the reference model (first start only, about half a minute)');
+    await runProjectCommand(['tsx', join('models', 'fraud-detector', 'src', 'cli', 'train.ts')], log);
+  }
+  if (options.synth !== false) {
+    log(`▶ synthesizing the ${STAGE_NAME} stage`);
+    const started = Date.now();
+    await runProjectCommand(['cdk', 'synth', '-q', `${STAGE_NAME}/*`], log);
+    log(`  synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+
+  const readyStarted = Date.now();
+  const port = options.port ?? Number(process.env.AIMS_PORT ?? 3000);
+  const apiPort = port === 0 ? await freePort() : port;
+  const apiBaseUrl = `http://127.0.0.1:${apiPort}`;
+  const assemblyDir = join(ROOT, 'cdk.out');
+  const closables: Closable[] = [];
+  const closeAll = async () => {
+    for (const c of closables.reverse()) await c.close().catch((e: unknown) => log(`  error while stopping: ${e}`));
+  };
+
+  try {
+    log('▶ starting the local stage from the synthesized template');
+    const bootTemplate = loadLocalTemplate({ assemblyDir, stageName: STAGE_NAME, apiBaseUrl });
+    const model = await startLocalModelEndpoint({
+      root: ROOT,
+      modelDir: artifacts,
+      manifestDir: SCORING_MODEL_DIR,
+      logFile: join(dataDir, 'logs', 'model-server.log'),
+    });
+    closables.push(model);
+
+    const invoker = new DeferredInvoker();
+    const services = await startLocalServices({
+      template: bootTemplate,
+      dataDir,
+      invoker,
+      ...(options.firehoseIntervalMs !== undefined ? { firehoseIntervalMs: options.firehoseIntervalMs } : {}),
+    });
+    closables.push(services);
+    const endpoints: LocalEndpoints = { ...services.endpoints, sagemakerRuntime: model.url };
+    const template = loadLocalTemplate({ assemblyDir, stageName: STAGE_NAME, apiBaseUrl, endpoints });
+
+    const runtime = await startLambdaRuntime({ template, endpoints, dataDir, eager: true });
+    closables.push(runtime);
+    invoker.set(runtime);
+    await runtime.warm();
+
+    const mappings = await startEventSourceMappings({ template, invoker: runtime, endpoints, dataDir });
+    closables.push(mappings);
+
+    const api = await startLocalApi({
+      template,
+      invoker: runtime,
+      dataDir,
+      port: apiPort,
+      host: '127.0.0.1',
+      enforceLimits: options.enforceLimits ?? true,
+    });
+    closables.push(api);
+    const health = await fetch(`${api.url}/v1/health`);
+    if (!health.ok) throw new Error(`the API answered /v1/health with ${health.status}`);
+
+    const readySeconds = (Date.now() - readyStarted) / 1000;
+    let closing: Promise<void> | undefined;
+    return {
+      url: api.url,
+      dataDir,
+      template,
+      endpoints,
+      services,
+      runtime,
+      mappings,
+      api,
+      model,
+      readySeconds,
+      settle: async () => {
+        await mappings.drain();
+        await services.settle();
+      },
+      close: () => {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

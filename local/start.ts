@@ -1,0 +1,81 @@
+// `npm start`: trains the model if needed, synthesizes the dev stage and runs it on this machine until Ctrl-C.
+import { parseArgs } from 'node:util';
+import { defaultDataDir, startLocalStage } from './stage.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    'data-dir': { type: 'string' },
+    'no-synth': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(`usage: npm start -- [--port N] [--data-dir DIR] [--no-synth]
+
+  --port N         API port (default: $AIMS_PORT or 3000)
+  --data-dir DIR   where all local state lives (default: $AIMS_DATA_DIR or .aims)
+  --no-synth       reuse cdk.out instead of synthesizing the dev stage again
+`);
+  process.exit(0);
+}
+const port = values.port === undefined ? undefined : Number(values.port);
+if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
+  process.stderr.write(`--port must be an integer from 0 to 65535, got '${values.port}'\n`);
+  process.exit(2);
+}
+
+const started = Date.now();
+const stage = await startLocalStage({
+  dataDir: values['data-dir'] ?? defaultDataDir(),
+  ...(port !== undefined ? { port } : {}),
+  synth: !values['no-synth'],
+}).catch((error: unknown) => {
+  process.stderr.write(
+    `\n✖ the local stage did not start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});
+
+const creds = stage.api.credentials();
+const client = creds.clients.find((c) => c.name === 'merchant-gateway') ?? creds.clients[0];
+const functions = stage.runtime.functions.length;
+const lines = [
+  '',
+  `✔ AIMS local stage ready in ${stage.readySeconds.toFixed(1)} s (${((Date.now() - started) / 1000).toFixed(1)} s in all)`,
+  `  API      ${stage.url}        docs ${stage.url}/docs   OpenAPI ${stage.url}/openapi.json`,
+  `  running  ${functions} functions, ${stage.services.provisioned.tables.length} tables, ${stage.services.provisioned.streams.length} stream, ${stage.services.provisioned.buckets.length} buckets, model server ${stage.model.url}`,
+  `  state    ${stage.dataDir}   (logs in ${stage.dataDir}/logs)`,
+  '',
+  '  Get a client token (OAuth2 client credentials) and score a transaction:',
+];
+if (client) {
+  lines.push(
+    `    TOKEN=$(curl -s -u ${client.clientId}:${client.clientSecret} -d grant_type=client_credentials ${client.tokenUrl} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
+    `    curl -s ${stage.url}/v1/score -H "authorization: Bearer $TOKEN" -H 'x-api-key: ${client.apiKey ?? '<key>'}' -H 'content-type: application/json' \\`,
+    `      -d '{"transactionId":"t-1","customerId":"c-1","merchantId":"m-1","merchantCategory":"grocery","amount":42.5,"currency":"EUR","country":"DE","channel":"card_present","timestamp":"${new Date().toISOString()}"}'`,
+    '',
+    `  Clients: ${creds.clients.map((c) => `${c.name} (${c.scopes.join(' ')})`).join(', ')}; their ids, secrets and API keys are in ${stage.dataDir}/api/clients.json.`,
+    '  Demo traffic: `npm run demo` in another terminal.  Stop: Ctrl-C.',
+  );
+}
+process.stdout.write(`${lines.join('\n')}\n`);
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write(`\n${signal}: stopping the local stage…\n`);
+  stage
+    .close()
+    .then(() => {
+      process.stdout.write('stopped; state kept in the data directory.\n');
+      process.exit(0);
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`error while stopping: ${String(error)}\n`);
+      process.exit(1);
+    });
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
