@@ -62,6 +62,37 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
   'AWS::XRay::Group': { cloudOnly: 'X-Ray tracing; local functions run with tracing disabled' },
   'AWS::XRay::SamplingRule': { cloudOnly: 'X-Ray tracing; local functions run with tracing disabled' },
   'AWS::CDK::Metadata': { cloudOnly: 'CDK usage metadata for CloudFormation' },
+  'AWS::SageMaker::Model': {
+    local: 'the model server process serves the same ONNX artifact (local/model-endpoint.ts)',
+  },
+  'AWS::SageMaker::EndpointConfig': {
+    local: 'the model server applies the manifest serving settings (batching, timeout); instance types are cloud-only',
+  },
+  'AWS::SageMaker::Endpoint': {
+    local: 'the model server answers InvokeEndpoint at AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME with the v2 protocol',
+  },
+  'AWS::ApplicationAutoScaling::ScalableTarget': {
+    cloudOnly: 'endpoint instance autoscaling; the local model server is one process',
+  },
+  'AWS::ApplicationAutoScaling::ScalingPolicy': {
+    cloudOnly: 'endpoint instance autoscaling; the local model server is one process',
+  },
+  'AWS::SageMaker::ModelPackageGroup': {
+    cloudOnly: 'the SageMaker model registry; the local stage serves the trained artifact directly',
+  },
+  'AWS::SageMaker::DataQualityJobDefinition': {
+    cloudOnly: 'Model Monitor processing job on SageMaker; locally the drift function runs against the capture',
+  },
+  'AWS::SageMaker::ModelQualityJobDefinition': {
+    cloudOnly: 'Model Monitor processing job on SageMaker (needs ground truth joined by inference id in S3)',
+  },
+  'AWS::SageMaker::MonitoringSchedule': { cloudOnly: 'schedules the cloud-only Model Monitor jobs' },
+  'AWS::SSM::Parameter': { cloudOnly: 'the champion pointer in Parameter Store; not yet emulated locally' },
+  'AWS::StepFunctions::StateMachine': { cloudOnly: 'the retraining workflow; not yet executed locally' },
+  'AWS::Glue::Database': { cloudOnly: 'the lake catalog Athena queries; not yet emulated locally' },
+  'AWS::Glue::Table': { cloudOnly: 'a lake table Athena queries; not yet emulated locally' },
+  'AWS::Athena::WorkGroup': { cloudOnly: 'Athena runs the dataset SQL; not yet emulated locally' },
+  'AWS::Scheduler::Schedule': { cloudOnly: 'EventBridge Scheduler; schedules are not emulated locally' },
 };
 
 /** Resource types of the template that RESOURCE_SUPPORT does not account for (a fidelity test expects none). */

@@ -236,7 +236,6 @@ describe('GIVEN least privilege per function', () => {
       'dynamodb:UpdateItem',
       'events:PutEvents',
       'firehose:PutRecord',
-      'firehose:PutRecordBatch',
       'kms:Decrypt',
       'kms:GenerateDataKey',
       'sagemaker:InvokeEndpoint',
@@ -244,7 +243,6 @@ describe('GIVEN least privilege per function', () => {
       'xray:PutTraceSegments',
     ],
     Ingest: [
-      'kinesis:PutRecord',
       'kinesis:PutRecords',
       'kms:Decrypt',
       'kms:GenerateDataKey',

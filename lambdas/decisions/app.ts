@@ -1,5 +1,5 @@
 // Assembles the GET /v1/decisions/{id} handler.
-import { type DecisionStore, DynamoDecisionStore } from '../shared/adapters/decision-store.js';
+import { type DecisionReader, DynamoDecisionReader } from '../shared/adapters/decision-reader.js';
 import { dynamoDocumentClient } from '../shared/aws.js';
 import { DecisionPathParams } from '../shared/contracts/api.js';
 import { CommonEnv, envString, parseEnv } from '../shared/env.js';
@@ -11,14 +11,14 @@ export const DecisionsEnv = CommonEnv.extend({ DECISIONS_TABLE: envString() });
 
 export interface DecisionsDeps {
   readonly powertools: Powertools;
-  readonly decisions: DecisionStore;
+  readonly decisions: DecisionReader;
 }
 
 export function decisionsDepsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): DecisionsDeps {
   const e = parseEnv(DecisionsEnv, env);
   const powertools = createPowertools();
   const doc = powertools.tracer.captureAWSv3Client(dynamoDocumentClient());
-  return { powertools, decisions: new DynamoDecisionStore(doc, e.DECISIONS_TABLE) };
+  return { powertools, decisions: new DynamoDecisionReader(doc, e.DECISIONS_TABLE) };
 }
 
 export function createDecisionsHandler(deps: DecisionsDeps): HttpHandler {

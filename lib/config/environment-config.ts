@@ -75,5 +75,35 @@ export interface EnvironmentConfig {
   readonly models: {
     /** Which manifest `serving.instanceType` key this environment uses. */
     readonly profile: 'dev' | 'staging' | 'prod';
+    /** How a challenger that passed the quality gate is approved: at once, or by the approve API (task token). */
+    readonly approval: 'auto' | 'manual';
+    /** Blue/green canary: share of the new fleet's capacity that takes traffic first, and how long it bakes. */
+    readonly canary: { readonly capacityPercent: number; readonly bakeMinutes: number };
+    /** Serve a second copy of the champion as a shadow variant (captured, compared, never answering callers). */
+    readonly shadow: boolean;
+    /** Target-tracking autoscaling: invocations per instance per minute (docs/capacity.md sizes it: one instance
+     *  serves thousands of rows a second of this model, so the target is in the tens of thousands). */
+    readonly invocationsPerInstanceTarget: number;
+    /** Alarms that roll a deployment back (and page) when breached. */
+    readonly alarms: {
+      /** Invocation 5xx errors per minute on the endpoint. */
+      readonly invocation5xxPerMinute: number;
+      /** Model latency p99 in milliseconds. */
+      readonly modelLatencyP99Ms: number;
+      /** PSI of the served score distribution vs the training baseline (published by the stream drift check). */
+      readonly scoreShiftPsi: number;
+    };
+    readonly retraining: {
+      /** EventBridge Scheduler expression of the routine retraining, e.g. `rate(7 days)`. */
+      readonly schedule: string;
+      /** Drift events within this many hours of the last start do not start another run. */
+      readonly driftDebounceHours: number;
+      /** Days of decisions the training set is built from. */
+      readonly lookbackDays: number;
+      /** Hours a training job may run before SageMaker stops it. */
+      readonly maxTrainingHours: number;
+    };
+    /** How often the stream drift check runs (minutes). */
+    readonly driftCheckMinutes: number;
   };
 }

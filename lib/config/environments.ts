@@ -27,7 +27,16 @@ export const environments = {
     api: { rateLimit: 50, burstLimit: 100, dailyQuota: 100_000, wafRateLimitPer5Min: 10_000 },
     scoring: { model: 'fraud-detector', reviewThreshold: 0.5, declineThreshold: 0.9 },
     alarms: { apiLatencyP99Ms: 250, api5xxPerMinute: 5, iteratorAgeMs: 60_000, degradedDecisionPercent: 20 },
-    models: { profile: 'dev' },
+    models: {
+      profile: 'dev',
+      approval: 'auto',
+      canary: { capacityPercent: 50, bakeMinutes: 5 },
+      shadow: false,
+      invocationsPerInstanceTarget: 30_000,
+      alarms: { invocation5xxPerMinute: 5, modelLatencyP99Ms: 100, scoreShiftPsi: 0.25 },
+      retraining: { schedule: 'rate(7 days)', driftDebounceHours: 6, lookbackDays: 30, maxTrainingHours: 2 },
+      driftCheckMinutes: 15,
+    },
   },
   Staging: {
     account: '222222222222',
@@ -51,7 +60,16 @@ export const environments = {
     api: { rateLimit: 200, burstLimit: 400, dailyQuota: 1_000_000, wafRateLimitPer5Min: 50_000 },
     scoring: { model: 'fraud-detector', reviewThreshold: 0.5, declineThreshold: 0.9 },
     alarms: { apiLatencyP99Ms: 150, api5xxPerMinute: 2, iteratorAgeMs: 30_000, degradedDecisionPercent: 5 },
-    models: { profile: 'staging' },
+    models: {
+      profile: 'staging',
+      approval: 'auto',
+      canary: { capacityPercent: 25, bakeMinutes: 10 },
+      shadow: true,
+      invocationsPerInstanceTarget: 30_000,
+      alarms: { invocation5xxPerMinute: 2, modelLatencyP99Ms: 50, scoreShiftPsi: 0.2 },
+      retraining: { schedule: 'rate(7 days)', driftDebounceHours: 12, lookbackDays: 60, maxTrainingHours: 4 },
+      driftCheckMinutes: 10,
+    },
   },
   Prod: {
     account: '333333333333',
@@ -75,7 +93,16 @@ export const environments = {
     api: { rateLimit: 2_000, burstLimit: 4_000, dailyQuota: 50_000_000, wafRateLimitPer5Min: 200_000 },
     scoring: { model: 'fraud-detector', reviewThreshold: 0.5, declineThreshold: 0.9 },
     alarms: { apiLatencyP99Ms: 100, api5xxPerMinute: 1, iteratorAgeMs: 10_000, degradedDecisionPercent: 1 },
-    models: { profile: 'prod' },
+    models: {
+      profile: 'prod',
+      approval: 'manual',
+      canary: { capacityPercent: 10, bakeMinutes: 15 },
+      shadow: false,
+      invocationsPerInstanceTarget: 30_000,
+      alarms: { invocation5xxPerMinute: 1, modelLatencyP99Ms: 30, scoreShiftPsi: 0.2 },
+      retraining: { schedule: 'rate(7 days)', driftDebounceHours: 24, lookbackDays: 90, maxTrainingHours: 4 },
+      driftCheckMinutes: 5,
+    },
   },
 } as const satisfies Record<StageName, EnvironmentConfig>;
 

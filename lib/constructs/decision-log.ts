@@ -81,11 +81,11 @@ export class DecisionLog extends Construct {
     this.deliveryStreamArn = this.deliveryStream.attrArn;
   }
 
-  /** Allows PutRecord and PutRecordBatch on the stream (the key use is Firehose's own). */
+  /** Allows PutRecord on the stream (the key use is Firehose's own). */
   public grantPutRecord(grantee: IGrantable & { allow(statement: PolicyStatement): void }): void {
     grantee.allow(
       new PolicyStatement({
-        actions: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
+        actions: ['firehose:PutRecord'],
         resources: [this.deliveryStreamArn],
       }),
     );

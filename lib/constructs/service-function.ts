@@ -18,6 +18,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** DynamoDB item actions a function may be granted on one table. */
@@ -69,6 +70,10 @@ export class ServiceFunction extends Construct implements IGrantable {
   public readonly logGroup: LogGroup;
   /** The function's own role: log writes to its log group, X-Ray, and what the intent methods grant. */
   public readonly role: Role;
+  /** The handler module, relative to the repository root (what the least-privilege test analyses). */
+  public readonly entry: string;
+  /** The exported handler name. */
+  public readonly handler: string;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
@@ -83,6 +88,8 @@ export class ServiceFunction extends Construct implements IGrantable {
       throw new Error(`memorySize must be an integer from 128 to 10240 MB, got ${memorySize}`);
     }
     const sourceMap = props.sourceMap ?? true;
+    this.entry = props.entry;
+    this.handler = props.handler ?? 'handler';
 
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -109,7 +116,7 @@ export class ServiceFunction extends Construct implements IGrantable {
       entry: path.join(PROJECT_ROOT, props.entry),
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      handler: props.handler ?? 'handler',
+      handler: this.handler,
       description: props.description,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
@@ -168,12 +175,35 @@ export class ServiceFunction extends Construct implements IGrantable {
       );
   }
 
-  /** Allows PutRecord(s) on the stream, and the key use that needs. */
+  /** Allows PutRecords on the stream, and the key use that needs. */
   public allowStreamPut(stream: IStream): void {
     this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['kinesis:PutRecord', 'kinesis:PutRecords'], resources: [stream.streamArn] }),
+      new PolicyStatement({ actions: ['kinesis:PutRecords'], resources: [stream.streamArn] }),
     );
     if (stream.encryptionKey) this.allowKey(stream.encryptionKey, true);
+  }
+
+  /** Allows what a Lambda event-source mapping needs to read the stream (shards, iterators, records), and the key. */
+  public allowStreamRead(stream: IStream): void {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [
+          'kinesis:DescribeStream',
+          'kinesis:DescribeStreamSummary',
+          'kinesis:GetRecords',
+          'kinesis:GetShardIterator',
+          'kinesis:ListShards',
+        ],
+        resources: [stream.streamArn],
+      }),
+    );
+    if (stream.encryptionKey) this.allowKey(stream.encryptionKey, false);
+  }
+
+  /** Allows SendMessage to the queue (e.g. an on-failure destination), and the key use that needs. */
+  public allowQueueSend(queue: IQueue): void {
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+    if (queue.encryptionMasterKey) this.allowKey(queue.encryptionMasterKey, true);
   }
 
   /** Attaches a managed policy another stack publishes (e.g. the data stack's prefix-scoped writers). */

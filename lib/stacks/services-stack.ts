@@ -9,7 +9,6 @@ import { type IManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Stream } from 'aws-cdk-lib/aws-kinesis';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -158,31 +157,33 @@ export class ServicesStack extends Stack {
       environment: { FEATURES_TABLE: data.featuresTable.tableName },
     });
     features.allowTable(data.featuresTable, ['GetItem', 'PutItem']);
-    features.function.addEventSource(
-      new KinesisEventSource(data.transactionStream, {
-        startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
-        maxBatchingWindow: Duration.seconds(1),
-        bisectBatchOnError: true,
-        retryAttempts: 3,
-        maxRecordAge: Duration.hours(6),
-        reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.featuresDeadLetterQueue),
-      }),
-    );
+    // The mapping and its grants are explicit: the L2 event source would also grant enhanced fan-out and queue
+    // reads the mapping never uses.
+    features.allowStreamRead(data.transactionStream);
+    features.allowQueueSend(this.featuresDeadLetterQueue);
+    const featuresDlq = this.featuresDeadLetterQueue;
+    features.function.addEventSourceMapping('TransactionStream', {
+      eventSourceArn: data.transactionStream.streamArn,
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(1),
+      bisectBatchOnError: true,
+      retryAttempts: 3,
+      maxRecordAge: Duration.hours(6),
+      reportBatchItemFailures: true,
+      onFailure: { bind: () => ({ destination: featuresDlq.queueArn }) },
+    });
 
     const feedbackEnv = {
       LABELS_TABLE: data.labelsTable.tableName,
       GROUND_TRUTH_BUCKET: data.monitoringBucket.bucketName,
       GROUND_TRUTH_PREFIX: BUCKET_LAYOUT.groundTruth,
-      EVENT_BUS_NAME: data.bus.eventBusName,
     };
     const feedback = make('Feedback', 'lambdas/feedback/handler.ts', 'feedback', {
       description: 'Stores labels and writes Model Monitor ground truth; publishes LabelReported',
-      environment: feedbackEnv,
+      environment: { ...feedbackEnv, EVENT_BUS_NAME: data.bus.eventBusName },
     });
-    const feedbackEvents = make('FeedbackEvents', 'lambdas/feedback/handler.ts', 'feedback', {
-      handler: 'onLabelReported',
+    const feedbackEvents = make('FeedbackEvents', 'lambdas/feedback/events-handler.ts', 'feedback', {
       description: 'Stores LabelReported bus events from external publishers',
       environment: feedbackEnv,
     });

@@ -5,6 +5,8 @@ import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
 import { DataStack } from '../stacks/data-stack.js';
+import { ModelsStack } from '../stacks/models-stack.js';
+import { RetrainingStack } from '../stacks/retraining-stack.js';
 import { ServicesStack } from '../stacks/services-stack.js';
 
 export interface AimsStageProps extends StageProps {
@@ -18,6 +20,8 @@ export interface AimsStageProps extends StageProps {
 export class AimsStage extends Stage {
   public readonly data: DataStack;
   public readonly services: ServicesStack;
+  public readonly models: ModelsStack;
+  public readonly retraining: RetrainingStack;
 
   constructor(scope: Construct, id: string, props: AimsStageProps) {
     super(scope, id, { ...props, env: { account: props.config.account, region: props.config.region } });
@@ -53,5 +57,32 @@ export class AimsStage extends Stage {
       scoring: config.scoring,
       decisionTtlDays: config.data.decisionTtlDays,
     });
+
+    this.models = new ModelsStack(this, 'Models', {
+      description: `AIMS ${id}: model endpoints serving the registry's champions, Model Monitor, drift checks`,
+      stageName: id,
+      data: this.data,
+      models: props.models,
+      settings: config.models,
+      logRetention: config.logRetention,
+      removalPolicy: config.removalPolicy,
+    });
+
+    this.retraining = new RetrainingStack(this, 'Retraining', {
+      description: `AIMS ${id}: model registry, champion pointers and the retraining state machine`,
+      stageName: id,
+      data: this.data,
+      models: props.models,
+      settings: config.models,
+      modelsStack: this.models,
+      logRetention: config.logRetention,
+      removalPolicy: config.removalPolicy,
+      memorySize: config.functions.memorySize,
+    });
+    // The champion pointers live in the retraining stack: they must exist before the models stack resolves them.
+    this.models.addStackDependency(
+      this.retraining,
+      'the models stack reads the champion pointers the registry creates',
+    );
   }
 }

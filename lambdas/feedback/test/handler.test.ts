@@ -14,6 +14,7 @@ const PREFIX = 'fraud-detector/ground-truth';
 let dynamo: LocalServer;
 let s3server: LocalServer;
 let mod: typeof import('../handler.js');
+let busEntry: typeof import('../events-handler.js');
 const context = { awsRequestId: 'req-ctx', functionName: 'feedback' } as Context;
 
 const apiEvent = (body: unknown): APIGatewayProxyEvent =>
@@ -72,6 +73,7 @@ beforeAll(async () => {
     EVENT_BUS_NAME: 'aims-test',
   });
   mod = await import('../handler.js');
+  busEntry = await import('../events-handler.js');
 });
 afterAll(async () => {
   await Promise.all([dynamo.close(), s3server.close()]);
@@ -127,7 +129,7 @@ describe('POST /v1/feedback (handler)', () => {
 
 describe('onLabelReported (bus target)', () => {
   it('GIVEN an external LabelReported WHEN handled THEN stored and ground truth written (no republish needed)', async () => {
-    await mod.onLabelReported(
+    await busEntry.handler(
       labelEvent({ version: 1, data: { transactionId: 'fb-bus', isFraud: false, reportedAt: '2026-11-23T06:00:00Z' } }),
       context,
     );
@@ -137,8 +139,8 @@ describe('onLabelReported (bus target)', () => {
   });
 
   it('GIVEN a malformed LabelReported WHEN handled THEN it throws (retries, then the rule DLQ)', async () => {
-    await expect(
-      mod.onLabelReported(labelEvent({ version: 1, data: { transactionId: 'x' } }), context),
-    ).rejects.toThrow(/invalid LabelReported event detail/);
+    await expect(busEntry.handler(labelEvent({ version: 1, data: { transactionId: 'x' } }), context)).rejects.toThrow(
+      /invalid LabelReported event detail/,
+    );
   });
 });

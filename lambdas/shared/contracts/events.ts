@@ -11,6 +11,10 @@ export const EVENT_SOURCES = {
   ingest: 'aims.ingest',
   feedback: 'aims.feedback',
   alerts: 'aims.alerts',
+  /** Model Monitor alarms and the stream drift check. */
+  drift: 'aims.drift',
+  /** The retraining state machine. */
+  retraining: 'aims.retraining',
   /** External publishers; rules match on detail-type, so any source is accepted for the public events. */
   external: 'aims.external',
 } as const;
@@ -39,12 +43,65 @@ export const FraudSuspectedData = TransactionScoredData.extend({
 }).strict();
 export type FraudSuspectedData = z.infer<typeof FraudSuspectedData>;
 
+const ModelName = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+
+/** One feature (or the score, named `score`) whose distribution moved past its threshold. */
+export const DriftedFeature = z
+  .object({
+    name: z.string().min(1),
+    /** Population stability index of the window vs the training baseline (absent for monitor alarms). */
+    psi: z.number().min(0).optional(),
+    threshold: z.number().min(0),
+  })
+  .strict();
+
+export const ModelDriftDetectedData = z
+  .object({
+    model: ModelName,
+    /** `stream`: the near-real-time PSI check; `monitor`: a Model Monitor drift alarm. */
+    detector: z.enum(['stream', 'monitor']),
+    features: z.array(DriftedFeature).min(1),
+    /** Records in the window (stream) or 0 when the monitor does not say. */
+    samples: z.number().int().min(0),
+    windowStart: z.iso.datetime({ offset: true }),
+    windowEnd: z.iso.datetime({ offset: true }),
+  })
+  .strict();
+export type ModelDriftDetectedData = z.infer<typeof ModelDriftDetectedData>;
+
+export const RetrainingFailedData = z
+  .object({
+    model: ModelName,
+    executionArn: z.string().min(1),
+    /** The state that failed (or `Gate` when the challenger did not pass). */
+    stage: z.string().min(1),
+    error: z.string(),
+    cause: z.string(),
+  })
+  .strict();
+export type RetrainingFailedData = z.infer<typeof RetrainingFailedData>;
+
+export const ModelDeployedData = z
+  .object({
+    model: ModelName,
+    version: z.string().min(1),
+    modelPackageArn: z.string().min(1),
+    /** The champion pointer's new value (the version's artifact prefix). */
+    artifactUri: z.string().min(1),
+    executionArn: z.string().min(1),
+  })
+  .strict();
+export type ModelDeployedData = z.infer<typeof ModelDeployedData>;
+
 /** The data schema of every detail type, in one table: the single source for validation and the registry. */
 export const EVENT_DATA = {
   TransactionScored: TransactionScoredData,
   FraudSuspected: FraudSuspectedData,
   TransactionSubmitted: Transaction,
   LabelReported: Label,
+  ModelDriftDetected: ModelDriftDetectedData,
+  RetrainingFailed: RetrainingFailedData,
+  ModelDeployed: ModelDeployedData,
 } as const;
 export type DetailType = keyof typeof EVENT_DATA;
 
@@ -53,6 +110,9 @@ export const DETAIL_TYPES = {
   FraudSuspected: 'FraudSuspected',
   TransactionSubmitted: 'TransactionSubmitted',
   LabelReported: 'LabelReported',
+  ModelDriftDetected: 'ModelDriftDetected',
+  RetrainingFailed: 'RetrainingFailed',
+  ModelDeployed: 'ModelDeployed',
 } as const satisfies { [K in DetailType]: K };
 
 /** Detail types that publishers outside AIMS may put on the bus (the bus rules match on detail-type only). */
@@ -69,6 +129,9 @@ export const EVENT_DETAILS = {
   FraudSuspected: envelope(FraudSuspectedData),
   TransactionSubmitted: envelope(Transaction),
   LabelReported: envelope(Label),
+  ModelDriftDetected: envelope(ModelDriftDetectedData),
+  RetrainingFailed: envelope(RetrainingFailedData),
+  ModelDeployed: envelope(ModelDeployedData),
 } as const satisfies { [K in DetailType]: z.ZodType };
 
 export type EventDetail<T extends DetailType> = z.output<(typeof EVENT_DETAILS)[T]>;

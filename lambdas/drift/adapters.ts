@@ -1,0 +1,69 @@
+// Adapters of the drift check: the capture window from S3, the champion's baseline (SSM pointer → psi-bins.json).
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { captureHourPrefixes, type DriftWindow, PsiBins, parseCapture } from './core.js';
+
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+  if (!match) throw new Error(`expected an s3://bucket/key URI, got '${uri}'`);
+  return { bucket: match[1] as string, key: match[2] as string };
+}
+
+async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (!out.Body) throw new Error(`s3://${bucket}/${key} has no body`);
+  return out.Body.transformToString('utf8');
+}
+
+/** The champion's psi-bins.json: from the version the pointer names, or the bundled bootstrap baseline. */
+export async function loadChampionBaseline(deps: {
+  ssm: SSMClient;
+  s3: S3Client;
+  parameterName: string;
+  bootstrapUri: string;
+  psiBinsFile: string;
+}): Promise<{ baseline: PsiBins; source: string }> {
+  const { Parameter } = await deps.ssm.send(new GetParameterCommand({ Name: deps.parameterName }));
+  const pointer = Parameter?.Value;
+  if (!pointer) throw new Error(`champion pointer ${deps.parameterName} has no value`);
+  const source = pointer === 'bootstrap' ? deps.bootstrapUri : `${pointer}${deps.psiBinsFile}`;
+  const { bucket, key } = parseS3Uri(source);
+  const parsed = PsiBins.safeParse(JSON.parse(await getText(deps.s3, bucket, key)));
+  if (!parsed.success) throw new Error(`${source} is not a psi-bins.json baseline: ${parsed.error.message}`);
+  return { baseline: parsed.data, source };
+}
+
+/** Captured rows of [now − minutes, now] from the champion variant, newest files last. */
+export async function readCaptureWindow(deps: {
+  s3: S3Client;
+  bucket: string;
+  prefix: string;
+  variant: string;
+  width: number;
+  minutes: number;
+  now: Date;
+}): Promise<DriftWindow & { files: number; skipped: number }> {
+  const start = new Date(deps.now.getTime() - deps.minutes * 60_000);
+  const rows: number[][] = [];
+  const scores: number[] = [];
+  let files = 0;
+  let skipped = 0;
+  for (const prefix of captureHourPrefixes(deps.prefix, deps.variant, start, deps.now)) {
+    let token: string | undefined;
+    do {
+      const page = await deps.s3.send(
+        new ListObjectsV2Command({ Bucket: deps.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const object of page.Contents ?? []) {
+        if (!object.Key || (object.LastModified && object.LastModified < start)) continue;
+        const parsed = parseCapture(await getText(deps.s3, deps.bucket, object.Key), deps.width);
+        rows.push(...parsed.rows);
+        scores.push(...parsed.scores);
+        skipped += parsed.skipped;
+        files++;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+  return { rows, scores, start, end: deps.now, files, skipped };
+}

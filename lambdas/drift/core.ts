@@ -1,0 +1,199 @@
+// The stream drift check: PSI per feature (and of the score) over a window of captured requests vs the training
+// baseline's quantile bins, and the ModelDriftDetected event when any feature passes its threshold.
+import { z } from 'zod';
+import type { ModelDriftDetectedData } from '../shared/contracts/events.js';
+
+/** The baseline train.py writes to baseline/psi-bins.json. Bins are (-inf,e0], (e0,e1], ..., (e_last, +inf). */
+export const PsiBins = z.object({
+  version: z.literal(1),
+  rows: z.number().int().min(1),
+  features: z
+    .array(z.object({ name: z.string().min(1), edges: z.array(z.number()), proportions: z.array(z.number().min(0)) }))
+    .min(1),
+  prediction: z.object({
+    name: z.string().min(1),
+    edges: z.array(z.number()),
+    proportions: z.array(z.number().min(0)),
+  }),
+});
+export type PsiBins = z.infer<typeof PsiBins>;
+type Binning = PsiBins['prediction'];
+
+/** Proportions below this are floored so an empty bin gives a large but finite PSI (the usual 1e-4 convention). */
+export const PSI_EPSILON = 1e-4;
+
+/** Index of the right-closed bin holding `value` (searchsorted side='left' over the edges, as in train.py). */
+export function binOf(edges: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((edges[mid] as number) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Population stability index of `values` against a baseline binning: Σ (a − e) · ln(a / e). */
+export function psi(binning: Binning, values: readonly number[]): number {
+  if (binning.proportions.length !== binning.edges.length + 1) {
+    throw new Error(
+      `baseline '${binning.name}' has ${binning.edges.length} edges but ${binning.proportions.length} proportions`,
+    );
+  }
+  if (values.length === 0) return 0;
+  const counts = new Array<number>(binning.proportions.length).fill(0);
+  for (const v of values) counts[binOf(binning.edges, v)] = (counts[binOf(binning.edges, v)] as number) + 1;
+  let total = 0;
+  binning.proportions.forEach((expectedRaw, i) => {
+    const expected = Math.max(expectedRaw, PSI_EPSILON);
+    const actual = Math.max((counts[i] as number) / values.length, PSI_EPSILON);
+    total += (actual - expected) * Math.log(actual / expected);
+  });
+  return total;
+}
+
+/** A window of model inputs (rows in feature order) and the scores served for them. */
+export interface DriftWindow {
+  readonly rows: readonly (readonly number[])[];
+  readonly scores: readonly number[];
+  readonly start: Date;
+  readonly end: Date;
+}
+
+export interface DriftThresholds {
+  readonly default: number;
+  readonly features: Readonly<Record<string, number>>;
+}
+
+export interface DriftReport {
+  readonly samples: number;
+  /** PSI per feature name, plus `score`. */
+  readonly psi: Readonly<Record<string, number>>;
+  readonly scorePsi: number;
+  readonly maxFeaturePsi: number;
+  readonly drifted: ModelDriftDetectedData['features'];
+  /** false when the window held fewer than minSamples rows: nothing is judged. */
+  readonly judged: boolean;
+}
+
+export function assessDrift(options: {
+  readonly baseline: PsiBins;
+  readonly featureNames: readonly string[];
+  readonly window: DriftWindow;
+  readonly thresholds: DriftThresholds;
+  readonly minSamples: number;
+}): DriftReport {
+  const { baseline, featureNames, window, thresholds } = options;
+  const baselineNames = baseline.features.map((f) => f.name);
+  if (JSON.stringify(baselineNames) !== JSON.stringify(featureNames)) {
+    throw new Error(
+      `baseline features (${baselineNames.length}) differ from the model's (${featureNames.length}): the champion's psi-bins.json belongs to another feature list`,
+    );
+  }
+  const samples = window.rows.length;
+  const values: Record<string, number> = {};
+  baseline.features.forEach((binning, j) => {
+    values[binning.name] = psi(
+      binning,
+      window.rows.map((r) => r[j] as number),
+    );
+  });
+  const scorePsi = psi(baseline.prediction, window.scores);
+  values.score = scorePsi;
+  const maxFeaturePsi = Math.max(0, ...featureNames.map((n) => values[n] as number));
+  const judged = samples >= options.minSamples;
+  const drifted = judged
+    ? featureNames
+        .map((name) => ({
+          name,
+          psi: values[name] as number,
+          threshold: thresholds.features[name] ?? thresholds.default,
+        }))
+        .filter((f) => f.psi > f.threshold)
+        .sort((a, b) => b.psi - a.psi)
+    : [];
+  return { samples, psi: values, scorePsi, maxFeaturePsi, drifted, judged };
+}
+
+/** The event to publish, or undefined when nothing drifted. */
+export function driftEvent(
+  model: string,
+  window: DriftWindow,
+  report: DriftReport,
+): ModelDriftDetectedData | undefined {
+  if (report.drifted.length === 0) return undefined;
+  return {
+    model,
+    detector: 'stream',
+    features: report.drifted.map((f) => ({ name: f.name, psi: f.psi, threshold: f.threshold })),
+    samples: report.samples,
+    windowStart: window.start.toISOString(),
+    windowEnd: window.end.toISOString(),
+  };
+}
+
+const CaptureLine = z.object({
+  captureData: z.object({
+    endpointInput: z.object({ data: z.string(), encoding: z.string() }),
+    endpointOutput: z.object({ data: z.string(), encoding: z.string() }).optional(),
+  }),
+  eventMetadata: z.object({ inferenceTime: z.string() }).optional(),
+});
+const V2Tensor = z.object({ shape: z.array(z.number().int()), data: z.array(z.number()) });
+
+function decode(payload: { data: string; encoding: string }): unknown {
+  const text = payload.encoding === 'BASE64' ? Buffer.from(payload.data, 'base64').toString('utf8') : payload.data;
+  return JSON.parse(text);
+}
+
+/**
+ * The scored rows and their scores from SageMaker data-capture JSON lines of v2 requests (row 0 of each request:
+ * the rest are the scorer's occlusion rows). Lines that are not v2 (health checks,
+ * other content types) are counted as skipped rather than failing the whole window.
+ */
+export function parseCapture(text: string, width: number): { rows: number[][]; scores: number[]; skipped: number } {
+  const rows: number[][] = [];
+  const scores: number[] = [];
+  let skipped = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const record = CaptureLine.parse(JSON.parse(line));
+      const input = V2Tensor.parse((decode(record.captureData.endpointInput) as { inputs: unknown[] }).inputs[0]);
+      const [n, w] = input.shape;
+      if (w !== width || n === undefined || input.data.length !== n * width) {
+        skipped++;
+        continue;
+      }
+      const out = record.captureData.endpointOutput
+        ? V2Tensor.parse((decode(record.captureData.endpointOutput) as { outputs: unknown[] }).outputs[0])
+        : undefined;
+      // Row 0 is the scored transaction; the scorer appends its occlusion rows (one feature at its baseline
+      // each) after it in the same request, and those are not traffic: counting them would skew every feature.
+      if (n < 1) {
+        skipped++;
+        continue;
+      }
+      rows.push(input.data.slice(0, width));
+      if (out && out.data.length === n) scores.push(out.data[0] as number);
+    } catch {
+      skipped++;
+    }
+  }
+  return { rows, scores, skipped };
+}
+
+/** The hourly key prefixes SageMaker writes capture under for [start, end]: `<base>yyyy/mm/dd/hh/`. */
+export function captureHourPrefixes(base: string, variant: string, start: Date, end: Date): string[] {
+  const out: string[] = [];
+  const t = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate(), start.getUTCHours()));
+  const pad = (n: number) => String(n).padStart(2, '0');
+  while (t.getTime() <= end.getTime()) {
+    out.push(
+      `${base}${variant}/${t.getUTCFullYear()}/${pad(t.getUTCMonth() + 1)}/${pad(t.getUTCDate())}/${pad(t.getUTCHours())}/`,
+    );
+    t.setUTCHours(t.getUTCHours() + 1);
+  }
+  return out;
+}

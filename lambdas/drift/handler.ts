@@ -1,0 +1,110 @@
+// Stream drift check (scheduled): captured window → PSI per feature vs the champion baseline → metrics, and
+// ModelDriftDetected on the bus when a feature passes its threshold.
+import { SSMClient } from '@aws-sdk/client-ssm';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { EventBridgePublisher, type EventPublisher } from '../shared/adapters/event-publisher.js';
+import { eventBridgeClient, s3Client } from '../shared/aws.js';
+import { busEvent, EVENT_SOURCES } from '../shared/contracts/events.js';
+import { CommonEnv, envInt, envString, parseEnv } from '../shared/env.js';
+import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
+import { loadChampionBaseline, readCaptureWindow } from './adapters.js';
+import {
+  assessDrift,
+  type DriftReport,
+  type DriftThresholds,
+  type DriftWindow,
+  driftEvent,
+  type PsiBins,
+} from './core.js';
+
+export const DriftEnv = CommonEnv.extend({
+  MODEL_NAME: envString(),
+  FEATURE_NAMES: envString(),
+  CAPTURE_BUCKET: envString(),
+  CAPTURE_PREFIX: envString(),
+  CHAMPION_PARAMETER: envString(),
+  BOOTSTRAP_PSI_BINS_URI: envString(),
+  PSI_THRESHOLDS: envString(),
+  WINDOW_MINUTES: envInt(),
+  MIN_SAMPLES: envInt(),
+  EVENT_BUS_NAME: envString(),
+});
+
+const Thresholds = z.object({ default: z.number().positive(), features: z.record(z.string(), z.number().positive()) });
+
+export interface DriftHandlerDeps {
+  readonly powertools: Powertools;
+  readonly model: string;
+  readonly featureNames: readonly string[];
+  readonly thresholds: DriftThresholds;
+  readonly minSamples: number;
+  readonly baseline: () => Promise<{ baseline: PsiBins; source: string }>;
+  readonly window: (now: Date) => Promise<DriftWindow>;
+  readonly publisher: EventPublisher;
+  readonly now?: () => Date;
+}
+
+export function createHandler(deps: DriftHandlerDeps) {
+  const base = async (): Promise<DriftReport> => {
+    const now = (deps.now ?? (() => new Date()))();
+    const [{ baseline, source }, window] = await Promise.all([deps.baseline(), deps.window(now)]);
+    const report = assessDrift({
+      baseline,
+      featureNames: deps.featureNames,
+      window,
+      thresholds: deps.thresholds,
+      minSamples: deps.minSamples,
+    });
+    const { metrics, logger } = deps.powertools;
+    metrics.addDimension('model', deps.model);
+    metrics.addMetric('DriftSamples', 'Count', report.samples);
+    if (report.judged) {
+      metrics.addMetric('ScoreShiftPsi', 'None', report.scorePsi);
+      metrics.addMetric('FeaturePsiMax', 'None', report.maxFeaturePsi);
+    }
+    logger.info('drift check', {
+      baseline: source,
+      samples: report.samples,
+      judged: report.judged,
+      drifted: report.drifted,
+    });
+    const data = driftEvent(deps.model, window, report);
+    if (data) await deps.publisher.publish([busEvent('ModelDriftDetected', EVENT_SOURCES.drift, data)]);
+    return report;
+  };
+  let handler = middy<unknown, DriftReport, Error, Context>(base);
+  for (const m of powertoolsMiddlewares(deps.powertools)) handler = handler.use(m);
+  return handler;
+}
+
+const env = parseEnv(DriftEnv);
+const s3 = s3Client();
+const featureNames = env.FEATURE_NAMES.split(',');
+export const handler = createHandler({
+  powertools: createPowertools(),
+  model: env.MODEL_NAME,
+  featureNames,
+  thresholds: Thresholds.parse(JSON.parse(env.PSI_THRESHOLDS)),
+  minSamples: env.MIN_SAMPLES,
+  baseline: () =>
+    loadChampionBaseline({
+      ssm: new SSMClient({}),
+      s3,
+      parameterName: env.CHAMPION_PARAMETER,
+      bootstrapUri: env.BOOTSTRAP_PSI_BINS_URI,
+      psiBinsFile: 'baseline/psi-bins.json',
+    }),
+  window: (now) =>
+    readCaptureWindow({
+      s3,
+      bucket: env.CAPTURE_BUCKET,
+      prefix: env.CAPTURE_PREFIX,
+      variant: 'champion',
+      width: featureNames.length,
+      minutes: env.WINDOW_MINUTES,
+      now,
+    }),
+  publisher: new EventBridgePublisher({ client: eventBridgeClient(), eventBusName: env.EVENT_BUS_NAME }),
+});

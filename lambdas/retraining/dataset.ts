@@ -1,0 +1,150 @@
+// Training-set builder: Athena's CSV of labelled decisions → train/validation/test.csv + dataset.json for train.py,
+// split by time (oldest to train, newest to test) with the rules score and the champion's served score kept.
+import { rulesScore } from '../../models/fraud-detector/src/rules.js';
+import { Transaction } from '../shared/contracts/transaction.js';
+
+/** Parses RFC 4180 CSV as Athena writes it (every field quoted, `""` for a quote, `\n` line ends). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i] as string;
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i += 2;
+          continue;
+        }
+        quoted = false;
+      } else field += ch;
+      i++;
+      continue;
+    }
+    if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += ch;
+    i++;
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+export interface DatasetSpec {
+  readonly features: readonly string[];
+  readonly label: string;
+}
+
+export interface SplitResult {
+  readonly files: Readonly<Record<'train.csv' | 'validation.csv' | 'test.csv' | 'dataset.json', string>>;
+  readonly rows: { readonly train: number; readonly validation: number; readonly test: number };
+  readonly positives: { readonly train: number; readonly validation: number; readonly test: number };
+}
+
+/** Raised when the lake holds too little to train on; the message says what was found. */
+export class DatasetTooSmallError extends Error {
+  override readonly name = 'DatasetTooSmallError';
+}
+
+export const SPLIT = { train: 0.7, validation: 0.15 } as const;
+
+/**
+ * Splits Athena's result (columns: transaction_id, <features>, label, event_time, champion_score, transaction_json)
+ * into train.py's channel. Rows are ordered by event_time so the test split is the most recent period.
+ */
+export function buildTrainingSet(csv: string, spec: DatasetSpec, options: { minRows: number; minPositives: number }) {
+  const [header, ...body] = parseCsv(csv).filter((r) => r.length > 1 || (r[0] ?? '') !== '');
+  if (!header) throw new DatasetTooSmallError('the dataset query returned no header: is the result empty?');
+  const col = (name: string) => {
+    const i = header.indexOf(name);
+    if (i === -1) throw new Error(`dataset query result lacks column '${name}' (has ${header.join(', ')})`);
+    return i;
+  };
+  const idCol = col('transaction_id');
+  const featureCols = spec.features.map(col);
+  const labelCol = col(spec.label);
+  const timeCol = col('event_time');
+  const championCol = col('champion_score');
+  const txnCol = col('transaction_json');
+
+  const parsed = body.map((r, index) => {
+    const features = featureCols.map((c) => Number(r[c]));
+    const bad = features.findIndex((v) => !Number.isFinite(v));
+    if (bad !== -1) {
+      throw new Error(`dataset row ${index + 1}: feature ${spec.features[bad]} is '${r[featureCols[bad] as number]}'`);
+    }
+    const label = Number(r[labelCol]);
+    if (label !== 0 && label !== 1)
+      throw new Error(`dataset row ${index + 1}: label must be 0 or 1, got '${r[labelCol]}'`);
+    return { r, index, features, label };
+  });
+  const positives = parsed.filter((p) => p.label === 1).length;
+  if (parsed.length < options.minRows || positives < options.minPositives) {
+    throw new DatasetTooSmallError(
+      `the lake holds ${parsed.length} labelled decisions with ${positives} fraud labels; training needs at least ${options.minRows} and ${options.minPositives}`,
+    );
+  }
+  const rows = parsed.map(({ r, index, features, label }) => {
+    const txn = Transaction.safeParse(JSON.parse(r[txnCol] as string));
+    if (!txn.success)
+      throw new Error(`dataset row ${index + 1}: transaction_json is not a Transaction: ${txn.error.message}`);
+    const record = Object.fromEntries(spec.features.map((name, j) => [name, features[j] as number]));
+    const champion = r[championCol] === '' || r[championCol] === undefined ? '' : String(Number(r[championCol]));
+    return {
+      id: r[idCol] as string,
+      time: r[timeCol] as string,
+      features,
+      label,
+      // Recomputed from the logged features and transaction: the lift check needs the rules on the same rows.
+      rules: rulesScore(record, txn.data).score,
+      champion,
+    };
+  });
+  rows.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : 1));
+  const trainEnd = Math.floor(rows.length * SPLIT.train);
+  const validationEnd = Math.floor(rows.length * (SPLIT.train + SPLIT.validation));
+  const parts = {
+    train: rows.slice(0, trainEnd),
+    validation: rows.slice(trainEnd, validationEnd),
+    test: rows.slice(validationEnd),
+  };
+  const head = ['transaction_id', ...spec.features, spec.label, 'event_time', 'rules_score', 'champion_score'].join(
+    ',',
+  );
+  const render = (part: typeof rows) =>
+    `${[head, ...part.map((r) => [r.id, ...r.features, r.label, r.time, r.rules, r.champion].join(','))].join('\n')}\n`;
+  const count = (part: typeof rows) => part.filter((r) => r.label === 1).length;
+  const dataset = {
+    features: spec.features,
+    label: spec.label,
+    idColumn: 'transaction_id',
+    extraColumns: ['event_time', 'rules_score', 'champion_score'],
+    rows: { train: parts.train.length, validation: parts.validation.length, test: parts.test.length },
+    positives: { train: count(parts.train), validation: count(parts.validation), test: count(parts.test) },
+    split: 'by event_time: oldest 70% train, next 15% validation, newest 15% test',
+  };
+  return {
+    files: {
+      'train.csv': render(parts.train),
+      'validation.csv': render(parts.validation),
+      'test.csv': render(parts.test),
+      'dataset.json': `${JSON.stringify(dataset, null, 2)}\n`,
+    },
+    rows: dataset.rows,
+    positives: dataset.positives,
+  } satisfies SplitResult;
+}

@@ -1,0 +1,8 @@
+// Lambda entries of the retraining tasks that work on S3 objects only: PrepareDataset and Evaluate.
+import { s3Client } from '../shared/aws.js';
+import { createPowertools } from '../shared/powertools.js';
+import { createEvaluateHandler, createPrepareDatasetHandler, S3ObjectStore } from './tasks.js';
+
+const deps = { powertools: createPowertools(), store: new S3ObjectStore(s3Client()) };
+export const prepareDatasetHandler = createPrepareDatasetHandler(deps);
+export const evaluateHandler = createEvaluateHandler(deps);

@@ -1,0 +1,196 @@
+// The retraining tasks behind the state machine's Lambda states: coordinate (lock, debounce, approval token),
+// prepareDataset (Athena CSV → train.py channel), evaluate (gate + Triton package + version files), and their wiring.
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { CommonEnv, envInt, envString } from '../shared/env.js';
+import { type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
+import { CoordinationRequest, coordinate, type LockStore } from './coordination.js';
+import { buildTrainingSet } from './dataset.js';
+import { applyGate, championScores, type ScoreMetrics, scoreMetrics } from './evaluation.js';
+import { readTarGz } from './tar.js';
+import { buildTritonArchive } from './triton-archive.js';
+
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+  if (!match) throw new Error(`expected an s3://bucket/key URI, got '${uri}'`);
+  return { bucket: match[1] as string, key: match[2] as string };
+}
+
+/** Port: the object store the tasks read and write (S3, or s3rver locally). */
+export interface ObjectStore {
+  get(uri: string): Promise<Buffer>;
+  put(uri: string, body: Buffer | string, contentType: string): Promise<void>;
+}
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(private readonly s3: S3Client) {}
+  async get(uri: string) {
+    const { bucket, key } = parseS3Uri(uri);
+    const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (!out.Body) throw new Error(`${uri} has no body`);
+    return Buffer.from(await out.Body.transformToByteArray());
+  }
+  async put(uri: string, body: Buffer | string, contentType: string) {
+    const { bucket, key } = parseS3Uri(uri);
+    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  }
+}
+
+const S3Prefix = z.string().regex(/^s3:\/\/[^/]+\/.*\/$/, 'expected an s3:// prefix ending in /');
+
+export const PrepareDatasetRequest = z.object({
+  resultUri: z.string().startsWith('s3://'),
+  outputPrefix: S3Prefix,
+  features: z.array(z.string().min(1)).min(1),
+  label: z.string().min(1),
+  minRows: z.number().int().min(1),
+  minPositives: z.number().int().min(1),
+});
+
+export async function prepareDataset(input: z.infer<typeof PrepareDatasetRequest>, store: ObjectStore) {
+  const csv = (await store.get(input.resultUri)).toString('utf8');
+  const result = buildTrainingSet(csv, input, input);
+  for (const [name, body] of Object.entries(result.files)) {
+    await store.put(`${input.outputPrefix}${name}`, body, name.endsWith('.json') ? 'application/json' : 'text/csv');
+  }
+  return { trainUri: input.outputPrefix, rows: result.rows, positives: result.positives };
+}
+
+export const EvaluateRequest = z.object({
+  modelName: z.string().min(1),
+  version: z.string().min(1),
+  /** The training job's output (SageMaker's model.tar.gz of SM_MODEL_DIR). */
+  trainingArtifactUri: z.string().startsWith('s3://'),
+  /** The dataset prefix (test.csv with champion_score). */
+  datasetPrefix: S3Prefix,
+  /** Where this version's files go: the champion pointer's future value. */
+  versionPrefix: S3Prefix,
+  features: z.array(z.string().min(1)).min(1),
+  label: z.string().min(1),
+  gate: z.object({
+    minAucPr: z.number(),
+    minRecallLiftVsRules: z.number(),
+    maxRegressionVsChampion: z.number(),
+  }),
+  triton: z.object({
+    template: z.string().min(1),
+    maxBatchSize: z.number().int().min(1),
+    maxQueueDelayMicroseconds: z.number().int().min(0),
+    instanceType: z.string().min(1),
+  }),
+});
+
+const Metrics = z.object({
+  model: z.object({ aucPr: z.number().nullable(), recallAt1pct: z.number().nullable() }).passthrough(),
+  rules: z.object({ recallAt1pct: z.number().nullable() }).passthrough().nullable(),
+});
+
+export async function evaluate(input: z.infer<typeof EvaluateRequest>, store: ObjectStore) {
+  const files = new Map(readTarGz(await store.get(input.trainingArtifactUri)).map((e) => [e.path, e.data]));
+  const need = (name: string) => {
+    const data = files.get(name);
+    if (!data)
+      throw new Error(
+        `training output ${input.trainingArtifactUri} lacks ${name} (has ${[...files.keys()].join(', ')})`,
+      );
+    return data;
+  };
+  const metrics = Metrics.parse(JSON.parse(need('metrics.json').toString('utf8')));
+  const test = (await store.get(`${input.datasetPrefix}test.csv`)).toString('utf8');
+  const champ = championScores(test, input.label);
+  const champion: ScoreMetrics | null = champ.labels.length > 0 ? scoreMetrics(champ.labels, champ.scores) : null;
+  const gate = applyGate({ challenger: metrics.model, rules: metrics.rules, champion, gate: input.gate });
+  const evaluation = {
+    model: input.modelName,
+    version: input.version,
+    challenger: metrics.model,
+    rules: metrics.rules,
+    champion,
+    gate,
+    trainingArtifactUri: input.trainingArtifactUri,
+    datasetPrefix: input.datasetPrefix,
+  };
+  await store.put(`${input.versionPrefix}evaluation.json`, JSON.stringify(evaluation, null, 2), 'application/json');
+  if (!gate.passed) {
+    return {
+      passed: false,
+      version: input.version,
+      versionPrefix: input.versionPrefix,
+      reasons: gate.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`),
+    };
+  }
+  // Only a version that passed gets the files the endpoint and the monitor read.
+  const card: unknown = JSON.parse(need('model-card.json').toString('utf8'));
+  const { archive } = buildTritonArchive({
+    modelName: input.modelName,
+    onnx: need('model.onnx'),
+    card,
+    template: input.triton.template,
+    maxBatchSize: input.triton.maxBatchSize,
+    maxQueueDelayMicroseconds: input.triton.maxQueueDelayMicroseconds,
+    instanceType: input.triton.instanceType,
+    expectedFeatures: input.features,
+  });
+  await store.put(`${input.versionPrefix}model.tar.gz`, archive, 'application/gzip');
+  for (const name of [
+    'metrics.json',
+    'model-card.json',
+    'baseline/statistics.json',
+    'baseline/constraints.json',
+    'baseline/psi-bins.json',
+  ]) {
+    await store.put(`${input.versionPrefix}${name}`, need(name), 'application/json');
+  }
+  return {
+    passed: true,
+    version: input.version,
+    versionPrefix: input.versionPrefix,
+    modelDataUri: `${input.versionPrefix}model.tar.gz`,
+    metricsUri: `${input.versionPrefix}metrics.json`,
+    statisticsUri: `${input.versionPrefix}baseline/statistics.json`,
+    constraintsUri: `${input.versionPrefix}baseline/constraints.json`,
+    reasons: [] as string[],
+  };
+}
+
+function wrap<I, O>(powertools: Powertools, schema: z.ZodType<I>, run: (input: I) => Promise<O>) {
+  let handler = middy<unknown, O, Error, Context>(async (event: unknown) => run(schema.parse(event)));
+  for (const m of powertoolsMiddlewares(powertools)) handler = handler.use(m);
+  return handler;
+}
+
+export const RetrainingEnv = CommonEnv.extend({
+  LOCK_TABLE_NAME: envString(),
+  LEASE_HOURS: envInt(),
+  DRIFT_DEBOUNCE_HOURS: envInt(0),
+});
+
+export interface CoordinateDeps {
+  readonly powertools: Powertools;
+  readonly locks: LockStore;
+  readonly settings: { leaseHours: number; driftDebounceHours: number };
+}
+export interface ObjectTaskDeps {
+  readonly powertools: Powertools;
+  readonly store: ObjectStore;
+}
+
+/** Lock, drift debounce and approval token (DynamoDB only). */
+export const createCoordinateHandler = (deps: CoordinateDeps) =>
+  wrap(deps.powertools, CoordinationRequest, (r) => coordinate(r, deps.locks, deps.settings));
+/** Athena result → train/validation/test channels (S3 only). */
+export const createPrepareDatasetHandler = (deps: ObjectTaskDeps) =>
+  wrap(deps.powertools, PrepareDatasetRequest, (r) => prepareDataset(r, deps.store));
+/** Challenger vs champion, gate, Triton package (S3 only). */
+export const createEvaluateHandler = (deps: ObjectTaskDeps) =>
+  wrap(deps.powertools, EvaluateRequest, (r) => evaluate(r, deps.store));
+
+export function createHandlers(deps: CoordinateDeps & ObjectTaskDeps) {
+  return {
+    coordinate: createCoordinateHandler(deps),
+    prepareDataset: createPrepareDatasetHandler(deps),
+    evaluate: createEvaluateHandler(deps),
+  };
+}

@@ -1,0 +1,129 @@
+// The retraining tasks over an in-memory store: the training set train.py reads, and evaluate's gate + packaging.
+import { readTarGz } from '../tar.js';
+import { evaluate, prepareDataset } from '../tasks.js';
+import { athenaCsv, FEATURES, MemoryObjectStore, TEMPLATE, trainingOutput } from './fixtures.js';
+
+const prefix = 's3://lake/training-sets/fraud-detector/run-1/';
+
+describe('GIVEN an Athena result of labelled decisions', () => {
+  test('WHEN the dataset is prepared THEN train.py gets time-ordered splits with an unquoted header and rules scores', async () => {
+    const store = new MemoryObjectStore();
+    await store.put('s3://lake/athena-results/q.csv', athenaCsv(100));
+    const out = await prepareDataset(
+      {
+        resultUri: 's3://lake/athena-results/q.csv',
+        outputPrefix: prefix,
+        features: [...FEATURES],
+        label: 'label',
+        minRows: 50,
+        minPositives: 5,
+      },
+      store,
+    );
+    expect(out.rows).toEqual({ train: 70, validation: 15, test: 15 });
+    const train = (await store.get(`${prefix}train.csv`)).toString().trim().split('\n');
+    expect(train[0]).toBe(
+      ['transaction_id', ...FEATURES, 'label', 'event_time', 'rules_score', 'champion_score'].join(','),
+    );
+    expect(train[1]?.startsWith('t0,')).toBe(true);
+    const test = (await store.get(`${prefix}test.csv`)).toString().trim().split('\n');
+    expect(test.at(-1)?.startsWith('t99,')).toBe(true);
+    const rules = Number(train[1]?.split(',').at(-2));
+    expect(rules).toBeGreaterThanOrEqual(0);
+    expect(rules).toBeLessThan(1);
+    const spec = JSON.parse((await store.get(`${prefix}dataset.json`)).toString());
+    expect(spec).toMatchObject({ features: [...FEATURES], label: 'label', idColumn: 'transaction_id' });
+  });
+
+  test('WHEN the lake holds too few fraud labels THEN the task fails and says how many it found', async () => {
+    const store = new MemoryObjectStore();
+    await store.put('s3://lake/r.csv', athenaCsv(30));
+    await expect(
+      prepareDataset(
+        {
+          resultUri: 's3://lake/r.csv',
+          outputPrefix: prefix,
+          features: [...FEATURES],
+          label: 'label',
+          minRows: 10,
+          minPositives: 20,
+        },
+        store,
+      ),
+    ).rejects.toThrow('the lake holds 30 labelled decisions with 3 fraud labels; training needs at least 10 and 20');
+  });
+});
+
+describe('GIVEN a finished training job', () => {
+  const versionPrefix = 's3://artifacts/models/fraud-detector/versions/fraud-detector-1/';
+  const request = {
+    modelName: 'fraud-detector',
+    version: 'fraud-detector-1',
+    trainingArtifactUri: 's3://artifacts/training/fraud-detector/job/output/model.tar.gz',
+    datasetPrefix: prefix,
+    versionPrefix,
+    features: [...FEATURES],
+    label: 'label',
+    gate: { minAucPr: 0.3, minRecallLiftVsRules: 1.3, maxRegressionVsChampion: 0.05 },
+    triton: { template: TEMPLATE, maxBatchSize: 256, maxQueueDelayMicroseconds: 2000, instanceType: 'ml.g5.xlarge' },
+  };
+  async function storeWith(metrics: unknown) {
+    const store = new MemoryObjectStore();
+    await store.put('s3://lake/r.csv', athenaCsv(200));
+    await prepareDataset(
+      {
+        resultUri: 's3://lake/r.csv',
+        outputPrefix: prefix,
+        features: [...FEATURES],
+        label: 'label',
+        minRows: 10,
+        minPositives: 5,
+      },
+      store,
+    );
+    await store.put(request.trainingArtifactUri, trainingOutput(metrics));
+    return store;
+  }
+
+  test('WHEN the challenger beats the bar, the rules and the champion THEN the version files and Triton archive are written', async () => {
+    const store = await storeWith({ model: { aucPr: 0.99, recallAt1pct: 0.9 }, rules: { recallAt1pct: 0.3 } });
+    const out = await evaluate(request, store);
+    expect(out).toMatchObject({ passed: true, modelDataUri: `${versionPrefix}model.tar.gz`, reasons: [] });
+    const triton = readTarGz(await store.get(`${versionPrefix}model.tar.gz`))
+      .map((e) => e.path)
+      .sort();
+    expect(triton).toEqual(['fraud-detector/1/model.onnx', 'fraud-detector/config.pbtxt']);
+    const config = readTarGz(await store.get(`${versionPrefix}model.tar.gz`)).find((e) => e.path.endsWith('pbtxt'));
+    expect(config?.data.toString()).toContain('kind: KIND_GPU');
+    for (const file of [
+      'baseline/statistics.json',
+      'baseline/constraints.json',
+      'baseline/psi-bins.json',
+      'evaluation.json',
+    ]) {
+      expect(store.objects.has(`${versionPrefix}${file}`)).toBe(true);
+    }
+  });
+
+  test('WHEN the challenger is worse than the champion on the same holdout THEN nothing is packaged and the reason is given', async () => {
+    // The champion's served scores separate the test rows perfectly (AUC-PR 1.0); the challenger reports 0.5.
+    const store = await storeWith({ model: { aucPr: 0.5, recallAt1pct: 0.9 }, rules: { recallAt1pct: 0.3 } });
+    const out = await evaluate(request, store);
+    expect(out.passed).toBe(false);
+    expect(out.reasons.join('\n')).toMatch(/notWorseThanChampion: challenger AUC-PR 0\.5000 vs champion 1\.0000/);
+    expect(store.objects.has(`${versionPrefix}model.tar.gz`)).toBe(false);
+    expect(store.objects.has(`${versionPrefix}evaluation.json`)).toBe(true);
+  });
+
+  test('WHEN the model was trained on another feature list THEN packaging refuses it', async () => {
+    const store = await storeWith({ model: { aucPr: 0.99, recallAt1pct: 0.9 }, rules: { recallAt1pct: 0.3 } });
+    await store.put(
+      request.trainingArtifactUri,
+      trainingOutput(
+        { model: { aucPr: 0.99, recallAt1pct: 0.9 }, rules: { recallAt1pct: 0.3 } },
+        [...FEATURES].reverse(),
+      ),
+    );
+    await expect(evaluate(request, store)).rejects.toThrow(/trained on a different feature list/);
+  });
+});

@@ -1,0 +1,703 @@
+// One model's retraining state machine: lock → champion → dataset (Athena) → train (SageMaker, GPU) → evaluate +
+// gate → register → approve → move the pointer and update the models stack (canary, auto-rollback) → confirm the
+// monitor baseline → ModelDeployed. Every failure publishes RetrainingFailed and leaves the champion serving.
+// Every service call is a plain Task with a stable name, so the local stage runs the same ASL with task overrides.
+import { ArnFormat, type CfnElement, Duration, Lazy, type RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
+import { InstanceType } from 'aws-cdk-lib/aws-ec2';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  type INextable,
+  IntegrationPattern,
+  JsonPath,
+  LogLevel,
+  Pass,
+  Result,
+  type State,
+  StateMachine,
+  Succeed,
+  TaskInput,
+  type TaskStateBase,
+  Timeout,
+  Wait,
+  WaitTime,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  AthenaStartQueryExecution,
+  CallAwsService,
+  DockerImage,
+  EventBridgePutEvents,
+  InputMode,
+  LambdaInvoke,
+  S3Location,
+  SageMakerCreateTrainingJob,
+} from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { EVENT_SOURCES, EVENT_VERSION } from '../../lambdas/shared/contracts/events.js';
+import type { ModelManifest } from '../../models/shared/manifest.js';
+import type { EnvironmentConfig } from '../config/environment-config.js';
+import { acknowledgeWildcards, modelVersionsPrefix, nagBucketArn } from './model-registry.js';
+import type { ServiceFunction } from './service-function.js';
+
+/** The Task states the local stage overrides (aws-local-stepfunctions `overrides.taskResourceLocalHandlers`). */
+export const RETRAINING_TASKS = [
+  'AcquireLock',
+  'ReadChampion',
+  'BuildDataset',
+  'PrepareDataset',
+  'Train',
+  'Evaluate',
+  'Register',
+  'AwaitApproval',
+  'Approve',
+  'MovePointer',
+  'UpdateModelsStack',
+  'DescribeModelsStack',
+  'ResetPointer',
+  'ReadMonitorBaseline',
+  'PublishDeployed',
+  'PublishFailed',
+  'ReleaseLock',
+  'ReleaseLockAfterFailure',
+] as const;
+
+export interface RetrainingFunctions {
+  readonly coordinate: ServiceFunction;
+  readonly prepareDataset: ServiceFunction;
+  readonly evaluate: ServiceFunction;
+}
+
+export interface RetrainingWorkflowProps {
+  readonly manifest: ModelManifest;
+  /** The config.pbtxt template the evaluate step renders for the new version. */
+  readonly tritonTemplate: string;
+  /** The serving instance type of this environment (GPU or CPU kind in config.pbtxt). */
+  readonly servingInstanceType: string;
+  readonly tritonImageUri: string;
+  /** SageMaker PyTorch training image (runs train.py in script mode). */
+  readonly trainingImageUri: string;
+  /** ECR repository ARN of the training image (for the pull grant). */
+  readonly trainingImageRepositoryArn: string;
+  /** `s3://…` of the tar.gz holding train.py (sagemaker_submit_directory). */
+  readonly trainingCodeUri: string;
+  /** Content hash of the training code: recorded with every version (lineage). */
+  readonly trainingCodeHash: string;
+  readonly trainingCodeArn: string;
+  readonly packageGroupName: string;
+  readonly packageGroupArn: string;
+  readonly championParameterName: string;
+  readonly championParameterArn: string;
+  /** The models stack the deploy step updates with its previous template. */
+  readonly modelsStack: {
+    readonly stackName: string;
+    /** Read at synthesis: the synthesizer adds BootstrapVersion after the stacks are built. */
+    readonly parameterKeys: () => readonly string[];
+  };
+  /** The role CloudFormation uses for that update (the CDK bootstrap's execution role). */
+  readonly cloudFormationRoleArn: string;
+  readonly dataQualityJobDefinitionName: string;
+  readonly athena: { readonly workGroup: string; readonly database: string; readonly query: string };
+  readonly lakeBucket: IBucket;
+  readonly artifactsBucket: IBucket;
+  readonly key: IKey;
+  readonly bus: IEventBus;
+  readonly functions: RetrainingFunctions;
+  readonly approval: EnvironmentConfig['models']['approval'];
+  readonly maxTrainingHours: number;
+  readonly logRetention: RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /** Further IAM5 findings of the state machine's policy to acknowledge (finding → reason). @default - none */
+  readonly athenaResultsAcknowledgement?: Readonly<Record<string, string>>;
+  /** Rows and fraud labels below which no training starts. @default { rows: 1000, positives: 20 } */
+  readonly minimum?: { readonly rows: number; readonly positives: number };
+}
+
+export class RetrainingWorkflow extends Construct {
+  public readonly stateMachine: StateMachine;
+  public readonly trainingRole: Role;
+
+  constructor(scope: Construct, id: string, props: RetrainingWorkflowProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const { manifest, functions } = props;
+    const model = manifest.name;
+    const minimum = props.minimum ?? { rows: 1000, positives: 20 };
+    const trainingPrefix = `training/${model}`;
+    const datasetsPrefix = `training-sets/${model}`;
+
+    // ---- failure path: each catch records which state failed, publishes RetrainingFailed, releases, fails.
+    const releaseAfterFailure = this.lambda('ReleaseLockAfterFailure', functions.coordinate, {
+      action: 'release',
+      model,
+      executionArn: JsonPath.stringAt('$$.Execution.Id'),
+    }).next(new Fail(this, 'RetrainingFailed', { error: 'RetrainingFailed', causePath: '$.failure.Cause' }));
+    const publishFailed = new EventBridgePutEvents(this, 'PublishFailed', {
+      entries: [
+        {
+          eventBus: props.bus,
+          source: EVENT_SOURCES.retraining,
+          detailType: 'RetrainingFailed',
+          detail: TaskInput.fromObject({
+            version: EVENT_VERSION,
+            data: {
+              model,
+              executionArn: JsonPath.stringAt('$$.Execution.Id'),
+              stage: JsonPath.stringAt('$.failedStage'),
+              error: JsonPath.stringAt('$.failure.Error'),
+              cause: JsonPath.stringAt('$.failure.Cause'),
+            },
+          }),
+        },
+      ],
+      resultPath: JsonPath.DISCARD,
+    });
+    publishFailed.next(releaseAfterFailure);
+    const failures = new Map<string, Pass>();
+    const failed = (stage: string): Pass => {
+      let pass = failures.get(stage);
+      if (!pass) {
+        pass = new Pass(this, `Failed${stage}`, { result: Result.fromString(stage), resultPath: '$.failedStage' });
+        pass.next(publishFailed);
+        failures.set(stage, pass);
+      }
+      return pass;
+    };
+    const guard = <T extends TaskStateBase>(task: T, stage = task.id, next?: State): T => {
+      task.addCatch(next ?? failed(stage), { errors: ['States.ALL'], resultPath: '$.failure' });
+      return task;
+    };
+
+    // ---- lock and champion
+    const acquire = this.lambda('AcquireLock', functions.coordinate, {
+      action: 'acquire',
+      model,
+      trigger: JsonPath.stringAt('$.trigger'),
+      executionArn: JsonPath.stringAt('$$.Execution.Id'),
+      startedAt: JsonPath.stringAt('$$.Execution.StartTime'),
+    });
+    acquire.addRetry({ errors: ['Lambda.ServiceException', 'Lambda.TooManyRequestsException'], maxAttempts: 3 });
+    const readChampion = guard(
+      new CallAwsService(this, 'ReadChampion', {
+        service: 'ssm',
+        action: 'getParameter',
+        parameters: { Name: props.championParameterName },
+        iamResources: [props.championParameterArn],
+        resultSelector: { pointer: JsonPath.stringAt('$.Parameter.Value') },
+        resultPath: '$.champion',
+      }),
+    );
+
+    // ---- dataset
+    const buildDataset = guard(
+      new AthenaStartQueryExecution(this, 'BuildDataset', {
+        queryString: props.athena.query,
+        workGroup: props.athena.workGroup,
+        queryExecutionContext: { databaseName: props.athena.database },
+        integrationPattern: IntegrationPattern.RUN_JOB,
+        resultSelector: { resultUri: JsonPath.stringAt('$.QueryExecution.ResultConfiguration.OutputLocation') },
+        resultPath: '$.query',
+      }),
+    );
+    const prepareDataset = guard(
+      this.lambda(
+        'PrepareDataset',
+        functions.prepareDataset,
+        {
+          resultUri: JsonPath.stringAt('$.query.resultUri'),
+          outputPrefix: JsonPath.format(
+            `s3://${props.lakeBucket.bucketName}/${datasetsPrefix}/{}/`,
+            JsonPath.stringAt('$$.Execution.Name'),
+          ),
+          features: manifest.features,
+          label: manifest.label,
+          minRows: minimum.rows,
+          minPositives: minimum.positives,
+        },
+        '$.dataset',
+      ),
+    );
+
+    // ---- training (train.py in the PyTorch DLC, script mode)
+    const trainingLogs = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: '/aws/sagemaker/TrainingJobs:*',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.trainingRole = new Role(this, 'TrainingRole', {
+      assumedBy: new ServicePrincipal('sagemaker.amazonaws.com'),
+      description: `Training jobs of ${model}`,
+    });
+    this.trainingRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [props.lakeBucket.arnForObjects(`${datasetsPrefix}/*`), props.trainingCodeArn],
+      }),
+    );
+    this.trainingRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:ListBucket'], resources: [props.lakeBucket.bucketArn] }),
+    );
+    this.trainingRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [props.artifactsBucket.arnForObjects(`${trainingPrefix}/*`)],
+      }),
+    );
+    this.trainingRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant'],
+        resources: [props.key.keyArn],
+      }),
+    );
+    this.trainingRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+        resources: [props.trainingImageRepositoryArn],
+      }),
+    );
+    this.trainingRole.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+    );
+    this.trainingRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [trainingLogs],
+      }),
+    );
+    this.trainingRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringLike: { 'cloudwatch:namespace': '/aws/sagemaker/*' } },
+      }),
+    );
+    const hyperparameters: Record<string, string> = {
+      ...Object.fromEntries(Object.entries(manifest.training.hyperparameters).map(([k, v]) => [k, String(v)])),
+      model_name: model,
+      model_version: JsonPath.stringAt('$.version.name'),
+      sagemaker_program: 'train.py',
+      sagemaker_submit_directory: props.trainingCodeUri,
+      sagemaker_region: stack.region,
+    };
+    // The version name is also the training job's name: one id from the registry back to the job and its logs.
+    const nameVersion = new Pass(this, 'NameVersion', {
+      parameters: { name: JsonPath.format(`${model.slice(0, 24)}-{}`, JsonPath.uuid()) },
+      resultPath: '$.version',
+    });
+    const train = guard(
+      new SageMakerCreateTrainingJob(this, 'Train', {
+        trainingJobName: JsonPath.stringAt('$.version.name'),
+        role: this.trainingRole,
+        algorithmSpecification: {
+          trainingImage: DockerImage.fromRegistry(props.trainingImageUri),
+          trainingInputMode: InputMode.FILE,
+        },
+        hyperparameters,
+        inputDataConfig: [
+          {
+            channelName: 'train',
+            dataSource: {
+              s3DataSource: { s3Location: S3Location.fromJsonExpression('$.dataset.trainUri') },
+            },
+          },
+        ],
+        outputDataConfig: {
+          s3OutputLocation: S3Location.fromBucket(props.artifactsBucket, trainingPrefix),
+          encryptionKey: props.key,
+        },
+        resourceConfig: {
+          instanceCount: 1,
+          instanceType: new InstanceType(manifest.training.instanceType.replace(/^ml\./, '')),
+          volumeSize: Size.gibibytes(30),
+          volumeEncryptionKey: props.key,
+        },
+        stoppingCondition: { maxRuntime: Duration.hours(props.maxTrainingHours) },
+        integrationPattern: IntegrationPattern.RUN_JOB,
+        resultSelector: {
+          artifactUri: JsonPath.stringAt('$.ModelArtifacts.S3ModelArtifacts'),
+          jobArn: JsonPath.stringAt('$.TrainingJobArn'),
+        },
+        resultPath: '$.training',
+      }),
+    );
+
+    // ---- evaluate + gate
+    const versionPrefix = JsonPath.format(
+      `s3://${props.artifactsBucket.bucketName}/${modelVersionsPrefix(model)}/{}/`,
+      JsonPath.stringAt('$.version.name'),
+    );
+    const evaluate = guard(
+      this.lambda(
+        'Evaluate',
+        functions.evaluate,
+        {
+          modelName: model,
+          version: JsonPath.stringAt('$.version.name'),
+          trainingArtifactUri: JsonPath.stringAt('$.training.artifactUri'),
+          datasetPrefix: JsonPath.stringAt('$.dataset.trainUri'),
+          versionPrefix,
+          features: manifest.features,
+          label: manifest.label,
+          gate: manifest.training.qualityGate,
+          triton: {
+            template: props.tritonTemplate,
+            maxBatchSize: manifest.serving.maxBatchSize,
+            maxQueueDelayMicroseconds: manifest.serving.maxQueueDelayMicroseconds,
+            instanceType: props.servingInstanceType,
+          },
+        },
+        '$.evaluation',
+      ),
+    );
+    const gateFailed = new Pass(this, 'GateFailed', {
+      parameters: {
+        Error: 'QualityGateFailed',
+        Cause: JsonPath.jsonToString(JsonPath.objectAt('$.evaluation.reasons')),
+      },
+      resultPath: '$.failure',
+    }).next(failed('Gate'));
+
+    // ---- register + approve
+    const register = guard(
+      new CallAwsService(this, 'Register', {
+        service: 'sagemaker',
+        action: 'createModelPackage',
+        parameters: {
+          ModelPackageGroupName: props.packageGroupName,
+          ModelPackageDescription: JsonPath.format(
+            `${model} {} (trigger {})`,
+            JsonPath.stringAt('$.version.name'),
+            JsonPath.stringAt('$.trigger'),
+          ),
+          ModelApprovalStatus: 'PendingManualApproval',
+          InferenceSpecification: {
+            Containers: [
+              {
+                Image: props.tritonImageUri,
+                ModelDataUrl: JsonPath.stringAt('$.evaluation.modelDataUri'),
+                Environment: { SAGEMAKER_TRITON_DEFAULT_MODEL_NAME: model },
+              },
+            ],
+            SupportedContentTypes: ['application/json'],
+            SupportedResponseMIMETypes: ['application/json'],
+            SupportedRealtimeInferenceInstanceTypes: [props.servingInstanceType],
+          },
+          ModelMetrics: {
+            ModelQuality: {
+              Statistics: { ContentType: 'application/json', S3Uri: JsonPath.stringAt('$.evaluation.metricsUri') },
+            },
+            ModelDataQuality: {
+              Statistics: { ContentType: 'application/json', S3Uri: JsonPath.stringAt('$.evaluation.statisticsUri') },
+              Constraints: { ContentType: 'application/json', S3Uri: JsonPath.stringAt('$.evaluation.constraintsUri') },
+            },
+          },
+          DriftCheckBaselines: {
+            ModelDataQuality: {
+              Statistics: { ContentType: 'application/json', S3Uri: JsonPath.stringAt('$.evaluation.statisticsUri') },
+              Constraints: { ContentType: 'application/json', S3Uri: JsonPath.stringAt('$.evaluation.constraintsUri') },
+            },
+          },
+          CustomerMetadataProperties: {
+            version: JsonPath.stringAt('$.version.name'),
+            artifactPrefix: JsonPath.stringAt('$.evaluation.versionPrefix'),
+            trainingData: JsonPath.stringAt('$.dataset.trainUri'),
+            trainingJob: JsonPath.stringAt('$.training.jobArn'),
+            codeSha256: props.trainingCodeHash,
+            trigger: JsonPath.stringAt('$.trigger'),
+            executionArn: JsonPath.stringAt('$$.Execution.Id'),
+          },
+        },
+        iamResources: [props.packageGroupArn, packageArnPattern(stack, props.packageGroupName)],
+        resultSelector: { modelPackageArn: JsonPath.stringAt('$.ModelPackageArn') },
+        resultPath: '$.registered',
+      }),
+    );
+    const approve = guard(
+      new CallAwsService(this, 'Approve', {
+        service: 'sagemaker',
+        action: 'updateModelPackage',
+        parameters: {
+          ModelPackageArn: JsonPath.stringAt('$.registered.modelPackageArn'),
+          ModelApprovalStatus: 'Approved',
+          ApprovalDescription:
+            props.approval === 'auto'
+              ? 'approved automatically: passed the quality gate'
+              : 'approved through the approve API',
+        },
+        iamResources: [packageArnPattern(stack, props.packageGroupName)],
+        resultPath: JsonPath.DISCARD,
+      }),
+    );
+    let approval: INextable & State = approve;
+    if (props.approval === 'manual') {
+      const awaitApproval = guard(
+        new LambdaInvoke(this, 'AwaitApproval', {
+          lambdaFunction: functions.coordinate.function,
+          integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+          payload: TaskInput.fromObject({
+            action: 'await-approval',
+            model,
+            executionArn: JsonPath.stringAt('$$.Execution.Id'),
+            taskToken: JsonPath.taskToken,
+            version: JsonPath.stringAt('$.version.name'),
+            modelPackageArn: JsonPath.stringAt('$.registered.modelPackageArn'),
+          }),
+          taskTimeout: Timeout.duration(Duration.days(7)),
+          resultPath: '$.approval',
+        }),
+        'Approval',
+      );
+      awaitApproval.next(approve);
+      approval = awaitApproval;
+    }
+
+    // ---- deploy: pointer, stack update with the previous template, wait, reset the pointer on rollback
+    const resetPointer = new CallAwsService(this, 'ResetPointer', {
+      service: 'ssm',
+      action: 'putParameter',
+      parameters: {
+        Name: props.championParameterName,
+        Value: JsonPath.stringAt('$.champion.pointer'),
+        Overwrite: true,
+        Type: 'String',
+      },
+      iamResources: [props.championParameterArn],
+      resultPath: JsonPath.DISCARD,
+    });
+    resetPointer.addRetry({ errors: ['States.ALL'], maxAttempts: 5, interval: Duration.seconds(5), backoffRate: 2 });
+    // A pointer that cannot be reset is reported as its own stage: the next deploy would serve the failed version.
+    guard(resetPointer);
+    resetPointer.next(failed('Deploy'));
+    const deployFailed = (stage: string) => ({ errors: ['States.ALL'], resultPath: '$.failure', stage });
+    const movePointer = guard(
+      new CallAwsService(this, 'MovePointer', {
+        service: 'ssm',
+        action: 'putParameter',
+        parameters: {
+          Name: props.championParameterName,
+          Value: JsonPath.stringAt('$.evaluation.versionPrefix'),
+          Overwrite: true,
+          Type: 'String',
+        },
+        iamResources: [props.championParameterArn],
+        resultPath: JsonPath.DISCARD,
+      }),
+    );
+    const stackArn = stack.formatArn({
+      service: 'cloudformation',
+      resource: 'stack',
+      resourceName: `${props.modelsStack.stackName}/*`,
+    });
+    const updateStack = new CallAwsService(this, 'UpdateModelsStack', {
+      service: 'cloudformation',
+      action: 'updateStack',
+      parameters: {
+        StackName: props.modelsStack.stackName,
+        UsePreviousTemplate: true,
+        Parameters: Lazy.any({
+          produce: () =>
+            props.modelsStack.parameterKeys().map((key) => ({ ParameterKey: key, UsePreviousValue: true })),
+        }),
+        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
+        RoleARN: props.cloudFormationRoleArn,
+      },
+      iamResources: [stackArn],
+      additionalIamStatements: [
+        new PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [props.cloudFormationRoleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+        }),
+      ],
+      resultPath: JsonPath.DISCARD,
+    });
+    updateStack.addCatch(resetPointer, deployFailed('UpdateModelsStack'));
+    const waitForStack = new Wait(this, 'WaitForDeployment', { time: WaitTime.duration(Duration.minutes(1)) });
+    const describeStack = new CallAwsService(this, 'DescribeModelsStack', {
+      service: 'cloudformation',
+      action: 'describeStacks',
+      parameters: { StackName: props.modelsStack.stackName },
+      iamResources: [stackArn],
+      resultSelector: { status: JsonPath.stringAt('$.Stacks[0].StackStatus') },
+      resultPath: '$.deployment',
+    });
+    describeStack.addRetry({ errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(10), backoffRate: 2 });
+    describeStack.addCatch(resetPointer, deployFailed('DescribeModelsStack'));
+    const rolledBack = new Pass(this, 'DeploymentRolledBack', {
+      parameters: {
+        Error: 'DeploymentRolledBack',
+        Cause: JsonPath.format(
+          'models stack ended in {}: the endpoint kept the previous champion',
+          JsonPath.stringAt('$.deployment.status'),
+        ),
+      },
+      resultPath: '$.failure',
+    }).next(resetPointer);
+
+    // ---- monitor baseline (moved by the same stack update), ModelDeployed, release
+    const readBaseline = guard(
+      new CallAwsService(this, 'ReadMonitorBaseline', {
+        service: 'sagemaker',
+        action: 'describeDataQualityJobDefinition',
+        parameters: { JobDefinitionName: props.dataQualityJobDefinitionName },
+        iamResources: [
+          stack.formatArn({
+            service: 'sagemaker',
+            resource: 'data-quality-job-definition',
+            resourceName: props.dataQualityJobDefinitionName,
+          }),
+        ],
+        resultSelector: { statisticsUri: JsonPath.stringAt('$.DataQualityBaselineConfig.StatisticsResource.S3Uri') },
+        resultPath: '$.monitor',
+      }),
+      'MonitorBaseline',
+    );
+    const baselineMoved = new Choice(this, 'MonitorOnNewBaseline?');
+    const baselineStale = new Pass(this, 'MonitorBaselineStale', {
+      parameters: {
+        Error: 'MonitorBaselineStale',
+        Cause: JsonPath.format('the data-quality job still reads {}', JsonPath.stringAt('$.monitor.statisticsUri')),
+      },
+      resultPath: '$.failure',
+    }).next(failed('MonitorBaseline'));
+    const publishDeployed = guard(
+      new EventBridgePutEvents(this, 'PublishDeployed', {
+        entries: [
+          {
+            eventBus: props.bus,
+            source: EVENT_SOURCES.retraining,
+            detailType: 'ModelDeployed',
+            detail: TaskInput.fromObject({
+              version: EVENT_VERSION,
+              data: {
+                model,
+                version: JsonPath.stringAt('$.version.name'),
+                modelPackageArn: JsonPath.stringAt('$.registered.modelPackageArn'),
+                artifactUri: JsonPath.stringAt('$.evaluation.versionPrefix'),
+                executionArn: JsonPath.stringAt('$$.Execution.Id'),
+              },
+            }),
+          },
+        ],
+        resultPath: JsonPath.DISCARD,
+      }),
+    );
+    const release = this.lambda('ReleaseLock', functions.coordinate, {
+      action: 'release',
+      model,
+      executionArn: JsonPath.stringAt('$$.Execution.Id'),
+    });
+    release.addRetry({ errors: ['States.ALL'], maxAttempts: 3 });
+
+    const gateChoice = new Choice(this, 'PassedGate?')
+      .when(Condition.booleanEquals('$.evaluation.passed', true), register)
+      .otherwise(gateFailed);
+    acquire.next(
+      new Choice(this, 'LockAcquired?')
+        .when(Condition.booleanEquals('$.lock.acquired', false), new Succeed(this, 'AlreadyRunningOrDebounced'))
+        .otherwise(readChampion),
+    );
+    readChampion.next(buildDataset).next(prepareDataset).next(nameVersion).next(train).next(evaluate).next(gateChoice);
+    register.next(approval);
+    approve.next(movePointer);
+    movePointer.next(updateStack);
+    updateStack.next(waitForStack);
+    waitForStack.next(describeStack);
+    describeStack.next(
+      new Choice(this, 'DeploymentDone?')
+        .when(Condition.stringEquals('$.deployment.status', 'UPDATE_COMPLETE'), readBaseline)
+        .when(
+          Condition.or(
+            Condition.stringMatches('$.deployment.status', '*ROLLBACK*'),
+            Condition.stringMatches('$.deployment.status', '*FAILED'),
+          ),
+          rolledBack,
+        )
+        .otherwise(waitForStack),
+    );
+    readBaseline.next(
+      baselineMoved
+        .when(
+          Condition.stringEqualsJsonPath('$.monitor.statisticsUri', '$.evaluation.statisticsUri'),
+          publishDeployed.next(release).next(new Succeed(this, 'Deployed')),
+        )
+        .otherwise(baselineStale),
+    );
+
+    const artifacts = nagBucketArn(props.artifactsBucket);
+    const lake = nagBucketArn(props.lakeBucket);
+    acknowledgeWildcards(this.trainingRole.node.findChild('DefaultPolicy'), {
+      'Resource::*':
+        'ecr:GetAuthorizationToken and cloudwatch:PutMetricData (namespace-conditioned) have no resource-level permissions.',
+      [`Resource::${lake}/${datasetsPrefix}/*`]:
+        "Training reads the training set of its execution, inside this model's prefix.",
+      [`Resource::${artifacts}/${trainingPrefix}/*`]:
+        "SageMaker writes the job's output under its generated job name, inside this model's prefix.",
+      [`Resource::${artifacts}/${trainingPrefix}*`]:
+        'Granted by the CDK training task for the output location; same model prefix.',
+      'Action::s3:Abort*': 'Granted by the CDK training task: multipart uploads of the job output.',
+      'Action::s3:DeleteObject*': 'Granted by the CDK training task: SageMaker replaces partial output on retry.',
+      'Action::kms:GenerateDataKey*': 'Granted by the CDK training task for the output key (one key, ours).',
+      'Action::kms:ReEncrypt*': 'Granted by the CDK training task for the output key (one key, ours).',
+      [`Resource::${Stack.of(this).resolve(trainingLogs)}`]:
+        'Training jobs log to streams named after the generated job name.',
+    });
+
+    const logs = new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: props.removalPolicy });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      comment: `Retraining of ${model}: dataset → train → evaluate → gate → register → approve → deploy → monitor`,
+      definitionBody: DefinitionBody.fromChainable(acquire),
+      tracingEnabled: true,
+      timeout: Duration.days(8),
+      logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: false },
+    });
+    const fnRef = (fn: ServiceFunction) =>
+      `<${Stack.of(fn).getLogicalId(fn.function.node.defaultChild as CfnElement)}.Arn>:*`;
+    const database = props.athena.database;
+    acknowledgeWildcards(this.stateMachine.role.node.findChild('DefaultPolicy'), {
+      'Resource::*': 'X-Ray and CloudWatch Logs delivery (vended logs) have no resource-level permissions.',
+      ...Object.fromEntries(
+        [functions.coordinate, functions.prepareDataset, functions.evaluate].map((fn) => [
+          `Resource::${fnRef(fn)}`,
+          'Granted by the Lambda task: invoking published versions of this one function.',
+        ]),
+      ),
+      [`Resource::${stack.resolve(stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/*` }))}`]:
+        'Granted by the Athena task: tables of the one lake database the query reads.',
+      [`Resource::${stack.resolve(stack.formatArn({ service: 'glue', resource: 'userDefinedFunction', resourceName: `${database}/*` }))}`]:
+        'Granted by the Athena task: functions of the one lake database.',
+      [`Resource::${stack.resolve(stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: '*' }))}`]:
+        'Training job names are generated per execution (the version name); the CDK task scopes them to this account.',
+      [`Resource::${stack.resolve(packageArnPattern(stack, props.packageGroupName))}`]:
+        "Model package versions are numbered by SageMaker inside this model's package group.",
+      [`Resource::${stack.resolve(stackArn)}`]:
+        "The models stack's id suffix is assigned by CloudFormation; the name is fixed.",
+      ...(props.athenaResultsAcknowledgement ?? {}),
+    });
+  }
+
+  private lambda(
+    id: string,
+    fn: ServiceFunction,
+    payload: Record<string, unknown>,
+    resultPath = '$.lock',
+  ): LambdaInvoke {
+    return new LambdaInvoke(this, id, {
+      lambdaFunction: fn.function,
+      payload: TaskInput.fromObject(payload),
+      payloadResponseOnly: true,
+      resultPath: id.startsWith('Release') ? JsonPath.DISCARD : resultPath,
+    });
+  }
+}
+
+function packageArnPattern(stack: Stack, group: string): string {
+  return stack.formatArn({ service: 'sagemaker', resource: 'model-package', resourceName: `${group}/*` });
+}

@@ -1,0 +1,345 @@
+// The models: per manifest, the Triton endpoint serving the registry's champion (an SSM pointer read at every
+// deploy), Model Monitor, the stream drift check, and the bootstrap model bundled from models/<name>/artifacts/.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import {
+  AssetHashType,
+  BundlingOutput,
+  CfnCondition,
+  CfnParameter,
+  DefaultStackSynthesizer,
+  DockerImage,
+  Duration,
+  Fn,
+  type RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { StringParameter } from 'aws-cdk-lib/aws-ssm';
+import { FactName } from 'aws-cdk-lib/region-info';
+import type { Construct } from 'constructs';
+import { buildTritonArchive } from '../../lambdas/retraining/triton-archive.js';
+import type { EnvironmentConfig } from '../config/environment-config.js';
+import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
+import { DRIFT_METRICS, ModelEndpoint } from '../constructs/model-endpoint.js';
+import { ModelMonitor } from '../constructs/model-monitor.js';
+import {
+  acknowledgeWildcards,
+  BOOTSTRAP_POINTER,
+  championParameterName,
+  ModelRegistry,
+  modelVersionsPrefix,
+  nagBucketArn,
+  VERSION_LAYOUT,
+} from '../constructs/model-registry.js';
+import { ServiceFunction } from '../constructs/service-function.js';
+import { BUCKET_LAYOUT } from './data-stack.js';
+
+/** The SageMaker Triton Inference Server image tag (ONNX Runtime backend, CPU and GPU). */
+export const TRITON_IMAGE_TAG = '24.09-py3';
+const TRITON_REPOSITORY = 'sagemaker-tritonserver';
+
+/** The data stack's resources the models use. */
+export interface ModelsData {
+  readonly key: IKey;
+  readonly artifactsBucket: IBucket;
+  readonly captureBucket: IBucket;
+  readonly monitoringBucket: IBucket;
+  readonly bus: IEventBus;
+}
+
+export interface ModelsStackProps extends StackProps {
+  readonly stageName: string;
+  readonly data: ModelsData;
+  readonly models: readonly ModelDeclaration[];
+  readonly settings: EnvironmentConfig['models'];
+  readonly logRetention: RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** What the models stack serves for one model. */
+export interface ServedModel {
+  readonly declaration: ModelDeclaration;
+  readonly endpoint: ModelEndpoint;
+  readonly monitor: ModelMonitor;
+  readonly driftCheck: ServiceFunction;
+  /** The bundled bootstrap artifacts (served while the pointer says `bootstrap`). */
+  readonly bootstrap: BootstrapArtifacts;
+}
+
+export class ModelsStack extends Stack {
+  public readonly served: Readonly<Record<string, ServedModel>>;
+  /** Bus and rule targets that failed after retries. */
+  public readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: ModelsStackProps) {
+    super(scope, id, props);
+    const { data, settings } = props;
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: data.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue of the drift rules; nag recognises only DLQs attached by RedrivePolicy.',
+    });
+
+    const dlcAccount = this.regionalFact(FactName.DLC_REPOSITORY_ACCOUNT);
+    const imageUri = `${dlcAccount}.dkr.ecr.${this.region}.${this.urlSuffix}/${TRITON_REPOSITORY}:${TRITON_IMAGE_TAG}`;
+    const imageRepositoryArn = `arn:${this.partition}:ecr:${this.region}:${dlcAccount}:repository/${TRITON_REPOSITORY}`;
+
+    const served: Record<string, ServedModel> = {};
+    for (const declaration of props.models) {
+      const { manifest } = declaration;
+      const name = manifest.name;
+      const instanceType = manifest.serving.instanceType[settings.profile];
+      const endpointName = modelEndpointName(props.stageName, name);
+      const bootstrap = bootstrapArtifacts(this, `${name}-Bootstrap`, declaration, instanceType);
+
+      // The champion pointer, resolved by CloudFormation at every create and update (SSM-typed parameter).
+      const pointer = StringParameter.valueForStringParameter(this, championParameterName(props.stageName, name));
+      const isBootstrap = new CfnCondition(this, `${name}-ServesBootstrap`, {
+        expression: Fn.conditionEquals(pointer, BOOTSTRAP_POINTER),
+      });
+      const fromPointer = (asset: Asset, file: string) =>
+        Fn.conditionIf(isBootstrap.logicalId, asset.s3ObjectUrl, Fn.join('', [pointer, file])).toString();
+      const versionsArn = ModelRegistry.versionsArnPattern(data.artifactsBucket.bucketArn, name);
+      const versionsRef = `${nagBucketArn(data.artifactsBucket)}/${modelVersionsPrefix(name)}`;
+      const versionsReason = 'The champion is chosen at run time among the registered versions of this one model.';
+      const assetArn = (asset: Asset) => asset.bucket.arnForObjects(asset.s3ObjectKey);
+
+      const endpoint = new ModelEndpoint(this, `${name}-Endpoint`, {
+        modelName: name,
+        endpointName,
+        imageUri,
+        imageRepositoryArn,
+        modelDataUrl: fromPointer(bootstrap.modelData, VERSION_LAYOUT.modelData),
+        modelDataArns: [versionsArn, assetArn(bootstrap.modelData)],
+        modelDataKeys: [data.key],
+        instanceType,
+        capacity: manifest.serving.capacity[settings.profile],
+        captureBucket: data.captureBucket,
+        captureKey: data.key,
+        capturePercent: manifest.serving.capturePercent[settings.profile],
+        canary: settings.canary,
+        alarms: settings.alarms,
+        invocationsPerInstanceTarget: settings.invocationsPerInstanceTarget,
+        wildcardAcknowledgements: { [`Resource::${versionsRef}/*`]: versionsReason },
+        // The shadow serves the same pointer: it validates a new instance type or image on live traffic.
+        shadowModelDataUrl: settings.shadow ? fromPointer(bootstrap.modelData, VERSION_LAYOUT.modelData) : undefined,
+      });
+
+      const monitor = new ModelMonitor(this, `${name}-Monitor`, {
+        modelName: name,
+        endpoint: endpoint.endpoint,
+        endpointName,
+        features: manifest.features,
+        schedule: manifest.monitoring.schedule,
+        baseline: {
+          statisticsUri: fromPointer(bootstrap.statistics, VERSION_LAYOUT.statistics),
+          constraintsUri: fromPointer(bootstrap.constraints, VERSION_LAYOUT.constraints),
+        },
+        baselineArns: [versionsArn, assetArn(bootstrap.statistics), assetArn(bootstrap.constraints)],
+        captureBucket: data.captureBucket,
+        captureUri: endpoint.captureUri,
+        monitoringBucket: data.monitoringBucket,
+        groundTruthPrefix: BUCKET_LAYOUT.groundTruth,
+        key: data.key,
+        driftAlarms: {
+          distanceThreshold: 0.1,
+          features: Object.keys(manifest.monitoring.featureThresholds ?? {}),
+        },
+        bus: data.bus,
+        logRetention: props.logRetention,
+        removalPolicy: props.removalPolicy,
+        deadLetterQueue: this.deadLetterQueue,
+        wildcardAcknowledgements: { [`Resource::${versionsRef}/*`]: versionsReason },
+      });
+
+      const thresholds = {
+        default: manifest.monitoring.psiThreshold,
+        features: Object.fromEntries(
+          Object.entries(manifest.monitoring.featureThresholds ?? {}).flatMap(([f, t]) =>
+            t.psiThreshold === undefined ? [] : [[f, t.psiThreshold]],
+          ),
+        ),
+      };
+      const driftCheck = new ServiceFunction(this, `${name}-DriftCheck`, {
+        entry: 'lambdas/drift/handler.ts',
+        serviceName: DRIFT_METRICS.service,
+        metricsNamespace: DRIFT_METRICS.namespace,
+        description: `Stream drift check of ${name}: PSI per feature of the captured window vs the champion baseline`,
+        logRetention: props.logRetention,
+        logRemovalPolicy: props.removalPolicy,
+        memorySize: 1024,
+        timeout: Duration.minutes(2),
+        reservedConcurrentExecutions: 1,
+        environment: {
+          MODEL_NAME: name,
+          FEATURE_NAMES: manifest.features.join(','),
+          CAPTURE_BUCKET: data.captureBucket.bucketName,
+          CAPTURE_PREFIX: `${name}/${endpointName}/`,
+          CHAMPION_PARAMETER: championParameterName(props.stageName, name),
+          BOOTSTRAP_PSI_BINS_URI: bootstrap.psiBins.s3ObjectUrl,
+          PSI_THRESHOLDS: JSON.stringify(thresholds),
+          WINDOW_MINUTES: String(manifest.monitoring.driftWindowMinutes),
+          MIN_SAMPLES: String(manifest.monitoring.minSamples),
+          EVENT_BUS_NAME: data.bus.eventBusName,
+        },
+      });
+      driftCheck.allow(
+        new PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [data.captureBucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${name}/${endpointName}/*`] } },
+        }),
+      );
+      driftCheck.allow(
+        new PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [
+            data.captureBucket.arnForObjects(`${name}/${endpointName}/*`),
+            `${versionsArn}/${VERSION_LAYOUT.psiBins}`,
+            assetArn(bootstrap.psiBins),
+          ],
+        }),
+      );
+      driftCheck.allow(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [data.key.keyArn] }));
+      driftCheck.allow(
+        new PolicyStatement({
+          actions: ['ssm:GetParameter'],
+          resources: [ModelRegistry.parameterArn(this, championParameterName(props.stageName, name))],
+        }),
+      );
+      driftCheck.allowPutEvents(data.bus);
+      new Rule(this, `${name}-DriftSchedule`, {
+        description: `Runs the stream drift check of ${name}`,
+        schedule: Schedule.rate(Duration.minutes(settings.driftCheckMinutes)),
+        targets: [new LambdaFunction(driftCheck.function, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 0 })],
+      });
+      acknowledgeWildcards(driftCheck.role.node.findChild('DefaultPolicy'), {
+        [`Resource::${nagBucketArn(data.captureBucket)}/${name}/${endpointName}/*`]:
+          "The check reads the capture files of its window, inside this endpoint's capture prefix only.",
+        [`Resource::${versionsRef}/*/${VERSION_LAYOUT.psiBins}`]:
+          'The champion changes at run time: any registered version of this model, its psi-bins.json only.',
+      });
+      served[name] = { declaration, endpoint, monitor, driftCheck, bootstrap };
+    }
+    this.served = served;
+  }
+
+  /**
+   * Logical IDs of this stack's CloudFormation parameters: the deploy step of retraining passes each with
+   * UsePreviousValue, so an update with the previous template re-resolves the champion pointer and nothing else.
+   */
+  public get parameterKeys(): string[] {
+    const keys = new Set(
+      this.node
+        .findAll()
+        .filter((c): c is CfnParameter => c instanceof CfnParameter)
+        .map((p) => this.resolve(p.logicalId) as string),
+    );
+    // The default synthesizer adds this one while synthesizing, possibly after a reader of this list has resolved.
+    if (this.synthesizer instanceof DefaultStackSynthesizer) keys.add('BootstrapVersion');
+    return [...keys].sort();
+  }
+}
+
+/** The bootstrap champion's files, bundled from `models/<name>/artifacts/` (trained by `npm run train`). */
+export interface BootstrapArtifacts {
+  readonly modelData: Asset;
+  readonly statistics: Asset;
+  readonly constraints: Asset;
+  readonly psiBins: Asset;
+}
+
+const ARTIFACT_FILES = [
+  'model.onnx',
+  'model-card.json',
+  'baseline/statistics.json',
+  'baseline/constraints.json',
+  'baseline/psi-bins.json',
+];
+
+/**
+ * Assets built at synth by local bundling from the trained artifacts. The hash is computed from the files (or from
+ * "untrained" when they are missing), so a synth that skips bundling (unit tests, CI without training) still works
+ * offline; a synth that bundles without artifacts fails with what to run.
+ */
+function bootstrapArtifacts(
+  scope: Construct,
+  id: string,
+  declaration: ModelDeclaration,
+  instanceType: string,
+): BootstrapArtifacts {
+  const { dir, manifest } = declaration;
+  const artifacts = path.join(dir, 'artifacts');
+  const template = path.join(dir, 'triton', 'config.pbtxt');
+  const digest = createHash('sha256').update(
+    `${manifest.name}\n${instanceType}\n${JSON.stringify(manifest.serving)}\n`,
+  );
+  for (const file of [...ARTIFACT_FILES.map((f) => path.join(artifacts, f)), template]) {
+    digest.update(existsSync(file) ? readFileSync(file) : `missing:${path.basename(file)}`);
+  }
+  const hash = digest.digest('hex');
+  const read = (file: string): Buffer => {
+    const full = path.join(artifacts, file);
+    if (!existsSync(full)) {
+      throw new Error(
+        `${path.relative(process.cwd(), full)} not found: the models stack bundles the trained model as the bootstrap champion of '${manifest.name}'. Run \`npm run train\` before synthesizing with bundling.`,
+      );
+    }
+    return readFileSync(full);
+  };
+  const asset = (assetId: string, fileName: string, produce: () => Buffer) =>
+    new Asset(scope, `${id}-${assetId}`, {
+      path: dir,
+      assetHash: createHash('sha256').update(`${hash}:${assetId}`).digest('hex'),
+      assetHashType: AssetHashType.CUSTOM,
+      bundling: {
+        // Never pulled: local bundling always succeeds or throws.
+        image: DockerImage.fromRegistry('scratch'),
+        outputType: BundlingOutput.SINGLE_FILE,
+        local: {
+          tryBundle(outputDir: string) {
+            mkdirSync(outputDir, { recursive: true });
+            writeFileSync(path.join(outputDir, fileName), produce());
+            return true;
+          },
+        },
+      },
+    });
+  return {
+    modelData: asset('ModelData', 'model.tar.gz', () => {
+      const card: unknown = JSON.parse(read('model-card.json').toString('utf8'));
+      return buildTritonArchive({
+        modelName: manifest.name,
+        onnx: read('model.onnx'),
+        card,
+        template: readFileSync(template, 'utf8'),
+        maxBatchSize: manifest.serving.maxBatchSize,
+        maxQueueDelayMicroseconds: manifest.serving.maxQueueDelayMicroseconds,
+        instanceType,
+        expectedFeatures: manifest.features,
+      }).archive;
+    }),
+    statistics: asset('Statistics', 'statistics.json', () => read('baseline/statistics.json')),
+    constraints: asset('Constraints', 'constraints.json', () => read('baseline/constraints.json')),
+    psiBins: asset('PsiBins', 'psi-bins.json', () => read('baseline/psi-bins.json')),
+  };
+}

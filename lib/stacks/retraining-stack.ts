@@ -1,0 +1,403 @@
+// Retraining: per model the registry (package group + champion pointer), the state machine and its triggers
+// (drift events, a schedule); shared task functions, the lock table, and the Glue/Athena view of the lake.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import {
+  AssetHashType,
+  BundlingOutput,
+  type DefaultStackSynthesizer,
+  DockerImage,
+  Duration,
+  Fn,
+  type RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { type IEventBus, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Asset } from 'aws-cdk-lib/aws-s3-assets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { FactName } from 'aws-cdk-lib/region-info';
+import type { Construct } from 'constructs';
+import { writeTarGz } from '../../lambdas/retraining/tar.js';
+import { DETAIL_TYPES } from '../../lambdas/shared/contracts/events.js';
+import type { EnvironmentConfig } from '../config/environment-config.js';
+import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
+import {
+  acknowledgeWildcards,
+  championParameterName,
+  ModelRegistry,
+  nagBucketArn,
+} from '../constructs/model-registry.js';
+import { type RetrainingFunctions, RetrainingWorkflow } from '../constructs/retraining-workflow.js';
+import { ServiceFunction } from '../constructs/service-function.js';
+import { BUCKET_LAYOUT } from './data-stack.js';
+import { TRITON_IMAGE_TAG } from './models-stack.js';
+
+/** The SageMaker PyTorch training image (script mode), the same torch major as the local Debian build. */
+export const PYTORCH_TRAINING_IMAGE = 'pytorch-training:1.13.1-gpu-py39';
+/** Days after a decision before a missing fraud label counts as a legitimate transaction. */
+export const LABEL_MATURITY_DAYS = 7;
+
+export interface RetrainingData {
+  readonly key: IKey;
+  readonly lakeBucket: IBucket;
+  readonly artifactsBucket: IBucket;
+  readonly monitoringBucket: IBucket;
+  readonly bus: IEventBus;
+}
+
+export interface RetrainingStackProps extends StackProps {
+  readonly stageName: string;
+  readonly data: RetrainingData;
+  readonly models: readonly ModelDeclaration[];
+  readonly settings: EnvironmentConfig['models'];
+  /** The stack the deploy step updates; read for its name and parameter keys only (no CloudFormation reference). */
+  readonly modelsStack: { readonly stackName: string; readonly parameterKeys: readonly string[] };
+  readonly logRetention: RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  readonly memorySize: number;
+}
+
+export class RetrainingStack extends Stack {
+  public readonly registries: Readonly<Record<string, ModelRegistry>>;
+  public readonly workflows: Readonly<Record<string, RetrainingWorkflow>>;
+  /** One item per model: the run lock, last start (drift debounce) and the parked approval token. */
+  public readonly lockTable: Table;
+  public readonly functions: RetrainingFunctions;
+  public readonly database: CfnDatabase;
+  public readonly workGroup: CfnWorkGroup;
+  public readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: RetrainingStackProps) {
+    super(scope, id, props);
+    const { data, settings } = props;
+    const stage = props.stageName.toLowerCase();
+
+    this.lockTable = new Table(this, 'LockTable', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: data.key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.removalPolicy,
+    });
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: data.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the retraining triggers; nag recognises only RedrivePolicy DLQs.',
+    });
+
+    const lockEnvironment = {
+      LOCK_TABLE_NAME: this.lockTable.tableName,
+      LEASE_HOURS: String(8 * 24 + 1),
+      DRIFT_DEBOUNCE_HOURS: String(settings.retraining.driftDebounceHours),
+    };
+    const fn = (fnId: string, handler: string, description: string, memorySize: number, timeout: Duration) =>
+      new ServiceFunction(this, fnId, {
+        // The lock task and the S3 tasks are separate bundles, so neither carries the other's AWS calls.
+        entry:
+          handler === 'coordinateHandler'
+            ? 'lambdas/retraining/handler.ts'
+            : 'lambdas/retraining/object-tasks-handler.ts',
+        handler,
+        serviceName: 'retraining',
+        metricsNamespace: 'AIMS/Retraining',
+        description,
+        logRetention: props.logRetention,
+        logRemovalPolicy: props.removalPolicy,
+        memorySize,
+        timeout,
+        environment: handler === 'coordinateHandler' ? lockEnvironment : {},
+      });
+    this.functions = {
+      coordinate: fn(
+        'Coordinate',
+        'coordinateHandler',
+        'Retraining lock, drift debounce, approval token',
+        props.memorySize,
+        Duration.seconds(10),
+      ),
+      prepareDataset: fn(
+        'PrepareDataset',
+        'prepareDatasetHandler',
+        'Athena result → train/validation/test.csv',
+        3008,
+        Duration.minutes(10),
+      ),
+      evaluate: fn(
+        'Evaluate',
+        'evaluateHandler',
+        'Challenger vs champion, quality gate, Triton package',
+        2048,
+        Duration.minutes(5),
+      ),
+    };
+    this.functions.coordinate.allowTable(this.lockTable, ['GetItem', 'UpdateItem']);
+    const resultsPrefix = 'athena-results';
+    this.functions.prepareDataset.allow(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [data.lakeBucket.arnForObjects(`${resultsPrefix}/*`)],
+      }),
+    );
+    this.functions.prepareDataset.allow(
+      new PolicyStatement({ actions: ['s3:PutObject'], resources: [data.lakeBucket.arnForObjects('training-sets/*')] }),
+    );
+    this.functions.evaluate.allow(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [data.artifactsBucket.arnForObjects('training/*'), data.lakeBucket.arnForObjects('training-sets/*')],
+      }),
+    );
+    this.functions.evaluate.allow(
+      new PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [data.artifactsBucket.arnForObjects('models/*/versions/*')],
+      }),
+    );
+    for (const f of [this.functions.prepareDataset, this.functions.evaluate]) {
+      f.allow(new PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [data.key.keyArn] }));
+    }
+    const lake = nagBucketArn(data.lakeBucket);
+    const artifacts = nagBucketArn(data.artifactsBucket);
+    acknowledgeWildcards(this.functions.prepareDataset.role.node.findChild('DefaultPolicy'), {
+      [`Resource::${lake}/${resultsPrefix}/*`]:
+        'Athena names result objects by query id; read-only, results prefix only.',
+      [`Resource::${lake}/training-sets/*`]:
+        'Each execution writes its own training set under the training-sets prefix.',
+    });
+    acknowledgeWildcards(this.functions.evaluate.role.node.findChild('DefaultPolicy'), {
+      [`Resource::${lake}/training-sets/*`]:
+        'Reads the holdout of the execution being evaluated; training-sets prefix only.',
+      [`Resource::${artifacts}/training/*`]: 'Reads the output of the generated training job; training prefix only.',
+      [`Resource::${artifacts}/models/*/versions/*`]:
+        'Writes the files of the version it packages; model versions prefix only.',
+    });
+
+    // ---- the lake as Athena sees it: decisions (Firehose JSON lines) and ground truth (Model Monitor jsonlines)
+    this.database = new CfnDatabase(this, 'Lake', {
+      catalogId: this.account,
+      databaseInput: { name: `aims_${stage}_lake`, description: 'AIMS lake: decisions and ground truth' },
+    });
+    const json = {
+      inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+      outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+      serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+    };
+    const decisionsLocation = `s3://${data.lakeBucket.bucketName}/${BUCKET_LAYOUT.decisionLog}/`;
+    const decisions = new CfnTable(this, 'DecisionsTable', {
+      catalogId: this.account,
+      databaseName: `aims_${stage}_lake`,
+      tableInput: {
+        name: 'decisions',
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          classification: 'json',
+          'projection.enabled': 'true',
+          'projection.dt.type': 'date',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'projection.dt.range': 'NOW-3YEARS,NOW',
+          'storage.location.template': `${decisionsLocation}dt=\${dt}/`,
+        },
+        partitionKeys: [{ name: 'dt', type: 'string' }],
+        storageDescriptor: {
+          ...json,
+          location: decisionsLocation,
+          columns: [
+            { name: 'transactionid', type: 'string' },
+            { name: 'customerid', type: 'string' },
+            // The transaction object as JSON text: the dataset step recomputes the rules score from it.
+            { name: 'transaction', type: 'string' },
+            { name: 'decision', type: 'string' },
+            { name: 'score', type: 'double' },
+            { name: 'degraded', type: 'boolean' },
+            { name: 'model', type: 'struct<name:string,version:string>' },
+            { name: 'features', type: 'map<string,double>' },
+            { name: 'decidedat', type: 'string' },
+          ],
+        },
+      },
+    });
+    decisions.node.addDependency(this.database);
+    const truthLocation = `s3://${data.monitoringBucket.bucketName}/${BUCKET_LAYOUT.groundTruth}/`;
+    const groundTruth = new CfnTable(this, 'GroundTruthTable', {
+      catalogId: this.account,
+      databaseName: `aims_${stage}_lake`,
+      tableInput: {
+        name: 'ground_truth',
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          classification: 'json',
+          'projection.enabled': 'true',
+          'projection.hour.type': 'date',
+          'projection.hour.format': 'yyyy/MM/dd/HH',
+          'projection.hour.interval': '1',
+          'projection.hour.interval.unit': 'HOURS',
+          'projection.hour.range': 'NOW-3YEARS,NOW',
+          'storage.location.template': `${truthLocation}\${hour}/`,
+        },
+        partitionKeys: [{ name: 'hour', type: 'string' }],
+        storageDescriptor: {
+          ...json,
+          location: truthLocation,
+          columns: [
+            { name: 'groundtruthdata', type: 'struct<data:string,encoding:string>' },
+            { name: 'eventmetadata', type: 'struct<eventid:string>' },
+            { name: 'eventversion', type: 'string' },
+          ],
+        },
+      },
+    });
+    groundTruth.node.addDependency(this.database);
+    this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
+      name: `aims-${stage}-retraining`,
+      description: 'Training-set queries of the retraining state machines',
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: 50 * 1024 ** 3,
+        resultConfiguration: {
+          outputLocation: `s3://${data.lakeBucket.bucketName}/${resultsPrefix}/`,
+          encryptionConfiguration: { encryptionOption: 'SSE_KMS', kmsKey: data.key.keyArn },
+        },
+      },
+    });
+
+    // ---- images and code
+    const dlcAccount = this.regionalFact(FactName.DLC_REPOSITORY_ACCOUNT);
+    const ecr = `${dlcAccount}.dkr.ecr.${this.region}.${this.urlSuffix}`;
+    const trainingRepository = PYTORCH_TRAINING_IMAGE.split(':')[0] as string;
+
+    const registries: Record<string, ModelRegistry> = {};
+    const workflows: Record<string, RetrainingWorkflow> = {};
+    // The bootstrap's execution role (what `cdk deploy` uses): the synthesizer's ARN carries ${AWS::…} placeholders.
+    const cfnRole = Fn.sub((this.synthesizer as DefaultStackSynthesizer).cloudFormationExecutionRoleArn);
+    for (const declaration of props.models) {
+      const { manifest, dir } = declaration;
+      const name = manifest.name;
+      const registry = new ModelRegistry(this, `${name}-Registry`, {
+        modelName: name,
+        stageName: props.stageName,
+        description: manifest.description,
+      });
+      registries[name] = registry;
+      const code = trainingCodeAsset(this, `${name}-TrainingCode`, dir);
+      const workflow = new RetrainingWorkflow(this, `${name}-Workflow`, {
+        manifest,
+        tritonTemplate: readFileSync(path.join(dir, 'triton', 'config.pbtxt'), 'utf8'),
+        servingInstanceType: manifest.serving.instanceType[settings.profile],
+        tritonImageUri: `${ecr}/sagemaker-tritonserver:${TRITON_IMAGE_TAG}`,
+        trainingImageUri: `${ecr}/${PYTORCH_TRAINING_IMAGE}`,
+        trainingImageRepositoryArn: `arn:${this.partition}:ecr:${this.region}:${dlcAccount}:repository/${trainingRepository}`,
+        trainingCodeUri: code.asset.s3ObjectUrl,
+        trainingCodeHash: code.hash,
+        trainingCodeArn: code.asset.bucket.arnForObjects(code.asset.s3ObjectKey),
+        packageGroupName: registry.packageGroupName,
+        packageGroupArn: registry.packageGroupArn,
+        // Literals, not the parameter's tokens: the ASL stays readable and the local stage needs no resolution.
+        championParameterName: championParameterName(props.stageName, name),
+        championParameterArn: ModelRegistry.parameterArn(this, championParameterName(props.stageName, name)),
+        modelsStack: { stackName: props.modelsStack.stackName, parameterKeys: () => props.modelsStack.parameterKeys },
+        cloudFormationRoleArn: cfnRole,
+        dataQualityJobDefinitionName: `${modelEndpointName(props.stageName, name)}-data-quality`,
+        athena: {
+          workGroup: this.workGroup.name,
+          database: `aims_${stage}_lake`,
+          query: datasetQuery(manifest.features, manifest.label, settings.retraining.lookbackDays),
+        },
+        lakeBucket: data.lakeBucket,
+        artifactsBucket: data.artifactsBucket,
+        key: data.key,
+        bus: data.bus,
+        functions: this.functions,
+        approval: settings.approval,
+        maxTrainingHours: settings.retraining.maxTrainingHours,
+        logRetention: props.logRetention,
+        removalPolicy: props.removalPolicy,
+      });
+      workflow.node.addDependency(this.workGroup, decisions, groundTruth);
+      workflows[name] = workflow;
+
+      const target = (trigger: string) =>
+        new SfnStateMachine(workflow.stateMachine, {
+          input: RuleTargetInput.fromObject({ trigger }),
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 4,
+        });
+      new Rule(this, `${name}-DriftTrigger`, {
+        description: `Starts retraining of ${name} on drift (debounced by the lock step)`,
+        eventBus: data.bus,
+        eventPattern: { detailType: [DETAIL_TYPES.ModelDriftDetected], detail: { data: { model: [name] } } },
+        targets: [target('drift')],
+      });
+      new Rule(this, `${name}-ScheduleTrigger`, {
+        description: `Routine retraining of ${name}`,
+        schedule: Schedule.expression(settings.retraining.schedule),
+        targets: [target('schedule')],
+      });
+    }
+    this.registries = registries;
+    this.workflows = workflows;
+  }
+}
+
+/**
+ * The training set: decisions of the lookback window old enough for labels to have arrived, with the newest label
+ * per transaction (no label = legitimate), the features the model was served, and the champion's served score.
+ */
+export function datasetQuery(features: readonly string[], label: string, lookbackDays: number): string {
+  const columns = features.map((f) => `d.features['${f}'] AS ${f}`).join(', ');
+  return [
+    'WITH labels AS (',
+    '  SELECT eventmetadata.eventid AS transaction_id, max_by(groundtruthdata.data, "hour") AS label FROM ground_truth',
+    `  WHERE "hour" >= date_format(current_timestamp - interval '${lookbackDays}' day, '%Y/%m/%d/%H') GROUP BY 1`,
+    ')',
+    `SELECT d.transactionid AS transaction_id, ${columns}, CAST(coalesce(l.label, '0') AS integer) AS ${label},`,
+    '  d.decidedat AS event_time, CASE WHEN d.degraded THEN NULL ELSE d.score END AS champion_score,',
+    '  d.transaction AS transaction_json',
+    'FROM decisions d LEFT JOIN labels l ON l.transaction_id = d.transactionid',
+    `WHERE d.dt >= date_format(current_date - interval '${lookbackDays}' day, '%Y-%m-%d')`,
+    `  AND d.dt <= date_format(current_date - interval '${LABEL_MATURITY_DAYS}' day, '%Y-%m-%d')`,
+  ].join('\n');
+}
+
+/** train.py packed as the script-mode source tarball (sagemaker_submit_directory), built at synth. */
+function trainingCodeAsset(scope: Construct, id: string, modelDir: string): { asset: Asset; hash: string } {
+  const script = path.join(modelDir, 'train.py');
+  const source = readFileSync(script);
+  const hash = createHash('sha256').update(source).digest('hex');
+  const asset = new Asset(scope, id, {
+    path: modelDir,
+    assetHash: hash,
+    assetHashType: AssetHashType.CUSTOM,
+    bundling: {
+      image: DockerImage.fromRegistry('scratch'),
+      outputType: BundlingOutput.SINGLE_FILE,
+      local: {
+        tryBundle(outputDir: string) {
+          mkdirSync(outputDir, { recursive: true });
+          writeFileSync(path.join(outputDir, 'sourcedir.tar.gz'), writeTarGz([{ path: 'train.py', data: source }]));
+          return true;
+        },
+      },
+    },
+  });
+  return { asset, hash };
+}

@@ -1,0 +1,236 @@
+// The models stack: the endpoint serves the registry's champion pointer, captures encrypted JSON, deploys by canary
+// with rollback alarms, autoscales, is monitored on a schedule, and its roles reach only this model's data.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import { environments } from '../lib/config/environments.js';
+import { modelEndpointName } from '../lib/config/models.js';
+import { BOOTSTRAP_POINTER, championParameterName } from '../lib/constructs/model-registry.js';
+import { PROJECT_ROOT } from '../lib/constructs/service-function.js';
+import { DataStack } from '../lib/stacks/data-stack.js';
+import { ModelsStack } from '../lib/stacks/models-stack.js';
+import { loadManifest } from '../models/shared/manifest.js';
+import { CDK_CONTEXT, cleanTestApps, templateOf, testApp } from './support/app.js';
+
+const { stages } = testApp();
+const dev = templateOf(stages.Dev.models);
+const staging = templateOf(stages.Staging.models);
+const prod = templateOf(stages.Prod.models);
+afterAll(cleanTestApps);
+
+// biome-ignore lint/suspicious/noExplicitAny: template bodies are untyped JSON walked by path.
+type Json = any;
+const only = (template: Template, type: string): Json => {
+  const found = Object.values(template.findResources(type));
+  expect(found).toHaveLength(1);
+  return found[0];
+};
+
+describe('GIVEN the models stack of each environment', () => {
+  test('THEN the endpoint name is the derived literal the score service is granted', () => {
+    for (const [name, template] of [
+      ['Dev', dev],
+      ['Prod', prod],
+    ] as const) {
+      template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+        EndpointName: modelEndpointName(name, 'fraud-detector'),
+      });
+    }
+  });
+
+  test('THEN the instance type follows the manifest: CPU in dev, ml.g5 GPUs in staging and prod', () => {
+    const variant = (t: Template) => only(t, 'AWS::SageMaker::EndpointConfig').Properties.ProductionVariants[0];
+    expect(variant(dev).InstanceType).toBe('ml.c6i.xlarge');
+    expect(variant(staging).InstanceType).toBe('ml.g5.xlarge');
+    expect(variant(prod).InstanceType).toBe('ml.g5.2xlarge');
+    expect(variant(prod).InitialInstanceCount).toBe(2);
+  });
+
+  test('THEN capture is JSON, sampled per environment and encrypted by DataCaptureConfig.KmsKeyId only', () => {
+    for (const [template, percent] of [
+      [dev, 100],
+      [prod, 20],
+    ] as const) {
+      const config = only(template, 'AWS::SageMaker::EndpointConfig').Properties;
+      // ml.g5 has local NVMe storage: a top-level KmsKeyId would make CreateEndpointConfig fail.
+      expect(config.KmsKeyId).toBeUndefined();
+      expect(config.DataCaptureConfig).toMatchObject({
+        EnableCapture: true,
+        InitialSamplingPercentage: percent,
+        CaptureContentTypeHeader: { JsonContentTypes: ['application/json'] },
+        CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+      });
+      expect(JSON.stringify(config.DataCaptureConfig.KmsKeyId)).toContain('DataKey');
+    }
+  });
+
+  test('THEN the model runs the regional Triton image with the manifest name as the default model', () => {
+    const container = only(dev, 'AWS::SageMaker::Model').Properties.PrimaryContainer;
+    expect(container.Environment).toEqual({ SAGEMAKER_TRITON_DEFAULT_MODEL_NAME: 'fraud-detector' });
+    // The DLC account of eu-west-1 (region-info fact), not a hand-typed one.
+    expect(JSON.stringify(container.Image)).toMatch(/763104351884\.dkr\.ecr\.eu-west-1\..*sagemaker-tritonserver:/);
+  });
+
+  test('THEN the model data comes from the champion pointer (SSM-typed parameter) or the bundled bootstrap', () => {
+    const params = dev.toJSON().Parameters as Record<string, Json>;
+    const pointer = Object.entries(params).find(
+      ([, p]) => p.Default === championParameterName('Dev', 'fraud-detector'),
+    );
+    expect(pointer?.[1].Type).toBe('AWS::SSM::Parameter::Value<String>');
+    const condition = Object.values(dev.toJSON().Conditions as Record<string, Json>)[0];
+    expect(condition).toEqual({ 'Fn::Equals': [{ Ref: pointer?.[0] }, BOOTSTRAP_POINTER] });
+    const url = only(dev, 'AWS::SageMaker::Model').Properties.PrimaryContainer.ModelDataUrl;
+    expect(url['Fn::If'][2]).toEqual({ 'Fn::Join': ['', [{ Ref: pointer?.[0] }, 'model.tar.gz']] });
+    expect(JSON.stringify(url['Fn::If'][1])).toContain('s3://');
+  });
+
+  test('THEN the endpoint deploys by blue/green canary and rolls back on 5xx, latency p99 and score shift', () => {
+    const alarmIds = new Capture();
+    prod.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: {
+            Type: 'CANARY',
+            CanarySize: { Type: 'CAPACITY_PERCENT', Value: environments.Prod.models.canary.capacityPercent },
+            WaitIntervalInSeconds: environments.Prod.models.canary.bakeMinutes * 60,
+          },
+        },
+        AutoRollbackConfiguration: { Alarms: alarmIds },
+      },
+    });
+    const refs = (alarmIds.asArray() as Array<{ AlarmName: { Ref: string } }>).map((a) => a.AlarmName.Ref);
+    const alarms = prod.toJSON().Resources as Record<string, Json>;
+    const metrics = refs.map((id) => `${alarms[id].Properties.Namespace}/${alarms[id].Properties.MetricName}`).sort();
+    expect(metrics).toEqual([
+      'AIMS/Models/ScoreShiftPsi',
+      'AWS/SageMaker/Invocation5XXErrors',
+      'AWS/SageMaker/ModelLatency',
+    ]);
+    const latency = refs.map((id) => alarms[id]).find((a) => a.Properties.MetricName === 'ModelLatency');
+    expect(latency.Properties).toMatchObject({
+      ExtendedStatistic: 'p99',
+      Threshold: environments.Prod.models.alarms.modelLatencyP99Ms * 1000,
+      Dimensions: [
+        { Name: 'EndpointName', Value: 'aims-prod-fraud-detector' },
+        { Name: 'VariantName', Value: 'champion' },
+      ],
+    });
+  });
+
+  test('THEN target tracking scales the stable champion variant within the manifest capacity', () => {
+    prod.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ResourceId: 'endpoint/aims-prod-fraud-detector/variant/champion',
+      ScalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+      MinCapacity: 2,
+      MaxCapacity: 8,
+    });
+    prod.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+        TargetValue: environments.Prod.models.invocationsPerInstanceTarget,
+      }),
+    });
+  });
+
+  test('THEN only the environments that ask for it serve a shadow variant', () => {
+    const shadows = (t: Template) => only(t, 'AWS::SageMaker::EndpointConfig').Properties.ShadowProductionVariants;
+    expect(shadows(dev)).toBeUndefined();
+    expect(shadows(staging)).toEqual([expect.objectContaining({ VariantName: 'shadow' })]);
+  });
+
+  test('THEN data quality runs hourly against the pointer baseline and model quality daily on ground truth', () => {
+    dev.hasResourceProperties('AWS::SageMaker::MonitoringSchedule', {
+      MonitoringScheduleName: 'aims-dev-fraud-detector-data-quality',
+      MonitoringScheduleConfig: {
+        MonitoringJobDefinitionName: 'aims-dev-fraud-detector-data-quality',
+        MonitoringType: 'DataQuality',
+        ScheduleConfig: { ScheduleExpression: 'cron(0 * ? * * *)' },
+      },
+    });
+    dev.hasResourceProperties('AWS::SageMaker::MonitoringSchedule', {
+      MonitoringScheduleConfig: Match.objectLike({ MonitoringType: 'ModelQuality' }),
+    });
+    const dq = only(dev, 'AWS::SageMaker::DataQualityJobDefinition').Properties;
+    // Model Monitor's analyzer lives in its own per-region account (468650794304 in eu-west-1).
+    expect(JSON.stringify(dq.DataQualityAppSpecification.ImageUri)).toMatch(
+      /468650794304\.dkr\.ecr\.eu-west-1\..*sagemaker-model-monitor-analyzer/,
+    );
+    expect(dq.DataQualityAppSpecification.RecordPreprocessorSourceUri).toBeDefined();
+    expect(dq.DataQualityAppSpecification.Environment.FEATURE_NAMES.split(',')).toEqual(
+      loadManifest(path.join(PROJECT_ROOT, 'models/fraud-detector')).features,
+    );
+    expect(dq.DataQualityBaselineConfig.StatisticsResource.S3Uri['Fn::If']).toBeDefined();
+    const mq = only(dev, 'AWS::SageMaker::ModelQualityJobDefinition').Properties;
+    expect(mq.ModelQualityAppSpecification.ProblemType).toBe('BinaryClassification');
+    expect(JSON.stringify(mq.ModelQualityJobInput.GroundTruthS3Input)).toContain('/ground-truth');
+  });
+
+  test('THEN drift alarms relay to ModelDriftDetected and the stream check runs on its schedule', () => {
+    dev.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ source: ['aws.cloudwatch'], detail: { state: { value: ['ALARM'] } } }),
+    });
+    dev.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: `rate(${environments.Dev.models.driftCheckMinutes} minutes)`,
+    });
+  });
+
+  test("THEN the endpoint role reads only this model's artifacts and writes only its capture prefix", () => {
+    const policy = Object.values(dev.findResources('AWS::IAM::Policy')).find((p: Json) =>
+      JSON.stringify(p.Properties.Roles).includes('frauddetectorEndpointRole'),
+    ) as Json;
+    expect(policy).toBeDefined();
+    const statements = policy.Properties.PolicyDocument.Statement as Json[];
+    const actions = statements.flatMap((s) => [s.Action].flat()).sort();
+    expect(actions).toEqual(
+      [
+        'cloudwatch:PutMetricData',
+        'ecr:BatchCheckLayerAvailability',
+        'ecr:BatchGetImage',
+        'ecr:GetAuthorizationToken',
+        'ecr:GetDownloadUrlForLayer',
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+        'logs:CreateLogGroup',
+        'logs:CreateLogStream',
+        'logs:DescribeLogStreams',
+        'logs:PutLogEvents',
+        's3:GetObject',
+        's3:PutObject',
+      ].sort(),
+    );
+    const put = statements.find((s) => s.Action === 's3:PutObject');
+    expect(JSON.stringify(put.Resource)).toContain('/fraud-detector/*');
+  });
+});
+
+describe('GIVEN a model that was never trained', () => {
+  test('WHEN the models stack bundles its bootstrap THEN synth fails and says to run npm run train', () => {
+    const outdir = mkdtempSync(path.join(tmpdir(), 'aims-untrained-'));
+    const modelDir = mkdtempSync(path.join(tmpdir(), 'aims-model-'));
+    try {
+      const app = new App({ outdir, context: { ...CDK_CONTEXT } });
+      const config = environments.Dev;
+      const env = { account: config.account, region: config.region };
+      const data = new DataStack(app, 'Data', { env, removalPolicy: config.removalPolicy, data: config.data });
+      const manifest = loadManifest(path.join(PROJECT_ROOT, 'models/fraud-detector'));
+      expect(
+        () =>
+          new ModelsStack(app, 'Models', {
+            env,
+            stageName: 'Dev',
+            data,
+            models: [{ dir: modelDir, manifest }],
+            settings: config.models,
+            logRetention: config.logRetention,
+            removalPolicy: config.removalPolicy,
+          }),
+      ).toThrow(/artifacts\/model-card\.json not found.*npm run train/s);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+      rmSync(modelDir, { recursive: true, force: true });
+    }
+  });
+});

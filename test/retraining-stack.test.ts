@@ -1,0 +1,224 @@
+// The retraining stack: the state machine's ASL is valid and has the lifecycle's shape (lock → dataset → train on
+// GPU → evaluate → gate → register → approve → deploy by pointer + stack update → monitor → events), approval
+// differs by environment, triggers are wired, and every Task is one the local stage can override by name.
+import { createRequire } from 'node:module';
+import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { environments } from '../lib/config/environments.js';
+import { championParameterName } from '../lib/constructs/model-registry.js';
+import { RETRAINING_TASKS } from '../lib/constructs/retraining-workflow.js';
+import { datasetQuery } from '../lib/stacks/retraining-stack.js';
+import { cleanTestApps, templateOf, testApp } from './support/app.js';
+
+const require = createRequire(import.meta.url);
+const aslValidator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errorsText: (separator?: string) => string;
+};
+
+const { stages } = testApp();
+const dev = templateOf(stages.Dev.retraining);
+const prod = templateOf(stages.Prod.retraining);
+afterAll(cleanTestApps);
+
+// biome-ignore lint/suspicious/noExplicitAny: ASL and template bodies are untyped JSON walked by path.
+type Json = any;
+
+/** The DefinitionString with CloudFormation tokens replaced by ARN-shaped placeholders. */
+function definitionOf(template: Template): string {
+  const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as Json[];
+  const join = machine.Properties.DefinitionString['Fn::Join'];
+  return (join[1] as unknown[])
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const text = JSON.stringify(part);
+      if (text.includes('AWS::Partition')) return 'aws';
+      if (text.includes('Function')) return 'arn:aws:lambda:eu-west-1:111111111111:function:task';
+      return 'token';
+    })
+    .join('');
+}
+const devAsl = JSON.parse(definitionOf(dev));
+const prodAsl = JSON.parse(definitionOf(prod));
+
+describe('GIVEN the retraining state machine of each environment', () => {
+  test('THEN asl-validator accepts the definition', () => {
+    for (const asl of [devAsl, prodAsl]) {
+      const result = aslValidator(asl);
+      expect(result.errorsText()).toBe('');
+      expect(result.isValid).toBe(true);
+    }
+  });
+
+  test('THEN the happy path runs lock → champion → dataset → train → evaluate → gate → register → deploy', () => {
+    const path: string[] = [];
+    let name: string | undefined = devAsl.StartAt;
+    const choices: Record<string, string> = {
+      'LockAcquired?': 'ReadChampion',
+      'PassedGate?': 'Register',
+      'DeploymentDone?': 'ReadMonitorBaseline',
+      'MonitorOnNewBaseline?': 'PublishDeployed',
+    };
+    while (name && path.length < 40) {
+      path.push(name);
+      const state = devAsl.States[name];
+      name = state.Type === 'Choice' ? choices[name] : state.Next;
+    }
+    expect(path).toEqual([
+      'AcquireLock',
+      'LockAcquired?',
+      'ReadChampion',
+      'BuildDataset',
+      'PrepareDataset',
+      'NameVersion',
+      'Train',
+      'Evaluate',
+      'PassedGate?',
+      'Register',
+      'Approve',
+      'MovePointer',
+      'UpdateModelsStack',
+      'WaitForDeployment',
+      'DescribeModelsStack',
+      'DeploymentDone?',
+      'ReadMonitorBaseline',
+      'MonitorOnNewBaseline?',
+      'PublishDeployed',
+      'ReleaseLock',
+      'Deployed',
+    ]);
+  });
+
+  test('THEN every Task state is a plain, named Task the local stage can override (and the list is complete)', () => {
+    const tasks = (asl: Json) =>
+      Object.entries(asl.States as Record<string, Json>)
+        .filter(([, s]) => s.Type === 'Task')
+        .map(([n]) => n);
+    expect(tasks(prodAsl).sort()).toEqual([...RETRAINING_TASKS].sort());
+    expect(tasks(devAsl).sort()).toEqual(RETRAINING_TASKS.filter((t) => t !== 'AwaitApproval').sort());
+    for (const state of Object.values(prodAsl.States as Record<string, Json>)) {
+      expect(['Task', 'Choice', 'Pass', 'Wait', 'Succeed', 'Fail']).toContain(state.Type);
+    }
+  });
+
+  test('THEN training runs train.py on the manifest GPU instance in the PyTorch image, and the gate uses the manifest', () => {
+    const train = devAsl.States.Train;
+    expect(train.Resource).toBe('arn:aws:states:::sagemaker:createTrainingJob.sync');
+    expect(train.Parameters.ResourceConfig.InstanceType).toBe('ml.g5.xlarge');
+    expect(train.Parameters.AlgorithmSpecification.TrainingImage).toMatch(/pytorch-training:1\.13\.1-gpu-py39$/);
+    expect(train.Parameters.HyperParameters).toMatchObject({ sagemaker_program: 'train.py', epochs: '30' });
+    expect(devAsl.States.Evaluate.Parameters.gate).toEqual({
+      minAucPr: 0.3,
+      minRecallLiftVsRules: 1.3,
+      maxRegressionVsChampion: 0.05,
+    });
+  });
+
+  test('THEN dev approves at once while prod waits on a task token released by the approve API', () => {
+    expect(devAsl.States.Register.Next).toBe('Approve');
+    expect(devAsl.States.AwaitApproval).toBeUndefined();
+    expect(prodAsl.States.Register.Next).toBe('AwaitApproval');
+    expect(prodAsl.States.AwaitApproval).toMatchObject({
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      Next: 'Approve',
+      Parameters: { Payload: { action: 'await-approval', 'taskToken.$': '$$.Task.Token' } },
+    });
+  });
+
+  test('THEN the deploy moves the pointer, updates the models stack with its previous template, and resets on rollback', () => {
+    const movePointer = new Capture();
+    const update = new Capture();
+    Template.fromJSON({
+      Resources: {
+        M: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: definitionOf(dev) } },
+      },
+    }).hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionString: Match.serializedJson(
+        Match.objectLike({
+          States: Match.objectLike({ MovePointer: movePointer, UpdateModelsStack: update }),
+        }),
+      ),
+    });
+    expect(movePointer.asObject()).toMatchObject({
+      Resource: 'arn:aws:states:::aws-sdk:ssm:putParameter',
+      Parameters: { Name: championParameterName('Dev', 'fraud-detector'), 'Value.$': '$.evaluation.versionPrefix' },
+    });
+    const params = update.asObject().Parameters;
+    expect(params).toMatchObject({ StackName: 'Dev-Models', UsePreviousTemplate: true });
+    expect(params.Parameters.map((p: Json) => p.ParameterKey).sort()).toEqual(stages.Dev.models.parameterKeys);
+    expect(params.Parameters.every((p: Json) => p.UsePreviousValue === true)).toBe(true);
+    expect(devAsl.States.ResetPointer.Parameters['Value.$']).toBe('$.champion.pointer');
+    expect(devAsl.States.DeploymentRolledBack.Next).toBe('ResetPointer');
+    expect(devAsl.States.UpdateModelsStack.Catch[0].Next).toBe('ResetPointer');
+  });
+
+  test('THEN every failure publishes RetrainingFailed, releases the lock and fails (the champion keeps serving)', () => {
+    for (const [name, state] of Object.entries(devAsl.States as Record<string, Json>)) {
+      if (
+        state.Type !== 'Task' ||
+        ['AcquireLock', 'ReleaseLock', 'ReleaseLockAfterFailure', 'PublishFailed'].includes(name)
+      )
+        continue;
+      const target = state.Catch?.[0]?.Next;
+      expect([`Failed${name}`, 'ResetPointer', 'FailedApproval', 'FailedMonitorBaseline']).toContain(target);
+    }
+    expect(devAsl.States.PublishFailed.Parameters.Entries[0]).toMatchObject({
+      DetailType: 'RetrainingFailed',
+      Source: 'aims.retraining',
+      Detail: { version: 1, data: { model: 'fraud-detector', 'stage.$': '$.failedStage' } },
+    });
+    expect(devAsl.States.PublishFailed.Next).toBe('ReleaseLockAfterFailure');
+    expect(devAsl.States.ReleaseLockAfterFailure.Next).toBe('RetrainingFailed');
+    expect(devAsl.States['PassedGate?'].Default).toBe('GateFailed');
+  });
+
+  test('THEN a second trigger while a run holds the lock ends at once without work', () => {
+    expect(devAsl.States.AcquireLock.Parameters).toMatchObject({ action: 'acquire', 'trigger.$': '$.trigger' });
+    expect(devAsl.States['LockAcquired?'].Choices[0]).toEqual({
+      Variable: '$.lock.acquired',
+      BooleanEquals: false,
+      Next: 'AlreadyRunningOrDebounced',
+    });
+  });
+});
+
+describe('GIVEN the retraining triggers and resources', () => {
+  test('THEN drift events for the model and a schedule start the state machine', () => {
+    dev.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { 'detail-type': ['ModelDriftDetected'], detail: { data: { model: ['fraud-detector'] } } },
+      Targets: [Match.objectLike({ Input: JSON.stringify({ trigger: 'drift' }) })],
+    });
+    dev.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: environments.Dev.models.retraining.schedule,
+      Targets: [Match.objectLike({ Input: JSON.stringify({ trigger: 'schedule' }) })],
+    });
+  });
+
+  test('THEN the champion pointer starts as the bundled bootstrap and the package group exists', () => {
+    dev.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: championParameterName('Dev', 'fraud-detector'),
+      Value: 'bootstrap',
+    });
+    dev.hasResourceProperties('AWS::SageMaker::ModelPackageGroup', {
+      ModelPackageGroupName: 'aims-dev-fraud-detector',
+    });
+  });
+
+  test('THEN Athena results are encrypted with the data key and the workgroup enforces it', () => {
+    dev.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        ResultConfiguration: Match.objectLike({
+          EncryptionConfiguration: Match.objectLike({ EncryptionOption: 'SSE_KMS' }),
+        }),
+      }),
+    });
+  });
+
+  test('THEN the dataset query joins decisions with the newest labels over the lookback window', () => {
+    const sql = datasetQuery(['a', 'b'], 'label', 30);
+    expect(sql).toContain("d.features['a'] AS a, d.features['b'] AS b");
+    expect(sql).toContain('LEFT JOIN labels l ON l.transaction_id = d.transactionid');
+    expect(sql).toContain("interval '30' day");
+    expect(sql).toContain('champion_score');
+  });
+});
