@@ -14,7 +14,6 @@ export default {
   },
   snapshotSerializers: ['<rootDir>/test/support/scrub-hashes.cjs'],
   setupFilesAfterEnv: ['<rootDir>/test/support/fast-check-seed.ts'],
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 60_000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
   modulePathIgnorePatterns: ['<rootDir>/cdk.out', '<rootDir>/.aims', '<rootDir>/node_modules/.cache'],

@@ -15,7 +15,8 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
   'AWS::SNS::Topic': { local: 'local SNS Publish server; messages kept per topic under <dataDir>/sns' },
   'AWS::Events::EventBus': { local: 'local EventBridge PutEvents server on the bus name' },
   'AWS::Events::Rule': {
-    local: 'local EventBridge applies the EventPattern and delivers to targets with retry and DLQ',
+    local:
+      'local EventBridge applies the EventPattern (or fires the rate schedule) and delivers to targets with retry and DLQ',
   },
   'AWS::Events::Archive': { local: 'every accepted event appended to <dataDir>/events/archive.jsonl' },
   'AWS::KinesisFirehose::DeliveryStream': {

@@ -29,7 +29,8 @@ export interface LocalStageOptions {
   readonly port?: number;
   /** Run `cdk synth` for the dev stage first. @default true */
   readonly synth?: boolean;
-  /** Train the reference model when its artifact is missing. @default true */
+  /** Train the reference model when no trained artifact exists (else the committed bootstrap model is served).
+   *  @default false */
   readonly train?: boolean;
   /** Enforce usage-plan and stage throttles as API Gateway does. @default true */
   readonly enforceLimits?: boolean;
@@ -113,12 +114,14 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true });
 
-  const artifacts = join(SCORING_MODEL_DIR, 'artifacts');
-  if (!existsSync(join(artifacts, 'model.onnx')) || !existsSync(join(artifacts, 'model-card.json'))) {
-    if (options.train === false) throw new Error(`no trained model in ${artifacts}: run \`npm run train\``);
-    log('▶ training the reference model (first start only, about half a minute)');
+  // A model you trained (`npm run train`) wins; otherwise the committed bootstrap model the stacks also deploy.
+  const trained = join(SCORING_MODEL_DIR, 'artifacts');
+  const hasTrained = existsSync(join(trained, 'model.onnx')) && existsSync(join(trained, 'model-card.json'));
+  if (!hasTrained && options.train === true) {
+    log('▶ training the reference model (about half a minute)');
     await runProjectCommand(['tsx', join('models', 'fraud-detector', 'src', 'cli', 'train.ts')], log);
   }
+  const artifacts = hasTrained || options.train === true ? trained : join(SCORING_MODEL_DIR, 'bootstrap');
   if (options.synth !== false) {
     log(`▶ synthesizing the ${STAGE_NAME} stage`);
     const started = Date.now();

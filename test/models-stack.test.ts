@@ -206,8 +206,8 @@ describe('GIVEN the models stack of each environment', () => {
   });
 });
 
-describe('GIVEN a model that was never trained', () => {
-  test('WHEN the models stack bundles its bootstrap THEN synth fails and says to run npm run train', () => {
+describe('GIVEN a model folder without its committed bootstrap model', () => {
+  test('WHEN the models stack bundles its bootstrap THEN synth fails and says how to refresh it', () => {
     const outdir = mkdtempSync(path.join(tmpdir(), 'aims-untrained-'));
     const modelDir = mkdtempSync(path.join(tmpdir(), 'aims-model-'));
     try {
@@ -227,7 +227,7 @@ describe('GIVEN a model that was never trained', () => {
             logRetention: config.logRetention,
             removalPolicy: config.removalPolicy,
           }),
-      ).toThrow(/artifacts\/model-card\.json not found.*npm run train/s);
+      ).toThrow(/bootstrap\/model-card\.json not found.*npm run train -- --bootstrap/s);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
       rmSync(modelDir, { recursive: true, force: true });

@@ -5,9 +5,9 @@ import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { EventPublisher } from '../shared/adapters/event-publisher.js';
 import { FeedbackRequest, type FeedbackResponse } from '../shared/contracts/api.js';
 import { DETAIL_TYPES, parseEventDetail } from '../shared/contracts/events.js';
-import { CommonEnv, envString, parseEnv } from '../shared/env.js';
+import { CommonEnv, envString } from '../shared/env.js';
 import { httpHandler } from '../shared/http.js';
-import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
+import { type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
 import { busAnnouncer } from './adapters.js';
 import { type FeedbackDeps, type GroundTruthSink, type LabelStore, recordLabel } from './core.js';
 

@@ -1,5 +1,5 @@
 // The models: per manifest, the Triton endpoint serving the registry's champion (an SSM pointer read at every
-// deploy), Model Monitor, the stream drift check, and the bootstrap model bundled from models/<name>/artifacts/.
+// deploy), Model Monitor, the stream drift check, and the bootstrap model bundled from models/<name>/bootstrap/.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -260,7 +260,7 @@ export class ModelsStack extends Stack {
   }
 }
 
-/** The bootstrap champion's files, bundled from `models/<name>/artifacts/` (trained by `npm run train`). */
+/** The bootstrap champion's files, bundled from `models/<name>/bootstrap/` (committed; `npm run train -- --bootstrap`). */
 export interface BootstrapArtifacts {
   readonly modelData: Asset;
   readonly statistics: Asset;
@@ -277,9 +277,9 @@ const ARTIFACT_FILES = [
 ];
 
 /**
- * Assets built at synth by local bundling from the trained artifacts. The hash is computed from the files (or from
- * "untrained" when they are missing), so a synth that skips bundling (unit tests, CI without training) still works
- * offline; a synth that bundles without artifacts fails with what to run.
+ * Assets built at synth by local bundling from the committed bootstrap model (models/<name>/bootstrap/), so every
+ * synth works offline on a fresh clone. The hash is computed from the files; a bootstrap file that is missing fails
+ * the bundling with what to run.
  */
 function bootstrapArtifacts(
   scope: Construct,
@@ -288,7 +288,7 @@ function bootstrapArtifacts(
   instanceType: string,
 ): BootstrapArtifacts {
   const { dir, manifest } = declaration;
-  const artifacts = path.join(dir, 'artifacts');
+  const artifacts = path.join(dir, 'bootstrap');
   const template = path.join(dir, 'triton', 'config.pbtxt');
   const digest = createHash('sha256').update(
     `${manifest.name}\n${instanceType}\n${JSON.stringify(manifest.serving)}\n`,
@@ -301,7 +301,7 @@ function bootstrapArtifacts(
     const full = path.join(artifacts, file);
     if (!existsSync(full)) {
       throw new Error(
-        `${path.relative(process.cwd(), full)} not found: the models stack bundles the trained model as the bootstrap champion of '${manifest.name}'. Run \`npm run train\` before synthesizing with bundling.`,
+        `${path.relative(process.cwd(), full)} not found: the models stack bundles models/${manifest.name}/bootstrap/ as the bootstrap champion. Refresh it with \`npm run train -- --bootstrap\`.`,
       );
     }
     return readFileSync(full);

@@ -57,8 +57,21 @@ interface Rule {
   readonly name: string;
   readonly arn: string;
   readonly bus: string;
+  /** The event pattern; undefined for a scheduled rule. */
   readonly pattern: unknown;
+  /** Period of a `rate(...)` schedule in ms; undefined for a pattern rule. */
+  readonly periodMs?: number;
   readonly targets: readonly Target[];
+}
+
+const RATE_UNITS: Readonly<Record<string, number>> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/** `rate(15 minutes)` → 900000. Cron schedules are refused with a clear message (none in the template today). */
+export function schedulePeriodMs(expression: string, where: string): number {
+  const match = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression.trim());
+  if (!match) throw new Error(`${where}: the local bus runs rate(...) schedules only, got '${expression}'`);
+  const [, count, unit] = match;
+  return Number(count) * (RATE_UNITS[unit as string] as number);
 }
 
 export interface EventBridgeOptions {
@@ -96,12 +109,21 @@ function busNameOf(value: unknown): string {
 function rulesOf(template: LocalTemplate): Rule[] {
   return template.ofType('AWS::Events::Rule').flatMap((resource: LocalResource) => {
     const p = resource.properties;
-    if (p.State === 'DISABLED' || p.EventPattern === undefined) return [];
-    const pattern = typeof p.EventPattern === 'string' ? (JSON.parse(p.EventPattern) as unknown) : p.EventPattern;
+    if (p.State === 'DISABLED') return [];
+    const where = `${resource.stackName}/${resource.logicalId}`;
+    const periodMs =
+      typeof p.ScheduleExpression === 'string' ? schedulePeriodMs(p.ScheduleExpression, where) : undefined;
+    if (periodMs === undefined && p.EventPattern === undefined) return [];
+    const pattern =
+      p.EventPattern === undefined
+        ? undefined
+        : typeof p.EventPattern === 'string'
+          ? (JSON.parse(p.EventPattern) as unknown)
+          : p.EventPattern;
     try {
-      validateEventPattern(pattern);
+      if (pattern !== undefined) validateEventPattern(pattern);
     } catch (error) {
-      throw new Error(`${resource.stackName}/${resource.logicalId}: ${(error as Error).message}`);
+      throw new Error(`${where}: ${(error as Error).message}`);
     }
     const targets = (Array.isArray(p.Targets) ? p.Targets : []).filter(isRecord).map((t): Target => {
       const retry = isRecord(t.RetryPolicy) ? t.RetryPolicy : {};
@@ -130,7 +152,16 @@ function rulesOf(template: LocalTemplate): Rule[] {
       };
     });
     const name = resource.ref.includes('|') ? (resource.ref.split('|').pop() ?? resource.ref) : resource.ref;
-    return [{ name, arn: resource.attributes.Arn ?? '', bus: busNameOf(p.EventBusName), pattern, targets }];
+    return [
+      {
+        name,
+        arn: resource.attributes.Arn ?? '',
+        bus: busNameOf(p.EventBusName),
+        pattern,
+        ...(periodMs !== undefined ? { periodMs } : {}),
+        targets,
+      },
+    ];
   });
 }
 
@@ -226,22 +257,47 @@ export class LocalEventBridge {
     const archived: ArchivedEvent = { bus, receivedAt: new Date().toISOString(), event };
     appendFileSync(this.archiveFile, `${JSON.stringify(archived)}\n`);
     for (const rule of this.rules) {
-      if (rule.bus !== bus || !matchesEventPattern(rule.pattern, event)) continue;
-      for (const target of rule.targets) {
-        const delivery: Delivery = {
-          ruleName: rule.name,
-          ruleArn: rule.arn,
-          targetId: target.id,
-          targetArn: target.arn,
-          eventId: event.id,
-          input: targetInput(target, event),
-          status: 'pending',
-          attempts: 0,
-        };
-        this.log.push(delivery);
-        const run = this.deliver(rule, target, event, delivery).finally(() => this.inFlight.delete(run));
-        this.inFlight.add(run);
-      }
+      if (rule.pattern === undefined || rule.bus !== bus || !matchesEventPattern(rule.pattern, event)) continue;
+      this.route(rule, event);
+    }
+  }
+
+  /** Fires a scheduled rule now, as EventBridge does on its schedule: a `Scheduled Event` to each of its targets. */
+  triggerSchedule(ruleNameOrArn: string): string {
+    const rule = this.rules.find(
+      (r) => r.periodMs !== undefined && (r.name === ruleNameOrArn || r.arn === ruleNameOrArn),
+    );
+    if (!rule) throw new Error(`no scheduled rule '${ruleNameOrArn}' in the template`);
+    const event: BusEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: this.options.template.account,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.options.template.region,
+      resources: [rule.arn],
+      detail: {},
+    };
+    this.route(rule, event);
+    return event.id;
+  }
+
+  private route(rule: Rule, event: BusEvent): void {
+    for (const target of rule.targets) {
+      const delivery: Delivery = {
+        ruleName: rule.name,
+        ruleArn: rule.arn,
+        targetId: target.id,
+        targetArn: target.arn,
+        eventId: event.id,
+        input: targetInput(target, event),
+        status: 'pending',
+        attempts: 0,
+      };
+      this.log.push(delivery);
+      const run = this.deliver(rule, target, event, delivery).finally(() => this.inFlight.delete(run));
+      this.inFlight.add(run);
     }
   }
 
@@ -322,9 +378,14 @@ export class LocalEventBridge {
       awsJsonHandler('AWSEvents', 'application/x-amz-json-1.1', { PutEvents: (input) => this.putEvents(input) }),
       port,
     );
+    // Scheduled rules fire on their rate while the stage runs (not at start: a restart must not re-run them).
+    const timers = this.rules
+      .filter((r) => r.periodMs !== undefined)
+      .map((rule) => setInterval(() => this.closed || this.triggerSchedule(rule.arn), rule.periodMs).unref());
     return {
       url: server.url,
       close: async () => {
+        for (const timer of timers) clearInterval(timer);
         await server.close();
         this.closed = true;
         await this.idle();

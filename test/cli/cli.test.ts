@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DecisionRecord, ScoreResponse } from '../../lambdas/shared/contracts/api.js';
-import { type LocalStage, SCORING_MODEL_DIR, startLocalStage } from '../../local/stage.js';
+import { type LocalStage, startLocalStage } from '../../local/stage.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'bin', 'aims-cli.mjs');
@@ -87,8 +87,7 @@ const runId = `cli${Date.now().toString(36)}`;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'aims-cli-'));
   emptyDir = mkdtempSync(join(tmpdir(), 'aims-cli-empty-'));
-  const train = !existsSync(join(SCORING_MODEL_DIR, 'artifacts', 'model.onnx'));
-  stage = await startLocalStage({ port: 0, synth: false, train, dataDir, log: () => {} });
+  stage = await startLocalStage({ port: 0, synth: false, dataDir, log: () => {} });
   base = ['--data-dir', dataDir];
 }, HOOK_TIMEOUT_MS);
 

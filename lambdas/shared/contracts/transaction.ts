@@ -34,8 +34,9 @@ export const Transaction = z
       .max(64)
       .regex(/^[A-Za-z0-9_-]+$/),
     merchantCategory: z.enum(MERCHANT_CATEGORIES),
-    /** Amount in the currency's major unit (e.g. 12.34 EUR). */
-    amount: z.number().positive().max(1_000_000),
+    /** Amount in the currency's major unit (e.g. 12.34 EUR). At least 0.001 (the smallest minor unit of any ISO 4217
+     *  currency): smaller values are not money, and DynamoDB cannot store numbers below 1e-130. */
+    amount: z.number().min(0.001).max(1_000_000),
     currency: z.string().regex(/^[A-Z]{3}$/),
     /** ISO 3166-1 alpha-2 country where the transaction happens. */
     country: z.string().regex(/^[A-Z]{2}$/),

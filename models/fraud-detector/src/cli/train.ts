@@ -1,7 +1,10 @@
 // `npm run train [-- --seed n --days n --customers n --out dir]`: simulate → training set → train.py → quality gate.
+
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { MultiBar, type SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import { type PipelinePhase, runPipeline, TRAINING_DEFAULTS } from '../pipeline.js';
+import { MODEL_DIR, type PipelinePhase, runPipeline, TRAINING_DEFAULTS } from '../pipeline.js';
 import { TorchMissingError } from '../python.js';
 import { positiveInt, seedValue } from './options.js';
 
@@ -12,9 +15,31 @@ const program = new Command('train')
   .option('--customers <n>', 'customers to simulate', positiveInt, TRAINING_DEFAULTS.customers)
   .option('--out <dir>', 'artifacts directory', 'models/fraud-detector/artifacts')
   .option('--dataset-only', 'stop after writing the dataset (no Python needed)', false)
+  .option(
+    '--bootstrap',
+    'when the gate passes, also refresh models/fraud-detector/bootstrap/ (the committed model)',
+    false,
+  )
   .parse();
 
-const opts = program.opts<{ seed: number; days: number; customers: number; out: string; datasetOnly: boolean }>();
+const opts = program.opts<{
+  seed: number;
+  days: number;
+  customers: number;
+  out: string;
+  datasetOnly: boolean;
+  bootstrap: boolean;
+}>();
+
+/** What serving and monitoring need of a trained model: the committed bootstrap holds exactly these. */
+const BOOTSTRAP_FILES = [
+  'model.onnx',
+  'model-card.json',
+  'metrics.json',
+  'baseline/statistics.json',
+  'baseline/constraints.json',
+  'baseline/psi-bins.json',
+];
 
 const tty = Boolean(process.stderr.isTTY);
 const multibar = tty
@@ -97,6 +122,12 @@ try {
       process.exitCode = 1;
     } else {
       console.log('quality gate passed');
+      if (opts.bootstrap) {
+        const target = join(MODEL_DIR, 'bootstrap');
+        mkdirSync(join(target, 'baseline'), { recursive: true });
+        for (const file of BOOTSTRAP_FILES) copyFileSync(join(result.out, file), join(target, file));
+        console.log(`  bootstrap    ${target} refreshed (commit it: every synth bundles it as the first champion)`);
+      }
     }
   }
 } catch (err) {

@@ -1,0 +1,123 @@
+// The edge on the local stage: authorizer (401/403), API keys (403) and usage-plan throttling (429), one error JSON.
+import {
+  type ApiResponse,
+  type Caller,
+  call,
+  callerFor,
+  credentialsOf,
+  type E2eStage,
+  expectErrorBody,
+  mapLimit,
+  runId,
+  STAGE_HOOK_TIMEOUT_MS,
+  startE2eStage,
+  transaction,
+} from './support.js';
+
+let e2e: E2eStage;
+let gateway: Required<Caller>;
+const run = runId('auth');
+
+beforeAll(async () => {
+  e2e = await startE2eStage('auth');
+  gateway = await callerFor(e2e.stage, 'merchant-gateway');
+}, STAGE_HOOK_TIMEOUT_MS);
+
+afterAll(async () => {
+  await e2e?.close();
+}, STAGE_HOOK_TIMEOUT_MS);
+
+/** Invocations so far of the function behind a route: a refused request must never reach it. */
+function invocationsBehind(resourcePath: string): number {
+  const op = e2e.stage.api.definition.operations.find((o) => o.resourcePath === resourcePath);
+  const fn = op ? e2e.stage.runtime.resolve(op.functionArn) : undefined;
+  if (!fn) throw new Error(`no function serves ${resourcePath}`);
+  return e2e.stage.runtime.stats().find((s) => s.name === fn.name)?.invocations ?? 0;
+}
+
+const score = (caller: Caller, id: string): Promise<ApiResponse> =>
+  call(e2e.stage, 'POST', '/v1/score', { caller, body: transaction(`${run}-${id}`) });
+
+describe('GIVEN requests the authorizer must refuse', () => {
+  it('WHEN there is no token, a malformed one, an expired one or a foreign issuer THEN 401 and the scorer is never invoked', async () => {
+    const before = invocationsBehind('/v1/score');
+    const expired = await e2e.stage.api.mintToken({ client: 'merchant-gateway', expiresInSeconds: -60 });
+    const foreign = await e2e.stage.api.mintToken({
+      client: 'merchant-gateway',
+      issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Someone',
+    });
+    const cases: [string, Caller][] = [
+      ['no-token', { apiKey: gateway.apiKey }],
+      ['garbage', { token: 'not-a-jwt', apiKey: gateway.apiKey }],
+      ['expired', { token: expired, apiKey: gateway.apiKey }],
+      ['foreign', { token: foreign, apiKey: gateway.apiKey }],
+      ['tampered', { token: `${gateway.token.slice(0, -4)}AAAA`, apiKey: gateway.apiKey }],
+    ];
+    for (const [name, caller] of cases) {
+      const response = await score(caller, name);
+      try {
+        expectErrorBody(response, 401, 'unauthorized');
+      } catch (error) {
+        throw new Error(`${name}: ${(error as Error).message}`);
+      }
+    }
+    expect(invocationsBehind('/v1/score')).toBe(before);
+  });
+
+  it('WHEN a valid token lacks the route scope THEN 403 (merchant gateway reading decisions, chargeback feed scoring)', async () => {
+    const before = invocationsBehind('/v1/decisions/{id}');
+    expectErrorBody(await call(e2e.stage, 'GET', `/v1/decisions/${run}-x`, { caller: gateway }), 403, 'forbidden');
+    expect(invocationsBehind('/v1/decisions/{id}')).toBe(before);
+    const scoreBefore = invocationsBehind('/v1/score');
+    expectErrorBody(await score(await callerFor(e2e.stage, 'chargeback-feed'), 'cb'), 403, 'forbidden');
+    expect(invocationsBehind('/v1/score')).toBe(scoreBefore);
+  });
+
+  it('WHEN the API key is missing or unknown THEN 403 without invoking the scorer, and the same request with the key is served', async () => {
+    const before = invocationsBehind('/v1/score');
+    expectErrorBody(await score({ token: gateway.token }, 'no-key'), 403, 'forbidden');
+    expectErrorBody(await score({ token: gateway.token, apiKey: 'x'.repeat(40) }, 'bad-key'), 403, 'forbidden');
+    expect(invocationsBehind('/v1/score')).toBe(before);
+    // With both right the same request goes through: the refusals above were about the key alone.
+    expect((await score(gateway, 'ok')).status).toBe(200);
+  });
+
+  it('WHEN a path is no route of the API THEN the error JSON too', async () => {
+    expectErrorBody(await call(e2e.stage, 'GET', '/v1/nothing-here', { caller: gateway }), 404, 'not_found');
+  });
+});
+
+describe('GIVEN a client bursting past its usage plan', () => {
+  it('WHEN it fires a tight burst THEN the excess is refused with 429 and it is served again once the bucket refills', async () => {
+    const client = credentialsOf(e2e.stage, 'merchant-gateway');
+    const caller = gateway;
+    // Dev usage plan: 50 req/s, burst 100 per key (lib/config/environments.ts), read from the template the stage runs.
+    const plan = e2e.stage.api.definition.usagePlans.find((p) =>
+      e2e.stage.api.definition.apiKeys.some((k) => k.clientName === client.name && k.usagePlanIds.includes(p.id)),
+    );
+    const burst = plan?.throttle?.burstLimit ?? 0;
+    const rate = plan?.throttle?.rateLimit ?? 0;
+    expect(burst).toBeGreaterThan(0);
+
+    // An invalid body is refused by request validation after the key's throttle and before any function runs, so
+    // the burst arrives as fast as the API can answer (a served request costs no Lambda invocation).
+    const total = burst * 5;
+    const started = performance.now();
+    const responses = await mapLimit(
+      Array.from({ length: total }, (_, i) => i),
+      32,
+      () => call(e2e.stage, 'POST', '/v1/score', { caller, body: {} }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const throttled = responses.filter((r) => r.status === 429);
+    const served = responses.filter((r) => r.status !== 429);
+    for (const r of throttled) expectErrorBody(r, 429, 'throttled');
+    for (const r of served) expectErrorBody(r, 400, 'validation_error');
+    expect(throttled.length).toBeGreaterThan(0);
+    // A token bucket serves at most its burst plus what refilled while the burst ran.
+    expect(served.length).toBeLessThanOrEqual(Math.ceil(burst + rate * seconds) + 1);
+
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expectErrorBody(await call(e2e.stage, 'POST', '/v1/score', { caller, body: {} }), 400, 'validation_error');
+  });
+});
