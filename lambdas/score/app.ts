@@ -83,7 +83,9 @@ export function scoreDepsFromEnv(env: Readonly<Record<string, string | undefined
     tableName: e.IDEMPOTENCY_TABLE,
     awsSdkV3Client: tracer.captureAWSv3Client(dynamoClient()),
   });
-  metrics.addDimension('model', e.MODEL_NAME);
+  // A default dimension survives every flush (addDimension would be cleared after the first invocation's publish),
+  // so the degraded-decision alarm sees every decision per model.
+  metrics.setDefaultDimensions({ model: e.MODEL_NAME });
   return { powertools, ports, config, idempotencyStore };
 }
 

@@ -29,8 +29,8 @@ interface Job {
 }
 
 /**
- * When the runner is idle and no other request is mid-upload, a batch starts on the next event-loop turn: waiting
- * could only add latency, and requests parsed in the same turn are coalesced anyway. While other requests are
+ * When the runner is idle and no other request is mid-upload, a batch starts at the end of the current event-loop
+ * turn: waiting longer could only add latency, and every request parsed in that turn is coalesced. While other requests are
  * still arriving, it waits up to `maxQueueDelayMicroseconds` (or until `maxBatchSize` rows) for them — Triton's
  * rule, applied only when it can pay off. While a run is in flight, new requests queue and form the next batch.
  */
@@ -86,18 +86,24 @@ export class MicroBatcher {
 
   private schedule(): void {
     if (this.queue.length === 0 || this.inFlight >= this.maxConcurrent) return;
-    if (this.queuedRows >= this.options.maxBatchSize || this.delayNs === 0n || this.arriving() === 0) {
-      // Nothing else is on its way (or the batch is full): start now, as waiting could only add latency.
+    if (this.queuedRows >= this.options.maxBatchSize) {
+      // A full batch gains nothing from waiting.
       this.clearTimer();
       this.dispatch();
+      return;
+    }
+    if (this.delayNs === 0n || this.arriving() === 0) {
+      // Nothing else is uploading: flush at the end of this event-loop turn. The immediate runs right after the
+      // I/O callbacks of this turn, so it adds no wait at batch 1, yet every request parsed in the same turn
+      // (under load, many) joins the batch.
+      this.flushSoon();
       return;
     }
     const oldest = this.queue[0];
     if (oldest === undefined) return;
     const waitedNs = process.hrtime.bigint() - oldest.enqueuedNs;
     if (waitedNs >= this.delayNs) {
-      this.clearTimer();
-      this.dispatch();
+      this.flushSoon();
       return;
     }
     if (this.timer !== undefined || this.immediate !== undefined) return;
@@ -114,6 +120,15 @@ export class MicroBatcher {
         this.schedule();
       });
     }
+  }
+
+  private flushSoon(): void {
+    this.clearTimer();
+    if (this.immediate !== undefined) return;
+    this.immediate = setImmediate(() => {
+      this.immediate = undefined;
+      this.dispatch();
+    });
   }
 
   private clearTimer(): void {

@@ -1,6 +1,7 @@
 // Loads one model version (manifest + model card + ONNX session), refuses mismatched artifacts, and counts users
 // so a replaced version's session is released only after its last in-flight batch.
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
@@ -94,8 +95,16 @@ export class LoadedModel {
     readonly card: ModelCard,
     readonly modelDir: string,
     readonly manifestDir: string,
-    private readonly session: ort.InferenceSession,
-  ) {}
+    private readonly session: Session,
+  ) {
+    this.fetches = { [this.outputName]: null };
+  }
+  private readonly fetches: Record<string, null>;
+
+  /** True when runs call ORT's native session directly (see `openSession`). */
+  get runsSynchronously(): boolean {
+    return this.session.synchronous;
+  }
 
   get name(): string {
     return this.manifest.name;
@@ -112,6 +121,12 @@ export class LoadedModel {
   get outputName(): string {
     return this.manifest.serving.outputName;
   }
+  /** The v2 infer path of this model as a client sends it, so the server can match it without parsing. */
+  get inferPath(): string {
+    this.cachedInferPath ??= `/v2/models/${encodeURIComponent(this.name)}/infer`;
+    return this.cachedInferPath;
+  }
+  private cachedInferPath: string | undefined;
   /** Values per row in the output tensor (1 for a score). */
   readonly outputWidth = 1;
 
@@ -143,11 +158,12 @@ export class LoadedModel {
     }
 
     const onnxFile = join(modelDir, 'model.onnx');
-    let session: ort.InferenceSession;
+    let session: Session;
     try {
-      session = await ort.InferenceSession.create(onnxFile, {
+      session = await openSession(onnxFile, {
         intraOpNumThreads: source.intraOpNumThreads ?? 1,
         interOpNumThreads: 1,
+        executionMode: 'sequential',
         graphOptimizationLevel: 'all',
       });
     } catch (err) {
@@ -217,7 +233,8 @@ export class LoadedModel {
   /** Scores `rows` rows laid out row-major in `data`; returns `rows * outputWidth` values. */
   async run(data: Float32Array, rows: number): Promise<Float32Array> {
     const feeds = { [this.inputName]: new ort.Tensor('float32', data, [rows, this.width]) };
-    const result = await this.session.run(feeds, [this.outputName]);
+    const pending = this.session.run(feeds, this.fetches);
+    const result = pending instanceof Promise ? await pending : pending;
     const output = result[this.outputName];
     if (output === undefined || !(output.data instanceof Float32Array)) {
       throw new Error(`model.onnx returned no float32 output '${this.outputName}'`);
@@ -258,4 +275,92 @@ export class LoadedModel {
       this.session.release().then(this.resolveReleased, this.resolveReleased);
     });
   }
+}
+
+type Feeds = Record<string, ort.Tensor>;
+type Results = Record<string, ort.OnnxValue>;
+
+/** The slice of an ORT session the server uses; `run` is synchronous when the native session is reachable. */
+interface Session {
+  readonly synchronous: boolean;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  run(feeds: Feeds, fetches: Record<string, null>): Results | Promise<Results>;
+  release(): Promise<void>;
+}
+
+/** onnxruntime-node's native session (`dist/binding`): the object its public `run` reaches after a setImmediate. */
+interface NativeSession {
+  loadModel(path: string, options: ort.InferenceSession.SessionOptions): void;
+  readonly inputMetadata: {
+    name: string;
+    isTensor: boolean;
+    symbolicDimensions: string[];
+    shape: number[];
+    type: number;
+  }[];
+  readonly outputMetadata: { name: string }[];
+  run(feeds: Feeds, fetches: Record<string, null>, options: ort.InferenceSession.RunOptions): Results;
+  dispose(): void;
+}
+interface NativeBinding {
+  binding: { InferenceSession: new () => NativeSession };
+  initOrt: () => void;
+}
+
+const require = createRequire(import.meta.url);
+/** Type codes of the native metadata, as onnxruntime-node's backend maps them (1 = float32). */
+const NATIVE_TYPES = [undefined, 'float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'string', 'bool'];
+
+function loadNativeBinding(): NativeBinding | undefined {
+  try {
+    const mod = require('onnxruntime-node/dist/binding') as Partial<NativeBinding>;
+    return typeof mod.binding?.InferenceSession === 'function' && typeof mod.initOrt === 'function'
+      ? (mod as NativeBinding)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Opens the model on ORT's native session when the installed onnxruntime-node exposes it, else on the public API.
+ * The public `run` defers every call by a setImmediate, re-validates the feeds and wraps the result in promises;
+ * the native `run` is the same synchronous call without that hop, which is most of the server's own overhead at
+ * batch 1. The batcher already decides when a run happens, so nothing is lost by calling it directly.
+ * Set AIMS_ORT_PUBLIC_API=1 to force the public API (the tests run both paths).
+ */
+async function openSession(path: string, options: ort.InferenceSession.SessionOptions): Promise<Session> {
+  const native = process.env.AIMS_ORT_PUBLIC_API === '1' ? undefined : loadNativeBinding();
+  if (native === undefined) {
+    const s = await ort.InferenceSession.create(path, options);
+    return {
+      synchronous: false,
+      inputNames: s.inputNames,
+      outputNames: s.outputNames,
+      inputMetadata: s.inputMetadata,
+      run: (feeds, fetches) => s.run(feeds, fetches),
+      release: () => s.release(),
+    };
+  }
+  native.initOrt();
+  const s = new native.binding.InferenceSession();
+  s.loadModel(path, options);
+  const inputMetadata = s.inputMetadata.map((m): ort.InferenceSession.ValueMetadata => {
+    if (!m.isTensor) return { name: m.name, isTensor: false };
+    const type = NATIVE_TYPES[m.type];
+    if (type === undefined) throw new Error(`input '${m.name}' has an unsupported ORT type code ${m.type}`);
+    const shape = m.shape.map((d, i) => (d === -1 ? (m.symbolicDimensions[i] ?? '') : d));
+    return { name: m.name, isTensor: true, type, shape } as ort.InferenceSession.ValueMetadata;
+  });
+  const runOptions: ort.InferenceSession.RunOptions = {};
+  return {
+    synchronous: true,
+    inputNames: inputMetadata.map((m) => m.name),
+    outputNames: s.outputMetadata.map((m) => m.name),
+    inputMetadata,
+    run: (feeds, fetches) => s.run(feeds, fetches, runOptions),
+    release: async () => s.dispose(),
+  };
 }

@@ -73,6 +73,7 @@ const JSON_TYPE = 'application/json';
 const MiB = 1024 * 1024;
 
 type InferRoute = { kind: 'v2'; name: string; version?: string } | { kind: 'sagemaker'; endpoint?: string };
+const SAGEMAKER_ROUTE: InferRoute = { kind: 'sagemaker' };
 
 const info = (m: LoadedModel): LoadedModelInfo => ({
   name: m.name,
@@ -131,6 +132,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       modelDir: loaded.modelDir,
       manifestDir: loaded.manifestDir,
       features: loaded.width,
+      ortRun: loaded.runsSynchronously ? 'native' : 'public-api',
       loadMs: Number(process.hrtime.bigint() - started) / 1e6,
     });
     return loaded;
@@ -317,8 +319,20 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     new HttpError(405, `method ${method ?? '?'} is not allowed here; use ${allowed}`, { Allow: allowed });
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<InferRoute | undefined> => {
-    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const method = req.method;
+    // The two hot paths skip the general parsing below.
+    if (method === 'POST' && model !== undefined) {
+      if (req.url === '/invocations') {
+        await handleInfer(req, res, SAGEMAKER_ROUTE);
+        return SAGEMAKER_ROUTE;
+      }
+      if (req.url === model.inferPath) {
+        const r: InferRoute = { kind: 'v2', name: model.name };
+        await handleInfer(req, res, r);
+        return r;
+      }
+    }
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const parts = path
       .split('/')
       .filter((p) => p.length > 0)

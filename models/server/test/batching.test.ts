@@ -14,83 +14,99 @@ import {
   spawnServer,
 } from './support.js';
 
-let dir: string;
-let server: RunningServer;
+// Both ways of calling ORT (the native session directly, and the public async API it falls back to) must batch
+// and score identically.
+describe.each<{ path: string; env: Record<string, string> }>([
+  { path: 'native', env: {} },
+  { path: 'public-api', env: { AIMS_ORT_PUBLIC_API: '1' } },
+])('with ORT run through the $path path', ({ path, env }) => {
+  let dir: string;
+  let server: RunningServer;
 
-interface ModelStats {
-  model_stats: { inference_count: number; execution_count: number; inference_stats: { success: { count: number } } }[];
-}
+  interface ModelStats {
+    model_stats: {
+      inference_count: number;
+      execution_count: number;
+      inference_stats: { success: { count: number } };
+    }[];
+  }
 
-const stats = async (): Promise<ModelStats['model_stats'][number]> => {
-  const body = (await (await fetch(`${server.url}/v2/models/${MODEL_NAME}/stats`)).json()) as ModelStats;
-  const [first] = body.model_stats;
-  if (first === undefined) throw new Error('no model stats');
-  return first;
-};
+  const stats = async (): Promise<ModelStats['model_stats'][number]> => {
+    const body = (await (await fetch(`${server.url}/v2/models/${MODEL_NAME}/stats`)).json()) as ModelStats;
+    const [first] = body.model_stats;
+    if (first === undefined) throw new Error('no model stats');
+    return first;
+  };
 
-beforeAll(async () => {
-  dir = makeTempDir('model-server-batching');
-  // A max batch smaller than the offered load proves the row cap splits batches correctly as well.
-  makeFixtureModel(dir, { version: '1', maxBatchSize: 64, maxQueueDelayUs: 2000 });
-  server = await spawnServer(['--model-dir', dir]);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  removeDir(dir);
-});
-
-test('GIVEN 200 concurrent requests of 1–8 rows WHEN they are micro-batched THEN each gets its own exact scores in fewer ORT runs', async () => {
-  const next = rng(42);
-  const requests = Array.from({ length: 200 }, (_, i) => ({
-    id: `r${i}`,
-    rows: randomRows(next, 1 + Math.floor(next() * 8)),
-  }));
-  const before = await stats();
-
-  const responses = await Promise.all(
-    requests.map((r, i) =>
-      postJson(
-        i % 2 ? `${server.url}/v2/models/${MODEL_NAME}/infer` : `${server.url}/invocations`,
-        inferBody(r.rows, { id: r.id, nested: i % 3 === 0 }),
-      ),
-    ),
-  );
-
-  responses.forEach((res, i) => {
-    const req = requests[i];
-    if (req === undefined) throw new Error('missing request');
-    expect(res.status).toBe(200);
-    const body = res.json as InferResponse;
-    expect(body.id).toBe(req.id);
-    const out = body.outputs[0];
-    expect(out?.shape).toEqual([req.rows.length, 1]);
-    expect(out?.data).toHaveLength(req.rows.length);
-    for (const [j, row] of req.rows.entries()) {
-      expect(Math.abs((out?.data[j] ?? Number.NaN) - expectedScore(row))).toBeLessThan(1e-6);
-    }
+  beforeAll(async () => {
+    dir = makeTempDir('model-server-batching');
+    // A max batch smaller than the offered load proves the row cap splits batches correctly as well.
+    makeFixtureModel(dir, { version: '1', maxBatchSize: 64, maxQueueDelayUs: 2000 });
+    server = await spawnServer(['--model-dir', dir], env);
   });
 
-  const after = await stats();
-  const totalRows = requests.reduce((n, r) => n + r.rows.length, 0);
-  const runs = after.execution_count - before.execution_count;
-  expect(after.inference_count - before.inference_count).toBe(totalRows);
-  expect(after.inference_stats.success.count - before.inference_stats.success.count).toBe(200);
-  expect(runs).toBeGreaterThan(0);
-  expect(runs).toBeLessThan(200);
-  // Batches hold at most 64 rows, so at least ceil(rows / 64) runs are needed.
-  expect(runs).toBeGreaterThanOrEqual(Math.ceil(totalRows / 64));
-});
+  test('GIVEN the ORT path selected WHEN the model loads THEN the log says which path runs it', async () => {
+    const loaded = await server.waitForLog('model_loaded');
+    expect(loaded.ortRun).toBe(path);
+  });
 
-test('GIVEN sequential requests WHEN nothing else is arriving THEN each runs at once as its own batch', async () => {
-  const before = await stats();
-  const started = Date.now();
-  for (let i = 0; i < 20; i++) {
-    const res = await postJson(`${server.url}/invocations`, inferBody([[i, 1, 2, 3, 4, 5]]));
-    expect(res.status).toBe(200);
-  }
-  const after = await stats();
-  expect(after.execution_count - before.execution_count).toBe(20);
-  // The 2 ms queue delay applies only while other requests are arriving; 20 lone requests never wait for it.
-  expect(Date.now() - started).toBeLessThan(20 * 2 + 500);
+  afterAll(async () => {
+    await server?.stop();
+    removeDir(dir);
+  });
+
+  test('GIVEN 200 concurrent requests of 1–8 rows WHEN they are micro-batched THEN each gets its own exact scores in fewer ORT runs', async () => {
+    const next = rng(42);
+    const requests = Array.from({ length: 200 }, (_, i) => ({
+      id: `r${i}`,
+      rows: randomRows(next, 1 + Math.floor(next() * 8)),
+    }));
+    const before = await stats();
+
+    const responses = await Promise.all(
+      requests.map((r, i) =>
+        postJson(
+          i % 2 ? `${server.url}/v2/models/${MODEL_NAME}/infer` : `${server.url}/invocations`,
+          inferBody(r.rows, { id: r.id, nested: i % 3 === 0 }),
+        ),
+      ),
+    );
+
+    responses.forEach((res, i) => {
+      const req = requests[i];
+      if (req === undefined) throw new Error('missing request');
+      expect(res.status).toBe(200);
+      const body = res.json as InferResponse;
+      expect(body.id).toBe(req.id);
+      const out = body.outputs[0];
+      expect(out?.shape).toEqual([req.rows.length, 1]);
+      expect(out?.data).toHaveLength(req.rows.length);
+      for (const [j, row] of req.rows.entries()) {
+        expect(Math.abs((out?.data[j] ?? Number.NaN) - expectedScore(row))).toBeLessThan(1e-6);
+      }
+    });
+
+    const after = await stats();
+    const totalRows = requests.reduce((n, r) => n + r.rows.length, 0);
+    const runs = after.execution_count - before.execution_count;
+    expect(after.inference_count - before.inference_count).toBe(totalRows);
+    expect(after.inference_stats.success.count - before.inference_stats.success.count).toBe(200);
+    expect(runs).toBeGreaterThan(0);
+    expect(runs).toBeLessThan(200);
+    // Batches hold at most 64 rows, so at least ceil(rows / 64) runs are needed.
+    expect(runs).toBeGreaterThanOrEqual(Math.ceil(totalRows / 64));
+  });
+
+  test('GIVEN sequential requests WHEN nothing else is arriving THEN each runs at once as its own batch', async () => {
+    const before = await stats();
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) {
+      const res = await postJson(`${server.url}/invocations`, inferBody([[i, 1, 2, 3, 4, 5]]));
+      expect(res.status).toBe(200);
+    }
+    const after = await stats();
+    expect(after.execution_count - before.execution_count).toBe(20);
+    // The 2 ms queue delay applies only while other requests are arriving; 20 lone requests never wait for it.
+    expect(Date.now() - started).toBeLessThan(20 * 2 + 500);
+  });
 });

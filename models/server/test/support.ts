@@ -80,12 +80,12 @@ export interface RunningServer {
   stop(): Promise<number | null>;
 }
 
-/** Spawns `model-server --port 0 …` and resolves once its model is loaded. */
-export function spawnServer(args: readonly string[]): Promise<RunningServer> {
+/** Spawns `model-server --port 0 …` and resolves once its model is loaded; `env` adds environment variables. */
+export function spawnServer(args: readonly string[], env: Record<string, string> = {}): Promise<RunningServer> {
   const child = spawn(node, ['--import', 'tsx', mainTs, 'serve', '--port', '0', ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SAGEMAKER_BIND_TO_PORT: '', PORT: '' },
+    env: { ...process.env, SAGEMAKER_BIND_TO_PORT: '', PORT: '', ...env },
   });
   const logs: LogLine[] = [];
   const waiters: { event: string; resolve: (l: LogLine) => void }[] = [];
