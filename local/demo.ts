@@ -15,6 +15,7 @@ import {
   simulate,
 } from '../models/fraud-detector/src/simulator/simulate.js';
 import { type LocalCredentials, localCredentials } from './api/index.js';
+import { runDriftDemo } from './demo-drift.js';
 import { defaultDataDir, type LocalStage, ROOT, startLocalStage } from './stage.js';
 
 const DAY = 86_400_000;
@@ -35,6 +36,7 @@ interface DemoOptions {
   batch: number;
   dataDir?: string;
   start: boolean;
+  drift: boolean;
   synth: boolean;
   limits: boolean;
 }
@@ -84,6 +86,11 @@ function parseOptions(argv: readonly string[]): DemoOptions {
     .option('--batch <n>', 'transactions per POST /v1/transactions', positiveInt, 50)
     .option('--data-dir <dir>', 'the local stage data directory (default: $AIMS_DATA_DIR or .aims)')
     .option('--start', 'start the local stage in this process (in a temporary data directory unless --data-dir)', false)
+    .option(
+      '--drift',
+      'instead of traffic, show the model lifecycle: drift injected → detected → retraining → gate → new version (implies --start)',
+      false,
+    )
     .option('--synth', 'with --start: synthesize the dev stage first (default: only when cdk.out is missing)', false)
     .addOption(
       new Option('--no-limits', 'with --start: do not enforce the usage plan, so --rate may exceed its limit').default(
@@ -109,6 +116,7 @@ Examples:
     .showHelpAfterError()
     .parse(argv, { from: 'user' });
   const o = program.opts<DemoOptions>();
+  if (o.drift) o.start = true;
   if (!o.limits && !o.start) program.error('--no-limits only applies to a stage the demo starts itself (--start)');
   if (o.synth && !o.start) program.error('--synth only applies with --start');
   if (o.days < 2) program.error('--days must be at least 2: the first days build the customers\u2019 history');
@@ -613,6 +621,8 @@ async function main(): Promise<number> {
         synth,
         enforceLimits: o.limits,
         log: (line: string) => process.stdout.write(`  ${line}\n`),
+        // The demo cannot wait out the template's 5-minute canary bake.
+        ...(o.drift ? { lifecycle: { canaryBakeSeconds: 3 } } : {}),
       };
       // Worker init has a 10 s limit that a busy machine can exceed at first start; one more try, then it stands.
       stage = await startLocalStage(options).catch((error: unknown) => {
@@ -621,6 +631,7 @@ async function main(): Promise<number> {
       });
       process.stdout.write(`  ready at ${stage.url} in ${fmt(stage.readySeconds)} s\n`);
     }
+    if (o.drift && stage) return await runDriftDemo(stage, (line) => process.stdout.write(`${line}\n`));
     const creds = await connect(dataDir);
     process.stdout.write(`▶ replaying traffic through ${creds.apiUrl}\n`);
     const stats = await run(o, creds, streamSettler(dataDir, stage));

@@ -64,13 +64,16 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
   'AWS::XRay::SamplingRule': { cloudOnly: 'X-Ray tracing; local functions run with tracing disabled' },
   'AWS::CDK::Metadata': { cloudOnly: 'CDK usage metadata for CloudFormation' },
   'AWS::SageMaker::Model': {
-    local: 'the model server process serves the same ONNX artifact (local/model-endpoint.ts)',
+    local:
+      'a model server process serves its ModelDataUrl (the champion pointer resolved from local SSM; bootstrap = the trained artifact) — local/lifecycle/models-stack.ts',
   },
   'AWS::SageMaker::EndpointConfig': {
-    local: 'the model server applies the manifest serving settings (batching, timeout); instance types are cloud-only',
+    local:
+      'DataCaptureConfig honoured (JSON lines under DestinationS3Uri/<endpoint>/<variant>/yyyy/mm/dd/hh/ at InitialSamplingPercentage, flushed every second); instance types and KMS are cloud-only',
   },
   'AWS::SageMaker::Endpoint': {
-    local: 'the model server answers InvokeEndpoint at AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME with the v2 protocol',
+    local:
+      'a proxy in front of the model servers answers InvokeEndpoint; a models-stack update runs the CANARY (CanarySize %, bake = WaitIntervalInSeconds or the local override) and rolls back on the AutoRollbackConfiguration alarms evaluated over the canary window',
   },
   'AWS::ApplicationAutoScaling::ScalableTarget': {
     cloudOnly: 'endpoint instance autoscaling; the local model server is one process',
@@ -79,20 +82,33 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
     cloudOnly: 'endpoint instance autoscaling; the local model server is one process',
   },
   'AWS::SageMaker::ModelPackageGroup': {
-    cloudOnly: 'the SageMaker model registry; the local stage serves the trained artifact directly',
+    local:
+      'local model registry under <dataDir>/registry (Create/Describe/List/UpdateModelPackage, approval status, metrics, lineage)',
   },
   'AWS::SageMaker::DataQualityJobDefinition': {
-    cloudOnly: 'Model Monitor processing job on SageMaker; locally the drift function runs against the capture',
+    local:
+      'DescribeDataQualityJobDefinition answers the baseline of the last completed models-stack update; the analysis job itself is cloud-only (the drift check function runs locally against the capture)',
   },
   'AWS::SageMaker::ModelQualityJobDefinition': {
     cloudOnly: 'Model Monitor processing job on SageMaker (needs ground truth joined by inference id in S3)',
   },
   'AWS::SageMaker::MonitoringSchedule': { cloudOnly: 'schedules the cloud-only Model Monitor jobs' },
-  'AWS::SSM::Parameter': { cloudOnly: 'the champion pointer in Parameter Store; not yet emulated locally' },
-  'AWS::StepFunctions::StateMachine': { cloudOnly: 'the retraining workflow; not yet executed locally' },
-  'AWS::Glue::Database': { cloudOnly: 'the lake catalog Athena queries; not yet emulated locally' },
-  'AWS::Glue::Table': { cloudOnly: 'a lake table Athena queries; not yet emulated locally' },
-  'AWS::Athena::WorkGroup': { cloudOnly: 'Athena runs the dataset SQL; not yet emulated locally' },
+  'AWS::SSM::Parameter': {
+    local: 'local Parameter Store under <dataDir>/ssm (created once with its Value; GetParameter/PutParameter)',
+  },
+  'AWS::StepFunctions::StateMachine': {
+    local:
+      'the DefinitionString runs in aws-local-stepfunctions: Lambda tasks on the local runtime, other tasks by local equivalents (local/lifecycle); Start/Describe/ListExecutions, SendTask* at AWS_ENDPOINT_URL_SFN',
+  },
+  'AWS::Glue::Database': { local: 'names the tables the local Athena (DuckDB) loads for a query' },
+  'AWS::Glue::Table': {
+    local:
+      'DuckDB table built per query from the objects under Location with the declared columns and partition keys (storage.location.template)',
+  },
+  'AWS::Athena::WorkGroup': {
+    local:
+      'the dataset SQL runs in DuckDB (date_format macro); the CSV goes to the workgroup OutputLocation in local S3',
+  },
   'AWS::Scheduler::Schedule': { cloudOnly: 'EventBridge Scheduler; schedules are not emulated locally' },
 };
 

@@ -12,7 +12,8 @@ import {
   startEventSourceMappings,
   startLambdaRuntime,
 } from './lambda/index.js';
-import { type LocalModelEndpoint, startLocalModelEndpoint } from './model-endpoint.js';
+import { type LocalLifecycle, startLocalLifecycle } from './lifecycle/index.js';
+import type { LocalModelEndpoint } from './model-endpoint.js';
 import { type LocalServices, startLocalServices } from './services/index.js';
 import { loadLocalTemplate } from './template/index.js';
 import type { Closable, FunctionInvoker, InvokeResult, LocalEndpoints, LocalTemplate } from './types.js';
@@ -38,6 +39,13 @@ export interface LocalStageOptions {
   readonly log?: (line: string) => void;
   /** Firehose buffer interval override in ms (tests flush fast). @default - the template's */
   readonly firehoseIntervalMs?: number;
+  /** The model lifecycle's local timings (tests and demos shorten them). */
+  readonly lifecycle?: {
+    /** Canary bake of a models-stack update, s. @default AIMS_CANARY_BAKE_SECONDS, else the endpoint's */
+    readonly canaryBakeSeconds?: number;
+    /** The retraining state machine's Wait states, ms. @default 1000 */
+    readonly waitMs?: number;
+  };
 }
 
 export interface LocalStage extends Closable {
@@ -49,11 +57,23 @@ export interface LocalStage extends Closable {
   readonly runtime: LambdaRuntime;
   readonly mappings: EventSourceMappings;
   readonly api: LocalApi;
+  /** The SageMaker endpoint: `url` is the endpoint front (canary split, data capture); stop/start act on the
+   *  serving model server (fault tests). */
   readonly model: LocalModelEndpoint;
+  /** Retraining, registry, champion pointer, models stack, drift job (see local/lifecycle). */
+  readonly lifecycle: LocalLifecycle;
   /** Seconds from the start of the emulators (after synth and training) until the API answered. */
   readonly readySeconds: number;
   /** Waits until the stream consumers, the bus and Firehose have processed everything so far. */
   settle(): Promise<void>;
+}
+
+function numberFromEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number of seconds, got '${raw}'`);
+  return value;
 }
 
 export function defaultDataDir(): string {
@@ -97,13 +117,21 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Forwards invocations to the Lambda runtime once it exists (the bus starts before the runtime it delivers to). */
+/** Forwards invocations to the Lambda runtime once it exists (the bus starts before the runtime it delivers to), and
+ *  state-machine targets to the local Step Functions. */
 class DeferredInvoker implements FunctionInvoker {
   private target: FunctionInvoker | undefined;
+  lifecycle: LocalLifecycle | undefined;
   set(target: FunctionInvoker): void {
     this.target = target;
   }
-  invoke(target: string, event: unknown): Promise<InvokeResult> {
+  async invoke(target: string, event: unknown): Promise<InvokeResult> {
+    if (target.startsWith('arn:aws:states:')) {
+      if (!this.lifecycle) throw new Error(`the local Step Functions are not running yet (starting ${target})`);
+      const started = Date.now();
+      const execution = this.lifecycle.startExecution(target, event);
+      return { ok: true, payload: { executionArn: execution.executionArn }, durationMs: Date.now() - started };
+    }
     if (!this.target) throw new Error(`the Lambda runtime is not running yet (invoking ${target})`);
     return this.target.invoke(target, event);
   }
@@ -142,14 +170,6 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
   try {
     log('▶ starting the local stage from the synthesized template');
     const bootTemplate = loadLocalTemplate({ assemblyDir, stageName: STAGE_NAME, apiBaseUrl });
-    const model = await startLocalModelEndpoint({
-      root: ROOT,
-      modelDir: artifacts,
-      manifestDir: SCORING_MODEL_DIR,
-      logFile: join(dataDir, 'logs', 'model-server.log'),
-    });
-    closables.push(model);
-
     const invoker = new DeferredInvoker();
     const services = await startLocalServices({
       template: bootTemplate,
@@ -158,10 +178,46 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       ...(options.firehoseIntervalMs !== undefined ? { firehoseIntervalMs: options.firehoseIntervalMs } : {}),
     });
     closables.push(services);
-    const endpoints: LocalEndpoints = { ...services.endpoints, sagemakerRuntime: model.url };
+    // aws-local-stepfunctions calls Lambda through the SDK for a Task without an override: a closed loopback port
+    // makes such a task fail at once instead of reaching AWS.
+    process.env.AWS_ENDPOINT_URL_LAMBDA ??= 'http://127.0.0.1:9';
+    const bake = options.lifecycle?.canaryBakeSeconds ?? numberFromEnv('AIMS_CANARY_BAKE_SECONDS');
+    const lifecycle = await startLocalLifecycle({
+      template: bootTemplate,
+      dataDir,
+      s3Endpoint: services.endpoints.s3,
+      eventBridge: services.eventBridge,
+      invoker,
+      root: ROOT,
+      manifestDir: SCORING_MODEL_DIR,
+      bootstrapModelDir: artifacts,
+      ...(bake !== undefined ? { canaryBakeSeconds: bake } : {}),
+      ...(options.lifecycle?.waitMs !== undefined ? { waitMs: options.lifecycle.waitMs } : {}),
+      log,
+    });
+    closables.push(lifecycle);
+    invoker.lifecycle = lifecycle;
+    const model: LocalModelEndpoint = {
+      get url() {
+        return lifecycle.endpointUrl;
+      },
+      get running() {
+        return lifecycle.modelsStack.serving.running;
+      },
+      stop: () => lifecycle.modelsStack.serving.stop(),
+      start: () => lifecycle.modelsStack.serving.start(),
+      close: async () => {},
+    };
+    const endpoints: LocalEndpoints = { ...services.endpoints, sagemakerRuntime: lifecycle.endpointUrl };
     const template = loadLocalTemplate({ assemblyDir, stageName: STAGE_NAME, apiBaseUrl, endpoints });
 
-    const runtime = await startLambdaRuntime({ template, endpoints, dataDir, eager: true });
+    const runtime = await startLambdaRuntime({
+      template,
+      endpoints,
+      dataDir,
+      eager: true,
+      environmentOverrides: lifecycle.environment,
+    });
     closables.push(runtime);
     invoker.set(runtime);
     await runtime.warm();
@@ -193,6 +249,7 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       mappings,
       api,
       model,
+      lifecycle,
       readySeconds,
       settle: async () => {
         await mappings.drain();

@@ -253,13 +253,33 @@ describe('GIVEN least privilege per function', () => {
     Health: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
     Authorizer: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
     Alerts: ['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+    Models: [
+      'cloudformation:DescribeStacks',
+      'cloudformation:UpdateStack',
+      'dynamodb:GetItem',
+      'kms:Decrypt',
+      's3:GetObject',
+      'sagemaker:DescribeModelPackage',
+      'sagemaker:ListModelPackages',
+      'sagemaker:UpdateModelPackage',
+      'ssm:GetParameter',
+      'ssm:PutParameter',
+      'states:DescribeExecution',
+      'states:GetExecutionHistory',
+      'states:ListExecutions',
+      'states:SendTaskFailure',
+      'states:SendTaskSuccess',
+      'states:StartExecution',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ],
   };
   test.each(Object.keys(expected))('THEN %s may do exactly what its code calls', (fn) => {
     const actions = actionsOf(dev, fn).filter((a) => !a.startsWith('logs:'));
     expect(actions).toEqual(expected[fn]);
   });
 
-  test('THEN no function role carries an AWS managed policy, and only X-Ray statements use Resource "*"', () => {
+  test('THEN no function role carries an AWS managed policy, and only X-Ray and ListModelPackages use Resource "*"', () => {
     for (const role of Object.values(dev.findResources('AWS::IAM::Role')) as Resource[]) {
       const managed = JSON.stringify(role.Properties.ManagedPolicyArns ?? []);
       expect(managed).not.toContain('iam::aws:policy');
@@ -270,7 +290,10 @@ describe('GIVEN least privilege per function', () => {
       };
       for (const statement of doc.Statement) {
         if (statement.Resource === '*')
-          expect([statement.Action].flat().every((a) => a.startsWith('xray:'))).toBe(true);
+          // ListModelPackages has no resource-level permissions (the models API describes each package it lists).
+          expect(
+            [statement.Action].flat().every((a) => a.startsWith('xray:') || a === 'sagemaker:ListModelPackages'),
+          ).toBe(true);
       }
     }
   });
@@ -288,5 +311,79 @@ describe('GIVEN least privilege per function', () => {
         ]),
       },
     });
+  });
+});
+
+describe('GIVEN the models API', () => {
+  const body = apiBody(dev);
+  const modelsFn = logicalIdOf(dev, 'AWS::Lambda::Function', 'ModelsFunction');
+  const statements = (template: Template) =>
+    (Object.values(template.findResources('AWS::IAM::Policy')) as Resource[]).flatMap(
+      (p) =>
+        (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> })
+          .Statement,
+    );
+  const resourcesOf = (template: Template, action: string) =>
+    statements(template)
+      .filter((s) => [s.Action].flat().includes(action))
+      .flatMap((s) => [s.Resource].flat());
+
+  test('THEN every /v1/models route needs the admin scope and is integrated with the models function', () => {
+    const routes = (ROUTES as readonly RouteDefinition[]).filter((r) => r.path.startsWith('/v1/models'));
+    expect(routes.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort()).toEqual([
+      'GET /v1/models',
+      'GET /v1/models/{name}',
+      'GET /v1/models/{name}/drift',
+      'POST /v1/models/{name}/retrain',
+      'POST /v1/models/{name}/rollback',
+      'POST /v1/models/{name}/versions/{version}/approve',
+      'POST /v1/models/{name}/versions/{version}/reject',
+    ]);
+    for (const route of routes) {
+      expect(route).toMatchObject({ scope: 'aims/admin', service: 'models' });
+      const integration = body.paths[route.path][route.method]['x-amazon-apigateway-integration'];
+      expect(JSON.stringify(integration.uri)).toContain(modelsFn);
+      expect(body.paths[route.path][route.method].security).toEqual([{ oauth2: [], api_key: [] }]);
+    }
+  });
+
+  test('THEN the function is configured with each model, the approval mode, the lock table, the models stack and the drift bucket', () => {
+    const fn = dev.toJSON().Resources[modelsFn] as Resource;
+    const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env.MODELS_APPROVAL).toBe(environments.Dev.models.approval);
+    expect(env.MODELS_STACK_NAME).toBe('Dev-Models');
+    const models = JSON.stringify(env.MODELS);
+    for (const part of [
+      'aims-dev-fraud-detector',
+      'frauddetectorRegistryChampionPointer',
+      'frauddetectorWorkflowStateMachine',
+    ]) {
+      expect(models).toContain(part);
+    }
+    expect(JSON.stringify(env.LOCK_TABLE_NAME)).toContain('LockTable');
+    expect(JSON.stringify(env.DRIFT_STATUS_BUCKET)).toContain('MonitoringBucket');
+    expect(
+      prod.toJSON().Resources[logicalIdOf(prod, 'AWS::Lambda::Function', 'ModelsFunction')].Properties.Environment
+        .Variables.MODELS_APPROVAL,
+    ).toBe('manual');
+  });
+
+  test('THEN its grants name the exact state machines, package group, pointer, models stack and objects', () => {
+    expect(JSON.stringify(resourcesOf(dev, 'states:StartExecution'))).toMatch(/frauddetectorWorkflowStateMachine/);
+    expect(resourcesOf(dev, 'states:DescribeExecution')).toEqual(['arn:aws:states:eu-west-1:111111111111:execution:*']);
+    expect(resourcesOf(dev, 'sagemaker:UpdateModelPackage')).toEqual([
+      'arn:aws:sagemaker:eu-west-1:111111111111:model-package/aims-dev-fraud-detector/*',
+    ]);
+    // The pointer is the registry's parameter object (a reference to the retraining stack), not a name built here.
+    const pointer = JSON.stringify(resourcesOf(dev, 'ssm:PutParameter'));
+    expect(pointer).toContain('arn:aws:ssm:eu-west-1:111111111111:parameter');
+    expect(pointer).toMatch(/"StackName":"Dev-Retraining".*frauddetectorRegistryChampionPointer/);
+    expect(resourcesOf(dev, 'cloudformation:UpdateStack')).toEqual([
+      'arn:aws:cloudformation:eu-west-1:111111111111:stack/Dev-Models/*',
+    ]);
+    const objects = JSON.stringify(resourcesOf(dev, 's3:GetObject'));
+    expect(objects).toContain('/models/fraud-detector/versions/*/metrics.json');
+    expect(objects).toContain('/drift-status/fraud-detector/latest.json');
+    expect(statements(dev).some((s) => [s.Action].flat().includes('iam:PassRole'))).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 // Adapters of the drift check: the capture window from S3, the champion's baseline (SSM pointer → psi-bins.json).
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { DriftAssessment } from '../shared/contracts/api.js';
 import { captureHourPrefixes, type DriftWindow, PsiBins, parseCapture } from './core.js';
 
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
@@ -66,4 +67,21 @@ export async function readCaptureWindow(deps: {
     } while (token);
   }
   return { rows, scores, start, end: deps.now, files, skipped };
+}
+
+/** Writes the latest assessment where the models API reads it (one object per model, overwritten each run). */
+export async function saveDriftAssessment(deps: {
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  assessment: DriftAssessment;
+}): Promise<void> {
+  await deps.s3.send(
+    new PutObjectCommand({
+      Bucket: deps.bucket,
+      Key: deps.key,
+      Body: JSON.stringify(deps.assessment),
+      ContentType: 'application/json',
+    }),
+  );
 }

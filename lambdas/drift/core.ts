@@ -1,6 +1,7 @@
 // The stream drift check: PSI per feature (and of the score) over a window of captured requests vs the training
 // baseline's quantile bins, and the ModelDriftDetected event when any feature passes its threshold.
 import { z } from 'zod';
+import type { DriftAssessment } from '../shared/contracts/api.js';
 import type { ModelDriftDetectedData } from '../shared/contracts/events.js';
 
 /** The baseline train.py writes to baseline/psi-bins.json. Bins are (-inf,e0], (e0,e1], ..., (e_last, +inf). */
@@ -130,6 +131,43 @@ export function driftEvent(
     samples: report.samples,
     windowStart: window.start.toISOString(),
     windowEnd: window.end.toISOString(),
+  };
+}
+
+/** The assessment the models API serves at GET /v1/models/{name}/drift (the drift check's latest run). */
+export function driftAssessment(options: {
+  readonly model: string;
+  readonly window: DriftWindow;
+  readonly report: DriftReport;
+  readonly thresholds: DriftThresholds;
+  readonly minSamples: number;
+  readonly baseline: string;
+  readonly assessedAt: Date;
+}): DriftAssessment {
+  const { report, thresholds } = options;
+  const drifted = new Set(report.drifted.map((f) => f.name));
+  const finite = (n: number) => (Number.isFinite(n) ? n : Number.MAX_VALUE);
+  return {
+    model: options.model,
+    assessedAt: options.assessedAt.toISOString(),
+    windowStart: options.window.start.toISOString(),
+    windowEnd: options.window.end.toISOString(),
+    samples: report.samples,
+    minSamples: options.minSamples,
+    judged: report.judged,
+    drifted: drifted.size > 0,
+    threshold: thresholds.default,
+    scorePsi: finite(report.scorePsi),
+    maxFeaturePsi: finite(report.maxFeaturePsi),
+    baseline: options.baseline,
+    features: Object.entries(report.psi)
+      .filter(([name]) => name !== 'score')
+      .map(([name, psi]) => ({
+        name,
+        psi: finite(psi),
+        threshold: thresholds.features[name] ?? thresholds.default,
+        drifted: drifted.has(name),
+      })),
   };
 }
 

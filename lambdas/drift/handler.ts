@@ -6,15 +6,17 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { EventBridgePublisher, type EventPublisher } from '../shared/adapters/event-publisher.js';
 import { eventBridgeClient, s3Client } from '../shared/aws.js';
+import { type DriftAssessment, driftStatusKey } from '../shared/contracts/api.js';
 import { busEvent, EVENT_SOURCES } from '../shared/contracts/events.js';
 import { CommonEnv, envInt, envString, parseEnv } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
-import { loadChampionBaseline, readCaptureWindow } from './adapters.js';
+import { loadChampionBaseline, readCaptureWindow, saveDriftAssessment } from './adapters.js';
 import {
   assessDrift,
   type DriftReport,
   type DriftThresholds,
   type DriftWindow,
+  driftAssessment,
   driftEvent,
   type PsiBins,
 } from './core.js';
@@ -30,6 +32,8 @@ export const DriftEnv = CommonEnv.extend({
   WINDOW_MINUTES: envInt(),
   MIN_SAMPLES: envInt(),
   EVENT_BUS_NAME: envString(),
+  /** Where the latest assessment is written for the models API (monitoring bucket). */
+  DRIFT_STATUS_BUCKET: envString(),
 });
 
 const Thresholds = z.object({ default: z.number().positive(), features: z.record(z.string(), z.number().positive()) });
@@ -43,6 +47,8 @@ export interface DriftHandlerDeps {
   readonly baseline: () => Promise<{ baseline: PsiBins; source: string }>;
   readonly window: (now: Date) => Promise<DriftWindow>;
   readonly publisher: EventPublisher;
+  /** Stores the latest assessment (read by GET /v1/models/{name}/drift). */
+  readonly saveAssessment: (assessment: DriftAssessment) => Promise<void>;
   readonly now?: () => Date;
 }
 
@@ -72,6 +78,17 @@ export function createHandler(deps: DriftHandlerDeps) {
     });
     const data = driftEvent(deps.model, window, report);
     if (data) await deps.publisher.publish([busEvent('ModelDriftDetected', EVENT_SOURCES.drift, data)]);
+    await deps.saveAssessment(
+      driftAssessment({
+        model: deps.model,
+        window,
+        report,
+        thresholds: deps.thresholds,
+        minSamples: deps.minSamples,
+        baseline: source,
+        assessedAt: now,
+      }),
+    );
     return report;
   };
   let handler = middy<unknown, DriftReport, Error, Context>(base);
@@ -107,4 +124,6 @@ export const handler = createHandler({
       now,
     }),
   publisher: new EventBridgePublisher({ client: eventBridgeClient(), eventBusName: env.EVENT_BUS_NAME }),
+  saveAssessment: (assessment) =>
+    saveDriftAssessment({ s3, bucket: env.DRIFT_STATUS_BUCKET, key: driftStatusKey(env.MODEL_NAME), assessment }),
 });

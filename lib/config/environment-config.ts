@@ -70,6 +70,26 @@ export interface EnvironmentConfig {
     readonly iteratorAgeMs: number;
     /** Share of degraded (fallback) decisions above this (percent) alarms. */
     readonly degradedDecisionPercent: number;
+    /** Share of API requests answered 4xx over 5 minutes above this (percent) alarms. */
+    readonly api4xxPercent: number;
+    /** Errors of one function in 5 minutes above this alarm. */
+    readonly functionErrorsPer5Min: number;
+    /** Throttles of one function in 5 minutes above this alarm. */
+    readonly functionThrottlesPer5Min: number;
+    /** Duration p99 of a function above this share of its own timeout (percent) alarms. */
+    readonly functionDurationP99PercentOfTimeout: number;
+    /** Messages waiting in any dead-letter queue at or above this alarm. */
+    readonly deadLetterMessages: number;
+    /** Endpoint CPU utilisation as SageMaker reports it (summed over the instance's vCPUs: 100 per vCPU) above this
+     *  alarms, so it is sized for the environment's instance profile. */
+    readonly endpointCpuUtilizationPercent: number;
+    /** Endpoint GPU utilisation as SageMaker reports it (summed over the instance's GPUs: 100 per GPU) above this
+     *  alarms; a CPU-only instance reports none. */
+    readonly endpointGpuUtilizationPercent: number;
+    /** Failed or timed-out retraining executions in an hour above this alarm. */
+    readonly retrainingFailuresPerHour: number;
+    /** Drift-check periods in a row without a run before the silence alarm fires. */
+    readonly driftCheckMissedRuns: number;
   };
   /** Model serving per environment, read with each model's manifest. */
   readonly models: {

@@ -1,7 +1,7 @@
 // The scoring services: the API and its auth, every handler, the stream consumer, bus rules, the decision log and
 // alerts. It receives the data stack's resources as objects and grants each function only what its code calls.
-import { Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { ArnFormat, Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
@@ -10,15 +10,24 @@ import type { Stream } from 'aws-cdk-lib/aws-kinesis';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import type { Bucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import { DETAIL_TYPES, EVENT_SOURCES, eventJsonSchemas } from '../../lambdas/shared/contracts/events.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { ApiAuth } from '../constructs/api-auth.js';
 import { DecisionLog } from '../constructs/decision-log.js';
+import {
+  acknowledgeWildcards,
+  ModelRegistry,
+  modelVersionsPrefix,
+  nagBucketArn,
+  VERSION_LAYOUT,
+} from '../constructs/model-registry.js';
 import { ScoringApi } from '../constructs/scoring-api.js';
 import { ServiceFunction, type ServiceFunctionProps } from '../constructs/service-function.js';
 import { BUCKET_LAYOUT } from './data-stack.js';
@@ -48,6 +57,28 @@ export interface ScoringModel {
   readonly timeoutMs: number;
 }
 
+/** One model the models API administers: its retraining state machine and its registry (package group + pointer). */
+export interface AdministeredModel {
+  readonly name: string;
+  readonly stateMachine: IStateMachine;
+  readonly registry: ModelRegistry;
+}
+
+/** The model lifecycle's resources the models API (admin routes) reads and drives. */
+export interface ServicesLifecycle {
+  readonly models: readonly AdministeredModel[];
+  /** How versions that pass the gate are approved here (manual: the approve route releases the parked token). */
+  readonly approval: 'auto' | 'manual';
+  /** The retraining lock table (the parked approval token lives on the model's item). */
+  readonly lockTable: ITable;
+  /** The stack the rollback updates with its previous template, as the retraining deploy step does. */
+  readonly modelsStack: Stack;
+  /** Where the stream drift checks write their latest assessment. */
+  readonly driftStatusBucket: IBucket;
+  /** Holds each registered version's files (the API reads their metrics.json). */
+  readonly artifactsBucket: IBucket;
+}
+
 export interface ServicesStackProps extends StackProps {
   readonly data: ServicesData;
   readonly model: ScoringModel;
@@ -60,6 +91,7 @@ export interface ServicesStackProps extends StackProps {
   readonly api: EnvironmentConfig['api'];
   readonly scoring: EnvironmentConfig['scoring'];
   readonly decisionTtlDays: number;
+  readonly lifecycle: ServicesLifecycle;
 }
 
 export class ServicesStack extends Stack {
@@ -210,6 +242,8 @@ export class ServicesStack extends Stack {
       memorySize: 256,
     });
 
+    const models = this.modelsFunction(make, props.lifecycle, data.key);
+
     this.auth = new ApiAuth(this, 'Auth', {
       clients: props.clients,
       domainPrefix: props.authDomainPrefix,
@@ -232,6 +266,7 @@ export class ServicesStack extends Stack {
         feedback: feedback.function,
         decisions: decisions.function,
         health: health.function,
+        models: models.function,
       },
       authorizer: authorizer.function,
       clientNames: props.clients.map((c) => c.name),
@@ -294,7 +329,124 @@ export class ServicesStack extends Stack {
       alerts,
       health,
       authorizer,
+      models,
     };
+  }
+
+  /** The models API: each grant names the exact state machines, package groups, pointers and the models stack. */
+  private modelsFunction(
+    make: (fnId: string, entry: string, serviceName: string, extra?: Partial<ServiceFunctionProps>) => ServiceFunction,
+    lifecycle: ServicesLifecycle,
+    key: Key,
+  ): ServiceFunction {
+    const { models, lockTable, modelsStack, driftStatusBucket, artifactsBucket } = lifecycle;
+    if (models.length === 0) throw new Error('lifecycle.models must name at least one model');
+    const fn = make('Models', 'lambdas/models/handler.ts', 'models', {
+      description: 'Models API: versions, champions, retraining runs, approval, rollback, drift status',
+      timeout: Duration.seconds(29),
+      environment: {
+        MODELS: this.toJsonString(
+          models.map((m) => ({
+            name: m.name,
+            stateMachineArn: m.stateMachine.stateMachineArn,
+            championParameter: m.registry.championPointer.parameterName,
+            packageGroup: m.registry.packageGroupName,
+          })),
+        ),
+        MODELS_APPROVAL: lifecycle.approval,
+        LOCK_TABLE_NAME: lockTable.tableName,
+        MODELS_STACK_NAME: modelsStack.stackName,
+        DRIFT_STATUS_BUCKET: driftStatusBucket.bucketName,
+      },
+    });
+    const stateMachines = models.map((m) => m.stateMachine.stateMachineArn);
+    fn.allow(
+      new PolicyStatement({
+        actions: ['states:StartExecution', 'states:ListExecutions', 'states:SendTaskSuccess', 'states:SendTaskFailure'],
+        resources: stateMachines,
+      }),
+    );
+    // An execution's ARN carries its state machine's name, which CloudFormation generates (a cross-stack token here);
+    // the read-only execution actions are therefore granted on this account's executions in this region.
+    const executions = this.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: '*',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    fn.allow(
+      new PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+        resources: [executions],
+      }),
+    );
+    // ListModelPackages has no resource-level permissions; what it returns is described per package below.
+    fn.allow(new PolicyStatement({ actions: ['sagemaker:ListModelPackages'], resources: ['*'] }));
+    const packages = models.map((m) =>
+      this.formatArn({
+        service: 'sagemaker',
+        resource: 'model-package',
+        resourceName: `${m.registry.packageGroupName}/*`,
+      }),
+    );
+    fn.allow(
+      new PolicyStatement({
+        actions: ['sagemaker:DescribeModelPackage', 'sagemaker:UpdateModelPackage'],
+        resources: packages,
+      }),
+    );
+    fn.allow(
+      new PolicyStatement({
+        actions: ['ssm:GetParameter', 'ssm:PutParameter'],
+        resources: models.map((m) => m.registry.championPointer.parameterArn),
+      }),
+    );
+    const stackArn = this.formatArn({
+      service: 'cloudformation',
+      resource: 'stack',
+      resourceName: `${modelsStack.stackName}/*`,
+    });
+    fn.allow(
+      new PolicyStatement({
+        actions: ['cloudformation:DescribeStacks', 'cloudformation:UpdateStack'],
+        resources: [stackArn],
+      }),
+    );
+    fn.allowTable(lockTable, ['GetItem']);
+    // Versions' metrics.json (artifacts bucket) and the drift assessments (monitoring bucket).
+    fn.allow(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [
+          ...models.map(
+            (m) => `${ModelRegistry.versionsArnPattern(artifactsBucket.bucketArn, m.name)}/${VERSION_LAYOUT.metrics}`,
+          ),
+          ...models.map((m) => driftStatusBucket.arnForObjects(driftStatusKey(m.name))),
+        ],
+      }),
+    );
+    fn.allow(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [key.keyArn] }));
+    acknowledgeWildcards(fn.role.node.findChild('DefaultPolicy'), {
+      'Resource::*':
+        'X-Ray and sagemaker:ListModelPackages have no resource-level permissions; every other grant names its resource.',
+      [`Resource::${this.resolve(stackArn)}`]:
+        "The models stack's id suffix is assigned by CloudFormation; the name is fixed.",
+      [`Resource::${this.resolve(executions)}`]:
+        'Read-only (DescribeExecution, GetExecutionHistory): execution ARNs carry the state machine name CloudFormation generates.',
+      ...Object.fromEntries(
+        packages.map((arn) => [
+          `Resource::${this.resolve(arn)}`,
+          "Model package versions are numbered by SageMaker inside this model's package group.",
+        ]),
+      ),
+      ...Object.fromEntries(
+        models.map((m) => [
+          `Resource::${nagBucketArn(artifactsBucket)}/${modelVersionsPrefix(m.name)}/*/${VERSION_LAYOUT.metrics}`,
+          "Reads the metrics.json of this model's registered versions, whose names the registry assigns.",
+        ]),
+      ),
+    });
+    return fn;
   }
 }
 

@@ -1,11 +1,14 @@
 // One deployable environment: the stacks of AIMS wired together from one EnvironmentConfig.
 import { Stage, type StageProps } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
 import { DataStack } from '../stacks/data-stack.js';
 import { ModelsStack } from '../stacks/models-stack.js';
+import { ObservabilityStack } from '../stacks/observability-stack.js';
 import { RetrainingStack } from '../stacks/retraining-stack.js';
 import { ServicesStack } from '../stacks/services-stack.js';
 
@@ -22,6 +25,7 @@ export class AimsStage extends Stage {
   public readonly services: ServicesStack;
   public readonly models: ModelsStack;
   public readonly retraining: RetrainingStack;
+  public readonly observability: ObservabilityStack;
 
   constructor(scope: Construct, id: string, props: AimsStageProps) {
     super(scope, id, { ...props, env: { account: props.config.account, region: props.config.region } });
@@ -39,24 +43,6 @@ export class AimsStage extends Stage {
       const known = props.models.map((m) => m.manifest.name).join(', ') || 'none';
       throw new Error(`scoring.model '${config.scoring.model}' has no models/<name>/model.json (found: ${known})`);
     }
-
-    this.services = new ServicesStack(this, 'Services', {
-      description: `AIMS ${id}: API, auth and scoring services`,
-      data: this.data,
-      model: {
-        name: scoringModel.manifest.name,
-        endpointName: modelEndpointName(id, scoringModel.manifest.name),
-        timeoutMs: scoringModel.manifest.serving.timeoutMs,
-      },
-      clients: props.clients,
-      authDomainPrefix: `aims-${id.toLowerCase()}-${config.account}`,
-      removalPolicy: config.removalPolicy,
-      logRetention: config.logRetention,
-      memorySize: config.functions.memorySize,
-      api: config.api,
-      scoring: config.scoring,
-      decisionTtlDays: config.data.decisionTtlDays,
-    });
 
     this.models = new ModelsStack(this, 'Models', {
       description: `AIMS ${id}: model endpoints serving the registry's champions, Model Monitor, drift checks`,
@@ -84,5 +70,66 @@ export class AimsStage extends Stage {
       this.retraining,
       'the models stack reads the champion pointers the registry creates',
     );
+
+    // Services last: the models API receives the retraining stack's state machines, registries and lock table.
+    this.services = new ServicesStack(this, 'Services', {
+      description: `AIMS ${id}: API, auth and scoring services`,
+      data: this.data,
+      model: {
+        name: scoringModel.manifest.name,
+        endpointName: modelEndpointName(id, scoringModel.manifest.name),
+        timeoutMs: scoringModel.manifest.serving.timeoutMs,
+      },
+      clients: props.clients,
+      authDomainPrefix: `aims-${id.toLowerCase()}-${config.account}`,
+      removalPolicy: config.removalPolicy,
+      logRetention: config.logRetention,
+      memorySize: config.functions.memorySize,
+      api: config.api,
+      scoring: config.scoring,
+      decisionTtlDays: config.data.decisionTtlDays,
+      lifecycle: {
+        approval: config.models.approval,
+        lockTable: this.retraining.lockTable,
+        modelsStack: this.models,
+        driftStatusBucket: this.data.monitoringBucket,
+        artifactsBucket: this.data.artifactsBucket,
+        models: props.models.map(({ manifest }) => {
+          const registry = this.retraining.registries[manifest.name];
+          const workflow = this.retraining.workflows[manifest.name];
+          if (!registry || !workflow) throw new Error(`model '${manifest.name}' has no registry or workflow`);
+          return { name: manifest.name, stateMachine: workflow.stateMachine, registry };
+        }),
+      },
+    });
+
+    // The stream drift checks write their latest assessment where the models API reads it.
+    for (const served of Object.values(this.models.served)) {
+      const name = served.declaration.manifest.name;
+      served.driftCheck.function.addEnvironment('DRIFT_STATUS_BUCKET', this.data.monitoringBucket.bucketName);
+      served.driftCheck.allow(
+        new PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [this.data.monitoringBucket.arnForObjects(driftStatusKey(name))],
+        }),
+      );
+      served.driftCheck.allow(
+        new PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [this.data.key.keyArn] }),
+      );
+    }
+
+    // Last: the dashboard and alarms are derived from what the stacks above created.
+    this.observability = new ObservabilityStack(this, 'Observability', {
+      description: `AIMS ${id}: dashboard and alarms of every stack in the stage, to one alarm topic`,
+      data: this.data,
+      services: this.services,
+      models: this.models,
+      retraining: this.retraining,
+      thresholds: {
+        ...config.alarms,
+        models: config.models.alarms,
+        driftCheckMinutes: config.models.driftCheckMinutes,
+      },
+    });
   }
 }

@@ -1,6 +1,7 @@
 // The local Lambda runtime: each template function runs its cdk.out bundle in a small pool of worker threads.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
@@ -14,8 +15,25 @@ import {
 import { functionDefinitions, functionNameOf, type LocalFunctionDefinition } from './functions.js';
 
 const WORKER_ENTRY = new URL('./worker.mjs', import.meta.url);
-/** Lambda's limit on the init phase of an on-demand environment. */
-const INIT_TIMEOUT_MS = 10_000;
+/** Node flags for the workers: ours minus module loaders (`--import tsx` & co.). Bundles are plain ESM, and a loader
+ *  inherited into each worker runs its hooks on every import of a ≈ 2.7 MB bundle (slow inits, more memory). */
+export const WORKER_EXEC_ARGV: readonly string[] = withoutLoaders(process.execArgv);
+
+export function withoutLoaders(execArgv: readonly string[]): string[] {
+  const loaderFlags = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
+    if (loaderFlags.has(arg)) i++;
+    else if (![...loaderFlags].some((flag) => arg.startsWith(`${flag}=`))) out.push(arg);
+  }
+  return out;
+}
+/** Lambda's own init limit is 10 s; locally 15 bundles of ≈ 2.7 MB import on 2 shared cores, so a healthy start on a
+ *  loaded machine can take longer. The local limit only catches a hung init. */
+export const DEFAULT_LOCAL_INIT_TIMEOUT_MS = 60_000;
+/** Bundles imported at once by `warm()`: more only makes each init slower on a 2-core machine. */
+export const DEFAULT_WARM_CONCURRENCY = 2;
 /** Lambda's synchronous response payload limit. */
 const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
 
@@ -35,6 +53,22 @@ export interface LambdaRuntimeOptions {
   readonly maxQueuedPerFunction?: number;
   /** Start one worker per function before resolving (cold starts paid up front). @default false */
   readonly eager?: boolean;
+  /** Limit of a worker's init phase (bundle import), in ms. Lambda's is 10 s; locally only a hung init should fail.
+   *  @default AIMS_LAMBDA_INIT_TIMEOUT_MS or 60000 */
+  readonly initTimeoutMs?: number;
+  /** Functions `warm()` initialises at the same time. @default 2 */
+  readonly warmConcurrency?: number;
+}
+
+/** The init limit: the option, else `AIMS_LAMBDA_INIT_TIMEOUT_MS`, else 60 s; refuses a value that is no duration. */
+export function localInitTimeoutMs(option?: number): number {
+  const raw = option ?? process.env.AIMS_LAMBDA_INIT_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return DEFAULT_LOCAL_INIT_TIMEOUT_MS;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms <= 0) {
+    throw new Error(`the local Lambda init timeout must be a positive number of ms, got ${JSON.stringify(raw)}`);
+  }
+  return ms;
 }
 
 export interface FunctionStats {
@@ -104,7 +138,9 @@ class ExecutionEnvironment {
     private readonly fn: LocalFunctionDefinition,
     env: Record<string, string>,
     log: WriteStream,
+    logFile: string,
     private readonly onDeath: (environment: ExecutionEnvironment) => void,
+    initTimeoutMs: number,
   ) {
     const version = '$LATEST';
     const started = performance.now();
@@ -121,26 +157,25 @@ class ExecutionEnvironment {
         version,
         logGroupName: fn.logGroupName,
         logStreamName: streamName,
+        logFile,
       },
+      execArgv: [...WORKER_EXEC_ARGV],
       stdout: true,
       stderr: true,
       // The function's memory setting bounds its heap: an over-allocating handler dies as on Lambda.
       resourceLimits: { maxOldGenerationSizeMb: Math.max(fn.memorySize, 128) },
     });
-    this.worker.stdout.pipe(log, { end: false });
-    this.worker.stderr.pipe(log, { end: false });
+    // The worker writes its log lines to the file itself; only what Node prints on its own (a crash) comes here.
+    // A listener, not pipe(): a pipe per worker would pile listeners onto the one log stream.
+    this.worker.stdout.on('data', (chunk: Buffer) => log.write(chunk));
+    this.worker.stderr.on('data', (chunk: Buffer) => log.write(chunk));
     this.ready = new Promise<InitOutcome>((resolveReady) => {
       const initTimer = setTimeout(() => {
-        resolveReady({
-          ok: false,
-          result: failure(
-            'Runtime.InitTimeout',
-            `Init phase exceeded ${INIT_TIMEOUT_MS / 1000} seconds`,
-            INIT_TIMEOUT_MS,
-          ),
-        });
+        const message = `Init phase exceeded ${initTimeoutMs / 1000} seconds (the local limit)`;
+        log.write(`${new Date().toISOString()}\tundefined\tERROR\t${message}; the worker is terminated\n`);
+        resolveReady({ ok: false, result: failure('Runtime.InitTimeout', message, initTimeoutMs) });
         void this.kill();
-      }, INIT_TIMEOUT_MS);
+      }, initTimeoutMs);
       const settleInit = (outcome: InitOutcome) => {
         clearTimeout(initTimer);
         resolveReady(outcome);
@@ -259,12 +294,20 @@ class FunctionPool {
     readonly logPath: string,
     private readonly maxConcurrency: number,
     private readonly maxQueued: number,
+    private readonly initTimeoutMs: number,
   ) {
     this.log = createWriteStream(logPath, { flags: 'a' });
   }
 
   private spawn(): ExecutionEnvironment {
-    const environment = new ExecutionEnvironment(this.fn, this.env, this.log, (dead) => this.forget(dead));
+    const environment = new ExecutionEnvironment(
+      this.fn,
+      this.env,
+      this.log,
+      this.logPath,
+      (dead) => this.forget(dead),
+      this.initTimeoutMs,
+    );
     this.all.add(environment);
     this.counters.coldStarts++;
     return environment;
@@ -381,8 +424,22 @@ export function functionEnvironment(
     // Tracing has no daemon locally: Powertools Tracer becomes a no-op and the X-Ray SDK stays quiet.
     POWERTOOLS_TRACE_ENABLED: 'false',
     AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+    // Manual mode: the X-Ray SDK then creates no cls-hooked namespace at import, whose async hook (with destroy
+    // tracking) otherwise taxes every promise of every invocation for traces nobody collects here.
+    AWS_XRAY_MANUAL_MODE: 'true',
     ...overrides,
   };
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; results keep the items' order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await task(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 /** Starts the runtime for every function of the template (workers lazily, or one each when `eager`). */
@@ -391,6 +448,8 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
   const logDir = join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const definitions = functionDefinitions(template);
+  const initTimeoutMs = localInitTimeoutMs(options.initTimeoutMs);
+  const warmConcurrency = Math.max(1, Math.floor(options.warmConcurrency ?? DEFAULT_WARM_CONCURRENCY));
   const pools = new Map<string, FunctionPool>();
   const byKey = new Map<string, FunctionPool>();
   for (const fn of definitions) {
@@ -408,6 +467,7 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
       join(logDir, `${fn.name.replaceAll(/[^A-Za-z0-9._-]/g, '_')}.log`),
       max,
       options.maxQueuedPerFunction ?? 1000,
+      initTimeoutMs,
     );
     pools.set(fn.name, pool);
     for (const key of [fn.name, fn.arn, fn.logicalId]) byKey.set(key, pool);
@@ -431,15 +491,30 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
     resolve: (target) => poolOf(target)?.fn,
     invoke: async (target, event) => mustPool(target).invoke(event),
     warm: async (targets) => {
-      const chosen = targets ? targets.map(mustPool) : [...pools.values()];
-      const outcomes = await Promise.all(chosen.map(async (pool) => ({ pool, outcome: await pool.warm() })));
+      const chosen = [...new Set(targets ? targets.map(mustPool) : pools.values())];
+      const outcomes = await mapLimited(chosen, warmConcurrency, async (pool) => ({
+        pool,
+        outcome: await pool.warm(),
+      }));
       const failed = outcomes.filter((o) => !o.outcome.ok);
       if (failed.length > 0) {
         const lines = failed.map(({ pool, outcome }) => {
           const r = outcome.ok ? undefined : outcome.result;
           return `${pool.fn.name}: ${r && !r.ok ? `${r.errorType}: ${r.errorMessage}` : 'unknown'} (log: ${pool.logPath})`;
         });
-        throw new Error(`functions failed to initialise:\n  ${lines.join('\n  ')}`);
+        const timedOut = failed.some(
+          ({ outcome }) =>
+            !outcome.ok && outcome.result.ok === false && outcome.result.errorType === 'Runtime.InitTimeout',
+        );
+        const hint = timedOut
+          ? `\n  (load average ${loadavg()
+              .map((l) => l.toFixed(1))
+              .join(' ')} on this machine; a busy machine needs ` +
+            `a longer limit: initTimeoutMs or AIMS_LAMBDA_INIT_TIMEOUT_MS, now ${initTimeoutMs} ms)`
+          : '';
+        throw new Error(
+          `${failed.length} of ${chosen.length} functions failed to initialise:\n  ${lines.join('\n  ')}${hint}`,
+        );
       }
     },
     stats: () => [...pools.values()].map((pool) => pool.stats()),

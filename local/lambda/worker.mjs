@@ -1,5 +1,6 @@
 // Worker-thread entry of the local Lambda runtime: loads one function's bundle and serves invocations one at a time.
 // Plain ESM JavaScript so it runs as-is under Node, tsx and jest alike (a .ts entry would need a loader in the worker).
+import { openSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
@@ -7,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 /**
  * @typedef {{ modulePath: string, exportName: string, handler: string, functionName: string, functionArn: string,
- *   memorySize: number, version: string, logGroupName: string, logStreamName: string }} WorkerConfig
+ *   memorySize: number, version: string, logGroupName: string, logStreamName: string, logFile?: string }} WorkerConfig
  */
 
 /** @type {WorkerConfig} */
@@ -18,6 +19,20 @@ if (!port) throw new Error('local/lambda/worker.mjs must run inside a worker thr
 /** @type {string | undefined} the request being served; console lines and crash reports carry it. */
 let currentRequestId;
 let maxHeapMb = 0;
+
+// Log lines go straight to the function's log file (append mode, so lines of several workers never tear): a worker's
+// process.stdout is relayed through the parent thread, which would put every log line on the API's event loop.
+if (config.logFile) {
+  const fd = openSync(config.logFile, 'a');
+  const direct = (chunk, encoding, callback) => {
+    writeSync(fd, typeof chunk === 'string' ? chunk : Buffer.from(chunk));
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (typeof done === 'function') process.nextTick(done);
+    return true;
+  };
+  process.stdout.write = direct;
+  process.stderr.write = direct;
+}
 
 // Lambda's Node runtime prefixes console output with timestamp, request id and level; Powertools writes JSON itself.
 const levels = { log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG', trace: 'TRACE' };

@@ -302,7 +302,8 @@ export class LocalEventBridge {
   }
 
   private async attempt(target: Target, input: unknown): Promise<void> {
-    if (target.arn.startsWith('arn:aws:lambda:')) {
+    // Lambda functions and state machines both run through the invoker (a state machine target starts an execution).
+    if (target.arn.startsWith('arn:aws:lambda:') || target.arn.startsWith('arn:aws:states:')) {
       const result = await this.options.invoker.invoke(target.arn, input);
       if (!result.ok) throw new Error(`${result.errorType}: ${result.errorMessage}`);
       return;
@@ -316,7 +317,9 @@ export class LocalEventBridge {
       this.options.sns.publish(target.arn, body);
       return;
     }
-    throw new Error(`target ${target.arn} is not a kind the local bus can deliver to (Lambda, SQS, SNS)`);
+    throw new Error(
+      `target ${target.arn} is not a kind the local bus can deliver to (Lambda, Step Functions, SQS, SNS)`,
+    );
   }
 
   private async deliver(rule: Rule, target: Target, event: BusEvent, delivery: Delivery): Promise<void> {

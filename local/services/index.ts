@@ -1,9 +1,7 @@
-// Starts the local stand-ins for the template's AWS services (DynamoDB, Kinesis, S3, EventBridge, Firehose, SNS,
-// SQS) under one data directory and creates every table, stream and bucket of the template (idempotent on restart).
+// Starts the local stand-ins for the template's AWS services under one data directory — DynamoDB, Kinesis and S3 in
+// the backends process (../backends), EventBridge, Firehose, SNS and SQS here — and creates the template's tables,
+// streams and buckets (idempotent on restart).
 import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   CreateTableCommand,
@@ -19,13 +17,11 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import dynalite from 'dynalite';
-import kinesalite from 'kinesalite';
-import S3rver from 's3rver';
+import { startLocalBackends } from '../backends/index.js';
 import type { Closable, FunctionInvoker, LocalEndpoints, LocalTemplate } from '../types.js';
 import { type ArchivedEvent, type Delivery, LocalEventBridge } from './eventbridge.js';
 import { type FirehoseObject, LocalFirehose } from './firehose.js';
-import { closeServer, type RunningServer } from './http.js';
+import type { RunningServer } from './http.js';
 import { type SnsMessage, SnsStore, startSnsServer } from './sns.js';
 import { type SqsMessage, SqsStore, startSqsServer } from './sqs.js';
 
@@ -47,6 +43,10 @@ export interface StartLocalServicesOptions {
   /** Overrides every Firehose buffering interval.
    *  @default - each stream's BufferingHints.IntervalInSeconds */
   readonly firehoseIntervalMs?: number;
+  /** Where dynalite, kinesalite and s3rver run: `process` keeps their CPU work (LevelDB, validation) off this event
+   *  loop, in a child process logging to `<dataDir>/logs/backends.log`; `in-process` is for debugging.
+   *  @default 'process' */
+  readonly backends?: 'process' | 'in-process';
 }
 
 export interface LocalServices {
@@ -55,6 +55,13 @@ export interface LocalServices {
   readonly firehose: LocalFirehose;
   readonly sqs: SqsStore;
   readonly sns: SnsStore;
+  /** The process running dynalite, kinesalite and s3rver (pid and log undefined when in-process). */
+  readonly backends: {
+    readonly pid: number | undefined;
+    readonly logFile: string | undefined;
+    /** Why that process ended while the services were running, if it did. */
+    failure(): Error | undefined;
+  };
   /** Physical names of what was provisioned (for the banner and tests). */
   readonly provisioned: { readonly tables: string[]; readonly streams: string[]; readonly buckets: string[] };
   /** Which rule target received which event (pending, delivered, dead-lettered or dropped). */
@@ -67,28 +74,11 @@ export interface LocalServices {
   topicMessages(topicArn: string): SnsMessage[];
   /** Objects Firehose wrote. */
   firehoseObjects(): readonly FirehoseObject[];
-  /** Waits for in-flight bus deliveries and writes Firehose buffers out. */
+  /** Waits for in-flight bus deliveries and writes Firehose buffers out; rejects when the backends process died. */
   settle(): Promise<void>;
 }
 
 const FAKE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-
-/** s3rver only knows its own `S3RVER` key; teach it the fake key every local SDK client signs with. */
-function allowFakeS3Credentials(): void {
-  const require = createRequire(import.meta.url);
-  const account = require('s3rver/lib/models/account.js') as {
-    DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void };
-  };
-  account.DUMMY_ACCOUNT.createKeyPair(FAKE_CREDENTIALS.accessKeyId, FAKE_CREDENTIALS.secretAccessKey);
-}
-
-async function listenOn(server: Server): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 /** CloudFormation table properties → CreateTable input (billing is irrelevant locally; dynalite wants throughput). */
 function createTableInput(name: string, p: Readonly<Record<string, unknown>>): CreateTableCommandInput {
@@ -182,35 +172,14 @@ export async function startLocalServices(options: StartLocalServicesOptions): Pr
     }
   };
   try {
-    const dynamo = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    const dynamodbUrl = await listenOn(dynamo);
-    closers.push(() => closeServer(dynamo));
-
-    const kinesis = kinesalite({
-      path: join(dataDir, 'kinesis'),
-      createStreamMs: 0,
-      deleteStreamMs: 0,
-      updateStreamMs: 0,
-    });
-    const kinesisUrl = await listenOn(kinesis);
-    closers.push(() => closeServer(kinesis));
-
-    allowFakeS3Credentials();
     const buckets = template.ofType('AWS::S3::Bucket').map((b) => b.ref);
-    const s3rver = new S3rver({
-      address: '127.0.0.1',
-      port: 0,
-      directory: join(dataDir, 's3'),
-      silent: true,
-      allowMismatchedSignatures: true,
-      vhostBuckets: false,
-      configureBuckets: buckets.map((name) => ({ name })),
+    const backends = await startLocalBackends({
+      dataDir,
+      buckets,
+      ...(options.backends ? { isolation: options.backends } : {}),
     });
-    const s3Address = await s3rver.run();
-    const s3Url = `http://127.0.0.1:${s3Address.port}`;
-    closers.push(async () => {
-      if (s3rver.httpServer) await closeServer(s3rver.httpServer);
-    });
+    closers.push(() => backends.close());
+    const { dynamodb: dynamodbUrl, kinesis: kinesisUrl, s3: s3Url } = backends.endpoints;
 
     const [tables, streams] = await Promise.all([
       provisionTables(template, dynamodbUrl),
@@ -267,6 +236,7 @@ export async function startLocalServices(options: StartLocalServicesOptions): Pr
       firehose,
       sqs,
       sns,
+      backends: { pid: backends.pid, logFile: backends.logFile, failure: () => backends.failure() },
       provisioned: { tables, streams, buckets },
       deliveries: () => eventBridge.deliveries(),
       archive: () => eventBridge.archive(),
@@ -274,6 +244,8 @@ export async function startLocalServices(options: StartLocalServicesOptions): Pr
       topicMessages: (topicArn) => sns.messages(topicArn),
       firehoseObjects: () => firehose.objects(),
       settle: async () => {
+        const crashed = backends.failure();
+        if (crashed) throw crashed;
         await eventBridge.idle();
         await firehose.flush();
       },

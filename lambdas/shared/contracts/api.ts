@@ -132,6 +132,178 @@ export const HealthResponse = z
   .strict();
 export type HealthResponse = z.infer<typeof HealthResponse>;
 
+// ---- the models API (admin): registry versions, champion pointer, retraining runs, approval, rollback, drift
+/** A model's name as declared by `models/<name>/model.json`. */
+export const ModelName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a model name: lower-case letters, digits, -');
+/** A registered version: its name (`<model>-<uuid>`, the training job's name) or its package version number. */
+export const ModelVersionId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a version name or number');
+
+export const ModelPathParams = z.object({ name: ModelName }).strict();
+export const ModelVersionPathParams = z.object({ name: ModelName, version: ModelVersionId }).strict();
+
+/** Body of the models POST routes: an optional reason, recorded with the run, the approval or the rollback. */
+export const ModelActionRequest = z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict();
+export type ModelActionRequest = z.infer<typeof ModelActionRequest>;
+
+const IsoTime = z.iso.datetime({ offset: true });
+
+/** The registry's approval states (SageMaker ModelApprovalStatus). */
+export const ApprovalStatus = z.enum(['Approved', 'Rejected', 'PendingManualApproval']);
+
+export const ModelVersionInfo = z
+  .object({
+    /** The version name (also the training job's name). */
+    version: z.string(),
+    /** SageMaker's version number inside the model package group. */
+    packageVersion: z.number().int().min(1),
+    modelPackageArn: z.string(),
+    status: ApprovalStatus,
+    createdAt: IsoTime,
+    /** `s3://…/models/<name>/versions/<version>/`: what the pointer holds while this version is champion. */
+    artifactPrefix: z.string().optional(),
+    /** What started the run that produced it (drift, schedule, api). */
+    trigger: z.string().optional(),
+    /** The challenger's holdout metrics (`metrics.json` model block); null when the file cannot be read. */
+    metrics: z.record(z.string(), z.number()).nullable(),
+    /** True when the champion pointer holds this version. */
+    champion: z.boolean(),
+  })
+  .strict();
+export type ModelVersionInfo = z.infer<typeof ModelVersionInfo>;
+
+export const ChampionInfo = z
+  .object({
+    /** The SSM pointer's value: `bootstrap` or the artifact prefix of an approved version. */
+    pointer: z.string(),
+    /** `bootstrap`, or the version name the prefix names. */
+    version: z.string(),
+    /** The registry's version number, when the pointer names a registered version. */
+    packageVersion: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+/** One retraining run (a Step Functions execution). */
+export const RetrainingRun = z
+  .object({
+    /** The execution's name: what `aims models retrain --wait` polls for. */
+    executionId: z.string(),
+    executionArn: z.string(),
+    /** Step Functions status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE. */
+    status: z.string(),
+    startedAt: IsoTime,
+    stoppedAt: IsoTime.optional(),
+    /** The workflow step it is in (or stopped in): coordinate, dataset, train, evaluate, gate, register, approve, deploy, rebaseline. */
+    step: z.string().optional(),
+    /** The state machine state last entered. */
+    state: z.string().optional(),
+    trigger: z.string().optional(),
+    reason: z.string().optional(),
+    error: z.string().optional(),
+    cause: z.string().optional(),
+  })
+  .strict();
+export type RetrainingRun = z.infer<typeof RetrainingRun>;
+
+export const PendingApproval = z
+  .object({ version: z.string(), modelPackageArn: z.string(), executionArn: z.string() })
+  .strict();
+
+export const ModelSummary = z
+  .object({
+    name: ModelName,
+    /** The champion's version (a scalar for tables). */
+    championVersion: z.string(),
+    champion: ChampionInfo,
+    /** How versions that pass the gate are approved in this environment. */
+    approval: z.enum(['auto', 'manual']),
+    /** Registered versions, newest first. */
+    versions: z.array(ModelVersionInfo),
+    /** The running retraining run, if any. */
+    retraining: RetrainingRun.nullable(),
+    /** The version waiting for POST …/approve (manual approval only). */
+    pendingApproval: PendingApproval.nullable(),
+  })
+  .strict();
+export type ModelSummary = z.infer<typeof ModelSummary>;
+
+export const ModelList = z.object({ models: z.array(ModelSummary) }).strict();
+export type ModelList = z.infer<typeof ModelList>;
+
+export const ModelDetail = ModelSummary.extend({
+  /** The latest retraining runs, newest first. */
+  executions: z.array(RetrainingRun),
+  /** The models stack (CloudFormation) the deploy step and rollback update, and its status. */
+  deployment: z.object({ stackName: z.string(), status: z.string() }).strict(),
+}).strict();
+export type ModelDetail = z.infer<typeof ModelDetail>;
+
+export const RetrainResponse = z
+  .object({
+    model: ModelName,
+    executionId: z.string(),
+    executionArn: z.string(),
+    status: z.literal('RUNNING'),
+    startedAt: IsoTime,
+    trigger: z.literal('api'),
+  })
+  .strict();
+export type RetrainResponse = z.infer<typeof RetrainResponse>;
+
+export const ApprovalResponse = z
+  .object({
+    model: ModelName,
+    version: z.string(),
+    modelPackageArn: z.string(),
+    executionArn: z.string(),
+    decision: z.enum(['approved', 'rejected']),
+  })
+  .strict();
+export type ApprovalResponse = z.infer<typeof ApprovalResponse>;
+
+export const RollbackResponse = z
+  .object({
+    model: ModelName,
+    from: ChampionInfo,
+    to: ChampionInfo,
+    /** The models stack now updating to serve `to` (watch GET /v1/models/{name} `deployment.status`). */
+    stackName: z.string(),
+    status: z.literal('UPDATE_IN_PROGRESS'),
+  })
+  .strict();
+export type RollbackResponse = z.infer<typeof RollbackResponse>;
+
+/** Key of a model's latest drift assessment in the monitoring bucket (written by the stream drift check). */
+export const driftStatusKey = (model: string) => `drift-status/${model}/latest.json`;
+
+/** The stream drift check's latest assessment of one model: PSI per feature of the window vs the champion baseline. */
+export const DriftAssessment = z
+  .object({
+    model: ModelName,
+    assessedAt: IsoTime,
+    windowStart: IsoTime,
+    windowEnd: IsoTime,
+    /** Captured rows in the window. */
+    samples: z.number().int().min(0),
+    /** Rows needed before anything is judged. */
+    minSamples: z.number().int().min(0),
+    /** False when the window held fewer than minSamples rows. */
+    judged: z.boolean(),
+    /** True when at least one feature passed its threshold (ModelDriftDetected was published). */
+    drifted: z.boolean(),
+    /** The default PSI threshold (features may have their own). */
+    threshold: z.number(),
+    /** PSI of the served score vs the baseline's score distribution. */
+    scorePsi: z.number(),
+    maxFeaturePsi: z.number(),
+    /** The psi-bins.json the window was compared with. */
+    baseline: z.string(),
+    features: z.array(
+      z.object({ name: z.string(), psi: z.number(), threshold: z.number(), drifted: z.boolean() }).strict(),
+    ),
+  })
+  .strict();
+export type DriftAssessment = z.infer<typeof DriftAssessment>;
+
 /** One route of the API. */
 export interface RouteDefinition {
   readonly operationId: string;
@@ -141,7 +313,7 @@ export interface RouteDefinition {
   /** The scope a token needs; null = public (no token). */
   readonly scope: Scope | null;
   /** Which `lambdas/<service>` serves it. */
-  readonly service: 'score' | 'ingest' | 'feedback' | 'decisions' | 'health';
+  readonly service: 'score' | 'ingest' | 'feedback' | 'decisions' | 'health' | 'models';
   readonly summary: string;
   readonly description: string;
   readonly tag: string;
@@ -224,6 +396,118 @@ export const ROUTES = [
     response: HealthResponse,
     successStatus: 200,
     errors: [],
+  },
+  {
+    operationId: 'listModels',
+    method: 'get',
+    path: '/v1/models',
+    scope: SCOPES.admin,
+    service: 'models',
+    tag: 'models',
+    summary: 'List the models, their champions and versions',
+    description:
+      'Every declared model: the champion pointer and its version, the registered versions (status, metrics, ' +
+      'creation time), the running retraining run and the version awaiting approval, if any.',
+    response: ModelList,
+    successStatus: 200,
+    errors: ['upstream_unavailable'],
+  },
+  {
+    operationId: 'getModel',
+    method: 'get',
+    path: '/v1/models/{name}',
+    scope: SCOPES.admin,
+    service: 'models',
+    tag: 'models',
+    summary: 'Describe one model and its recent retraining runs',
+    description:
+      'The model as listed, plus its latest retraining runs (status and current step) and the models stack status.',
+    params: ModelPathParams,
+    response: ModelDetail,
+    successStatus: 200,
+    errors: ['validation_error', 'not_found', 'upstream_unavailable'],
+  },
+  {
+    operationId: 'retrainModel',
+    method: 'post',
+    path: '/v1/models/{name}/retrain',
+    scope: SCOPES.admin,
+    service: 'models',
+    tag: 'models',
+    summary: 'Start a retraining run',
+    description:
+      "Starts the model's retraining state machine with trigger 'api'; 409 when a run is already in progress.",
+    params: ModelPathParams,
+    body: ModelActionRequest,
+    response: RetrainResponse,
+    successStatus: 202,
+    errors: ['validation_error', 'not_found', 'conflict', 'upstream_unavailable'],
+  },
+  {
+    operationId: 'approveModelVersion',
+    method: 'post',
+    path: '/v1/models/{name}/versions/{version}/approve',
+    scope: SCOPES.admin,
+    service: 'models',
+    tag: 'models',
+    summary: 'Approve the version awaiting approval',
+    description:
+      'Releases the retraining run parked at manual approval so it deploys the version; 409 when approval is ' +
+      'automatic here, nothing awaits approval, or another version does.',
+    params: ModelVersionPathParams,
+    body: ModelActionRequest,
+    response: ApprovalResponse,
+    successStatus: 202,
+    errors: ['validation_error', 'not_found', 'conflict', 'upstream_unavailable'],
+  },
+  {
+    operationId: 'rejectModelVersion',
+    method: 'post',
+    path: '/v1/models/{name}/versions/{version}/reject',
+    scope: SCOPES.admin,
+    service: 'models',
+    tag: 'models',
+    summary: 'Reject the version awaiting approval',
+    description:
+      'Fails the retraining run parked at manual approval: nothing is deployed and the champion keeps serving.',
+    params: ModelVersionPathParams,
+    body: ModelActionRequest,
+    response: ApprovalResponse,
+    successStatus: 202,
+    errors: ['validation_error', 'not_found', 'conflict', 'upstream_unavailable'],
+  },
+  {
+    operationId: 'rollbackModel',
+    method: 'post',
+    path: '/v1/models/{name}/rollback',
+    scope: SCOPES.admin,
+    service: 'models',
+    tag: 'models',
+    summary: 'Roll the champion back to the previous approved version',
+    description:
+      'Moves the champion pointer to the approved version before the current champion, updates the models stack ' +
+      'with its previous template (canary, auto-rollback) and rejects the version left; 409 when there is none, ' +
+      'or a retraining run or a stack update is in progress.',
+    params: ModelPathParams,
+    body: ModelActionRequest,
+    response: RollbackResponse,
+    successStatus: 202,
+    errors: ['validation_error', 'not_found', 'conflict', 'upstream_unavailable'],
+  },
+  {
+    operationId: 'getModelDrift',
+    method: 'get',
+    path: '/v1/models/{name}/drift',
+    scope: SCOPES.admin,
+    service: 'models',
+    tag: 'models',
+    summary: 'The latest drift assessment of a model',
+    description:
+      "The stream drift check's latest window: PSI per feature vs the champion baseline, thresholds, drifted or not.",
+    params: ModelPathParams,
+    response: DriftAssessment,
+    successStatus: 200,
+    errors: ['validation_error', 'not_found', 'upstream_unavailable'],
   },
 ] as const satisfies readonly RouteDefinition[];
 

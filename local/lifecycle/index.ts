@@ -1,0 +1,347 @@
+// The model lifecycle in the local stage: control-plane endpoints (Step Functions, SageMaker registry, SSM,
+// CloudFormation), the retraining state machine with local task equivalents, the local models stack (canary +
+// rollback + data capture) and the drift job — all driven by the dev template.
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { LocalEventBridge } from '../services/eventbridge.js';
+import type { RunningServer } from '../services/http.js';
+import { AwsServiceError } from '../services/http.js';
+import type { FunctionInvoker, InvokeResult, LocalTemplate } from '../types.js';
+import { publishFileAssets } from './assets.js';
+import { type AthenaQueryInput, runAthenaQuery } from './athena.js';
+import { startControlPlane } from './control-plane.js';
+import {
+  type DriftTrafficOptions,
+  type SeedLakeOptions,
+  type SeedLakeResult,
+  seedLake,
+  sendDriftedTraffic,
+} from './lake.js';
+import { type DeploymentRecord, LocalModelsStack, type StackStatus } from './models-stack.js';
+import { groupNames, LocalModelRegistry } from './registry.js';
+import { LocalS3 } from './s3.js';
+import { LocalParameterStore } from './ssm.js';
+import { type ExecutionRecord, LocalStepFunctions, type TaskHandler } from './state-machine.js';
+import { runTrainingJob, type TrainingJobInput } from './training.js';
+
+export type { DeploymentRecord, StackStatus } from './models-stack.js';
+export type { ExecutionRecord } from './state-machine.js';
+
+export interface LocalLifecycleOptions {
+  readonly template: LocalTemplate;
+  readonly dataDir: string;
+  /** Local S3 endpoint (s3rver). */
+  readonly s3Endpoint: string;
+  readonly eventBridge: LocalEventBridge;
+  /** The Lambda runtime (set once it runs: the lifecycle starts before it, so workers get its URLs). */
+  readonly invoker: FunctionInvoker;
+  readonly root: string;
+  /** Folder of the scoring model's model.json. */
+  readonly manifestDir: string;
+  /** The bundled model the `bootstrap` pointer serves. */
+  readonly bootstrapModelDir: string;
+  /** Canary bake, s. @default the endpoint's WaitIntervalInSeconds */
+  readonly canaryBakeSeconds?: number;
+  /** The state machine's Wait states (deployment polling), ms. @default 1000 */
+  readonly waitMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** Where a model's lifecycle stands: the pointer, what serves, the registry and the latest run. */
+export interface LifecycleStatus {
+  readonly model: string;
+  readonly champion: string;
+  readonly serving: { readonly version: string; readonly modelDataUrl: string };
+  readonly stack: { readonly status: StackStatus; readonly lastDeployment?: DeploymentRecord };
+  readonly versions: readonly { version: number; name?: string; approval: string; arn: string }[];
+  readonly latestExecution?: ExecutionRecord;
+}
+
+export interface LocalLifecycle {
+  /** Base URL of the local SFN / SageMaker / SSM / CloudFormation endpoints. */
+  readonly controlPlaneUrl: string;
+  /** `AWS_ENDPOINT_URL_*` for Lambda workers. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** The SageMaker endpoint's URL (the proxy in front of the model servers). */
+  readonly endpointUrl: string;
+  readonly ssm: LocalParameterStore;
+  readonly registry: LocalModelRegistry;
+  readonly stepFunctions: LocalStepFunctions;
+  readonly modelsStack: LocalModelsStack;
+  /** Faults for tests and demos: a failing training job, a broken or slow canary. */
+  readonly faults: {
+    /** The next training jobs run this command instead of train.py (e.g. a crash). */
+    trainingCommand?: readonly string[];
+    canaryStatus?: number;
+    canaryDelayMs?: number;
+  };
+  /** Starts the model's retraining state machine as the API or a trigger would. */
+  startRetraining(trigger?: 'drift' | 'schedule' | 'api', model?: string): ExecutionRecord;
+  /** Routes an EventBridge target or StartExecution to a state machine by ARN (the bus's state-machine targets). */
+  startExecution(stateMachineArn: string, input: unknown): ExecutionRecord;
+  waitForExecution(executionArn: string): Promise<ExecutionRecord>;
+  /** Labelled decision history in the lake, as the services would have written it. */
+  seedLake(options?: SeedLakeOptions): Promise<SeedLakeResult>;
+  /** Drifted live traffic through the endpoint (captured like any request); capture is flushed after. */
+  injectDrift(options?: DriftTrafficOptions): Promise<{ sent: number; failed: number }>;
+  /** Runs the template's drift check function now (it also runs on its bus schedule). */
+  runDriftCheck(): Promise<InvokeResult>;
+  flushCapture(): Promise<void>;
+  status(model?: string): LifecycleStatus;
+  /** Resolves when no execution and no deployment is running. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const SERVICE_ERROR_PREFIX: Record<string, string> = {
+  ssm: 'Ssm',
+  sagemaker: 'SageMaker',
+  cloudformation: 'CloudFormation',
+};
+
+/** aws-sdk integrations fail with `<Service>.<ErrorCode>`, as Step Functions names them. */
+function sdkTask(service: string, run: (input: Record<string, unknown>) => unknown): TaskHandler {
+  return async (input) => {
+    try {
+      return (await run((input ?? {}) as Record<string, unknown>)) as never;
+    } catch (error) {
+      if (error instanceof AwsServiceError) {
+        const e = new Error(error.message);
+        e.name = `${SERVICE_ERROR_PREFIX[service] ?? service}.${error.code}`;
+        throw e;
+      }
+      throw error;
+    }
+  };
+}
+
+export async function startLocalLifecycle(options: LocalLifecycleOptions): Promise<LocalLifecycle> {
+  const { template, dataDir } = options;
+  const log = options.log ?? (() => {});
+  const s3 = new LocalS3(options.s3Endpoint, template.region);
+  await publishFileAssets(template.assemblyDir, s3);
+  const ssm = new LocalParameterStore(dataDir, template);
+  const registry = new LocalModelRegistry(dataDir, template);
+  const faults: LocalLifecycle['faults'] = {};
+  let control: RunningServer | undefined;
+  const modelsStack = await LocalModelsStack.start({
+    template,
+    dataDir,
+    ssm,
+    s3,
+    root: options.root,
+    manifestDir: options.manifestDir,
+    bootstrapModelDir: options.bootstrapModelDir,
+    ...(options.canaryBakeSeconds !== undefined ? { canaryBakeSeconds: options.canaryBakeSeconds } : {}),
+    log,
+  });
+  // The proxy reads the faults object on every request.
+  Object.defineProperties(faults, {
+    canaryStatus: {
+      get: () => modelsStack.proxy.faults.canaryStatus,
+      set: (v: number | undefined) => {
+        if (v === undefined) delete modelsStack.proxy.faults.canaryStatus;
+        else modelsStack.proxy.faults.canaryStatus = v;
+      },
+      enumerable: true,
+    },
+    canaryDelayMs: {
+      get: () => modelsStack.proxy.faults.canaryDelayMs,
+      set: (v: number | undefined) => {
+        if (v === undefined) delete modelsStack.proxy.faults.canaryDelayMs;
+        else modelsStack.proxy.faults.canaryDelayMs = v;
+      },
+      enumerable: true,
+    },
+  });
+  const ssmOps = ssm.operations();
+  const registryOps = registry.operations();
+  const sagemakerOps = {
+    ...registryOps,
+    DescribeDataQualityJobDefinition: (input: Record<string, unknown>) =>
+      modelsStack.describeDataQualityJobDefinition(String(input.JobDefinitionName ?? '')),
+  };
+  const cfnOps = {
+    UpdateStack: (input: Record<string, unknown>) => modelsStack.updateStack(input),
+    DescribeStacks: (input: Record<string, unknown>) => ({
+      Stacks: modelsStack.describeStacks(typeof input.StackName === 'string' ? input.StackName : undefined),
+    }),
+  };
+  const script = join(options.manifestDir, 'train.py');
+  const stepFunctions = new LocalStepFunctions({
+    template,
+    dataDir,
+    invoker: options.invoker,
+    log,
+    waitTimeOverrides: Object.fromEntries(
+      template
+        .ofType('AWS::StepFunctions::StateMachine')
+        .flatMap((m) =>
+          Object.entries(
+            (JSON.parse(String(m.properties.DefinitionString)) as { States: Record<string, { Type: string }> }).States,
+          ),
+        )
+        .filter(([, s]) => s.Type === 'Wait')
+        .map(([name]) => [name, options.waitMs ?? 1000]),
+    ),
+    resources: {
+      'aws-sdk:ssm:getParameter': sdkTask('ssm', ssmOps.GetParameter),
+      'aws-sdk:ssm:putParameter': sdkTask('ssm', ssmOps.PutParameter),
+      'aws-sdk:sagemaker:createModelPackage': sdkTask('sagemaker', registryOps.CreateModelPackage),
+      'aws-sdk:sagemaker:updateModelPackage': sdkTask('sagemaker', registryOps.UpdateModelPackage),
+      'aws-sdk:sagemaker:describeModelPackage': sdkTask('sagemaker', registryOps.DescribeModelPackage),
+      'aws-sdk:sagemaker:describeDataQualityJobDefinition': sdkTask(
+        'sagemaker',
+        sagemakerOps.DescribeDataQualityJobDefinition,
+      ),
+      'aws-sdk:cloudformation:updateStack': sdkTask('cloudformation', cfnOps.UpdateStack),
+      'aws-sdk:cloudformation:describeStacks': sdkTask('cloudformation', cfnOps.DescribeStacks),
+      'athena:startQueryExecution.sync': async (input) =>
+        (await runAthenaQuery({ template, s3, dataDir }, input as unknown as AthenaQueryInput)) as never,
+      'sagemaker:createTrainingJob.sync': async (input) =>
+        (await runTrainingJob(
+          {
+            template,
+            s3,
+            dataDir,
+            script,
+            commandOverride: () => faults.trainingCommand,
+          },
+          input as unknown as TrainingJobInput,
+        )) as never,
+      'events:putEvents': async (input) => {
+        const entries = ((input as { Entries?: Record<string, unknown>[] }).Entries ?? []).map((e) => ({
+          ...e,
+          // The optimized integration takes Detail as an object and sends it as a JSON string.
+          Detail: typeof e.Detail === 'string' ? e.Detail : JSON.stringify(e.Detail),
+        }));
+        const out = options.eventBridge.putEvents({ Entries: entries });
+        if (out.FailedEntryCount > 0) {
+          const e = new Error(JSON.stringify(out));
+          e.name = 'EventBridge.FailedEntry';
+          throw e;
+        }
+        return out as never;
+      },
+    },
+  });
+  control = await startControlPlane({
+    sfn: stepFunctions.operations(),
+    sagemaker: sagemakerOps,
+    ssm: ssmOps,
+    cloudformation: {
+      UpdateStack: (p) => cfnOps.UpdateStack({ StackName: p.StackName, UsePreviousTemplate: p.UsePreviousTemplate }),
+      DescribeStacks: (p) => cfnOps.DescribeStacks({ StackName: p.StackName }),
+    },
+  });
+  const controlUrl = control.url;
+
+  const machineFor = (model: string) => {
+    const arn = stepFunctions.stateMachineArns().find((a) => {
+      const m = template.byArn(a);
+      return (
+        m?.properties.DefinitionString !== undefined &&
+        String(m.properties.DefinitionString).includes(`"model":"${model}"`)
+      );
+    });
+    if (!arn) throw new Error(`no retraining state machine for model ${model} in the template`);
+    return arn;
+  };
+  const endpointResource = template.ofType('AWS::SageMaker::Endpoint')[0];
+  const endpointName = String(endpointResource?.properties.EndpointName ?? endpointResource?.ref ?? '');
+  const driftFunction = template
+    .ofType('AWS::Lambda::Function')
+    .find(
+      (f) =>
+        (f.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables?.CAPTURE_PREFIX,
+    );
+  const defaultModel = String(
+    (driftFunction?.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables
+      ?.MODEL_NAME ?? 'fraud-detector',
+  );
+  const group = (model: string) => groupNames(template).find((g) => g.endsWith(model)) ?? model;
+  const pointerName = (model: string) =>
+    template.ofType('AWS::SSM::Parameter').find((p) => p.ref.includes(`/models/${model}/`))?.ref ?? '';
+
+  return {
+    controlPlaneUrl: controlUrl,
+    environment: {
+      AWS_ENDPOINT_URL_SFN: controlUrl,
+      AWS_ENDPOINT_URL_SAGEMAKER: controlUrl,
+      AWS_ENDPOINT_URL_SSM: controlUrl,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: controlUrl,
+    },
+    get endpointUrl() {
+      return modelsStack.proxy.url;
+    },
+    ssm,
+    registry,
+    stepFunctions,
+    modelsStack,
+    faults,
+    startRetraining: (trigger = 'api', model = defaultModel) =>
+      stepFunctions.start(machineFor(model), JSON.stringify({ trigger })),
+    startExecution: (arn, input) =>
+      stepFunctions.start(arn, typeof input === 'string' ? input : JSON.stringify(input ?? {})),
+    waitForExecution: (arn) => stepFunctions.wait(arn),
+    seedLake: (seedOptions) =>
+      seedLake(
+        {
+          template,
+          s3,
+          championUrl: modelsStack.serving.url,
+          modelName: defaultModel,
+          modelVersion: modelsStack.deployed.version,
+        },
+        seedOptions,
+      ),
+    injectDrift: async (driftOptions) => {
+      const out = await sendDriftedTraffic({ endpointUrl: modelsStack.proxy.url, endpointName }, driftOptions);
+      await modelsStack.proxy.flushCapture();
+      return out;
+    },
+    runDriftCheck: async () => {
+      if (!driftFunction) throw new Error('the template has no drift check function (one with CAPTURE_PREFIX)');
+      await modelsStack.proxy.flushCapture();
+      return options.invoker.invoke(driftFunction.attributes.Arn ?? driftFunction.ref, {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: template.account,
+        time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: template.region,
+        resources: [],
+        detail: {},
+      });
+    },
+    flushCapture: () => modelsStack.proxy.flushCapture(),
+    status: (model = defaultModel) => {
+      const latest = stepFunctions.list().find((e) => e.stateMachineArn === machineFor(model));
+      const last = modelsStack.deployments[modelsStack.deployments.length - 1];
+      return {
+        model,
+        champion: ssm.get(pointerName(model))?.value ?? '(no pointer)',
+        serving: { version: modelsStack.deployed.version, modelDataUrl: modelsStack.deployed.modelDataUrl },
+        stack: { status: modelsStack.status, ...(last ? { lastDeployment: last } : {}) },
+        versions: registry.packages(group(model)).map((p) => ({
+          version: p.ModelPackageVersion,
+          ...(p.CustomerMetadataProperties?.version ? { name: p.CustomerMetadataProperties.version } : {}),
+          approval: p.ModelApprovalStatus,
+          arn: p.ModelPackageArn,
+        })),
+        ...(latest ? { latestExecution: latest } : {}),
+      };
+    },
+    idle: async () => {
+      await stepFunctions.idle();
+      await modelsStack.idle();
+    },
+    close: async () => {
+      await stepFunctions.close();
+      await control?.close();
+      await modelsStack.close();
+      s3.close();
+    },
+  };
+}

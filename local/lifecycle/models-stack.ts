@@ -1,0 +1,527 @@
+// The local "models stack": what CloudFormation + SageMaker do on AWS when the pipeline updates the models stack with
+// its previous template. The template is re-resolved with the current SSM values of its SSM-typed parameters (the
+// champion pointer), the new model is started as a second model-server process, takes the endpoint's canary share of
+// traffic for the bake time, and is promoted — or rolled back on the endpoint's own rollback alarms (invocation 5xx,
+// model latency p99, score PSI vs the version's baseline), ending in UPDATE_COMPLETE or UPDATE_ROLLBACK_COMPLETE.
+import { createHash, randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PsiBins, type PsiBins as PsiBinsType, psi } from '../../lambdas/drift/core.js';
+import { readTarGz } from '../../lambdas/retraining/tar.js';
+import { type LocalModelEndpoint, startLocalModelEndpoint } from '../model-endpoint.js';
+import { AwsServiceError } from '../services/http.js';
+import { loadLocalTemplate } from '../template/index.js';
+import type { LocalResource, LocalTemplate } from '../types.js';
+import { type CaptureSettings, EndpointProxy, type FleetMetrics } from './endpoint-proxy.js';
+import type { LocalS3 } from './s3.js';
+import type { LocalParameterStore } from './ssm.js';
+
+export type StackStatus =
+  | 'CREATE_COMPLETE'
+  | 'UPDATE_IN_PROGRESS'
+  | 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'
+  | 'UPDATE_COMPLETE'
+  | 'UPDATE_ROLLBACK_IN_PROGRESS'
+  | 'UPDATE_ROLLBACK_COMPLETE';
+
+/** What the endpoint serves and the monitor reads, as last deployed. */
+export interface DeployedModels {
+  /** The SSM parameter values the template was resolved with (the champion pointer among them). */
+  readonly parameters: Readonly<Record<string, string>>;
+  readonly modelDataUrl: string;
+  /** Local folder with model.onnx + model-card.json (+ baseline/). */
+  readonly modelDir: string;
+  readonly version: string;
+  readonly dataQuality?: {
+    readonly jobDefinitionName: string;
+    readonly statisticsUri: string;
+    readonly constraintsUri: string;
+  };
+}
+
+export interface DeploymentRecord {
+  readonly startedAt: string;
+  endedAt?: string;
+  readonly from: string;
+  readonly to: string;
+  outcome?: 'promoted' | 'rolled-back';
+  reason?: string;
+  canary?: { requests: number; errors5xx: number; p99LatencyUs: number | null; scorePsi: number | null };
+}
+
+interface PersistedState {
+  status: StackStatus;
+  statusReason?: string;
+  lastUpdated?: string;
+  deployed: DeployedModels;
+  deployments: DeploymentRecord[];
+}
+
+export interface LocalModelsStackOptions {
+  /** The boot template (stack names, the SSM parameters' names). */
+  readonly template: LocalTemplate;
+  readonly dataDir: string;
+  readonly ssm: LocalParameterStore;
+  readonly s3: LocalS3;
+  readonly root: string;
+  /** Folder of model.json. */
+  readonly manifestDir: string;
+  /** The bundled model the `bootstrap` pointer serves (the folder the bootstrap asset is built from). */
+  readonly bootstrapModelDir: string;
+  /** Canary bake, s. @default the endpoint's WaitIntervalInSeconds */
+  readonly canaryBakeSeconds?: number;
+  /** Canary score samples below which the score-shift alarm has no data (treated as not breaching). @default 50 */
+  readonly minScoreSamples?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** A model server process for one deployed model. */
+interface Fleet {
+  readonly endpoint: LocalModelEndpoint;
+  readonly deployed: DeployedModels;
+}
+
+const POINTER_SENTINEL = 'bootstrap';
+
+export class LocalModelsStack {
+  readonly stackName: string;
+  readonly proxy: EndpointProxy;
+  private state!: PersistedState;
+  private blue!: Fleet;
+  private readonly file: string;
+  private running: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
+  private readonly log: (line: string) => void;
+
+  private constructor(private readonly options: LocalModelsStackOptions) {
+    const endpoint = options.template.ofType('AWS::SageMaker::Endpoint')[0];
+    if (!endpoint) throw new Error('the dev template has no AWS::SageMaker::Endpoint: no models stack to run');
+    this.stackName = endpoint.stackName;
+    this.file = join(options.dataDir, 'models-stack', `${this.stackName}.json`);
+    this.log = options.log ?? (() => {});
+    this.proxy = new EndpointProxy(() => this.blue.endpoint.url, undefined, options.s3);
+  }
+
+  static async start(options: LocalModelsStackOptions): Promise<LocalModelsStack> {
+    const stack = new LocalModelsStack(options);
+    mkdirSync(join(options.dataDir, 'models-stack'), { recursive: true });
+    let deployed: DeployedModels;
+    if (existsSync(stack.file)) {
+      stack.state = JSON.parse(readFileSync(stack.file, 'utf8')) as PersistedState;
+      // A deployment cut short by a stop ends as CloudFormation would: rolled back to what served before it.
+      if (stack.state.status.endsWith('IN_PROGRESS')) {
+        stack.state.status = 'UPDATE_ROLLBACK_COMPLETE';
+        stack.state.statusReason = 'the local stage stopped during the update';
+      }
+      deployed = stack.state.deployed;
+      if (!existsSync(join(deployed.modelDir, 'model.onnx'))) deployed = await stack.materialize(stack.resolve());
+    } else {
+      deployed = await stack.materialize(stack.resolve());
+      stack.state = { status: 'CREATE_COMPLETE', deployed, deployments: [], lastUpdated: new Date().toISOString() };
+    }
+    stack.save();
+    stack.blue = { endpoint: await stack.startFleet(deployed, 'blue'), deployed };
+    stack.proxy.setCapture(stack.captureSettings(stack.resolvedTemplate(deployed.parameters)));
+    await stack.proxy.start();
+    return stack;
+  }
+
+  private save(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.state, null, 2));
+    renameSync(tmp, this.file);
+  }
+
+  get status(): StackStatus {
+    return this.state.status;
+  }
+  get deployed(): DeployedModels {
+    return this.state.deployed;
+  }
+  get deployments(): readonly DeploymentRecord[] {
+    return this.state.deployments;
+  }
+  /** The serving fleet's model server (for fault injection: stop/start). */
+  get serving(): LocalModelEndpoint {
+    return this.blue.endpoint;
+  }
+  /** Resolves when no deployment is running. */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  // ---- template resolution with the current SSM values (CloudFormation resolves SSM-typed parameters per update)
+
+  private currentParameters(): Record<string, string> {
+    const out: Record<string, string> = {};
+    const raw = this.rawTemplate();
+    for (const [key, p] of Object.entries(raw.Parameters ?? {})) {
+      if (p.Type !== 'AWS::SSM::Parameter::Value<String>' || typeof p.Default !== 'string') continue;
+      const value = this.options.ssm.get(p.Default)?.value;
+      if (value !== undefined) out[key] = value;
+    }
+    return out;
+  }
+
+  private rawTemplateFile(): string {
+    const manifest = JSON.parse(readFileSync(join(this.options.template.assemblyDir, 'manifest.json'), 'utf8')) as {
+      artifacts: Record<string, { type?: string; properties?: { stackName?: string; templateFile?: string } }>;
+    };
+    for (const artifact of Object.values(manifest.artifacts)) {
+      if (artifact.type === 'aws:cloudformation:stack' && artifact.properties?.stackName === this.stackName) {
+        return join(this.options.template.assemblyDir, artifact.properties.templateFile ?? '');
+      }
+    }
+    throw new Error(`no template for stack ${this.stackName} in ${this.options.template.assemblyDir}`);
+  }
+
+  private rawTemplate(): { Parameters?: Record<string, { Type?: string; Default?: unknown }> } {
+    return JSON.parse(readFileSync(this.rawTemplateFile(), 'utf8')) as {
+      Parameters?: Record<string, { Type?: string; Default?: unknown }>;
+    };
+  }
+
+  /** The stage resolved as CloudFormation would with these parameter values (a patched copy of the assembly). */
+  private resolvedTemplate(parameters: Readonly<Record<string, string>>): LocalTemplate {
+    const source = this.options.template.assemblyDir;
+    const dir = join(this.options.dataDir, 'models-stack', 'assembly');
+    mkdirSync(dir, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(source, 'manifest.json'), 'utf8')) as {
+      artifacts: Record<string, { type?: string; properties?: { templateFile?: string } }>;
+    };
+    for (const artifact of Object.values(manifest.artifacts)) {
+      const file = artifact.properties?.templateFile;
+      if (artifact.type !== 'aws:cloudformation:stack' || !file) continue;
+      if (join(source, file) !== this.rawTemplateFile()) {
+        copyFileSync(join(source, file), join(dir, file));
+        continue;
+      }
+      const raw = JSON.parse(readFileSync(join(source, file), 'utf8')) as {
+        Parameters?: Record<string, { Default?: unknown }>;
+      };
+      for (const [key, value] of Object.entries(parameters)) {
+        const p = raw.Parameters?.[key];
+        if (p) p.Default = value;
+      }
+      writeFileSync(join(dir, file), JSON.stringify(raw));
+    }
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    return loadLocalTemplate({ assemblyDir: dir, stageName: this.options.template.stageName });
+  }
+
+  private resolve(): { parameters: Record<string, string>; template: LocalTemplate } {
+    const parameters = this.currentParameters();
+    return { parameters, template: this.resolvedTemplate(parameters) };
+  }
+
+  private resources(template: LocalTemplate) {
+    const inStack = (type: string) => template.ofType(type).filter((r) => r.stackName === this.stackName);
+    const endpoint = inStack('AWS::SageMaker::Endpoint')[0] as LocalResource;
+    const configName = endpoint.properties.EndpointConfigName;
+    const config = inStack('AWS::SageMaker::EndpointConfig').find(
+      (r) => r.attributes.EndpointConfigName === configName || r.ref === configName,
+    );
+    if (!config) throw new Error(`${this.stackName}: endpoint config ${String(configName)} not found`);
+    const variants = (config.properties.ProductionVariants ?? []) as { ModelName?: string; VariantName?: string }[];
+    const variant = variants[0];
+    const model = inStack('AWS::SageMaker::Model').find(
+      (r) => r.attributes.ModelName === variant?.ModelName || r.ref === variant?.ModelName,
+    );
+    const modelDataUrl = (model?.properties.PrimaryContainer as { ModelDataUrl?: unknown } | undefined)?.ModelDataUrl;
+    if (typeof modelDataUrl !== 'string')
+      throw new Error(`${this.stackName}: the endpoint's model has no ModelDataUrl`);
+    const dq = inStack('AWS::SageMaker::DataQualityJobDefinition')[0];
+    return { endpoint, config, variant, modelDataUrl, dq, alarms: inStack('AWS::CloudWatch::Alarm') };
+  }
+
+  private captureSettings(template: LocalTemplate): CaptureSettings | undefined {
+    const { endpoint, config, variant } = this.resources(template);
+    const dc = config.properties.DataCaptureConfig as
+      | {
+          EnableCapture?: boolean;
+          DestinationS3Uri?: string;
+          InitialSamplingPercentage?: number;
+          CaptureOptions?: { CaptureMode?: string }[];
+        }
+      | undefined;
+    if (!dc || dc.EnableCapture === false || !dc.DestinationS3Uri) return undefined;
+    const modes = new Set((dc.CaptureOptions ?? []).map((o) => o.CaptureMode));
+    return {
+      destination: dc.DestinationS3Uri,
+      endpointName: String(endpoint.properties.EndpointName ?? endpoint.ref),
+      variantName: variant?.VariantName ?? 'AllTraffic',
+      samplingPercentage: dc.InitialSamplingPercentage ?? 100,
+      captureInput: modes.size === 0 || modes.has('Input'),
+      captureOutput: modes.size === 0 || modes.has('Output'),
+    };
+  }
+
+  /** Puts the model the template names where a model server can load it. */
+  private async materialize(resolved: { parameters: Record<string, string>; template: LocalTemplate }) {
+    const { modelDataUrl, dq } = this.resources(resolved.template);
+    const pointer = Object.values(resolved.parameters)[0];
+    const baseline = dq?.properties.DataQualityBaselineConfig as
+      | { StatisticsResource?: { S3Uri?: string }; ConstraintsResource?: { S3Uri?: string } }
+      | undefined;
+    const dataQuality =
+      dq && baseline?.StatisticsResource?.S3Uri && baseline.ConstraintsResource?.S3Uri
+        ? {
+            jobDefinitionName: String(dq.properties.JobDefinitionName ?? dq.ref),
+            statisticsUri: baseline.StatisticsResource.S3Uri,
+            constraintsUri: baseline.ConstraintsResource.S3Uri,
+          }
+        : undefined;
+    let modelDir: string;
+    if (pointer === undefined || pointer === POINTER_SENTINEL) {
+      modelDir = this.options.bootstrapModelDir;
+    } else {
+      const id = createHash('sha256').update(modelDataUrl).digest('hex').slice(0, 16);
+      modelDir = join(this.options.dataDir, 'models-stack', 'models', id);
+      if (!existsSync(join(modelDir, 'model.onnx'))) {
+        mkdirSync(join(modelDir, 'baseline'), { recursive: true });
+        const entries = readTarGz(await this.options.s3.get(modelDataUrl));
+        const onnx = entries.find((e) => e.path.endsWith('/model.onnx') || e.path === 'model.onnx');
+        if (!onnx)
+          throw new Error(`${modelDataUrl} holds no model.onnx (has ${entries.map((e) => e.path).join(', ')})`);
+        // Triton reads config.pbtxt; the local server reads the version's model card beside the archive.
+        const prefix = modelDataUrl.slice(0, modelDataUrl.lastIndexOf('/') + 1);
+        writeFileSync(join(modelDir, 'model-card.json'), await this.options.s3.get(`${prefix}model-card.json`));
+        writeFileSync(
+          join(modelDir, 'baseline', 'psi-bins.json'),
+          await this.options.s3.get(`${prefix}baseline/psi-bins.json`),
+        );
+        writeFileSync(join(modelDir, 'model.onnx'), onnx.data);
+      }
+    }
+    const card = JSON.parse(readFileSync(join(modelDir, 'model-card.json'), 'utf8')) as { version?: string };
+    return {
+      parameters: resolved.parameters,
+      modelDataUrl,
+      modelDir,
+      version: card.version ?? 'unknown',
+      ...(dataQuality ? { dataQuality } : {}),
+    } satisfies DeployedModels;
+  }
+
+  private startFleet(deployed: DeployedModels, color: string): Promise<LocalModelEndpoint> {
+    return startLocalModelEndpoint({
+      root: this.options.root,
+      modelDir: deployed.modelDir,
+      manifestDir: this.options.manifestDir,
+      logFile: join(this.options.dataDir, 'logs', `model-server-${color}.log`),
+    });
+  }
+
+  // ---- CloudFormation
+
+  private stackId(): string {
+    const t = this.options.template;
+    return `arn:aws:cloudformation:${t.region}:${t.account}:stack/${this.stackName}/${createHash('sha256').update(this.stackName).digest('hex').slice(0, 8)}-local`;
+  }
+
+  /** UpdateStack with the previous template: validates now, deploys in the background like CloudFormation. */
+  updateStack(input: { StackName?: unknown; UsePreviousTemplate?: unknown }): { StackId: string } {
+    if (input.StackName !== this.stackName && input.StackName !== this.stackId()) {
+      throw new AwsServiceError(
+        'ValidationError',
+        `Stack ${String(input.StackName)} cannot be updated locally: only ${this.stackName} is`,
+      );
+    }
+    if (input.UsePreviousTemplate !== true && input.UsePreviousTemplate !== 'true') {
+      throw new AwsServiceError(
+        'ValidationError',
+        'the local stage updates the models stack with UsePreviousTemplate only (a new template needs `npm start` again)',
+      );
+    }
+    if (this.state.status.endsWith('IN_PROGRESS')) {
+      throw new AwsServiceError(
+        'ValidationError',
+        `Stack:${this.stackId()} is in ${this.state.status} state and can not be updated.`,
+      );
+    }
+    const resolved = this.resolve();
+    const next = this.resources(resolved.template).modelDataUrl;
+    if (next === this.state.deployed.modelDataUrl)
+      throw new AwsServiceError('ValidationError', 'No updates are to be performed.');
+    this.setStatus('UPDATE_IN_PROGRESS', 'User Initiated');
+    this.running = this.deploy(resolved).finally(() => {
+      this.running = undefined;
+    });
+    return { StackId: this.stackId() };
+  }
+
+  private setStatus(status: StackStatus, reason?: string): void {
+    this.state.status = status;
+    if (reason === undefined) delete this.state.statusReason;
+    else this.state.statusReason = reason;
+    this.state.lastUpdated = new Date().toISOString();
+    this.save();
+  }
+
+  private async deploy(resolved: { parameters: Record<string, string>; template: LocalTemplate }): Promise<void> {
+    const { endpoint, alarms } = this.resources(resolved.template);
+    const deployment = endpoint.properties.DeploymentConfig as
+      | {
+          AutoRollbackConfiguration?: { Alarms?: { AlarmName?: string }[] };
+          BlueGreenUpdatePolicy?: {
+            TrafficRoutingConfiguration?: {
+              CanarySize?: { Type?: string; Value?: number };
+              WaitIntervalInSeconds?: number;
+            };
+          };
+        }
+      | undefined;
+    const routing = deployment?.BlueGreenUpdatePolicy?.TrafficRoutingConfiguration;
+    const percent = routing?.CanarySize?.Type === 'CAPACITY_PERCENT' ? (routing.CanarySize.Value ?? 100) : 100;
+    const bakeSeconds = this.options.canaryBakeSeconds ?? routing?.WaitIntervalInSeconds ?? 0;
+    const rollbackAlarmNames = new Set((deployment?.AutoRollbackConfiguration?.Alarms ?? []).map((a) => a.AlarmName));
+    const rollbackAlarms = alarms.filter((a) => rollbackAlarmNames.has(a.ref));
+    const record: DeploymentRecord = {
+      startedAt: new Date().toISOString(),
+      from: this.state.deployed.version,
+      to: '(materializing)',
+    };
+    this.state.deployments.push(record);
+    let green: Fleet | undefined;
+    try {
+      const deployed = await this.materialize(resolved);
+      Object.assign(record, { to: deployed.version });
+      green = { endpoint: await this.startFleet(deployed, `green-${randomUUID().slice(0, 8)}`), deployed };
+      this.log(`  models stack: canary ${deployed.version} takes ${percent}% for ${bakeSeconds}s`);
+      this.proxy.startCanary(green.endpoint.url, percent);
+      // The bake ends early when the stage stops (the update then counts as rolled back).
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, bakeSeconds * 1000);
+        this.stopping.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+      if (this.stopping.signal.aborted) throw new Error('the local stage stopped during the canary bake');
+      const metrics = this.proxy.canaryMetrics() ?? { requests: 0, errors5xx: 0, latenciesUs: [], scores: [] };
+      const verdict = this.evaluate(rollbackAlarms, metrics, green.deployed.modelDir);
+      record.canary = verdict.summary;
+      if (verdict.breached.length > 0) throw new CanaryAlarm(verdict.breached.join('; '));
+      // Promote: all traffic to green, then retire blue (TerminationWait is a safety net for a manual rollback).
+      const old = this.blue;
+      this.blue = green;
+      this.proxy.setChampion(() => green?.endpoint.url ?? old.endpoint.url);
+      this.proxy.endCanary();
+      this.proxy.setCapture(this.captureSettings(resolved.template));
+      this.setStatus('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
+      await old.endpoint.close();
+      this.state.deployed = green.deployed;
+      record.outcome = 'promoted';
+      record.endedAt = new Date().toISOString();
+      this.setStatus('UPDATE_COMPLETE');
+      this.log(`  models stack: ${green.deployed.version} serves (UPDATE_COMPLETE)`);
+    } catch (error) {
+      this.proxy.endCanary();
+      const reason =
+        error instanceof CanaryAlarm
+          ? `endpoint update rolled back: alarm ${error.message}`
+          : `endpoint update failed: ${(error as Error).message}`;
+      this.setStatus('UPDATE_ROLLBACK_IN_PROGRESS', reason);
+      await green?.endpoint.close().catch(() => {});
+      record.outcome = 'rolled-back';
+      record.reason = reason;
+      record.endedAt = new Date().toISOString();
+      this.setStatus('UPDATE_ROLLBACK_COMPLETE', reason);
+      this.log(`  models stack: ${reason} (UPDATE_ROLLBACK_COMPLETE)`);
+    }
+  }
+
+  /** The rollback alarms applied to the canary window (GreaterThanThreshold on Sum / pNN / PSI). */
+  private evaluate(alarms: readonly LocalResource[], m: FleetMetrics, modelDir: string) {
+    const breached: string[] = [];
+    const sorted = [...m.latenciesUs].sort((a, b) => a - b);
+    const percentile = (p: number) =>
+      sorted.length === 0
+        ? null
+        : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? null);
+    let scorePsi: number | null = null;
+    const bins = join(modelDir, 'baseline', 'psi-bins.json');
+    if (m.scores.length >= (this.options.minScoreSamples ?? 50) && existsSync(bins)) {
+      const baseline: PsiBinsType = PsiBins.parse(JSON.parse(readFileSync(bins, 'utf8')));
+      scorePsi = psi(baseline.prediction, m.scores);
+    }
+    for (const alarm of alarms) {
+      const p = alarm.properties;
+      const threshold = Number(p.Threshold);
+      let value: number | null = null;
+      if (p.MetricName === 'Invocation5XXErrors') value = m.errors5xx;
+      else if (p.MetricName === 'ModelLatency') {
+        const stat = /^p(\d+(?:\.\d+)?)$/.exec(String(p.ExtendedStatistic ?? 'p99'));
+        value = percentile(Number(stat?.[1] ?? 99));
+      } else if (p.MetricName === 'ScoreShiftPsi') value = scorePsi;
+      if (value === null) continue; // missing data: the alarms treat it as not breaching
+      const op = String(p.ComparisonOperator);
+      const hit =
+        op === 'GreaterThanThreshold'
+          ? value > threshold
+          : op === 'GreaterThanOrEqualToThreshold'
+            ? value >= threshold
+            : op === 'LessThanThreshold'
+              ? value < threshold
+              : value <= threshold;
+      if (hit) breached.push(`${alarm.ref} (${p.MetricName} ${value.toFixed(3)} vs ${threshold})`);
+    }
+    return {
+      breached,
+      summary: { requests: m.requests, errors5xx: m.errors5xx, p99LatencyUs: percentile(99), scorePsi },
+    };
+  }
+
+  describeStacks(name: string | undefined) {
+    const names = new Set(this.options.template.resources.map((r) => r.stackName));
+    const list = name ? [name] : [...names];
+    return list.map((n) => {
+      if (!names.has(n) && n !== this.stackId())
+        throw new AwsServiceError('ValidationError', `Stack with id ${n} does not exist`);
+      const mine = n === this.stackName || n === this.stackId();
+      return {
+        StackName: mine ? this.stackName : n,
+        StackId: mine
+          ? this.stackId()
+          : `arn:aws:cloudformation:${this.options.template.region}:${this.options.template.account}:stack/${n}/local`,
+        StackStatus: mine ? this.state.status : 'CREATE_COMPLETE',
+        ...(mine && this.state.statusReason ? { StackStatusReason: this.state.statusReason } : {}),
+        ...(mine && this.state.lastUpdated ? { LastUpdatedTime: this.state.lastUpdated } : {}),
+        Parameters: mine
+          ? Object.entries(this.state.deployed.parameters).map(([k, v]) => ({
+              ParameterKey: k,
+              ParameterValue: v,
+              ResolvedValue: v,
+            }))
+          : [],
+      };
+    });
+  }
+
+  /** DescribeDataQualityJobDefinition: the job definition as the last completed update left it. */
+  describeDataQualityJobDefinition(name: string) {
+    const dq = this.state.deployed.dataQuality;
+    if (!dq || dq.jobDefinitionName !== name) {
+      throw new AwsServiceError('ResourceNotFound', `Could not find job definition ${name}`);
+    }
+    return {
+      JobDefinitionName: name,
+      JobDefinitionArn: `arn:aws:sagemaker:${this.options.template.region}:${this.options.template.account}:data-quality-job-definition/${name}`,
+      DataQualityBaselineConfig: {
+        StatisticsResource: { S3Uri: dq.statisticsUri },
+        ConstraintsResource: { S3Uri: dq.constraintsUri },
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.stopping.abort();
+    await this.running?.catch(() => {});
+    await this.proxy.close();
+    await this.blue?.endpoint.close();
+  }
+}
+
+class CanaryAlarm extends Error {
+  override readonly name = 'CanaryAlarm';
+}
