@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import * as ort from 'onnxruntime-node';
+import type { Figure } from './support/figures.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const node = join(root, 'node_modules', '.bin', 'node');
@@ -19,16 +20,6 @@ const WARMUP_REQUESTS = 300;
 const THROUGHPUT_SECONDS = 2;
 const CONCURRENCY = 64;
 const COLD_GAP_MS = 1;
-
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  target: string | null;
-  baseline: number | null;
-  ratio: number | null;
-  pass: boolean | null;
-}
 
 const quantile = (sorted: readonly number[], q: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;

@@ -5,16 +5,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Figure } from './support/figures.js';
 
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  target: string | null;
-  baseline: number | null;
-  ratio: number | null;
-  pass: boolean | null;
-}
 interface BenchResult {
   benchmark: string;
   date: string;

@@ -15,6 +15,7 @@ import { type LocalStage, startLocalStage } from '../local/stage.js';
 import { sdkEnvironment } from '../local/types.js';
 import { FEATURE_NAMES } from '../models/fraud-detector/src/features.js';
 import { formatTimestamp, simulate } from '../models/fraud-detector/src/simulator/simulate.js';
+import type { Figure } from './support/figures.js';
 import type { LoadConfig, LoadResult } from './support/scoring-load.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -28,16 +29,6 @@ const SANE_P99_MS = 250;
 const BARE_ITERATIONS = 600;
 const DIRECT_INVOKES = 300;
 const DAY = 86_400_000;
-
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  target: string | null;
-  baseline: number | null;
-  ratio: number | null;
-  pass: boolean | null;
-}
 
 const round = (v: number, digits = 2): number => Math.round(v * 10 ** digits) / 10 ** digits;
 const quantile = (sorted: readonly number[], q: number): number =>

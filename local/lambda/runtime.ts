@@ -1,6 +1,6 @@
 // The local Lambda runtime: each template function runs its cdk.out bundle in a small pool of worker threads.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { appendFileSync, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -172,7 +172,11 @@ class ExecutionEnvironment {
     this.ready = new Promise<InitOutcome>((resolveReady) => {
       const initTimer = setTimeout(() => {
         const message = `Init phase exceeded ${initTimeoutMs / 1000} seconds (the local limit)`;
-        log.write(`${new Date().toISOString()}\tundefined\tERROR\t${message}; the worker is terminated\n`);
+        // Written synchronously: whoever handles the failure reads the log at once.
+        appendFileSync(
+          logFile,
+          `${new Date().toISOString()}\tundefined\tERROR\t${message}; the worker is terminated\n`,
+        );
         resolveReady({ ok: false, result: failure('Runtime.InitTimeout', message, initTimeoutMs) });
         void this.kill();
       }, initTimeoutMs);

@@ -96,10 +96,10 @@ export async function runTrainingJob(options: LocalTrainingOptions, input: Train
     child.stderr?.pipe(log, { end: false });
     const timer = setTimeout(() => child.kill('SIGKILL'), maxSeconds * 1000);
     child.once('error', (e) => resolvePromise(e.message));
-    child.once('exit', (exitCode, signal) => {
+    // 'close', not 'exit': the process's output is fully read (and written to the log) only once its pipes close.
+    child.once('close', (exitCode, signal) => {
       clearTimeout(timer);
-      log.end();
-      resolvePromise(exitCode ?? `signal ${signal}`);
+      log.end(() => resolvePromise(exitCode ?? `signal ${signal}`));
     });
   });
   if (code !== 0) {
