@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import * as ort from 'onnxruntime-node';
-import type { Figure } from './support/figures.js';
+import { type Figure, printTable } from './support/figures.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const node = join(root, 'node_modules', '.bin', 'node');
@@ -340,19 +340,7 @@ async function main(): Promise<void> {
     };
     writeFileSync(join(resultsDir, 'model-server.json'), `${JSON.stringify(result, null, 2)}\n`);
 
-    const rows = figures.map((f) => [
-      f.name,
-      `${f.value} ${f.unit}`,
-      f.baseline === null ? '' : `${f.baseline} ${f.unit}`,
-      f.ratio === null ? '' : `${f.ratio}×`,
-      f.target ?? '',
-      f.pass === null ? '' : f.pass ? 'PASS' : 'FAIL',
-    ]);
-    const header = ['figure', 'value', 'baseline', 'ratio', 'target', ''];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
-    process.stdout.write(`${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
-    for (const r of rows) process.stdout.write(`${line(r)}\n`);
+    printTable(figures);
     process.stdout.write(`\nwrote bench/results/model-server.json in ${result.seconds} s\n`);
   } finally {
     for (const child of children) child.kill('SIGTERM');

@@ -15,7 +15,7 @@ import { type LocalStage, startLocalStage } from '../local/stage.js';
 import { sdkEnvironment } from '../local/types.js';
 import { FEATURE_NAMES } from '../models/fraud-detector/src/features.js';
 import { formatTimestamp, simulate } from '../models/fraud-detector/src/simulator/simulate.js';
-import type { Figure } from './support/figures.js';
+import { type Figure, printTable } from './support/figures.js';
 import type { LoadConfig, LoadResult } from './support/scoring-load.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -333,19 +333,7 @@ async function main(): Promise<void> {
     };
     writeFileSync(join(resultsDir, 'scoring.json'), `${JSON.stringify(result, null, 2)}\n`);
 
-    const rows = figures.map((f) => [
-      f.name,
-      `${f.value} ${f.unit}`,
-      f.baseline === null ? '' : `${f.baseline} ${f.unit}`,
-      f.ratio === null ? '' : `${f.ratio}×`,
-      f.target ?? '',
-      f.pass === null ? '' : f.pass ? 'PASS' : 'FAIL',
-    ]);
-    const header = ['figure', 'value', 'baseline', 'ratio', 'target', ''];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
-    say(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
-    for (const r of rows) say(line(r));
+    printTable(figures);
     say(`\nwrote bench/results/scoring.json in ${result.seconds} s`);
   } finally {
     await stage.close();
