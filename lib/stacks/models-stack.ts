@@ -1,5 +1,6 @@
 // The models: per manifest, the Triton endpoint serving the registry's champion (an SSM pointer read at every
 // deploy), Model Monitor, the stream drift check, and the bootstrap model bundled from models/<name>/bootstrap/.
+
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -30,6 +31,7 @@ import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { FactName } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { buildTritonArchive } from '../../lambdas/retraining/triton-archive.js';
+import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
 import { DRIFT_METRICS, ModelEndpoint } from '../constructs/model-endpoint.js';
@@ -200,8 +202,16 @@ export class ModelsStack extends Stack {
           WINDOW_MINUTES: String(manifest.monitoring.driftWindowMinutes),
           MIN_SAMPLES: String(manifest.monitoring.minSamples),
           EVENT_BUS_NAME: data.bus.eventBusName,
+          DRIFT_STATUS_BUCKET: data.monitoringBucket.bucketName,
         },
       });
+      // Its latest assessment, where the models API reads it.
+      driftCheck.allow(
+        new PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [data.monitoringBucket.arnForObjects(driftStatusKey(name))],
+        }),
+      );
       driftCheck.allow(
         new PolicyStatement({
           actions: ['s3:ListBucket'],
@@ -219,7 +229,9 @@ export class ModelsStack extends Stack {
           ],
         }),
       );
-      driftCheck.allow(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [data.key.keyArn] }));
+      driftCheck.allow(
+        new PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [data.key.keyArn] }),
+      );
       driftCheck.allow(
         new PolicyStatement({
           actions: ['ssm:GetParameter'],

@@ -1,8 +1,6 @@
 // One deployable environment: the stacks of AIMS wired together from one EnvironmentConfig.
 import { Stage, type StageProps } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
@@ -102,21 +100,6 @@ export class AimsStage extends Stage {
         }),
       },
     });
-
-    // The stream drift checks write their latest assessment where the models API reads it.
-    for (const served of Object.values(this.models.served)) {
-      const name = served.declaration.manifest.name;
-      served.driftCheck.function.addEnvironment('DRIFT_STATUS_BUCKET', this.data.monitoringBucket.bucketName);
-      served.driftCheck.allow(
-        new PolicyStatement({
-          actions: ['s3:PutObject'],
-          resources: [this.data.monitoringBucket.arnForObjects(driftStatusKey(name))],
-        }),
-      );
-      served.driftCheck.allow(
-        new PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [this.data.key.keyArn] }),
-      );
-    }
 
     // Last: the dashboard and alarms are derived from what the stacks above created.
     this.observability = new ObservabilityStack(this, 'Observability', {
