@@ -2,7 +2,6 @@
 // event-source mapping and function taken from the template — with the model server as the SageMaker endpoint.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LocalApi, startLocalApi } from './api/index.js';
@@ -14,6 +13,7 @@ import {
 } from './lambda/index.js';
 import { type LocalLifecycle, startLocalLifecycle } from './lifecycle/index.js';
 import type { LocalModelEndpoint } from './model-endpoint.js';
+import { freePort } from './net.js';
 import { type LocalServices, startLocalServices } from './services/index.js';
 import { loadLocalTemplate } from './template/index.js';
 import type { Closable, FunctionInvoker, InvokeResult, LocalEndpoints, LocalTemplate } from './types.js';
@@ -102,18 +102,6 @@ export function runProjectCommand(args: readonly string[], log: (line: string) =
     child.once('exit', (code) =>
       code === 0 ? resolvePromise() : reject(new Error(`${args.join(' ')} exited with code ${code}`)),
     );
-  });
-}
-
-/** Finds a free loopback port (the API's port must be known before the template is resolved: tokens name it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePromise(port));
-    });
   });
 }
 

@@ -1,6 +1,5 @@
 // Test support for the local API: the real dev template on a free port, the real runtime for the authorizer, fakes.
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLocalTemplate } from '../../template/index.js';
@@ -8,17 +7,7 @@ import type { FunctionInvoker, InvokeResult, LocalEndpoints, LocalResource, Loca
 
 export const tempDataDir = (): string => mkdtempSync(join(tmpdir(), 'aims-api-'));
 
-/** A port that was free a moment ago (the template must know the API's URL before the API listens). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../net.js';
 
 /** The synthesized dev stage, resolved by the local template loader for an API at `apiBaseUrl`. */
 export function devTemplate(apiBaseUrl: string): LocalTemplate {
