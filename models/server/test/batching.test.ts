@@ -27,7 +27,7 @@ describe.each<{ path: string; env: Record<string, string> }>([
     model_stats: {
       inference_count: number;
       execution_count: number;
-      inference_stats: { success: { count: number } };
+      inference_stats: { success: { count: number }; queue: { count: number; ns: number } };
     }[];
   }
 
@@ -97,16 +97,41 @@ describe.each<{ path: string; env: Record<string, string> }>([
     expect(runs).toBeGreaterThanOrEqual(Math.ceil(totalRows / 64));
   });
 
-  test('GIVEN sequential requests WHEN nothing else is arriving THEN each runs at once as its own batch', async () => {
-    const before = await stats();
-    const started = Date.now();
-    for (let i = 0; i < 20; i++) {
-      const res = await postJson(`${server.url}/invocations`, inferBody([[i, 1, 2, 3, 4, 5]]));
-      expect(res.status).toBe(200);
-    }
-    const after = await stats();
-    expect(after.execution_count - before.execution_count).toBe(20);
-    // The 2 ms queue delay applies only while other requests are arriving; 20 lone requests never wait for it.
-    expect(Date.now() - started).toBeLessThan(20 * 2 + 500);
+  describe('with a queue delay long enough to see', () => {
+    // A 3 s delay makes "did a lone request wait for company?" a question with a wide margin: a request that waited
+    // shows at least 3 s of queue time in the server's own stats, one that did not shows micro- to milliseconds.
+    const DELAY_US = 3_000_000;
+    let lonelyDir: string;
+    let lonely: RunningServer;
+
+    beforeAll(async () => {
+      lonelyDir = makeTempDir('model-server-lonely');
+      makeFixtureModel(lonelyDir, { version: '1', maxBatchSize: 64, maxQueueDelayUs: DELAY_US });
+      lonely = await spawnServer(['--model-dir', lonelyDir], env);
+    });
+
+    afterAll(async () => {
+      await lonely?.stop();
+      removeDir(lonelyDir);
+    });
+
+    test('GIVEN sequential requests WHEN nothing else is arriving THEN each runs at once as its own batch', async () => {
+      const lonelyStats = async () => {
+        const body = (await (await fetch(`${lonely.url}/v2/models/${MODEL_NAME}/stats`)).json()) as ModelStats;
+        const [first] = body.model_stats;
+        if (first === undefined) throw new Error('no model stats');
+        return first;
+      };
+      const before = await lonelyStats();
+      for (let i = 0; i < 10; i++) {
+        const res = await postJson(`${lonely.url}/invocations`, inferBody([[i, 1, 2, 3, 4, 5]]));
+        expect(res.status).toBe(200);
+      }
+      const after = await lonelyStats();
+      expect(after.execution_count - before.execution_count).toBe(10);
+      // The queue delay applies only while other requests are arriving: ten lone requests together waited less than
+      // one delay (had any of them waited for company, it alone would account for 3 s).
+      expect(after.inference_stats.queue.ns - before.inference_stats.queue.ns).toBeLessThan(DELAY_US * 1000);
+    });
   });
 });
