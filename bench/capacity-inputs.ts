@@ -143,7 +143,6 @@ const F = FEATURE_NAMES.length;
 const auditSizes: number[] = [];
 const logLines: number[] = [];
 const responseSizes: number[] = [];
-const idemSizes: number[] = [];
 const invokeBodies: number[] = [];
 const eventSizes: number[] = [];
 const coreMicros: number[] = [];
@@ -196,17 +195,6 @@ for (const t of sample) {
   const { requestHash: _r, expiresAt: _e, ...log } = record;
   logLines.push(utf8(`${JSON.stringify(log)}\n`));
   responseSizes.push(utf8(JSON.stringify(response)));
-  // Powertools idempotency record: key, expiry, in-flight expiry, status, payload hash, and the response as data.
-  idemSizes.push(
-    itemSize({
-      id: `aims-score#${'0'.repeat(32)}`,
-      expiration: 1_800_000_000,
-      in_progress_expiration: 1_800_000_000_000,
-      status: 'COMPLETED',
-      validation: '0'.repeat(32),
-      data: JSON.stringify(response),
-    }),
-  );
   eventSizes.push(
     utf8(
       JSON.stringify({
@@ -238,7 +226,6 @@ const result = {
     auditItem: summary(auditSizes),
     decisionLogLine: summary(logLines),
     scoreResponse: summary(responseSizes),
-    idempotencyItem: summary(idemSizes),
     putEventsEntry: summary(eventSizes),
     customerItem: summary(customerItems),
     merchantItem: summary(merchantItems),

@@ -230,10 +230,8 @@ describe('GIVEN least privilege per function', () => {
   const expected: Record<string, string[]> = {
     Score: [
       'dynamodb:BatchGetItem',
-      'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
       'events:PutEvents',
       'firehose:PutRecord',
       'kms:Decrypt',
@@ -252,7 +250,17 @@ describe('GIVEN least privilege per function', () => {
     Decisions: ['dynamodb:GetItem', 'kms:Decrypt', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
     Health: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
     Authorizer: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
-    Alerts: ['kms:Decrypt', 'kms:GenerateDataKey', 'sns:Publish', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+    Alerts: [
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      'sns:Publish',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ],
     Models: [
       'cloudformation:DescribeStacks',
       'cloudformation:UpdateStack',

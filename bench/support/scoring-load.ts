@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutRecordCommand } from '@aws-sdk/client-firehose';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
-import { BatchGetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
 import {
   dynamoDocumentClient,
@@ -25,7 +25,6 @@ export interface LoadConfig {
   readonly sdkEnv: Readonly<Record<string, string>>;
   readonly featuresTable: string;
   readonly decisionsTable: string;
-  readonly idempotencyTable: string;
   readonly endpointName: string;
   /** `[customerKey, merchantKey]` pairs that exist in the features table. */
   readonly featureKeys: readonly (readonly [string, string])[];
@@ -71,7 +70,6 @@ export interface LoadResult {
     readonly calls: BareCall[];
     readonly sumP50: number;
     readonly sumP99: number;
-    readonly idempotency: BareCall;
   };
   readonly bareCeiling: { readonly concurrency: number; readonly rps: number; readonly p50: number } | null;
 }
@@ -225,43 +223,16 @@ async function bareSequence(): Promise<number[]> {
   return times;
 }
 
-/** What Powertools idempotency adds per request: the in-progress PutItem (conditional) and the completing update. */
-async function idempotencyRoundTrips(): Promise<number> {
-  const id = `${config.idPrefix}-idem-${bareId++}`;
-  const t = performance.now();
-  await doc.send(
-    new PutCommand({
-      TableName: config.idempotencyTable,
-      Item: { id, status: 'INPROGRESS', expiration: Math.floor(Date.now() / 1000) + 3600 },
-      ConditionExpression: 'attribute_not_exists(#id)',
-      ExpressionAttributeNames: { '#id': 'id' },
-    }),
-  );
-  await doc.send(
-    new UpdateCommand({
-      TableName: config.idempotencyTable,
-      Key: { id },
-      UpdateExpression: 'SET #s = :s, #d = :d',
-      ExpressionAttributeNames: { '#s': 'status', '#d': 'data' },
-      ExpressionAttributeValues: { ':s': 'COMPLETED', ':d': JSON.stringify(config.auditItem).slice(0, 600) },
-    }),
-  );
-  return performance.now() - t;
-}
-
 async function bareSequential(iterations: number) {
   for (let i = 0; i < 50; i++) await bareSequence();
   const perCall: number[][] = BARE_CALLS.map(() => []);
   const sums: number[] = [];
-  const idem: number[] = [];
   for (let i = 0; i < iterations; i++) {
     const times = await bareSequence();
     for (const [k, t] of times.entries()) perCall[k]?.push(t);
     sums.push(times.reduce((a, b) => a + b, 0));
-    idem.push(await idempotencyRoundTrips());
   }
   const sortedSums = sortNum(sums);
-  const sortedIdem = sortNum(idem);
   return {
     calls: BARE_CALLS.map((name, k) => {
       const s = sortNum(perCall[k] ?? []);
@@ -269,11 +240,6 @@ async function bareSequential(iterations: number) {
     }),
     sumP50: quantile(sortedSums, 0.5),
     sumP99: quantile(sortedSums, 0.99),
-    idempotency: {
-      name: 'idempotency PutItem + UpdateItem',
-      p50: quantile(sortedIdem, 0.5),
-      p99: quantile(sortedIdem, 0.99),
-    },
   };
 }
 
@@ -317,7 +283,7 @@ async function main(): Promise<LoadResult> {
   log(`(c) bare calls, ${config.bareIterations} sequences one after another`);
   const bare = await bareSequential(config.bareIterations);
   for (const c of bare.calls) log(`    ${c.name}: p50 ${round(c.p50)} ms, p99 ${round(c.p99)} ms`);
-  log(`    sum p50 ${round(bare.sumP50)} ms; ${bare.idempotency.name} p50 ${round(bare.idempotency.p50)} ms`);
+  log(`    sum p50 ${round(bare.sumP50)} ms`);
 
   let bareCeiling: LoadResult['bareCeiling'] = null;
   if (best) {

@@ -1,18 +1,9 @@
-// Assembles the score handler: env → adapters → idempotent core inside the shared HTTP middy stack.
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+// Assembles the score handler: env → adapters → the core inside the shared HTTP middy stack. The core is idempotent
+// per transactionId through the audit record's conditional write (docs/decisions/0002-score-idempotency.md).
 import type { z } from 'zod';
 import { EventBridgePublisher } from '../shared/adapters/event-publisher.js';
-import {
-  dynamoClient,
-  dynamoDocumentClient,
-  eventBridgeClient,
-  firehoseClient,
-  sageMakerRuntimeClient,
-} from '../shared/aws.js';
-import { ScoreRequest, type ScoreResponse } from '../shared/contracts/api.js';
-import type { Transaction } from '../shared/contracts/transaction.js';
+import { dynamoDocumentClient, eventBridgeClient, firehoseClient, sageMakerRuntimeClient } from '../shared/aws.js';
+import { ScoreRequest } from '../shared/contracts/api.js';
 import { CommonEnv, envInt, envNumber, envString, parseEnv } from '../shared/env.js';
 import { type HttpHandler, httpHandler } from '../shared/http.js';
 import { createPowertools, type Powertools } from '../shared/powertools.js';
@@ -23,7 +14,6 @@ import { createModelPolicy, type ScoreConfig, type ScorePorts, scoreTransaction,
 export const ScoreEnv = CommonEnv.extend({
   FEATURES_TABLE: envString(),
   DECISIONS_TABLE: envString(),
-  IDEMPOTENCY_TABLE: envString(),
   EVENT_BUS_NAME: envString(),
   DECISION_LOG_STREAM: envString(),
   MODEL_ENDPOINT_NAME: envString(),
@@ -35,15 +25,10 @@ export const ScoreEnv = CommonEnv.extend({
 });
 export type ScoreEnv = z.infer<typeof ScoreEnv>;
 
-/** How long a finished request is remembered for retries (the audit record's condition covers later ones). */
-export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
-
 export interface ScoreDeps {
   readonly powertools: Powertools;
   readonly ports: ScorePorts;
   readonly config: ScoreConfig;
-  /** Powertools idempotency store (DynamoDB in Lambda). */
-  readonly idempotencyStore: BasePersistenceLayer;
 }
 
 /** Everything the handler needs, from the environment (cold start). */
@@ -79,14 +64,10 @@ export function scoreDepsFromEnv(env: Readonly<Record<string, string | undefined
     }),
     observer: scoreObserver(powertools),
   };
-  const idempotencyStore = new DynamoDBPersistenceLayer({
-    tableName: e.IDEMPOTENCY_TABLE,
-    awsSdkV3Client: tracer.captureAWSv3Client(dynamoClient()),
-  });
   // A default dimension survives every flush (addDimension would be cleared after the first invocation's publish),
   // so the degraded-decision alarm sees every decision per model.
   metrics.setDefaultDimensions({ model: e.MODEL_NAME });
-  return { powertools, ports, config, idempotencyStore };
+  return { powertools, ports, config };
 }
 
 /** Logs and counts what the core reports without failing the request. */
@@ -103,24 +84,11 @@ export function scoreObserver({ logger, metrics }: Powertools): NonNullable<Scor
   };
 }
 
-/** The POST /v1/score handler over the given dependencies (tests pass fakes and a local idempotency table). */
+/** The POST /v1/score handler over the given dependencies (tests pass fakes). */
 export function createScoreHandler(deps: ScoreDeps): HttpHandler {
-  const idempotencyConfig = new IdempotencyConfig({
-    eventKeyJmesPath: 'transactionId',
-    // The whole request is the payload: the same id with another body is refused (409), never answered from cache.
-    payloadValidationJmesPath: '@',
-    expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS,
-    throwOnNoIdempotencyKey: true,
-  });
-  const score = makeIdempotent(
-    (txn: Transaction): Promise<ScoreResponse> => scoreTransaction(txn, deps.ports, deps.config),
-    { persistenceStore: deps.idempotencyStore, config: idempotencyConfig, keyPrefix: 'aims-score' },
-  );
-  return httpHandler({ powertools: deps.powertools, body: ScoreRequest }, async ({ body, context }) => {
-    // Lets the in-progress record expire with this invocation if it times out, so a retry is not blocked.
-    idempotencyConfig.registerLambdaContext(context);
+  return httpHandler({ powertools: deps.powertools, body: ScoreRequest }, async ({ body }) => {
     const started = performance.now();
-    const response = await score(body);
+    const response = await scoreTransaction(body, deps.ports, deps.config);
     deps.powertools.metrics.addMetric(`Decision_${response.decision}`, 'Count', 1);
     deps.powertools.metrics.addMetric('ScoreLatency', 'Milliseconds', performance.now() - started);
     return response;

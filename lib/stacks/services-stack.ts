@@ -147,7 +147,6 @@ export class ServicesStack extends Stack {
       environment: {
         FEATURES_TABLE: data.featuresTable.tableName,
         DECISIONS_TABLE: data.decisionsTable.tableName,
-        IDEMPOTENCY_TABLE: data.idempotencyTable.tableName,
         EVENT_BUS_NAME: data.bus.eventBusName,
         DECISION_LOG_STREAM: this.decisionLog.deliveryStreamName,
         MODEL_ENDPOINT_NAME: props.model.endpointName,
@@ -160,7 +159,6 @@ export class ServicesStack extends Stack {
     });
     score.allowTable(data.featuresTable, ['BatchGetItem', 'GetItem']);
     score.allowTable(data.decisionsTable, ['PutItem', 'GetItem']);
-    score.allowTable(data.idempotencyTable, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
     score.allowPutEvents(data.bus);
     this.decisionLog.grantPutRecord(score);
     score.allow(
@@ -232,10 +230,11 @@ export class ServicesStack extends Stack {
     decisions.allowTable(data.decisionsTable, ['GetItem']);
 
     const alerts = make('Alerts', 'lambdas/alerts/handler.ts', 'alerts', {
-      description: 'Publishes FraudSuspected events to the alerts topic',
-      environment: { ALERTS_TOPIC_ARN: this.alertsTopic.topicArn },
+      description: 'Publishes FraudSuspected events to the alerts topic, once per transaction',
+      environment: { ALERTS_TOPIC_ARN: this.alertsTopic.topicArn, IDEMPOTENCY_TABLE: data.idempotencyTable.tableName },
     });
     alerts.allowPublish(this.alertsTopic);
+    alerts.allowTable(data.idempotencyTable, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
 
     const health = make('Health', 'lambdas/health/handler.ts', 'health', {
       description: 'Liveness of the API',

@@ -10,14 +10,27 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** IAM string matching: `*` any run of characters, `?` exactly one, everything else literal, case-sensitive. */
 export function iamWildcardMatch(pattern: string, value: string): boolean {
-  const regex = new RegExp(
-    `^${pattern
-      .split('')
-      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-      .join('')}$`,
-    's',
-  );
-  return regex.test(value);
+  return wildcardRegex(pattern).test(value);
+}
+
+/** Compiled patterns: an authorizer's cached policy is evaluated on every request with the same few resources. */
+const compiled = new Map<string, RegExp>();
+const MAX_COMPILED = 1_000;
+
+function wildcardRegex(pattern: string): RegExp {
+  let regex = compiled.get(pattern);
+  if (regex === undefined) {
+    regex = new RegExp(
+      `^${pattern
+        .split('')
+        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+        .join('')}$`,
+      's',
+    );
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    compiled.set(pattern, regex);
+  }
+  return regex;
 }
 
 const actionMatches = (action: string): boolean => {

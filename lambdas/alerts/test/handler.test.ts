@@ -1,10 +1,15 @@
-// Alerts handler and SNS adapter: the real SDK against a loopback endpoint that records the Publish request.
+// Alerts handler and SNS adapter: the real SDK against a loopback endpoint that records the Publish request, and
+// Powertools idempotency on dynalite.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { snsClient } from '../../shared/aws.js';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { dynamoClient, snsClient } from '../../shared/aws.js';
 import type { FraudSuspectedData } from '../../shared/contracts/events.js';
 import { createPowertools } from '../../shared/powertools.js';
+import { lambdaContext } from '../../shared/test/apigw.js';
+import { createTable, type LocalServer, startDynalite, TABLES } from '../../shared/test/local.js';
 import type { Alert } from '../core.js';
 import { SnsAlertPublisher } from '../sns-alert-publisher.js';
 
@@ -14,7 +19,9 @@ let endpoint: string;
 /** Form fields of every Publish the fake SNS received (the query protocol the SDK speaks). */
 const received: URLSearchParams[] = [];
 let mod: typeof import('../handler.js');
-const context = { awsRequestId: 'req', functionName: 'alerts' } as Context;
+let dynamo: LocalServer;
+let tableNo = 0;
+const context = lambdaContext('alerts');
 
 const data: FraudSuspectedData = {
   transactionId: 'al-1',
@@ -30,10 +37,30 @@ const data: FraudSuspectedData = {
   reasons: ['velocity_1h'],
   explanation: [{ feature: 'cust_count_1h', contribution: 0.4 }],
 };
-const event = (detailType: string, detail: unknown) =>
-  ({ 'detail-type': detailType, source: 'aims.score', detail, id: 'e' }) as EventBridgeEvent<string, unknown>;
+const event = (detailType: string, detail: unknown, id = 'e') =>
+  ({ 'detail-type': detailType, source: 'aims.score', detail, id }) as EventBridgeEvent<string, unknown>;
+
+/** A handler over its own fresh idempotency table. */
+async function handlerWith(publisher: { publish(alert: Alert): Promise<void> }) {
+  const table = `alerts-idem-${++tableNo}`;
+  const client = new DynamoDBClient(dynamo.clientOptions);
+  await createTable(client, TABLES.idempotency(table));
+  client.destroy();
+  return mod.createHandler({
+    powertools: createPowertools({ serviceName: 'alerts' }),
+    publisher,
+    idempotencyStore: new DynamoDBPersistenceLayer({
+      tableName: table,
+      awsSdkV3Client: dynamoClient(dynamo.clientOptions),
+    }),
+  });
+}
 
 beforeAll(async () => {
+  dynamo = await startDynalite();
+  const client = new DynamoDBClient(dynamo.clientOptions);
+  await createTable(client, TABLES.idempotency('alerts-idem'));
+  client.destroy();
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => {
@@ -59,12 +86,15 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     AWS_ENDPOINT_URL_SNS: endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     ALERTS_TOPIC_ARN: TOPIC,
+    IDEMPOTENCY_TABLE: 'alerts-idem',
   });
   mod = await import('../handler.js');
 });
 afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await dynamo.close();
 });
 beforeEach(() => {
   received.length = 0;
@@ -97,7 +127,10 @@ describe('alerts handler', () => {
 
   it('GIVEN a malformed detail or the wrong detail type WHEN handled THEN it throws and publishes nothing', async () => {
     await expect(
-      mod.handler(event('FraudSuspected', { version: 1, data: { ...data, score: 7 } }), context),
+      mod.handler(
+        event('FraudSuspected', { version: 1, data: { ...data, transactionId: 'al-bad', score: 7 } }),
+        context,
+      ),
     ).rejects.toThrow(/invalid FraudSuspected event detail/);
     await expect(mod.handler(event('FraudSuspected', { data }), context)).rejects.toThrow(/invalid/);
     await expect(mod.handler(event('TransactionScored', { version: 1, data }), context)).rejects.toThrow(
@@ -112,8 +145,35 @@ describe('alerts handler', () => {
         throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottledException' });
       },
     };
-    const handler = mod.createHandler({ powertools: createPowertools({ serviceName: 'alerts' }), publisher: failing });
+    const handler = await handlerWith(failing);
     await expect(handler(event('FraudSuspected', { version: 1, data }), context)).rejects.toThrow(/Rate exceeded/);
+  });
+
+  it('GIVEN the same FraudSuspected delivered twice (at-least-once, or a retry) WHEN handled THEN one alert is sent', async () => {
+    const sent: Alert[] = [];
+    const handler = await handlerWith({ publish: async (alert) => void sent.push(alert) });
+    await handler(event('FraudSuspected', { version: 1, data }, 'e-1'), context);
+    await handler(event('FraudSuspected', { version: 1, data }, 'e-2'), context);
+    await handler(event('FraudSuspected', { version: 1, data: { ...data, transactionId: 'al-2' } }, 'e-3'), context);
+    expect(sent.map((a) => a.subject)).toEqual([
+      '[AIMS medium] review: transaction al-1 (score 0.71)',
+      '[AIMS medium] review: transaction al-2 (score 0.71)',
+    ]);
+  });
+
+  it('GIVEN SNS failed on the first delivery WHEN EventBridge retries THEN the alert is sent (a failure is not remembered)', async () => {
+    let fail = true;
+    const sent: Alert[] = [];
+    const handler = await handlerWith({
+      publish: async (alert) => {
+        if (fail) throw new Error('Rate exceeded');
+        sent.push(alert);
+      },
+    });
+    await expect(handler(event('FraudSuspected', { version: 1, data }), context)).rejects.toThrow(/Rate exceeded/);
+    fail = false;
+    await handler(event('FraudSuspected', { version: 1, data }), context);
+    expect(sent).toHaveLength(1);
   });
 });
 

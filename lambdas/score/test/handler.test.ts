@@ -1,9 +1,7 @@
-// The score handler end to end: the middy stack with fake ports and Powertools idempotency on dynalite, then the
-// deployed entry (handler.ts) wired from env to dynalite and local HTTP endpoints.
+// The score handler end to end: the middy stack with fake ports, then the deployed entry (handler.ts) wired from env to
+// dynalite and local HTTP endpoints.
 
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoClient } from '../../shared/aws.js';
 import { ScoreResponse } from '../../shared/contracts/api.js';
 import { ErrorBody } from '../../shared/errors.js';
 import { createPowertools } from '../../shared/powertools.js';
@@ -15,7 +13,6 @@ import { harness, txn } from './fakes.js';
 quietPowertools();
 
 let dynamo: LocalServer;
-let tableNo = 0;
 beforeAll(async () => {
   dynamo = await startDynalite();
 });
@@ -25,17 +22,10 @@ afterAll(async () => {
 
 async function stack() {
   const h = harness();
-  const table = `idempotency-${++tableNo}`;
-  const client = new DynamoDBClient(dynamo.clientOptions);
-  await createTable(client, TABLES.idempotency(table));
   const handler = createScoreHandler({
     powertools: createPowertools({ serviceName: 'score' }),
     ports: h.ports,
     config: h.config,
-    idempotencyStore: new DynamoDBPersistenceLayer({
-      tableName: table,
-      awsSdkV3Client: dynamoClient(dynamo.clientOptions),
-    }),
   });
   const call = (body: unknown, requestId = 'req-1') =>
     handler(apiEvent({ resource: '/v1/score', body, requestId }), lambdaContext('score'));
@@ -51,13 +41,14 @@ describe('POST /v1/score handler', () => {
     expect(ScoreResponse.parse(JSON.parse(res.body))).toMatchObject({ transactionId: 't-1', degraded: false });
   });
 
-  it('GIVEN a scored transaction WHEN the same body is retried THEN the stored response returns and the core does not run again', async () => {
+  it('GIVEN a scored transaction WHEN the same body is retried THEN the stored response returns and nothing is emitted again', async () => {
     const { h, call } = await stack();
     const first = await call(txn(2, { merchantCategory: 'gambling', deviceId: 'd-9' }), 'req-a');
     const again = await call(txn(2, { merchantCategory: 'gambling', deviceId: 'd-9' }), 'req-b');
     expect(again.statusCode).toBe(200);
     expect(JSON.parse(again.body)).toEqual(JSON.parse(first.body));
-    expect(h.model.calls).toHaveLength(1);
+    // The audit record's conditional write is the commit point: the retry's own result lost and was discarded.
+    expect(h.decisions.records.size).toBe(1);
     expect(h.events.published).toHaveLength(1);
     expect(h.log.lines).toHaveLength(1);
   });
@@ -107,7 +98,7 @@ describe('POST /v1/score handler', () => {
 });
 
 describe('lambdas/score/handler.ts as deployed', () => {
-  it('GIVEN env pointing at dynalite and local AWS endpoints WHEN invoked twice THEN it scores, audits, logs, publishes once', async () => {
+  it('GIVEN env pointing at dynalite and local AWS endpoints WHEN invoked twice THEN it audits, logs and publishes once', async () => {
     const aws = await startJsonServer(({ headers, body }) => {
       const target = String(headers['x-amz-target'] ?? '');
       if (target.endsWith('PutRecord')) return { status: 200, body: { RecordId: 'r', Encrypted: false } };
@@ -129,11 +120,7 @@ describe('lambdas/score/handler.ts as deployed', () => {
       };
     });
     const client = new DynamoDBClient(dynamo.clientOptions);
-    for (const t of [
-      TABLES.features('env-features'),
-      TABLES.decisions('env-decisions'),
-      TABLES.idempotency('env-idem'),
-    ]) {
+    for (const t of [TABLES.features('env-features'), TABLES.decisions('env-decisions')]) {
       await createTable(client, t);
     }
     Object.assign(process.env, {
@@ -148,7 +135,6 @@ describe('lambdas/score/handler.ts as deployed', () => {
       AWS_ENDPOINT_URL_EVENTBRIDGE: aws.endpoint,
       FEATURES_TABLE: 'env-features',
       DECISIONS_TABLE: 'env-decisions',
-      IDEMPOTENCY_TABLE: 'env-idem',
       EVENT_BUS_NAME: 'aims-bus',
       DECISION_LOG_STREAM: 'aims-decisions',
       MODEL_ENDPOINT_NAME: 'aims-dev-fraud-detector',
@@ -172,7 +158,8 @@ describe('lambdas/score/handler.ts as deployed', () => {
       });
       expect(second.body).toBe(first.body);
       const targets = aws.requests.map((r) => String(r.headers['x-amz-target'] ?? r.url));
-      expect(targets.filter((t) => t.includes('invocations'))).toHaveLength(1);
+      // The retry is scored again, finds the audit record and answers with it: one log line, one set of events.
+      expect(targets.filter((t) => t.includes('invocations'))).toHaveLength(2);
       expect(targets.filter((t) => t.endsWith('PutRecord'))).toHaveLength(1);
       const putEvents = aws.requests.filter((r) => String(r.headers['x-amz-target']).endsWith('PutEvents'));
       expect(putEvents).toHaveLength(1);
