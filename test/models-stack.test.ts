@@ -7,10 +7,10 @@ import { App } from 'aws-cdk-lib';
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import { environments } from '../lib/config/environments.js';
 import { modelEndpointName } from '../lib/config/models.js';
-import { BOOTSTRAP_POINTER, championParameterName } from '../lib/constructs/model-registry.js';
+import { BOOTSTRAP_POINTER, challengerParameterName, championParameterName } from '../lib/constructs/model-registry.js';
 import { PROJECT_ROOT } from '../lib/constructs/service-function.js';
 import { DataStack } from '../lib/stacks/data-stack.js';
-import { ModelsStack } from '../lib/stacks/models-stack.js';
+import { ModelsStack, shadowComparisonFunctionName } from '../lib/stacks/models-stack.js';
 import { loadManifest } from '../models/shared/manifest.js';
 import { CDK_CONTEXT, cleanTestApps, templateOf, testApp } from './support/app.js';
 
@@ -141,6 +141,86 @@ describe('GIVEN the models stack of each environment', () => {
     expect(shadows(staging)).toEqual([expect.objectContaining({ VariantName: 'shadow' })]);
   });
 
+  test('THEN the shadow serves the challenger pointer under its own bootstrap condition, the champion its own', () => {
+    const params = staging.toJSON().Parameters as Record<string, Json>;
+    const idOf = (name: string) => Object.entries(params).find(([, p]) => p.Default === name)?.[0];
+    const champion = idOf(championParameterName('Staging', 'fraud-detector'));
+    const challenger = idOf(challengerParameterName('Staging', 'fraud-detector'));
+    expect(params[challenger as string].Type).toBe('AWS::SSM::Parameter::Value<String>');
+    const conditions = staging.toJSON().Conditions as Record<string, Json>;
+    const conditionOn = (ref: string | undefined) =>
+      Object.entries(conditions).find(
+        ([, c]) => JSON.stringify(c) === JSON.stringify({ 'Fn::Equals': [{ Ref: ref }, BOOTSTRAP_POINTER] }),
+      )?.[0];
+    const models = Object.entries(staging.findResources('AWS::SageMaker::Model')) as [string, Json][];
+    const urlOf = (id: string) =>
+      models.find(([logicalId]) => logicalId.includes(id))?.[1].Properties.PrimaryContainer.ModelDataUrl;
+    const shadowUrl = urlOf('ShadowModel');
+    expect(shadowUrl['Fn::If'][0]).toBe(conditionOn(challenger));
+    expect(shadowUrl['Fn::If'][2]).toEqual({ 'Fn::Join': ['', [{ Ref: challenger }, 'model.tar.gz']] });
+    const championUrl = models.find(([id]) => !id.includes('ShadowModel'))?.[1].Properties.PrimaryContainer
+      .ModelDataUrl;
+    expect(championUrl['Fn::If'][0]).toBe(conditionOn(champion));
+    // Environments without a shadow read no challenger at all.
+    expect(JSON.stringify(dev.toJSON().Parameters)).not.toContain('/challenger');
+  });
+
+  test('THEN only a shadow environment compares the shadow with the champion, on a schedule, with the policy and manifest thresholds', () => {
+    const comparisons = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function')).filter(
+        (f: Json) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'shadow-compare',
+      ) as Json[];
+    expect(comparisons(dev)).toEqual([]);
+    expect(comparisons(prod)).toEqual([]);
+    const [fn] = comparisons(staging);
+    const manifest = loadManifest(path.join(PROJECT_ROOT, 'models/fraud-detector'));
+    const shadow = environments.Staging.models.shadow;
+    expect(fn.Properties.FunctionName).toBe(shadowComparisonFunctionName('Staging', 'fraud-detector'));
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      MODEL_NAME: 'fraud-detector',
+      CAPTURE_PREFIX: `fraud-detector/${modelEndpointName('Staging', 'fraud-detector')}/`,
+      CHAMPION_VARIANT: 'champion',
+      SHADOW_VARIANT: 'shadow',
+      WINDOW_MINUTES: String(shadow.windowMinutes),
+      REVIEW_THRESHOLD: String(environments.Staging.scoring.reviewThreshold),
+      DECLINE_THRESHOLD: String(environments.Staging.scoring.declineThreshold),
+      SHADOW_THRESHOLDS: JSON.stringify(manifest.monitoring.shadow),
+    });
+    staging.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: `rate(${shadow.compareEveryMinutes} minutes)`,
+      Targets: [Match.objectLike({ DeadLetterConfig: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    // ShadowCompared is registered in the stage's schema registry, as every other event is.
+    const schema = only(staging, 'AWS::EventSchemas::Schema');
+    expect(JSON.parse(schema.Properties.Content)).toMatchObject({
+      title: 'ShadowComparedEvent',
+      properties: { 'detail-type': { enum: ['ShadowCompared'] } },
+    });
+    expect(Object.values(dev.findResources('AWS::EventSchemas::Schema'))).toEqual([]);
+  });
+
+  test("THEN the shadow comparison reads only the two variants' capture of this endpoint and decrypts, nothing more", () => {
+    const policies = Object.values(staging.findResources('AWS::IAM::Policy')) as Json[];
+    const statements = policies
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('ShadowComparison'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Json[]);
+    const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+    expect(actions).toEqual([
+      'events:PutEvents',
+      'kms:Decrypt',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      's3:GetObject',
+      's3:ListBucket',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+    const get = statements.find((s) => s.Action === 's3:GetObject');
+    const endpoint = modelEndpointName('Staging', 'fraud-detector');
+    expect(JSON.stringify(get.Resource)).toContain(`/fraud-detector/${endpoint}/champion/*`);
+    expect(JSON.stringify(get.Resource)).toContain(`/fraud-detector/${endpoint}/shadow/*`);
+  });
+
   test('THEN data quality runs hourly against the pointer baseline and model quality daily on ground truth', () => {
     dev.hasResourceProperties('AWS::SageMaker::MonitoringSchedule', {
       MonitoringScheduleName: 'aims-dev-fraud-detector-data-quality',
@@ -224,6 +304,7 @@ describe('GIVEN a model folder without its committed bootstrap model', () => {
             data,
             models: [{ dir: modelDir, manifest }],
             settings: config.models,
+            policy: config.scoring,
             logRetention: config.logRetention,
             removalPolicy: config.removalPolicy,
           }),

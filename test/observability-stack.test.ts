@@ -252,7 +252,36 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
     expect(JSON.stringify(alarmsOf(template))).not.toContain('"Value":"shadow"');
     // A shadow variant, where the environment serves one, is on the dashboard all the same.
     const body = JSON.stringify(stack.resolve(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]));
-    expect(body.includes(`${endpointName}/shadow`)).toBe(config.models.shadow);
+    expect(body.includes(`${endpointName}/shadow`)).toBe(config.models.shadow !== false);
+  });
+
+  test('THEN a shadow comparison, where the environment has a shadow, alarms on disagreement and score PSI', () => {
+    const dims = [
+      { Name: 'model', Value: 'fraud-detector' },
+      { Name: 'service', Value: 'shadow-compare' },
+    ];
+    const shadowAlarms = alarmsOf(template).filter((a) => JSON.stringify(a).includes('shadow-compare'));
+    if (config.models.shadow === false) {
+      expect(shadowAlarms).toEqual([]);
+      return;
+    }
+    expect(shadowAlarms).toHaveLength(2);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AIMS/Models',
+      MetricName: 'ShadowAgreement',
+      Dimensions: dims,
+      Statistic: 'Minimum',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: manifest.monitoring.shadow.minAgreement,
+      TreatMissingData: 'notBreaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ShadowScorePsi',
+      Dimensions: dims,
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: manifest.monitoring.shadow.maxScorePsi,
+    });
   });
 
   test('THEN the drift check alarms on score and feature PSI, and on going silent (missing data breaches)', () => {

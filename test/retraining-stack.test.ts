@@ -4,8 +4,9 @@
 import { createRequire } from 'node:module';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { environments } from '../lib/config/environments.js';
-import { championParameterName } from '../lib/constructs/model-registry.js';
-import { RETRAINING_TASKS } from '../lib/constructs/retraining-workflow.js';
+import { challengerParameterName, championParameterName } from '../lib/constructs/model-registry.js';
+import { RETRAINING_TASKS, SHADOW_TASKS } from '../lib/constructs/retraining-workflow.js';
+import { shadowComparisonFunctionName } from '../lib/stacks/models-stack.js';
 import { datasetQuery } from '../lib/stacks/retraining-stack.js';
 import { cleanTestApps, templateOf, testApp } from './support/app.js';
 
@@ -18,6 +19,7 @@ const aslValidator = require('asl-validator') as (definition: unknown) => {
 const { stages } = testApp();
 const dev = templateOf(stages.Dev.retraining);
 const prod = templateOf(stages.Prod.retraining);
+const staging = templateOf(stages.Staging.retraining);
 afterAll(cleanTestApps);
 
 // biome-ignore lint/suspicious/noExplicitAny: ASL and template bodies are untyped JSON walked by path.
@@ -39,10 +41,31 @@ function definitionOf(template: Template): string {
 }
 const devAsl = JSON.parse(definitionOf(dev));
 const prodAsl = JSON.parse(definitionOf(prod));
+const stagingAsl = JSON.parse(definitionOf(staging));
+
+/** The states from StartAt, taking the given branch at each Choice. */
+function happyPath(asl: Json, choices: Record<string, string>): string[] {
+  const path: string[] = [];
+  let name: string | undefined = asl.StartAt;
+  while (name && path.length < 60) {
+    path.push(name);
+    const state = asl.States[name];
+    name = state.Type === 'Choice' ? choices[name] : state.Next;
+  }
+  return path;
+}
+const HAPPY_CHOICES = {
+  'LockAcquired?': 'ReadChampion',
+  'PassedGate?': 'Register',
+  'DeploymentDone?': 'ReadMonitorBaseline',
+  'MonitorOnNewBaseline?': 'PublishDeployed',
+  'ShadowDeploymentDone?': 'BakeShadow',
+  'ShadowAgrees?': 'Approve',
+};
 
 describe('GIVEN the retraining state machine of each environment', () => {
   test('THEN asl-validator accepts the definition', () => {
-    for (const asl of [devAsl, prodAsl]) {
+    for (const asl of [devAsl, prodAsl, stagingAsl]) {
       const result = aslValidator(asl);
       expect(result.errorsText()).toBe('');
       expect(result.isValid).toBe(true);
@@ -50,19 +73,7 @@ describe('GIVEN the retraining state machine of each environment', () => {
   });
 
   test('THEN the happy path runs lock → champion → dataset → train → evaluate → gate → register → deploy', () => {
-    const path: string[] = [];
-    let name: string | undefined = devAsl.StartAt;
-    const choices: Record<string, string> = {
-      'LockAcquired?': 'ReadChampion',
-      'PassedGate?': 'Register',
-      'DeploymentDone?': 'ReadMonitorBaseline',
-      'MonitorOnNewBaseline?': 'PublishDeployed',
-    };
-    while (name && path.length < 40) {
-      path.push(name);
-      const state = devAsl.States[name];
-      name = state.Type === 'Choice' ? choices[name] : state.Next;
-    }
+    const path = happyPath(devAsl, HAPPY_CHOICES);
     expect(path).toEqual([
       'AcquireLock',
       'LockAcquired?',
@@ -95,6 +106,10 @@ describe('GIVEN the retraining state machine of each environment', () => {
         .map(([n]) => n);
     expect(tasks(prodAsl).sort()).toEqual([...RETRAINING_TASKS].sort());
     expect(tasks(devAsl).sort()).toEqual(RETRAINING_TASKS.filter((t) => t !== 'AwaitApproval').sort());
+    // A shadow environment adds exactly the shadow step's tasks.
+    expect(tasks(stagingAsl).sort()).toEqual(
+      [...RETRAINING_TASKS.filter((t) => t !== 'AwaitApproval'), ...SHADOW_TASKS].sort(),
+    );
     for (const state of Object.values(prodAsl.States as Record<string, Json>)) {
       expect(['Task', 'Choice', 'Pass', 'Wait', 'Succeed', 'Fail']).toContain(state.Type);
     }
@@ -151,6 +166,98 @@ describe('GIVEN the retraining state machine of each environment', () => {
     expect(devAsl.States.UpdateModelsStack.Catch[0].Next).toBe('ResetPointer');
   });
 
+  test('THEN without a shadow the registered version goes straight to approval (no shadow state at all)', () => {
+    for (const asl of [devAsl, prodAsl]) {
+      expect(Object.keys(asl.States).filter((n) => /Shadow|Challenger/.test(n))).toEqual([]);
+    }
+  });
+
+  test('THEN with a shadow the candidate bakes in the shadow between Register and approval, and its verdict gates', () => {
+    const path = happyPath(stagingAsl, HAPPY_CHOICES);
+    const from = path.indexOf('Register');
+    expect(path.slice(from, path.indexOf('Approve') + 1)).toEqual([
+      'Register',
+      'ReadChallenger',
+      'MoveChallenger',
+      'UpdateShadowStack',
+      'WaitForShadowDeployment',
+      'DescribeShadowStack',
+      'ShadowDeploymentDone?',
+      'BakeShadow',
+      'CompareShadow',
+      'ShadowAgrees?',
+      'Approve',
+    ]);
+    // The rest of the run is the deploy of any environment.
+    expect(path.slice(path.indexOf('Approve'))).toEqual(
+      happyPath(devAsl, HAPPY_CHOICES).slice(happyPath(devAsl, HAPPY_CHOICES).indexOf('Approve')),
+    );
+    const name = challengerParameterName('Staging', 'fraud-detector');
+    expect(stagingAsl.States.MoveChallenger).toMatchObject({
+      Resource: 'arn:aws:states:::aws-sdk:ssm:putParameter',
+      Parameters: { Name: name, 'Value.$': '$.evaluation.versionPrefix' },
+    });
+    expect(stagingAsl.States.BakeShadow.Seconds).toBe(environments.Staging.models.shadow.bakeMinutes * 60);
+    // Invoked by its derived name: the models stack depends on this one, so no CloudFormation reference.
+    expect(stagingAsl.States.CompareShadow.Resource).toMatch(
+      new RegExp(
+        `^arn:aws:lambda:eu-west-1:\\d{12}:function:${shadowComparisonFunctionName('Staging', 'fraud-detector')}$`,
+      ),
+    );
+    expect(stagingAsl.States.CompareShadow.Parameters).toEqual({
+      trigger: 'pipeline',
+      windowMinutes: environments.Staging.models.shadow.bakeMinutes,
+    });
+    expect(stagingAsl.States['ShadowAgrees?'].Choices[0]).toEqual({
+      Variable: '$.shadow.passed',
+      BooleanEquals: true,
+      Next: 'Approve',
+    });
+    // A disagreeing shadow fails the run as stage Shadow with the verdict's reasons; the champion is never touched.
+    expect(stagingAsl.States['ShadowAgrees?'].Default).toBe('ShadowRejected');
+    expect(stagingAsl.States.ShadowRejected).toMatchObject({
+      Parameters: { Error: 'ShadowDisagrees', 'Cause.$': expect.stringContaining('$.shadow.reasons') },
+      Next: 'FailedShadow',
+    });
+    expect(stagingAsl.States.FailedShadow).toMatchObject({ Result: 'Shadow', Next: 'PublishFailed' });
+    // A shadow update that rolls back (or errors) resets the challenger pointer to what it was.
+    expect(stagingAsl.States.ShadowDeploymentRolledBack.Next).toBe('ResetChallenger');
+    expect(stagingAsl.States.UpdateShadowStack.Catch[0].Next).toBe('ResetChallenger');
+    expect(stagingAsl.States.ResetChallenger.Parameters).toEqual({
+      Name: name,
+      'Value.$': '$.challenger.pointer',
+      Overwrite: true,
+      Type: 'String',
+    });
+    for (const state of ['MovePointer', 'ResetPointer']) {
+      expect(stagingAsl.States[state].Parameters.Name).toBe(championParameterName('Staging', 'fraud-detector'));
+    }
+  });
+
+  test('THEN the shadow update and the deploy are one builder: same stack, previous template, same parameters', () => {
+    const update = new Capture();
+    const shadowUpdate = new Capture();
+    Template.fromJSON({
+      Resources: {
+        M: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: definitionOf(staging) } },
+      },
+    }).hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionString: Match.serializedJson(
+        Match.objectLike({
+          States: Match.objectLike({ UpdateModelsStack: update, UpdateShadowStack: shadowUpdate }),
+        }),
+      ),
+    });
+    const { Next: _n, ...deploy } = update.asObject();
+    const { Next: _s, ...shadow } = shadowUpdate.asObject();
+    expect(shadow.Parameters).toEqual(deploy.Parameters);
+    expect(shadow.Parameters).toMatchObject({ StackName: 'Staging-Models', UsePreviousTemplate: true });
+    expect(shadow.Parameters.Parameters.map((p: Json) => p.ParameterKey).sort()).toEqual(
+      stages.Staging.models.parameterKeys,
+    );
+    expect(stagingAsl.States.DescribeShadowStack.Parameters).toEqual(stagingAsl.States.DescribeModelsStack.Parameters);
+  });
+
   test('THEN every failure publishes RetrainingFailed, releases the lock and fails (the champion keeps serving)', () => {
     for (const [name, state] of Object.entries(devAsl.States as Record<string, Json>)) {
       if (
@@ -160,6 +267,10 @@ describe('GIVEN the retraining state machine of each environment', () => {
         continue;
       const target = state.Catch?.[0]?.Next;
       expect([`Failed${name}`, 'ResetPointer', 'FailedApproval', 'FailedMonitorBaseline']).toContain(target);
+    }
+    for (const [name, state] of Object.entries(stagingAsl.States as Record<string, Json>)) {
+      if (state.Type !== 'Task' || !(SHADOW_TASKS as readonly string[]).includes(name)) continue;
+      expect(['FailedShadow', 'ResetChallenger']).toContain(state.Catch?.[0]?.Next);
     }
     expect(devAsl.States.PublishFailed.Parameters.Entries[0]).toMatchObject({
       DetailType: 'RetrainingFailed',
@@ -201,6 +312,17 @@ describe('GIVEN the retraining triggers and resources', () => {
     dev.hasResourceProperties('AWS::SageMaker::ModelPackageGroup', {
       ModelPackageGroupName: 'aims-dev-fraud-detector',
     });
+  });
+
+  test('THEN a shadow environment has a challenger pointer beside the champion, also starting at bootstrap', () => {
+    staging.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: challengerParameterName('Staging', 'fraud-detector'),
+      Value: 'bootstrap',
+    });
+    const names = (t: Template) =>
+      Object.values(t.findResources('AWS::SSM::Parameter')).map((p: Json) => p.Properties.Name);
+    expect(names(dev)).toEqual([championParameterName('Dev', 'fraud-detector')]);
+    expect(names(prod)).toEqual([championParameterName('Prod', 'fraud-detector')]);
   });
 
   test('THEN Athena results are encrypted with the data key and the workgroup enforces it', () => {

@@ -6,6 +6,18 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 export const STAGE_NAMES = ['Dev', 'Staging', 'Prod'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
+/** The shadow variant of an environment: how often and over what window its answers are compared with the
+ *  champion's, and how long a candidate bakes in the shadow before the pipeline reads the verdict. The verdict's
+ *  thresholds (minimum pairs, agreement, PSI) belong to the model: its manifest's `monitoring.shadow`. */
+export interface ShadowSettings {
+  /** How often the scheduled comparison runs (minutes; an EventBridge rate). */
+  readonly compareEveryMinutes: number;
+  /** Minutes of capture each scheduled comparison reads. */
+  readonly windowMinutes: number;
+  /** Minutes a candidate serves in the shadow before the retraining pipeline compares it (1 to 1440). */
+  readonly bakeMinutes: number;
+}
+
 export interface EnvironmentConfig {
   /** AWS account id; a placeholder until overridden by AIMS_<STAGE>_ACCOUNT for a real deploy. */
   readonly account: string;
@@ -99,8 +111,9 @@ export interface EnvironmentConfig {
     readonly approval: 'auto' | 'manual';
     /** Blue/green canary: share of the new fleet's capacity that takes traffic first, and how long it bakes. */
     readonly canary: { readonly capacityPercent: number; readonly bakeMinutes: number };
-    /** Serve a second copy of the champion as a shadow variant (captured, compared, never answering callers). */
-    readonly shadow: boolean;
+    /** A shadow variant serving the challenger pointer (captured, compared with the champion, never answering
+     *  callers), or `false` for none. */
+    readonly shadow: false | ShadowSettings;
     /** Target-tracking autoscaling: invocations per instance per minute (docs/capacity.md sizes it: one instance
      *  serves thousands of rows a second of this model, so the target is in the tens of thousands). */
     readonly invocationsPerInstanceTarget: number;

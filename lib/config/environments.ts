@@ -94,7 +94,8 @@ export const environments = {
       profile: 'staging',
       approval: 'auto',
       canary: { capacityPercent: 25, bakeMinutes: 10 },
-      shadow: true,
+      // Compared every 15 minutes over the last hour; a candidate bakes 30 minutes in the shadow before its verdict.
+      shadow: { compareEveryMinutes: 15, windowMinutes: 60, bakeMinutes: 30 },
       invocationsPerInstanceTarget: 30_000,
       alarms: { invocation5xxPerMinute: 2, modelLatencyP99Ms: 50, scoreShiftPsi: 0.2 },
       retraining: { schedule: 'rate(7 days)', driftDebounceHours: 12, lookbackDays: 60, maxTrainingHours: 4 },

@@ -15,6 +15,8 @@ export const CHAMPION_VARIANT = 'champion';
 export const SHADOW_VARIANT = 'shadow';
 /** Where the stream drift check publishes the served score's PSI (the rollback alarm reads it). */
 export const DRIFT_METRICS = { namespace: 'AIMS/Models', service: 'model-drift' } as const;
+/** Where the shadow comparison publishes pairs, agreement and score PSI of the shadow vs the champion. */
+export const SHADOW_METRICS = { namespace: 'AIMS/Models', service: 'shadow-compare' } as const;
 
 export interface ModelEndpointProps {
   /** The manifest name: Triton's default model name and the capture prefix. */
@@ -46,7 +48,8 @@ export interface ModelEndpointProps {
   readonly invocationsPerInstanceTarget: number;
   /** Further IAM5 findings of the execution policy to acknowledge (finding → reason), e.g. the versions prefix. @default - none */
   readonly wildcardAcknowledgements?: Readonly<Record<string, string>>;
-  /** Serve a shadow copy whose responses are captured beside the champion's. @default - no shadow variant */
+  /** Serve a shadow variant (the challenger pointer's model) whose answers are captured beside the champion's.
+   *  @default - no shadow variant */
   readonly shadowModelDataUrl?: string;
 }
 

@@ -1,4 +1,5 @@
-// One model's registry: its SageMaker model package group and the champion pointer (SSM) the models stack serves.
+// One model's registry: its SageMaker model package group, the champion pointer (SSM) the models stack serves and,
+// where the environment runs a shadow, the challenger pointer its shadow variant serves.
 import { createHash } from 'node:crypto';
 import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -18,6 +19,11 @@ export const BOOTSTRAP_POINTER = 'bootstrap';
  */
 export function championParameterName(stageName: string, modelName: string): string {
   return `/aims/${stageName.toLowerCase()}/models/${modelName}/champion`;
+}
+
+/** The challenger pointer's name: what the shadow variant serves (same sentinel, same layout as the champion). */
+export function challengerParameterName(stageName: string, modelName: string): string {
+  return `/aims/${stageName.toLowerCase()}/models/${modelName}/challenger`;
 }
 
 /** The S3 layout of one registered version under the artifacts bucket: the pointer holds `<prefix>/`. */
@@ -40,12 +46,16 @@ export interface ModelRegistryProps {
   /** The stage name (Dev, Staging, Prod): part of the pointer's name. */
   readonly stageName: string;
   readonly description: string;
+  /** Create the challenger pointer the shadow variant serves. @default false - no shadow, no challenger pointer */
+  readonly challenger?: boolean;
 }
 
 export class ModelRegistry extends Construct {
   public readonly packageGroup: CfnModelPackageGroup;
   /** `s3://<artifacts>/models/<name>/versions/<version>/` of the approved champion, or `bootstrap`. */
   public readonly championPointer: StringParameter;
+  /** The version the shadow variant serves (`bootstrap` until the pipeline moves it); undefined without a shadow. */
+  public readonly challengerPointer?: StringParameter;
   public readonly packageGroupName: string;
   public readonly packageGroupArn: string;
 
@@ -64,6 +74,15 @@ export class ModelRegistry extends Construct {
       stringValue: BOOTSTRAP_POINTER,
       tier: ParameterTier.STANDARD,
     });
+    if (props.challenger) {
+      // Same rule as the champion: a constant value, so deploys never overwrite what the pipeline wrote.
+      this.challengerPointer = new StringParameter(this, 'ChallengerPointer', {
+        parameterName: challengerParameterName(props.stageName, props.modelName),
+        description: `Challenger of ${props.modelName} (served by the shadow variant): a candidate version's artifact prefix, or '${BOOTSTRAP_POINTER}'. Written by the retraining state machine only.`,
+        stringValue: BOOTSTRAP_POINTER,
+        tier: ParameterTier.STANDARD,
+      });
+    }
   }
 
   /** ARN of a version prefix pattern, for IAM. */

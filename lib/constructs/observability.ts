@@ -27,7 +27,7 @@ import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
 import { DECISIONS } from '../../lambdas/shared/contracts/decision.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
-import { DRIFT_METRICS, ModelEndpoint } from './model-endpoint.js';
+import { DRIFT_METRICS, ModelEndpoint, SHADOW_METRICS } from './model-endpoint.js';
 import { ModelMonitor } from './model-monitor.js';
 import { ServiceFunction } from './service-function.js';
 
@@ -146,6 +146,7 @@ export class Observability extends Construct {
     this.deadLetterQueues(found.deadLetterQueues, t);
     this.endpoints(found.endpoints, t);
     this.drift(found.functions, found.monitors, t);
+    this.shadows(found.functions);
     this.stateMachines(found.stateMachines, t);
 
     this.alarms = { ...this.alarmsByKey };
@@ -455,6 +456,50 @@ export class Observability extends Construct {
     }
   }
 
+  /** Shadow comparisons (environments with a shadow variant): the challenger disagreeing with the champion. */
+  private shadows(functions: ServiceFunction[]): void {
+    const comparisons = functions.flatMap((fn) => {
+      const id = powertoolsIdentity(fn);
+      if (id.namespace !== SHADOW_METRICS.namespace || id.service !== SHADOW_METRICS.service) return [];
+      const model = id.environment.MODEL_NAME;
+      if (typeof model !== 'string') throw new Error(`${fn.node.path}: a shadow comparison needs MODEL_NAME`);
+      return [{ fn, model, thresholds: parseShadowThresholds(fn, id.environment.SHADOW_THRESHOLDS) }];
+    });
+    if (comparisons.length === 0) return;
+    this.section('Shadow');
+    for (const { model, thresholds } of comparisons) {
+      // An hour holds at least one run of any schedule up to hourly; judged runs only publish agreement and PSI.
+      const m = (metricName: string, statistic: string) =>
+        new Metric({
+          namespace: SHADOW_METRICS.namespace,
+          metricName,
+          dimensionsMap: { service: SHADOW_METRICS.service, model },
+          statistic,
+          period: Duration.hours(1),
+        });
+      const agreement = m('ShadowAgreement', 'Minimum');
+      const psi = m('ShadowScorePsi', 'Maximum');
+      this.graph(
+        `${model}: shadow vs champion`,
+        [labelled(agreement, 'decision agreement'), labelled(psi, 'score PSI')],
+        [labelled(m('ShadowPairs', 'Sum'), 'pairs'), labelled(m('ShadowMeanAbsDiff', 'Maximum'), 'mean |diff|')],
+      );
+      this.alarm(
+        `shadow:${model}:agreement`,
+        agreement,
+        thresholds.minAgreement,
+        `${model}: the shadow's decisions disagree with the champion's (agreement below the manifest minimum)`,
+        { comparison: ComparisonOperator.LESS_THAN_THRESHOLD },
+      );
+      this.alarm(
+        `shadow:${model}:score-psi`,
+        psi,
+        thresholds.maxScorePsi,
+        `${model}: the shadow's score distribution differs from the champion's (PSI)`,
+      );
+    }
+  }
+
   private stateMachines(machines: StateMachine[], t: ObservabilityThresholds): void {
     if (machines.length === 0) return;
     this.section('Retraining');
@@ -539,6 +584,20 @@ function parsePsiThresholds(fn: ServiceFunction, raw: unknown): number {
     // Reported below with what was found.
   }
   throw new Error(`${fn.node.path}: PSI_THRESHOLDS must be JSON with a numeric 'default', got ${String(raw)}`);
+}
+
+function parseShadowThresholds(fn: ServiceFunction, raw: unknown): { minAgreement: number; maxScorePsi: number } {
+  try {
+    const parsed = JSON.parse(typeof raw === 'string' ? raw : '') as { minAgreement?: unknown; maxScorePsi?: unknown };
+    if (typeof parsed.minAgreement === 'number' && typeof parsed.maxScorePsi === 'number') {
+      return { minAgreement: parsed.minAgreement, maxScorePsi: parsed.maxScorePsi };
+    }
+  } catch {
+    // Reported below with what was found.
+  }
+  throw new Error(
+    `${fn.node.path}: SHADOW_THRESHOLDS must be JSON with numeric 'minAgreement' and 'maxScorePsi', got ${String(raw)}`,
+  );
 }
 
 /** Labels belong on the dashboard; an alarm on a labelled metric renders in the (harder to read) Metrics form. */

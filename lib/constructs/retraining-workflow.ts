@@ -1,12 +1,14 @@
 // One model's retraining state machine: lock → champion → dataset (Athena) → train (SageMaker, GPU) → evaluate +
-// gate → register → approve → move the pointer and update the models stack (canary, auto-rollback) → confirm the
-// monitor baseline → ModelDeployed. Every failure publishes RetrainingFailed and leaves the champion serving.
+// gate → register → [shadow: move the challenger pointer, update the models stack, bake, compare, gate on the
+// verdict] → approve → move the pointer and update the models stack (canary, auto-rollback) → confirm the monitor
+// baseline → ModelDeployed. Every failure publishes RetrainingFailed and leaves the champion serving.
 // Every service call is a plain Task with a stable name, so the local stage runs the same ASL with task overrides.
 import { ArnFormat, type CfnElement, Duration, Lazy, type RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import { InstanceType } from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
@@ -68,6 +70,26 @@ export const RETRAINING_TASKS = [
   'ReleaseLockAfterFailure',
 ] as const;
 
+/** The further Task states of an environment with a shadow variant (the challenger's bake before approval). */
+export const SHADOW_TASKS = [
+  'ReadChallenger',
+  'MoveChallenger',
+  'UpdateShadowStack',
+  'DescribeShadowStack',
+  'ResetChallenger',
+  'CompareShadow',
+] as const;
+
+/** The shadow step of an environment with a shadow variant. */
+export interface ShadowStepProps {
+  readonly challengerParameterName: string;
+  readonly challengerParameterArn: string;
+  /** ARN of the models stack's shadow comparison function (a derived literal: no cross-stack reference). */
+  readonly comparisonFunctionArn: string;
+  /** Minutes the candidate serves in the shadow before it is compared (also the comparison's window). */
+  readonly bakeMinutes: number;
+}
+
 export interface RetrainingFunctions {
   readonly coordinate: ServiceFunction;
   readonly prepareDataset: ServiceFunction;
@@ -117,6 +139,17 @@ export interface RetrainingWorkflowProps {
   readonly athenaResultsAcknowledgement?: Readonly<Record<string, string>>;
   /** Rows and fraud labels below which no training starts. @default { rows: 1000, positives: 20 } */
   readonly minimum?: { readonly rows: number; readonly positives: number };
+  /** Bake the candidate in the shadow variant and gate approval on the comparison's verdict.
+   *  @default - no shadow step: registered versions go straight to approval */
+  readonly shadow?: ShadowStepProps;
+}
+
+/** The states of one "update the models stack with its previous template and wait" loop. */
+interface StackUpdateStates {
+  readonly update: CallAwsService;
+  readonly describe: CallAwsService;
+  /** Chains the outcome: UPDATE_COMPLETE → `complete`; a rollback or failure → `rolledBack` (with $.failure set). */
+  readonly onOutcome: (complete: State, rolledBack: State) => void;
 }
 
 export class RetrainingWorkflow extends Construct {
@@ -459,87 +492,34 @@ export class RetrainingWorkflow extends Construct {
     }
 
     // ---- deploy: pointer, stack update with the previous template, wait, reset the pointer on rollback
-    const resetPointer = new CallAwsService(this, 'ResetPointer', {
-      service: 'ssm',
-      action: 'putParameter',
-      parameters: {
-        Name: props.championParameterName,
-        Value: JsonPath.stringAt('$.champion.pointer'),
-        Overwrite: true,
-        Type: 'String',
-      },
-      iamResources: [props.championParameterArn],
-      resultPath: JsonPath.DISCARD,
-    });
+    const resetPointer = this.putPointer(
+      'ResetPointer',
+      props.championParameterName,
+      props.championParameterArn,
+      '$.champion.pointer',
+    );
     resetPointer.addRetry({ errors: ['States.ALL'], maxAttempts: 5, interval: Duration.seconds(5), backoffRate: 2 });
     // A pointer that cannot be reset is reported as its own stage: the next deploy would serve the failed version.
     guard(resetPointer);
     resetPointer.next(failed('Deploy'));
-    const deployFailed = (stage: string) => ({ errors: ['States.ALL'], resultPath: '$.failure', stage });
     const movePointer = guard(
-      new CallAwsService(this, 'MovePointer', {
-        service: 'ssm',
-        action: 'putParameter',
-        parameters: {
-          Name: props.championParameterName,
-          Value: JsonPath.stringAt('$.evaluation.versionPrefix'),
-          Overwrite: true,
-          Type: 'String',
-        },
-        iamResources: [props.championParameterArn],
-        resultPath: JsonPath.DISCARD,
-      }),
+      this.putPointer(
+        'MovePointer',
+        props.championParameterName,
+        props.championParameterArn,
+        '$.evaluation.versionPrefix',
+      ),
     );
-    const stackArn = stack.formatArn({
-      service: 'cloudformation',
-      resource: 'stack',
-      resourceName: `${props.modelsStack.stackName}/*`,
+    const deployment = this.modelsStackUpdate(props, {
+      update: 'UpdateModelsStack',
+      wait: 'WaitForDeployment',
+      describe: 'DescribeModelsStack',
+      done: 'DeploymentDone?',
+      rolledBack: 'DeploymentRolledBack',
+      result: '$.deployment',
+      kept: 'the endpoint kept the previous champion',
+      onError: resetPointer,
     });
-    const updateStack = new CallAwsService(this, 'UpdateModelsStack', {
-      service: 'cloudformation',
-      action: 'updateStack',
-      parameters: {
-        StackName: props.modelsStack.stackName,
-        UsePreviousTemplate: true,
-        Parameters: Lazy.any({
-          produce: () =>
-            props.modelsStack.parameterKeys().map((key) => ({ ParameterKey: key, UsePreviousValue: true })),
-        }),
-        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
-        RoleARN: props.cloudFormationRoleArn,
-      },
-      iamResources: [stackArn],
-      additionalIamStatements: [
-        new PolicyStatement({
-          actions: ['iam:PassRole'],
-          resources: [props.cloudFormationRoleArn],
-          conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
-        }),
-      ],
-      resultPath: JsonPath.DISCARD,
-    });
-    updateStack.addCatch(resetPointer, deployFailed('UpdateModelsStack'));
-    const waitForStack = new Wait(this, 'WaitForDeployment', { time: WaitTime.duration(Duration.minutes(1)) });
-    const describeStack = new CallAwsService(this, 'DescribeModelsStack', {
-      service: 'cloudformation',
-      action: 'describeStacks',
-      parameters: { StackName: props.modelsStack.stackName },
-      iamResources: [stackArn],
-      resultSelector: { status: JsonPath.stringAt('$.Stacks[0].StackStatus') },
-      resultPath: '$.deployment',
-    });
-    describeStack.addRetry({ errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(10), backoffRate: 2 });
-    describeStack.addCatch(resetPointer, deployFailed('DescribeModelsStack'));
-    const rolledBack = new Pass(this, 'DeploymentRolledBack', {
-      parameters: {
-        Error: 'DeploymentRolledBack',
-        Cause: JsonPath.format(
-          'models stack ended in {}: the endpoint kept the previous champion',
-          JsonPath.stringAt('$.deployment.status'),
-        ),
-      },
-      resultPath: '$.failure',
-    }).next(resetPointer);
 
     // ---- monitor baseline (moved by the same stack update), ModelDeployed, release
     const readBaseline = guard(
@@ -605,23 +585,11 @@ export class RetrainingWorkflow extends Construct {
         .otherwise(readChampion),
     );
     readChampion.next(buildDataset).next(prepareDataset).next(nameVersion).next(train).next(evaluate).next(gateChoice);
-    register.next(approval);
+    if (props.shadow) register.next(this.shadowStep(props, props.shadow, model, guard, failed, approval));
+    else register.next(approval);
     approve.next(movePointer);
-    movePointer.next(updateStack);
-    updateStack.next(waitForStack);
-    waitForStack.next(describeStack);
-    describeStack.next(
-      new Choice(this, 'DeploymentDone?')
-        .when(Condition.stringEquals('$.deployment.status', 'UPDATE_COMPLETE'), readBaseline)
-        .when(
-          Condition.or(
-            Condition.stringMatches('$.deployment.status', '*ROLLBACK*'),
-            Condition.stringMatches('$.deployment.status', '*FAILED'),
-          ),
-          rolledBack,
-        )
-        .otherwise(waitForStack),
-    );
+    movePointer.next(deployment.update);
+    deployment.onOutcome(readBaseline, resetPointer);
     readBaseline.next(
       baselineMoved
         .when(
@@ -677,10 +645,206 @@ export class RetrainingWorkflow extends Construct {
         'Training job names are generated per execution (the version name); the CDK task scopes them to this account.',
       [`Resource::${stack.resolve(packageArnPattern(stack, props.packageGroupName))}`]:
         "Model package versions are numbered by SageMaker inside this model's package group.",
-      [`Resource::${stack.resolve(stackArn)}`]:
+      [`Resource::${stack.resolve(modelsStackArn(stack, props.modelsStack.stackName))}`]:
         "The models stack's id suffix is assigned by CloudFormation; the name is fixed.",
+      ...(props.shadow
+        ? {
+            [`Resource::${stack.resolve(props.shadow.comparisonFunctionArn)}:*`]:
+              'Granted by the Lambda task: invoking published versions of the one shadow comparison function.',
+          }
+        : {}),
       ...(props.athenaResultsAcknowledgement ?? {}),
     });
+  }
+
+  /** ssm:PutParameter of a pointer from a path of the state. */
+  private putPointer(id: string, name: string, arn: string, valuePath: string): CallAwsService {
+    return new CallAwsService(this, id, {
+      service: 'ssm',
+      action: 'putParameter',
+      parameters: { Name: name, Value: JsonPath.stringAt(valuePath), Overwrite: true, Type: 'String' },
+      iamResources: [arn],
+      resultPath: JsonPath.DISCARD,
+    });
+  }
+
+  /**
+   * UpdateStack of the models stack with its previous template (every parameter UsePreviousValue, so CloudFormation
+   * re-resolves the pointers and nothing else), then DescribeStacks every minute until it completes or rolls back.
+   * The deploy step and the shadow step share it: each names its states and says what stays served on a rollback.
+   */
+  private modelsStackUpdate(
+    props: RetrainingWorkflowProps,
+    names: {
+      update: string;
+      wait: string;
+      describe: string;
+      done: string;
+      rolledBack: string;
+      /** Where the stack status goes in the state. */
+      result: string;
+      /** What a rollback leaves serving (the failure's cause). */
+      kept: string;
+      /** Where an error of the update or of polling goes (with $.failure set). */
+      onError: State;
+    },
+  ): StackUpdateStates {
+    const stackArn = modelsStackArn(Stack.of(this), props.modelsStack.stackName);
+    const update = new CallAwsService(this, names.update, {
+      service: 'cloudformation',
+      action: 'updateStack',
+      parameters: {
+        StackName: props.modelsStack.stackName,
+        UsePreviousTemplate: true,
+        Parameters: Lazy.any({
+          produce: () =>
+            props.modelsStack.parameterKeys().map((key) => ({ ParameterKey: key, UsePreviousValue: true })),
+        }),
+        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
+        RoleARN: props.cloudFormationRoleArn,
+      },
+      iamResources: [stackArn],
+      additionalIamStatements: [
+        new PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [props.cloudFormationRoleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+        }),
+      ],
+      resultPath: JsonPath.DISCARD,
+    });
+    update.addCatch(names.onError, { errors: ['States.ALL'], resultPath: '$.failure' });
+    const wait = new Wait(this, names.wait, { time: WaitTime.duration(Duration.minutes(1)) });
+    const describe = new CallAwsService(this, names.describe, {
+      service: 'cloudformation',
+      action: 'describeStacks',
+      parameters: { StackName: props.modelsStack.stackName },
+      iamResources: [stackArn],
+      resultSelector: { status: JsonPath.stringAt('$.Stacks[0].StackStatus') },
+      resultPath: names.result,
+    });
+    describe.addRetry({ errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(10), backoffRate: 2 });
+    describe.addCatch(names.onError, { errors: ['States.ALL'], resultPath: '$.failure' });
+    update.next(wait);
+    wait.next(describe);
+    const status = `${names.result}.status`;
+    return {
+      update,
+      describe,
+      onOutcome: (complete, rolledBack) => {
+        const failure = new Pass(this, names.rolledBack, {
+          parameters: {
+            Error: 'DeploymentRolledBack',
+            Cause: JsonPath.format(`models stack ended in {}: ${names.kept}`, JsonPath.stringAt(status)),
+          },
+          resultPath: '$.failure',
+        }).next(rolledBack);
+        describe.next(
+          new Choice(this, names.done)
+            .when(Condition.stringEquals(status, 'UPDATE_COMPLETE'), complete)
+            .when(
+              Condition.or(Condition.stringMatches(status, '*ROLLBACK*'), Condition.stringMatches(status, '*FAILED')),
+              failure,
+            )
+            .otherwise(wait),
+        );
+      },
+    };
+  }
+
+  /**
+   * The candidate in the shadow before approval: move the challenger pointer, update the models stack (the shadow's
+   * model changes, the champion's does not), let it bake on live traffic, compare, and continue to approval only on
+   * a passing verdict. A rollback resets the challenger pointer; a failing verdict leaves the champion untouched.
+   */
+  private shadowStep(
+    props: RetrainingWorkflowProps,
+    shadow: ShadowStepProps,
+    model: string,
+    guard: <T extends TaskStateBase>(task: T, stage?: string, next?: State) => T,
+    failed: (stage: string) => Pass,
+    approval: State,
+  ): State {
+    const readChallenger = guard(
+      new CallAwsService(this, 'ReadChallenger', {
+        service: 'ssm',
+        action: 'getParameter',
+        parameters: { Name: shadow.challengerParameterName },
+        iamResources: [shadow.challengerParameterArn],
+        resultSelector: { pointer: JsonPath.stringAt('$.Parameter.Value') },
+        resultPath: '$.challenger',
+      }),
+      'Shadow',
+    );
+    const moveChallenger = guard(
+      this.putPointer(
+        'MoveChallenger',
+        shadow.challengerParameterName,
+        shadow.challengerParameterArn,
+        '$.evaluation.versionPrefix',
+      ),
+      'Shadow',
+    );
+    // The shadow keeps serving what it served: the pointer must say so again, or the next deploy would load the
+    // candidate that failed to deploy.
+    const resetChallenger = this.putPointer(
+      'ResetChallenger',
+      shadow.challengerParameterName,
+      shadow.challengerParameterArn,
+      '$.challenger.pointer',
+    );
+    resetChallenger.addRetry({ errors: ['States.ALL'], maxAttempts: 5, interval: Duration.seconds(5), backoffRate: 2 });
+    guard(resetChallenger, 'Shadow');
+    resetChallenger.next(failed('Shadow'));
+    const update = this.modelsStackUpdate(props, {
+      update: 'UpdateShadowStack',
+      wait: 'WaitForShadowDeployment',
+      describe: 'DescribeShadowStack',
+      done: 'ShadowDeploymentDone?',
+      rolledBack: 'ShadowDeploymentRolledBack',
+      result: '$.shadowDeployment',
+      kept: 'the shadow kept the previous challenger',
+      onError: resetChallenger,
+    });
+    const bake = new Wait(this, 'BakeShadow', { time: WaitTime.duration(Duration.minutes(shadow.bakeMinutes)) });
+    const compare = guard(
+      new LambdaInvoke(this, 'CompareShadow', {
+        lambdaFunction: LambdaFunction.fromFunctionArn(this, 'ShadowComparison', shadow.comparisonFunctionArn),
+        payload: TaskInput.fromObject({ trigger: 'pipeline', windowMinutes: shadow.bakeMinutes }),
+        payloadResponseOnly: true,
+        resultSelector: {
+          passed: JsonPath.stringAt('$.passed'),
+          reasons: JsonPath.stringAt('$.reasons'),
+          pairs: JsonPath.stringAt('$.pairs'),
+          agreement: JsonPath.stringAt('$.agreement'),
+          scorePsi: JsonPath.stringAt('$.scorePsi'),
+        },
+        resultPath: '$.shadow',
+      }),
+      'Shadow',
+    );
+    compare.addRetry({ errors: ['Lambda.ServiceException', 'Lambda.TooManyRequestsException'], maxAttempts: 3 });
+    const rejected = new Pass(this, 'ShadowRejected', {
+      parameters: {
+        Error: 'ShadowDisagrees',
+        Cause: JsonPath.format(
+          `${model} {} in the shadow vs the champion: {}`,
+          JsonPath.stringAt('$.version.name'),
+          JsonPath.jsonToString(JsonPath.objectAt('$.shadow.reasons')),
+        ),
+      },
+      resultPath: '$.failure',
+    }).next(failed('Shadow'));
+    readChallenger.next(moveChallenger).next(update.update);
+    update.onOutcome(bake, resetChallenger);
+    bake
+      .next(compare)
+      .next(
+        new Choice(this, 'ShadowAgrees?')
+          .when(Condition.booleanEquals('$.shadow.passed', true), approval)
+          .otherwise(rejected),
+      );
+    return readChallenger;
   }
 
   private lambda(
@@ -696,6 +860,11 @@ export class RetrainingWorkflow extends Construct {
       resultPath: id.startsWith('Release') ? JsonPath.DISCARD : resultPath,
     });
   }
+}
+
+/** The models stack's ARN with any id suffix (CloudFormation assigns it; the name is fixed). */
+function modelsStackArn(stack: Stack, stackName: string): string {
+  return stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stackName}/*` });
 }
 
 function packageArnPattern(stack: Stack, group: string): string {

@@ -1,5 +1,6 @@
 // The models: per manifest, the Triton endpoint serving the registry's champion (an SSM pointer read at every
-// deploy), Model Monitor, the stream drift check, and the bootstrap model bundled from models/<name>/bootstrap/.
+// deploy) and, where the environment has one, a shadow variant serving the challenger pointer with its scheduled
+// comparison; Model Monitor, the stream drift check, and the bootstrap model bundled from models/<name>/bootstrap/.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,8 +22,10 @@ import {
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { type CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
@@ -31,14 +34,22 @@ import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { FactName } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { buildTritonArchive } from '../../lambdas/retraining/triton-archive.js';
+import { SHADOW_COMPARED, shadowComparedJsonSchema } from '../../lambdas/shadow/contract.js';
 import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
-import { DRIFT_METRICS, ModelEndpoint } from '../constructs/model-endpoint.js';
+import {
+  CHAMPION_VARIANT,
+  DRIFT_METRICS,
+  ModelEndpoint,
+  SHADOW_METRICS,
+  SHADOW_VARIANT,
+} from '../constructs/model-endpoint.js';
 import { ModelMonitor } from '../constructs/model-monitor.js';
 import {
   acknowledgeWildcards,
   BOOTSTRAP_POINTER,
+  challengerParameterName,
   championParameterName,
   ModelRegistry,
   modelVersionsPrefix,
@@ -59,6 +70,19 @@ export interface ModelsData {
   readonly captureBucket: IBucket;
   readonly monitoringBucket: IBucket;
   readonly bus: IEventBus;
+  /** Where the shadow comparison's ShadowCompared schema is registered beside the other events. */
+  readonly schemaRegistry: CfnRegistry;
+}
+
+/**
+ * The shadow comparison function's name. A physical name on purpose, like the endpoint's: the retraining state
+ * machine invokes it, and the retraining stack refers to the models stack by derived literals only (the models stack
+ * depends on it, so a CloudFormation reference the other way would be a cycle).
+ */
+export function shadowComparisonFunctionName(stageName: string, modelName: string): string {
+  const name = `aims-${stageName}-${modelName}-shadow-compare`.toLowerCase();
+  if (name.length > 64) throw new Error(`shadow comparison function name '${name}' is longer than 64 characters`);
+  return name;
 }
 
 export interface ModelsStackProps extends StackProps {
@@ -66,6 +90,8 @@ export interface ModelsStackProps extends StackProps {
   readonly data: ModelsData;
   readonly models: readonly ModelDeclaration[];
   readonly settings: EnvironmentConfig['models'];
+  /** The score service's decision thresholds: the shadow comparison counts agreement at the same cut-offs. */
+  readonly policy: Pick<EnvironmentConfig['scoring'], 'reviewThreshold' | 'declineThreshold'>;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -76,6 +102,8 @@ export interface ServedModel {
   readonly endpoint: ModelEndpoint;
   readonly monitor: ModelMonitor;
   readonly driftCheck: ServiceFunction;
+  /** Compares the shadow's answers with the champion's (only where the environment has a shadow). */
+  readonly shadowComparison?: ServiceFunction;
   /** The bundled bootstrap artifacts (served while the pointer says `bootstrap`). */
   readonly bootstrap: BootstrapArtifacts;
 }
@@ -120,6 +148,22 @@ export class ModelsStack extends Stack {
       });
       const fromPointer = (asset: Asset, file: string) =>
         Fn.conditionIf(isBootstrap.logicalId, asset.s3ObjectUrl, Fn.join('', [pointer, file])).toString();
+      // The shadow serves the challenger pointer, resolved the same way under its own condition.
+      let shadowModelDataUrl: string | undefined;
+      if (settings.shadow) {
+        const challenger = StringParameter.valueForStringParameter(
+          this,
+          challengerParameterName(props.stageName, name),
+        );
+        const shadowIsBootstrap = new CfnCondition(this, `${name}-ShadowServesBootstrap`, {
+          expression: Fn.conditionEquals(challenger, BOOTSTRAP_POINTER),
+        });
+        shadowModelDataUrl = Fn.conditionIf(
+          shadowIsBootstrap.logicalId,
+          bootstrap.modelData.s3ObjectUrl,
+          Fn.join('', [challenger, VERSION_LAYOUT.modelData]),
+        ).toString();
+      }
       const versionsArn = ModelRegistry.versionsArnPattern(data.artifactsBucket.bucketArn, name);
       const versionsRef = `${nagBucketArn(data.artifactsBucket)}/${modelVersionsPrefix(name)}`;
       const versionsReason = 'The champion is chosen at run time among the registered versions of this one model.';
@@ -142,8 +186,7 @@ export class ModelsStack extends Stack {
         alarms: settings.alarms,
         invocationsPerInstanceTarget: settings.invocationsPerInstanceTarget,
         wildcardAcknowledgements: { [`Resource::${versionsRef}/*`]: versionsReason },
-        // The shadow serves the same pointer: it validates a new instance type or image on live traffic.
-        shadowModelDataUrl: settings.shadow ? fromPointer(bootstrap.modelData, VERSION_LAYOUT.modelData) : undefined,
+        shadowModelDataUrl,
       });
 
       const monitor = new ModelMonitor(this, `${name}-Monitor`, {
@@ -250,9 +293,96 @@ export class ModelsStack extends Stack {
         [`Resource::${versionsRef}/*/${VERSION_LAYOUT.psiBins}`]:
           'The champion changes at run time: any registered version of this model, its psi-bins.json only.',
       });
-      served[name] = { declaration, endpoint, monitor, driftCheck, bootstrap };
+      const shadowComparison = settings.shadow
+        ? this.shadowComparison(props, declaration, endpointName, settings.shadow)
+        : undefined;
+      served[name] = {
+        declaration,
+        endpoint,
+        monitor,
+        driftCheck,
+        bootstrap,
+        ...(shadowComparison ? { shadowComparison } : {}),
+      };
     }
     this.served = served;
+    if (props.settings.shadow && props.models.length > 0) {
+      new CfnSchema(this, `Schema${SHADOW_COMPARED}`, {
+        registryName: props.data.schemaRegistry.attrRegistryName,
+        type: 'JSONSchemaDraft4',
+        description: `aims ${SHADOW_COMPARED} event, detail version 1`,
+        content: JSON.stringify(shadowComparedJsonSchema()),
+      });
+    }
+  }
+
+  /**
+   * The shadow comparison of one model: reads both variants' capture of a window, publishes its metrics and
+   * ShadowCompared, and returns a verdict. Runs on a schedule and when the retraining pipeline invokes it by name.
+   */
+  private shadowComparison(
+    props: ModelsStackProps,
+    declaration: ModelDeclaration,
+    endpointName: string,
+    shadow: Exclude<EnvironmentConfig['models']['shadow'], false>,
+  ): ServiceFunction {
+    const { data } = props;
+    const { manifest } = declaration;
+    const name = manifest.name;
+    const capturePrefix = `${name}/${endpointName}/`;
+    const fn = new ServiceFunction(this, `${name}-ShadowComparison`, {
+      entry: 'lambdas/shadow/handler.ts',
+      serviceName: SHADOW_METRICS.service,
+      metricsNamespace: SHADOW_METRICS.namespace,
+      description: `Shadow comparison of ${name}: the challenger's captured answers vs the champion's, by inference id`,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.removalPolicy,
+      memorySize: 1024,
+      timeout: Duration.minutes(2),
+      environment: {
+        MODEL_NAME: name,
+        CAPTURE_BUCKET: data.captureBucket.bucketName,
+        CAPTURE_PREFIX: capturePrefix,
+        CHAMPION_VARIANT,
+        SHADOW_VARIANT,
+        WINDOW_MINUTES: String(shadow.windowMinutes),
+        REVIEW_THRESHOLD: String(props.policy.reviewThreshold),
+        DECLINE_THRESHOLD: String(props.policy.declineThreshold),
+        SHADOW_THRESHOLDS: JSON.stringify(manifest.monitoring.shadow),
+        EVENT_BUS_NAME: data.bus.eventBusName,
+      },
+    });
+    (fn.function.node.defaultChild as CfnFunction).functionName = shadowComparisonFunctionName(props.stageName, name);
+    fn.allow(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [data.captureBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${capturePrefix}*`] } },
+      }),
+    );
+    fn.allow(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [
+          data.captureBucket.arnForObjects(`${capturePrefix}${CHAMPION_VARIANT}/*`),
+          data.captureBucket.arnForObjects(`${capturePrefix}${SHADOW_VARIANT}/*`),
+        ],
+      }),
+    );
+    fn.allow(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [data.key.keyArn] }));
+    fn.allowPutEvents(data.bus);
+    new Rule(this, `${name}-ShadowSchedule`, {
+      description: `Runs the shadow comparison of ${name}`,
+      schedule: Schedule.rate(Duration.minutes(shadow.compareEveryMinutes)),
+      targets: [new LambdaFunction(fn.function, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 0 })],
+    });
+    const capture = `${nagBucketArn(data.captureBucket)}/${capturePrefix}`;
+    const reason = "The comparison reads the capture files of its window, inside this variant's capture prefix only.";
+    acknowledgeWildcards(fn.role.node.findChild('DefaultPolicy'), {
+      [`Resource::${capture}${CHAMPION_VARIANT}/*`]: reason,
+      [`Resource::${capture}${SHADOW_VARIANT}/*`]: reason,
+    });
+    return fn;
   }
 
   /**

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
+  ArnFormat,
   AssetHashType,
   BundlingOutput,
   type DefaultStackSynthesizer,
@@ -34,6 +35,7 @@ import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
 import {
   acknowledgeWildcards,
+  challengerParameterName,
   championParameterName,
   ModelRegistry,
   nagBucketArn,
@@ -41,7 +43,7 @@ import {
 import { type RetrainingFunctions, RetrainingWorkflow } from '../constructs/retraining-workflow.js';
 import { ServiceFunction } from '../constructs/service-function.js';
 import { BUCKET_LAYOUT } from './data-stack.js';
-import { TRITON_IMAGE_TAG } from './models-stack.js';
+import { shadowComparisonFunctionName, TRITON_IMAGE_TAG } from './models-stack.js';
 
 /** The SageMaker PyTorch training image (script mode), the same torch major as the local Debian build. */
 export const PYTORCH_TRAINING_IMAGE = 'pytorch-training:1.13.1-gpu-py39';
@@ -296,6 +298,7 @@ export class RetrainingStack extends Stack {
         modelName: name,
         stageName: props.stageName,
         description: manifest.description,
+        challenger: settings.shadow !== false,
       });
       registries[name] = registry;
       const code = trainingCodeAsset(this, `${name}-TrainingCode`, dir);
@@ -331,6 +334,24 @@ export class RetrainingStack extends Stack {
         maxTrainingHours: settings.retraining.maxTrainingHours,
         logRetention: props.logRetention,
         removalPolicy: props.removalPolicy,
+        ...(settings.shadow
+          ? {
+              shadow: {
+                challengerParameterName: challengerParameterName(props.stageName, name),
+                challengerParameterArn: ModelRegistry.parameterArn(
+                  this,
+                  challengerParameterName(props.stageName, name),
+                ),
+                comparisonFunctionArn: this.formatArn({
+                  service: 'lambda',
+                  resource: 'function',
+                  resourceName: shadowComparisonFunctionName(props.stageName, name),
+                  arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+                }),
+                bakeMinutes: settings.shadow.bakeMinutes,
+              },
+            }
+          : {}),
       });
       workflow.node.addDependency(this.workGroup, decisions, groundTruth);
       workflows[name] = workflow;

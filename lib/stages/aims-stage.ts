@@ -48,6 +48,7 @@ export class AimsStage extends Stage {
       data: this.data,
       models: props.models,
       settings: config.models,
+      policy: config.scoring,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });

@@ -1,7 +1,9 @@
 // The local SageMaker endpoint front: InvokeEndpoint is split between the serving fleet and, during a deployment, a
 // canary fleet (two model-server processes); every sampled request/response pair is written as SageMaker data
 // capture (JSON lines under <destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/), and canary metrics feed the rollback
-// alarms. The model server itself stays unchanged.
+// alarms. With a shadow variant, every invocation is also sent to the shadow's model server after the caller has its
+// answer (never delaying it), and the shadow's answer is captured under its own variant with the same inference id.
+// The model server itself stays unchanged.
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listen, type RunningServer, readBody } from '../services/http.js';
@@ -45,14 +47,20 @@ export class EndpointProxy {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   readonly faults: ProxyFaults = {};
-  /** Requests per fleet since start ('champion' / 'canary'), for tests and the console. */
-  readonly served = { champion: 0, canary: 0 };
+  /** Requests per fleet since start ('champion' / 'canary' / 'shadow' copies), for tests and the console. */
+  readonly served = { champion: 0, canary: 0, shadow: 0 };
+  private shadow: { url: () => string; capture: CaptureSettings | undefined } | undefined;
+  private readonly mirroring = new Set<Promise<void>>();
+  /** Aborts mirrored requests still waiting when the proxy closes. */
+  private readonly closing = new AbortController();
 
   constructor(
     championUrl: () => string,
     private capture: CaptureSettings | undefined,
     private readonly s3: LocalS3,
     private readonly flushIntervalMs = 1000,
+    /** How long a mirrored request may take before the shadow's copy is dropped (SageMaker's invocation limit). */
+    private readonly shadowTimeoutMs = 60_000,
   ) {
     this.champion = championUrl;
   }
@@ -74,6 +82,16 @@ export class EndpointProxy {
 
   setChampion(url: () => string): void {
     this.champion = url;
+  }
+
+  /** Mirrors every invocation to `url` (the shadow variant), capturing its answers with `capture`; undefined stops it. */
+  setShadow(url: (() => string) | undefined, capture?: CaptureSettings): void {
+    this.shadow = url ? { url, capture } : undefined;
+  }
+
+  /** Resolves when every mirrored request sent so far has been answered (and captured). */
+  async shadowIdle(): Promise<void> {
+    while (this.mirroring.size > 0) await Promise.allSettled([...this.mirroring]);
   }
 
   /** Routes `percent` of invocations to `url` from now on and starts a fresh canary window. */
@@ -109,7 +127,7 @@ export class EndpointProxy {
     const started = process.hrtime.bigint();
     let upstream: { status: number; headers: IncomingMessage['headers']; body: Buffer };
     try {
-      upstream = await forward(target, req, body);
+      upstream = await forward(target, { url: req.url ?? '/', method: req.method, headers: req.headers }, body);
     } catch {
       // An unreachable model is an unreachable endpoint: the caller sees the connection drop, as before the proxy.
       req.socket.destroy();
@@ -124,6 +142,14 @@ export class EndpointProxy {
     res.end(upstream.body);
     if (!invocation) return;
     this.served[canary ? 'canary' : 'champion']++;
+    // Sampled once per request, so a sampled champion answer has its shadow answer to pair with.
+    const sampled = Math.random() * 100;
+    const meta = {
+      contentType: String(req.headers['content-type'] ?? 'application/json'),
+      inferenceId: req.headers['x-amzn-sagemaker-inference-id'],
+    };
+    if (this.shadow)
+      this.mirror(this.shadow, { url: req.url ?? '/', method: req.method, headers: req.headers }, body, meta, sampled);
     const responseText = upstream.body.toString('utf8');
     if (canary) {
       const m = canary.metrics;
@@ -133,15 +159,41 @@ export class EndpointProxy {
       const score = firstScore(responseText);
       if (score !== undefined) m.scores.push(score);
     }
-    if (upstream.status < 300) this.record(req, body, responseText);
+    if (upstream.status < 300) this.record(this.capture, meta, body, responseText, sampled);
   }
 
-  private record(req: IncomingMessage, input: string, output: string): void {
-    const c = this.capture;
-    if (!c || Math.random() * 100 >= c.samplingPercentage) return;
+  /** The shadow's copy of a request: sent after the caller's answer, captured on success, never awaited by it. */
+  private mirror(
+    shadow: NonNullable<EndpointProxy['shadow']>,
+    request: ForwardedRequest,
+    body: string,
+    meta: CaptureMeta,
+    sampled: number,
+  ): void {
+    const done = (async () => {
+      try {
+        const signal = AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.shadowTimeoutMs)]);
+        const answer = await forward(shadow.url(), request, body, signal);
+        this.served.shadow++;
+        if (answer.status < 300) this.record(shadow.capture, meta, body, answer.body.toString('utf8'), sampled);
+      } catch {
+        // A shadow that is down loses its copies, as on SageMaker; the caller never sees it.
+      }
+    })();
+    this.mirroring.add(done);
+    void done.finally(() => this.mirroring.delete(done));
+  }
+
+  private record(
+    c: CaptureSettings | undefined,
+    meta: CaptureMeta,
+    input: string,
+    output: string,
+    sampled: number,
+  ): void {
+    if (!c || sampled >= c.samplingPercentage) return;
     const now = new Date();
-    const contentType = String(req.headers['content-type'] ?? 'application/json');
-    const inferenceId = req.headers['x-amzn-sagemaker-inference-id'];
+    const { contentType, inferenceId } = meta;
     const line = {
       captureData: {
         ...(c.captureInput
@@ -192,6 +244,9 @@ export class EndpointProxy {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.shadow = undefined;
+    this.closing.abort();
+    await this.shadowIdle();
     await this.flushCapture();
     await this.server?.close();
   }
@@ -207,15 +262,27 @@ function firstScore(text: string): number | undefined {
   }
 }
 
+interface ForwardedRequest {
+  readonly url: string;
+  readonly method: string | undefined;
+  readonly headers: IncomingMessage['headers'];
+}
+
+interface CaptureMeta {
+  readonly contentType: string;
+  readonly inferenceId: string | string[] | undefined;
+}
+
 function forward(
   base: string,
-  req: IncomingMessage,
+  req: ForwardedRequest,
   body: string,
+  signal?: AbortSignal,
 ): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
-  const url = new URL(req.url ?? '/', base);
+  const url = new URL(req.url || '/', base);
   const headers = { ...req.headers, host: url.host, 'content-length': String(Buffer.byteLength(body)) };
   return new Promise((resolvePromise, reject) => {
-    const upstream = httpRequest(url, { method: req.method, headers }, (res) => {
+    const upstream = httpRequest(url, { method: req.method, headers, ...(signal ? { signal } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>

@@ -261,7 +261,7 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
   );
   const group = (model: string) => groupNames(template).find((g) => g.endsWith(model)) ?? model;
   const pointerName = (model: string) =>
-    template.ofType('AWS::SSM::Parameter').find((p) => p.ref.includes(`/models/${model}/`))?.ref ?? '';
+    template.ofType('AWS::SSM::Parameter').find((p) => p.ref.endsWith(`/models/${model}/champion`))?.ref ?? '';
 
   return {
     controlPlaneUrl: controlUrl,
@@ -315,7 +315,10 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
         detail: {},
       });
     },
-    flushCapture: () => modelsStack.proxy.flushCapture(),
+    flushCapture: async () => {
+      await modelsStack.proxy.shadowIdle();
+      await modelsStack.proxy.flushCapture();
+    },
     status: (model = defaultModel) => {
       const latest = stepFunctions.list().find((e) => e.stateMachineArn === machineFor(model));
       const last = modelsStack.deployments[modelsStack.deployments.length - 1];

@@ -3,6 +3,8 @@
 // champion pointer), the new model is started as a second model-server process, takes the endpoint's canary share of
 // traffic for the bake time, and is promoted — or rolled back on the endpoint's own rollback alarms (invocation 5xx,
 // model latency p99, score PSI vs the version's baseline), ending in UPDATE_COMPLETE or UPDATE_ROLLBACK_COMPLETE.
+// When the template's endpoint config has a shadow variant, a third model-server process serves the challenger pointer
+// and the proxy mirrors every invocation to it; an update that only moves the challenger replaces that process.
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +39,15 @@ export interface DeployedModels {
     readonly statisticsUri: string;
     readonly constraintsUri: string;
   };
+  /** What the shadow variant serves (the challenger pointer's model), when the endpoint has one. */
+  readonly shadow?: ServedModel;
+}
+
+/** One variant's model as a model server loads it. */
+export interface ServedModel {
+  readonly modelDataUrl: string;
+  readonly modelDir: string;
+  readonly version: string;
 }
 
 export interface DeploymentRecord {
@@ -88,6 +99,7 @@ export class LocalModelsStack {
   readonly proxy: EndpointProxy;
   private state!: PersistedState;
   private blue!: Fleet;
+  private shadowFleet: { endpoint: LocalModelEndpoint; model: ServedModel } | undefined;
   private readonly file: string;
   private running: Promise<void> | undefined;
   private readonly stopping = new AbortController();
@@ -120,10 +132,38 @@ export class LocalModelsStack {
       stack.state = { status: 'CREATE_COMPLETE', deployed, deployments: [], lastUpdated: new Date().toISOString() };
     }
     stack.save();
+    const template = stack.resolvedTemplate(deployed.parameters);
+    // A data directory from before the template had a shadow: the shadow is created now, as CloudFormation would.
+    if (stack.resources(template).shadowModelDataUrl !== undefined && !deployed.shadow) {
+      deployed = await stack.materialize({ parameters: deployed.parameters, template });
+      stack.state.deployed = deployed;
+      stack.save();
+    }
     stack.blue = { endpoint: await stack.startFleet(deployed, 'blue'), deployed };
-    stack.proxy.setCapture(stack.captureSettings(stack.resolvedTemplate(deployed.parameters)));
+    stack.proxy.setCapture(stack.captureSettings(template, 'champion'));
+    if (deployed.shadow) await stack.replaceShadow(deployed.shadow, template);
     await stack.proxy.start();
     return stack;
+  }
+
+  /** The shadow variant's model server (undefined without a shadow variant). */
+  get shadow(): { readonly url: string; readonly model: ServedModel } | undefined {
+    const fleet = this.shadowFleet;
+    return fleet ? { url: fleet.endpoint.url, model: fleet.model } : undefined;
+  }
+
+  /** Starts a model server for the shadow's model, mirrors traffic to it, then stops the one it replaces. */
+  private async replaceShadow(model: ServedModel, template: LocalTemplate): Promise<void> {
+    const endpoint = await startLocalModelEndpoint({
+      root: this.options.root,
+      modelDir: model.modelDir,
+      manifestDir: this.options.manifestDir,
+      logFile: join(this.options.dataDir, 'logs', 'model-server-shadow.log'),
+    });
+    const old = this.shadowFleet;
+    this.shadowFleet = { endpoint, model };
+    this.proxy.setShadow(() => endpoint.url, this.captureSettings(template, 'shadow'));
+    await old?.endpoint.close();
   }
 
   private save(): void {
@@ -231,11 +271,34 @@ export class LocalModelsStack {
     if (typeof modelDataUrl !== 'string')
       throw new Error(`${this.stackName}: the endpoint's model has no ModelDataUrl`);
     const dq = inStack('AWS::SageMaker::DataQualityJobDefinition')[0];
-    return { endpoint, config, variant, modelDataUrl, dq, alarms: inStack('AWS::CloudWatch::Alarm') };
+    const shadowVariant = (
+      (config.properties.ShadowProductionVariants ?? []) as { ModelName?: string; VariantName?: string }[]
+    )[0];
+    const shadowModel = shadowVariant
+      ? inStack('AWS::SageMaker::Model').find(
+          (r) => r.attributes.ModelName === shadowVariant.ModelName || r.ref === shadowVariant.ModelName,
+        )
+      : undefined;
+    const shadowUrl = (shadowModel?.properties.PrimaryContainer as { ModelDataUrl?: unknown } | undefined)
+      ?.ModelDataUrl;
+    if (shadowVariant && typeof shadowUrl !== 'string') {
+      throw new Error(`${this.stackName}: the endpoint's shadow model has no ModelDataUrl`);
+    }
+    return {
+      endpoint,
+      config,
+      variant,
+      modelDataUrl,
+      dq,
+      alarms: inStack('AWS::CloudWatch::Alarm'),
+      shadowVariant,
+      shadowModelDataUrl: shadowUrl as string | undefined,
+    };
   }
 
-  private captureSettings(template: LocalTemplate): CaptureSettings | undefined {
-    const { endpoint, config, variant } = this.resources(template);
+  private captureSettings(template: LocalTemplate, which: 'champion' | 'shadow'): CaptureSettings | undefined {
+    const { endpoint, config, variant: production, shadowVariant } = this.resources(template);
+    const variant = which === 'champion' ? production : shadowVariant;
     const dc = config.properties.DataCaptureConfig as
       | {
           EnableCapture?: boolean;
@@ -256,10 +319,17 @@ export class LocalModelsStack {
     };
   }
 
-  /** Puts the model the template names where a model server can load it. */
+  /** The value a pointer of this kind resolved to (the SSM-typed parameter whose name ends in /champion …). */
+  private pointerValue(parameters: Readonly<Record<string, string>>, kind: 'champion' | 'challenger') {
+    const raw = this.rawTemplate().Parameters ?? {};
+    const key = Object.keys(parameters).find((k) => String(raw[k]?.Default ?? '').endsWith(`/${kind}`));
+    // Templates from before the challenger existed have one SSM-typed parameter: the champion.
+    return key !== undefined ? parameters[key] : kind === 'champion' ? Object.values(parameters)[0] : undefined;
+  }
+
+  /** Puts the models the template names (the champion's and the shadow's) where a model server can load them. */
   private async materialize(resolved: { parameters: Record<string, string>; template: LocalTemplate }) {
-    const { modelDataUrl, dq } = this.resources(resolved.template);
-    const pointer = Object.values(resolved.parameters)[0];
+    const { modelDataUrl, dq, shadowModelDataUrl } = this.resources(resolved.template);
     const baseline = dq?.properties.DataQualityBaselineConfig as
       | { StatisticsResource?: { S3Uri?: string }; ConstraintsResource?: { S3Uri?: string } }
       | undefined;
@@ -271,6 +341,21 @@ export class LocalModelsStack {
             constraintsUri: baseline.ConstraintsResource.S3Uri,
           }
         : undefined;
+    const champion = await this.materializeModel(modelDataUrl, this.pointerValue(resolved.parameters, 'champion'));
+    const shadow =
+      shadowModelDataUrl === undefined
+        ? undefined
+        : await this.materializeModel(shadowModelDataUrl, this.pointerValue(resolved.parameters, 'challenger'));
+    return {
+      parameters: resolved.parameters,
+      ...champion,
+      ...(dataQuality ? { dataQuality } : {}),
+      ...(shadow ? { shadow } : {}),
+    } satisfies DeployedModels;
+  }
+
+  /** One model archive unpacked for the model server (the bundled bootstrap model when the pointer says so). */
+  private async materializeModel(modelDataUrl: string, pointer: string | undefined): Promise<ServedModel> {
     let modelDir: string;
     if (pointer === undefined || pointer === POINTER_SENTINEL) {
       modelDir = this.options.bootstrapModelDir;
@@ -294,13 +379,7 @@ export class LocalModelsStack {
       }
     }
     const card = JSON.parse(readFileSync(join(modelDir, 'model-card.json'), 'utf8')) as { version?: string };
-    return {
-      parameters: resolved.parameters,
-      modelDataUrl,
-      modelDir,
-      version: card.version ?? 'unknown',
-      ...(dataQuality ? { dataQuality } : {}),
-    } satisfies DeployedModels;
+    return { modelDataUrl, modelDir, version: card.version ?? 'unknown' };
   }
 
   private startFleet(deployed: DeployedModels, color: string): Promise<LocalModelEndpoint> {
@@ -340,11 +419,16 @@ export class LocalModelsStack {
       );
     }
     const resolved = this.resolve();
-    const next = this.resources(resolved.template).modelDataUrl;
-    if (next === this.state.deployed.modelDataUrl)
+    const next = this.resources(resolved.template);
+    if (
+      next.modelDataUrl === this.state.deployed.modelDataUrl &&
+      next.shadowModelDataUrl === this.state.deployed.shadow?.modelDataUrl
+    )
       throw new AwsServiceError('ValidationError', 'No updates are to be performed.');
     this.setStatus('UPDATE_IN_PROGRESS', 'User Initiated');
-    this.running = this.deploy(resolved).finally(() => {
+    const deploying =
+      next.modelDataUrl === this.state.deployed.modelDataUrl ? this.deployShadow(resolved) : this.deploy(resolved);
+    this.running = deploying.finally(() => {
       this.running = undefined;
     });
     return { StackId: this.stackId() };
@@ -407,7 +491,11 @@ export class LocalModelsStack {
       this.blue = green;
       this.proxy.setChampion(() => green?.endpoint.url ?? old.endpoint.url);
       this.proxy.endCanary();
-      this.proxy.setCapture(this.captureSettings(resolved.template));
+      this.proxy.setCapture(this.captureSettings(resolved.template, 'champion'));
+      const shadow = green.deployed.shadow;
+      if (shadow && shadow.modelDataUrl !== this.shadowFleet?.model.modelDataUrl) {
+        await this.replaceShadow(shadow, resolved.template);
+      }
       this.setStatus('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
       await old.endpoint.close();
       this.state.deployed = green.deployed;
@@ -423,6 +511,37 @@ export class LocalModelsStack {
           : `endpoint update failed: ${(error as Error).message}`;
       this.setStatus('UPDATE_ROLLBACK_IN_PROGRESS', reason);
       await green?.endpoint.close().catch(() => {});
+      record.outcome = 'rolled-back';
+      record.reason = reason;
+      record.endedAt = new Date().toISOString();
+      this.setStatus('UPDATE_ROLLBACK_COMPLETE', reason);
+      this.log(`  models stack: ${reason} (UPDATE_ROLLBACK_COMPLETE)`);
+    }
+  }
+
+  /**
+   * An update that changes only the shadow's model (the pipeline moved the challenger pointer): the shadow never
+   * answers callers, so its new model server replaces the old one at once; one that cannot start rolls back.
+   */
+  private async deployShadow(resolved: { parameters: Record<string, string>; template: LocalTemplate }): Promise<void> {
+    const record: DeploymentRecord = {
+      startedAt: new Date().toISOString(),
+      from: `shadow ${this.state.deployed.shadow?.version ?? '(none)'}`,
+      to: 'shadow (materializing)',
+    };
+    this.state.deployments.push(record);
+    try {
+      const deployed = await this.materialize(resolved);
+      if (!deployed.shadow) throw new Error('the template no longer has a shadow variant');
+      Object.assign(record, { to: `shadow ${deployed.shadow.version}` });
+      await this.replaceShadow(deployed.shadow, resolved.template);
+      this.state.deployed = deployed;
+      record.outcome = 'promoted';
+      record.endedAt = new Date().toISOString();
+      this.setStatus('UPDATE_COMPLETE');
+      this.log(`  models stack: the shadow serves ${deployed.shadow.version} (UPDATE_COMPLETE)`);
+    } catch (error) {
+      const reason = `shadow variant update failed: ${(error as Error).message}`;
       record.outcome = 'rolled-back';
       record.reason = reason;
       record.endedAt = new Date().toISOString();
@@ -519,6 +638,7 @@ export class LocalModelsStack {
     await this.running?.catch(() => {});
     await this.proxy.close();
     await this.blue?.endpoint.close();
+    await this.shadowFleet?.endpoint.close();
   }
 }
 

@@ -27,6 +27,21 @@ const FeatureThreshold = z
   })
   .strict();
 
+/** When a challenger in the shadow variant counts as agreeing with the champion (the shadow comparison's verdict). */
+export const SHADOW_DEFAULTS = { minPairs: 200, minAgreement: 0.97, maxScorePsi: 0.25, maxMeanAbsDiff: 0.1 } as const;
+const ShadowThresholds = z
+  .object({
+    /** Paired requests (same inference id in both variants) below which nothing is judged: the verdict fails. */
+    minPairs: z.number().int().min(1).default(SHADOW_DEFAULTS.minPairs),
+    /** Share of pairs whose decision (approve / review / decline at the policy thresholds) is the same. */
+    minAgreement: z.number().min(0).max(1).default(SHADOW_DEFAULTS.minAgreement),
+    /** PSI of the shadow's score distribution vs the champion's, above which they differ. */
+    maxScorePsi: z.number().positive().default(SHADOW_DEFAULTS.maxScorePsi),
+    /** Mean |shadow score − champion score| above which they differ. */
+    maxMeanAbsDiff: z.number().positive().max(1).default(SHADOW_DEFAULTS.maxMeanAbsDiff),
+  })
+  .strict();
+
 export const ModelManifest = z
   .object({
     name: z
@@ -68,6 +83,8 @@ export const ModelManifest = z
         driftWindowMinutes: z.number().int().min(1),
         minSamples: z.number().int().min(1),
         featureThresholds: z.record(z.string(), FeatureThreshold).optional(),
+        /** Thresholds of the shadow comparison (environments with a shadow variant). @default SHADOW_DEFAULTS */
+        shadow: ShadowThresholds.default({ ...SHADOW_DEFAULTS }),
       })
       .strict(),
     training: z
