@@ -29,7 +29,8 @@ interface Job {
 }
 
 /**
- * When the runner is idle and no other request is mid-upload, a batch starts at the end of the current event-loop
+ * A lone request on an idle runner runs in its own turn (`tryRunNow`), which is the batch-1 latency path. Otherwise,
+ * when the runner is idle and no other request is mid-upload, a batch starts at the end of the current event-loop
  * turn: waiting longer could only add latency, and every request parsed in that turn is coalesced. While other requests are
  * still arriving, it waits up to `maxQueueDelayMicroseconds` (or until `maxBatchSize` rows) for them — Triton's
  * rule, applied only when it can pay off. While a run is in flight, new requests queue and form the next batch.
@@ -61,13 +62,57 @@ export class MicroBatcher {
     this.delayNs = BigInt(Math.round(options.maxQueueDelayMicroseconds * 1000));
   }
 
+  /**
+   * Scores a request in the caller's own event-loop turn, without queueing, when that cannot cost any batching:
+   * the model runs synchronously (native ORT session), nothing is queued or running, no other request is
+   * mid-upload, and neither this turn nor the previous one has seen another request. Under concurrent load
+   * many requests become ready in the same turn, so after the first such turn everything queues and batches as
+   * before. Returns undefined when the request must go through `submit` instead; throws what the run throws.
+   */
+  tryRunNow(rows: number, width: number, data: Float32Array): BatchResult | undefined {
+    const quiet = this.readyThisTurn === 0 && this.readyLastTurn <= 1;
+    this.noteReady();
+    if (!quiet || this.queue.length > 0 || this.inFlight > 0 || this.arriving() > 0) return undefined;
+    const model = this.currentModel();
+    if (!model.runsSynchronously || width !== model.width) return undefined;
+    const stats = model.stats;
+    const startNs = process.hrtime.bigint();
+    model.acquire();
+    try {
+      const values = model.runSync(data, rows);
+      stats.batches++;
+      stats.computeNs += Number(process.hrtime.bigint() - startNs);
+      stats.lastInferenceMs = Date.now();
+      stats.requests++;
+      stats.rows += rows;
+      return { model, values };
+    } catch (err) {
+      stats.failures++;
+      throw err;
+    } finally {
+      model.releaseUse();
+    }
+  }
+
   submit(rows: number, width: number, data: Float32Array): Promise<BatchResult> {
+    this.noteReady();
     return new Promise<BatchResult>((resolve, reject) => {
       this.queue.push({ rows, width, data, enqueuedNs: process.hrtime.bigint(), resolve, reject });
       this.queuedRows += rows;
       this.schedule();
     });
   }
+
+  /** Counts requests that became ready to run in this event-loop turn; the count moves to `readyLastTurn` at its end. */
+  private noteReady(): void {
+    if (this.readyThisTurn++ === 0) setImmediate(this.endTurn);
+  }
+  private readyThisTurn = 0;
+  private readyLastTurn = 0;
+  private readonly endTurn = (): void => {
+    this.readyLastTurn = this.readyThisTurn;
+    this.readyThisTurn = 0;
+  };
 
   /** Re-evaluates the queue, e.g. after an arriving request turned out to be malformed. */
   poke(): void {

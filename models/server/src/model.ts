@@ -232,9 +232,25 @@ export class LoadedModel {
 
   /** Scores `rows` rows laid out row-major in `data`; returns `rows * outputWidth` values. */
   async run(data: Float32Array, rows: number): Promise<Float32Array> {
+    if (this.session.synchronous) return this.runSync(data, rows);
     const feeds = { [this.inputName]: new ort.Tensor('float32', data, [rows, this.width]) };
-    const pending = this.session.run(feeds, this.fetches);
-    const result = pending instanceof Promise ? await pending : pending;
+    return this.outputOf(await this.session.run(feeds, this.fetches));
+  }
+
+  /**
+   * `run` without a promise, for the native session only (`runsSynchronously`). ORT reads `data` during the call
+   * and copies the output into a new array, so neither outlives the call inside ORT.
+   */
+  runSync(data: Float32Array, rows: number): Float32Array {
+    if (!this.session.synchronous) throw new Error('runSync needs the native ORT session; use run()');
+    // One feeds object per model, refilled per call: safe because the native run does not keep it past the call.
+    this.syncFeeds[this.inputName] = new ort.Tensor('float32', data, [rows, this.width]);
+    const result = this.session.run(this.syncFeeds, this.fetches) as Results;
+    return this.outputOf(result);
+  }
+  private readonly syncFeeds: Feeds = {};
+
+  private outputOf(result: Results): Float32Array {
     const output = result[this.outputName];
     if (output === undefined || !(output.data instanceof Float32Array)) {
       throw new Error(`model.onnx returned no float32 output '${this.outputName}'`);

@@ -27,15 +27,17 @@ const describe = (v: unknown): string => {
   return typeof v;
 };
 
-function toFp32(value: unknown, where: string, out: Float32Array, at: number): void {
+/** The 400 for a value `isFp32` rejected; `where` is only called here, to word it. */
+function fp32Error(value: unknown, where: () => string): BadRequestError {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new BadRequestError(`${where} must be a finite FP32 number, got ${describe(value)}`);
+    return new BadRequestError(`${where()} must be a finite FP32 number, got ${describe(value)}`);
   }
-  if (value > FP32_MAX || value < -FP32_MAX) {
-    throw new BadRequestError(`${where} is ${value}, outside the FP32 range`);
-  }
-  out[at] = value;
+  return new BadRequestError(`${where()} is ${value}, outside the FP32 range`);
 }
+
+/** The per-value check of the hot loops below, written so a valid value costs two comparisons and no allocation. */
+const isFp32 = (value: unknown): value is number =>
+  typeof value === 'number' && value <= FP32_MAX && value >= -FP32_MAX;
 
 /** Parses the JSON text of a v2 infer request; every rejection is a 400 that says what was expected. */
 export function parseInferBody(text: string, expect: InferExpectation): ParsedInferRequest {
@@ -119,7 +121,12 @@ export function parseInferRequest(body: unknown, expect: InferExpectation): Pars
           `input '${inputName}' data[${r}] must be an array of ${width} numbers, got ${Array.isArray(row) ? `${row.length} values` : describe(row)}`,
         );
       }
-      for (let c = 0; c < width; c++) toFp32(row[c], `input '${inputName}' data[${r}][${c}]`, out, r * width + c);
+      const base = r * width;
+      for (let c = 0; c < width; c++) {
+        const value: unknown = row[c];
+        if (!isFp32(value)) throw fp32Error(value, () => `input '${inputName}' data[${r}][${c}]`);
+        out[base + c] = value;
+      }
     }
   } else {
     if (data.length !== rows * width) {
@@ -127,7 +134,11 @@ export function parseInferRequest(body: unknown, expect: InferExpectation): Pars
         `input '${inputName}' shape [${rows}, ${width}] needs ${rows * width} values, got ${data.length}`,
       );
     }
-    for (let i = 0; i < data.length; i++) toFp32(data[i], `input '${inputName}' data[${i}]`, out, i);
+    for (let i = 0; i < data.length; i++) {
+      const value: unknown = data[i];
+      if (!isFp32(value)) throw fp32Error(value, () => `input '${inputName}' data[${i}]`);
+      out[i] = value;
+    }
   }
   return body.id === undefined ? { rows, width, data: out } : { id: body.id as string, rows, width, data: out };
 }
@@ -142,22 +153,37 @@ export interface InferResponseFields {
   values: Float32Array;
 }
 
-/** Serialises a v2 infer response; float32 values are written as the doubles they are exactly equal to. Built as a
- * string (same bytes as JSON.stringify of the response object) because it runs once per request. */
-export function inferResponseJson(r: InferResponseFields): string {
+/** The part of a v2 infer response that depends only on the model: from `"model_name"` to the open shape bracket.
+ * The server computes it once per loaded model. */
+export function inferResponseHead(r: { modelName: string; modelVersion: string; outputName: string }): string {
+  return (
+    `"model_name":${JSON.stringify(r.modelName)},"model_version":${JSON.stringify(r.modelVersion)},` +
+    `"outputs":[{"name":${JSON.stringify(r.outputName)},"shape":[`
+  );
+}
+
+/** Serialises a v2 infer response from its precomputed `head` (see `inferResponseHead`); float32 values are written
+ * as the doubles they are exactly equal to, giving the same bytes as JSON.stringify of the response object. */
+export function inferResponseWithHead(
+  head: string,
+  id: string | undefined,
+  rows: number,
+  outputWidth: number,
+  values: Float32Array,
+): string {
   let data = '';
-  const values = r.values;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as number;
     // JSON.stringify writes non-finite numbers as null; String() would write invalid JSON.
-    data += i === 0 ? '' : ',';
+    if (i > 0) data += ',';
     data += Number.isFinite(v) ? String(v) : 'null';
   }
-  return (
-    `{${r.id === undefined ? '' : `"id":${JSON.stringify(r.id)},`}"model_name":${JSON.stringify(r.modelName)},` +
-    `"model_version":${JSON.stringify(r.modelVersion)},"outputs":[{"name":${JSON.stringify(r.outputName)},` +
-    `"shape":[${r.rows},${r.outputWidth}],"datatype":"FP32","data":[${data}]}]}`
-  );
+  return `{${id === undefined ? '' : `"id":${JSON.stringify(id)},`}${head}${rows},${outputWidth}],"datatype":"FP32","data":[${data}]}]}`;
+}
+
+/** Serialises a v2 infer response (same bytes as JSON.stringify of the response object). */
+export function inferResponseJson(r: InferResponseFields): string {
+  return inferResponseWithHead(inferResponseHead(r), r.id, r.rows, r.outputWidth, r.values);
 }
 
 export const errorJson = (message: string): string => JSON.stringify({ error: message });

@@ -1,12 +1,18 @@
 // The model server: SageMaker's container contract and the Open Inference Protocol v2 over node:http, with
 // micro-batching, hot reload and graceful shutdown. `startModelServer` is the programmatic entry point.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MicroBatcher } from './batcher.js';
+import { type BatchResult, MicroBatcher } from './batcher.js';
 import { HttpError, ModelLoadError } from './errors.js';
 import { errorFields, jsonLogger, type Logger } from './log.js';
 import { LoadedModel } from './model.js';
-import { errorJson, inferResponseJson, parseInferBody } from './protocol.js';
+import {
+  errorJson,
+  type InferExpectation,
+  inferResponseHead,
+  inferResponseWithHead,
+  parseInferBody,
+} from './protocol.js';
 
 export const SERVER_NAME = 'aims-model-server';
 export const SERVER_VERSION = '1.0.0';
@@ -209,80 +215,138 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     send(res, status, errorJson(message), headers);
   };
 
-  const readBody = (req: IncomingMessage): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const declared = Number(req.headers['content-length'] ?? Number.NaN);
-      const tooLarge = () => new HttpError(413, `request body exceeds ${maxBodyBytes} bytes`, { Connection: 'close' });
-      if (declared > maxBodyBytes) {
-        req.resume();
-        reject(tooLarge());
+  /** Collects a request body as text. Exactly one callback runs: `onError` with a 413 past `maxBodyBytes`, or with
+   * the stream's error. Callbacks rather than a promise: this runs for every request and adds no microtask hop. */
+  const collectBody = (req: IncomingMessage, onBody: (text: string) => void, onError: (err: unknown) => void): void => {
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    const tooLarge = () => new HttpError(413, `request body exceeds ${maxBodyBytes} bytes`, { Connection: 'close' });
+    if (declared > maxBodyBytes) {
+      req.resume();
+      onError(tooLarge());
+      return;
+    }
+    let first: Buffer | undefined;
+    let chunks: Buffer[] | undefined;
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        done = true;
+        onError(tooLarge());
         return;
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let failed = false;
-      req.on('data', (chunk: Buffer) => {
-        if (failed) return;
-        size += chunk.length;
-        if (size > maxBodyBytes) {
-          failed = true;
-          reject(tooLarge());
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.on('end', () => {
-        if (!failed)
-          resolve(
-            chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
-          );
-      });
-      req.on('error', (err) => {
-        if (!failed) {
-          failed = true;
-          reject(err);
-        }
-      });
+      if (first === undefined) first = chunk;
+      else if (chunks === undefined) chunks = [first, chunk];
+      else chunks.push(chunk);
     });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      if (chunks !== undefined) onBody(Buffer.concat(chunks).toString('utf8'));
+      else onBody(first === undefined ? '' : first.toString('utf8'));
+    });
+    req.on('error', (err) => {
+      if (done) return;
+      done = true;
+      onError(err);
+    });
+  };
 
-  const handleInfer = async (req: IncomingMessage, res: ServerResponse, route: InferRoute): Promise<void> => {
-    let text: string;
-    arriving++;
+  const readBody = (req: IncomingMessage): Promise<string> =>
+    new Promise((resolve, reject) => collectBody(req, resolve, reject));
+
+  /** What the infer hot path needs of a model, computed once per loaded model rather than per request. */
+  interface InferParts {
+    expectation: InferExpectation;
+    /** The model-dependent part of every response (see `inferResponseHead`). */
+    head: string;
+    /** The route of `inferPath`, shared by every request to it. */
+    v2Route: InferRoute;
+  }
+  const partsCache = new WeakMap<LoadedModel, InferParts>();
+  const partsFor = (m: LoadedModel): InferParts => {
+    let parts = partsCache.get(m);
+    if (parts === undefined) {
+      parts = {
+        expectation: { inputName: m.inputName, outputName: m.outputName, width: m.width, maxRows },
+        head: inferResponseHead({ modelName: m.name, modelVersion: m.version, outputName: m.outputName }),
+        v2Route: { kind: 'v2', name: m.name },
+      };
+      partsCache.set(m, parts);
+    }
+    return parts;
+  };
+
+  const failInfer = (res: ServerResponse, route: InferRoute, err: unknown): void => {
+    // An arriving request that failed may be what a queued batch was waiting for.
+    batcher?.poke();
+    if (!res.headersSent) sendError(res, route, err);
+  };
+
+  const sendInfer = (res: ServerResponse, route: InferRoute, id: string | undefined, rows: number, r: BatchResult) => {
     try {
-      text = await readBody(req);
-    } finally {
-      arriving--;
+      const body = inferResponseWithHead(partsFor(r.model).head, id, rows, r.model.outputWidth, r.values);
+      const headers: OutgoingHttpHeaders = { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(body) };
+      if (route.kind === 'sagemaker') headers['x-Amzn-Invoked-Production-Variant'] = variant;
+      if (draining) headers.Connection = 'close';
+      // Status line, headers and body leave in one write.
+      res.writeHead(200, headers);
+      res.end(body);
+    } catch (err) {
+      failInfer(res, route, err);
     }
-    const m = requireModel();
-    if (route.kind === 'v2') {
-      if (route.name !== m.name)
-        throw new HttpError(404, `unknown model '${route.name}'; this server serves '${m.name}'`);
-      if (route.version !== undefined && route.version !== m.version) {
-        throw new HttpError(
-          404,
-          `version '${route.version}' of model '${m.name}' is not loaded (serving '${m.version}')`,
-        );
+  };
+
+  /**
+   * Scores one infer request. Once its body is in, a lone request is validated, run and answered in that same
+   * event-loop turn (`MicroBatcher.tryRunNow`); otherwise it queues for the next batch. No async function or
+   * promise is involved on the lone path. Errors are answered here, so callers need not wait for it.
+   */
+  const inferNow = (req: IncomingMessage, res: ServerResponse, route: InferRoute): void => {
+    arriving++;
+    collectBody(
+      req,
+      (text) => {
+        arriving--;
+        scoreBody(res, route, text);
+      },
+      (err) => {
+        arriving--;
+        failInfer(res, route, err);
+      },
+    );
+  };
+
+  const scoreBody = (res: ServerResponse, route: InferRoute, text: string): void => {
+    try {
+      const m = requireModel();
+      if (route.kind === 'v2') {
+        if (route.name !== m.name)
+          throw new HttpError(404, `unknown model '${route.name}'; this server serves '${m.name}'`);
+        if (route.version !== undefined && route.version !== m.version) {
+          throw new HttpError(
+            404,
+            `version '${route.version}' of model '${m.name}' is not loaded (serving '${m.version}')`,
+          );
+        }
       }
+      const parsed = parseInferBody(text, partsFor(m).expectation);
+      const active = batcher;
+      if (active === undefined) throw new HttpError(503, 'no model is loaded yet');
+      const now = active.tryRunNow(parsed.rows, parsed.width, parsed.data);
+      if (now !== undefined) {
+        sendInfer(res, route, parsed.id, parsed.rows, now);
+        return;
+      }
+      active.submit(parsed.rows, parsed.width, parsed.data).then(
+        (r) => sendInfer(res, route, parsed.id, parsed.rows, r),
+        (err: unknown) => failInfer(res, route, err),
+      );
+    } catch (err) {
+      failInfer(res, route, err);
     }
-    const parsed = parseInferBody(text, {
-      inputName: m.inputName,
-      outputName: m.outputName,
-      width: m.width,
-      maxRows,
-    });
-    const active = batcher;
-    if (active === undefined) throw new HttpError(503, 'no model is loaded yet');
-    const result = await active.submit(parsed.rows, parsed.width, parsed.data);
-    const body = inferResponseJson({
-      ...(parsed.id === undefined ? {} : { id: parsed.id }),
-      modelName: result.model.name,
-      modelVersion: result.model.version,
-      outputName: result.model.outputName,
-      rows: parsed.rows,
-      outputWidth: result.model.outputWidth,
-      values: result.values,
-    });
-    send(res, 200, body, route.kind === 'sagemaker' ? { 'x-Amzn-Invoked-Production-Variant': variant } : {});
   };
 
   const modelMetadata = (m: LoadedModel) => ({
@@ -320,18 +384,6 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<InferRoute | undefined> => {
     const method = req.method;
-    // The two hot paths skip the general parsing below.
-    if (method === 'POST' && model !== undefined) {
-      if (req.url === '/invocations') {
-        await handleInfer(req, res, SAGEMAKER_ROUTE);
-        return SAGEMAKER_ROUTE;
-      }
-      if (req.url === model.inferPath) {
-        const r: InferRoute = { kind: 'v2', name: model.name };
-        await handleInfer(req, res, r);
-        return r;
-      }
-    }
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const parts = path
       .split('/')
@@ -352,7 +404,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       const r: InferRoute =
         parts.length === 3 ? { kind: 'sagemaker', endpoint: parts[1] as string } : { kind: 'sagemaker' };
       if (method !== 'POST') throw methodNotAllowed('POST', method);
-      await handleInfer(req, res, r);
+      inferNow(req, res, r);
       return r;
     }
     if (parts[0] !== 'v2') throw new HttpError(404, `no route ${method ?? ''} ${path}`);
@@ -384,7 +436,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       if (rest.length === 1 && rest[0] === 'infer') {
         const r: InferRoute = version === undefined ? { kind: 'v2', name } : { kind: 'v2', name, version };
         if (method !== 'POST') throw methodNotAllowed('POST', method);
-        await handleInfer(req, res, r);
+        inferNow(req, res, r);
         return r;
       }
       const m = requireModel();
@@ -447,27 +499,40 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     throw new HttpError(404, `no route ${method ?? ''} ${path}`);
   };
 
+  const logWhenDone = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    // 'close' fires whether the response finished or the connection went away first.
+    res.once('close', () =>
+      log('info', 'request', {
+        method: req.method,
+        path: req.url,
+        status: res.statusCode,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      }),
+    );
+  };
+
   const server = createServer((req, res) => {
-    const started = options.logRequests ? process.hrtime.bigint() : 0n;
-    route(req, res)
-      .catch((err: unknown) => {
-        batcher?.poke();
-        const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-        const isSageMakerEndpoint = /^\/endpoints\/[^/]+\/invocations$/.test(path);
-        if (!res.headersSent)
-          sendError(res, isSageMakerEndpoint ? { kind: 'sagemaker', endpoint: 'x' } : undefined, err);
-        return undefined;
-      })
-      .finally(() => {
-        if (options.logRequests) {
-          log('info', 'request', {
-            method: req.method,
-            path: req.url,
-            status: res.statusCode,
-            ms: Number(process.hrtime.bigint() - started) / 1e6,
-          });
-        }
-      });
+    if (options.logRequests) logWhenDone(req, res);
+    // The two infer paths clients use skip the general routing below (and its async function).
+    const m = model;
+    if (req.method === 'POST' && m !== undefined) {
+      const url = req.url;
+      if (url === '/invocations') {
+        inferNow(req, res, SAGEMAKER_ROUTE);
+        return;
+      }
+      if (url === m.inferPath) {
+        inferNow(req, res, partsFor(m).v2Route);
+        return;
+      }
+    }
+    route(req, res).catch((err: unknown) => {
+      batcher?.poke();
+      const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+      const isSageMakerEndpoint = /^\/endpoints\/[^/]+\/invocations$/.test(path);
+      if (!res.headersSent) sendError(res, isSageMakerEndpoint ? { kind: 'sagemaker', endpoint: 'x' } : undefined, err);
+    });
   });
   // SageMaker's front end keeps connections open for up to 60 s; outlive it so it never hits a closed socket.
   server.keepAliveTimeout = 65_000;

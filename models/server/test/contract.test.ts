@@ -1,5 +1,5 @@
 // The model server's HTTP contract: SageMaker routes, Open Inference Protocol v2 routes, and 4xx for bad input.
-import { request } from 'node:http';
+import { type ClientRequest, request } from 'node:http';
 import {
   expectedScore,
   FEATURES,
@@ -42,6 +42,21 @@ afterAll(async () => {
 });
 
 const infer = (path: string, body: string) => postJson(`${server.url}${path}`, body);
+
+/** POSTs to the v2 infer route, letting `send` write the body as it likes (chunks, pauses); resolves the answer. */
+function postStreamed(send: (req: ClientRequest) => void): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server.url}/v2/models/${MODEL_NAME}/infer`, { method: 'POST' }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    send(req);
+  });
+}
 
 function expectScores(json: unknown, rows: number[][]): void {
   const r = json as InferResponse;
@@ -131,6 +146,16 @@ describe('GIVEN malformed requests', () => {
     ['shape vs data length mismatch', withInput({ shape: [2, WIDTH] }), /needs 12 values, got 6/],
     ['nested rows vs shape mismatch', withInput({ shape: [2, WIDTH], data: [ROW_A] }), /does not match data of 1 rows/],
     ['a short nested row', withInput({ data: [[1, 2, 3]] }), /data\[0\] must be an array of 6 numbers, got 3 values/],
+    [
+      'a string inside a nested row',
+      withInput({ shape: [2, WIDTH], data: [ROW_A, [1, 2, 3, '4', 5, 6]] }),
+      /data\[1\]\[3\] must be a finite FP32 number, got the string "4"/,
+    ],
+    [
+      'a nested value beyond FP32',
+      withInput({ data: [[1, 2, 3, 4, -1e39, 6]] }),
+      /data\[0\]\[4\] is -1e\+39, outside the FP32 range/,
+    ],
     ['a NaN sent as a string', withInput({ data: [1, 2, 'NaN', 4, 5, 6] }), /data\[2\] must be a finite FP32 number/],
     [
       'Infinity (1e999)',
@@ -204,21 +229,41 @@ describe('GIVEN malformed requests', () => {
   });
 
   test('WHEN a chunked body without Content-Length grows past the limit THEN 413', async () => {
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = request(`${server.url}/v2/models/${MODEL_NAME}/infer`, { method: 'POST' }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => {
-          text += d.toString();
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      });
-      req.on('error', reject);
+    const { status, text } = await postStreamed((req) => {
       const chunk = '1,'.repeat(8 * 1024);
       for (let i = 0; i < 6; i++) req.write(chunk);
       req.end();
     });
     expect(status).toBe(413);
     expect(JSON.parse(text)).toEqual({ error: `request body exceeds ${MAX_BODY} bytes` });
+  });
+
+  test('WHEN the body arrives in several chunks THEN it is scored as if sent at once', async () => {
+    const body = inferBody([ROW_A, ROW_B], { id: 'chunked' });
+    const cut = [20, 60];
+    const { status, text } = await postStreamed((req) => {
+      // Separate writes a few ms apart reach the server as separate chunks of a chunked upload.
+      req.write(body.slice(0, cut[0]));
+      setTimeout(() => {
+        req.write(body.slice(cut[0], cut[1]));
+        setTimeout(() => req.end(body.slice(cut[1])), 5);
+      }, 5);
+    });
+    expect(status).toBe(200);
+    const json = JSON.parse(text) as InferResponse;
+    expect(json.id).toBe('chunked');
+    expectScores(json, [ROW_A, ROW_B]);
+  });
+
+  test('WHEN the id has non-ASCII characters THEN it is echoed and Content-Length counts bytes', async () => {
+    const id = 'zahlung-ü-✓-𝄞';
+    const res = await fetch(`${server.url}/invocations`, { method: 'POST', body: inferBody([ROW_A], { id }) });
+    expect(res.status).toBe(200);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+    const json = JSON.parse(bytes.toString('utf8')) as InferResponse;
+    expect(json.id).toBe(id);
+    expectScores(json, [ROW_A]);
   });
 
   test('WHEN bad requests were sent THEN the server still scores correctly (no 5xx, no wedged queue)', async () => {
