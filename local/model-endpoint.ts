@@ -77,6 +77,13 @@ export async function startLocalModelEndpoint(options: LocalModelEndpointOptions
     port = await withTimeout(listening, options.readyTimeoutMs ?? 20_000, 'model server did not listen');
     const deadline = Date.now() + (options.readyTimeoutMs ?? 20_000);
     while (Date.now() < deadline) {
+      // The server listens before its model loads; a model that fails to load ends the process, so say so now
+      // rather than after the whole ready timeout.
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(
+          `model server exited (${proc.exitCode ?? proc.signalCode}) before it was ready; see ${options.logFile}`,
+        );
+      }
       const ok = await fetch(`http://127.0.0.1:${port}/ping`)
         .then((r) => r.ok)
         .catch(() => false);

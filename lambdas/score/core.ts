@@ -25,7 +25,7 @@ import { rulesScore } from '../../models/fraud-detector/src/rules.js';
 import type { DecisionStore } from '../shared/adapters/decision-store.js';
 import type { EventPublisher } from '../shared/adapters/event-publisher.js';
 import type { DecisionRecord, ScoreResponse } from '../shared/contracts/api.js';
-import type { Attribution, Decision, ModelRef } from '../shared/contracts/decision.js';
+import { type Attribution, decide, type ModelRef } from '../shared/contracts/decision.js';
 import { type BusEvent, busEvent, EVENT_SOURCES } from '../shared/contracts/events.js';
 import type { Transaction } from '../shared/contracts/transaction.js';
 import { ConflictError } from '../shared/errors.js';
@@ -111,12 +111,8 @@ export function createModelPolicy(options: ModelPolicyOptions) {
   return { policy, breaker, isOpen: () => breaker.state === CircuitState.Open };
 }
 
-/** approve < review threshold ≤ review < decline threshold ≤ decline. */
-export function decide(score: number, reviewThreshold: number, declineThreshold: number): Decision {
-  if (score >= declineThreshold) return 'decline';
-  if (score >= reviewThreshold) return 'review';
-  return 'approve';
-}
+/** The shared decision policy (the shadow comparison applies it too). */
+export { decide };
 
 /** Throws when thresholds are not 0 ≤ review ≤ decline ≤ 1 (read at cold start, so a bad deploy fails loudly). */
 export function validateConfig(config: ScoreConfig): void {

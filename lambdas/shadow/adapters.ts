@@ -1,14 +1,6 @@
-// Adapters of the shadow comparison: one variant's captured answers of a window from S3, and ShadowCompared on the bus.
-
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+// The shadow comparison's S3 adapter: one variant's captured answers of a window (ShadowCompared goes out through
+// the shared EventPublisher).
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import {
-  SHADOW_COMPARED,
-  SHADOW_EVENT_VERSION,
-  SHADOW_SOURCE,
-  ShadowComparedData,
-  type ShadowComparedData as ShadowComparedDataType,
-} from './contract.js';
 import { type CapturedScore, captureHourPrefixes, parseCapturedScores } from './core.js';
 
 /**
@@ -49,39 +41,4 @@ export async function readCapturedScores(deps: {
     } while (token);
   }
   return { scores, files, skipped };
-}
-
-/** Port: where a comparison is announced. */
-export interface ShadowEventPublisher {
-  publish(data: ShadowComparedDataType): Promise<void>;
-}
-
-/** ShadowCompared on the app bus, validated before it is sent; a rejected entry fails the run. */
-export class EventBridgeShadowPublisher implements ShadowEventPublisher {
-  constructor(
-    private readonly client: EventBridgeClient,
-    private readonly eventBusName: string,
-  ) {}
-
-  async publish(data: ShadowComparedDataType): Promise<void> {
-    const detail = { version: SHADOW_EVENT_VERSION, data: ShadowComparedData.parse(data) };
-    const out = await this.client.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            Source: SHADOW_SOURCE,
-            DetailType: SHADOW_COMPARED,
-            Detail: JSON.stringify(detail),
-            EventBusName: this.eventBusName,
-          },
-        ],
-      }),
-    );
-    if (out.FailedEntryCount) {
-      const entry = out.Entries?.[0];
-      throw new Error(
-        `ShadowCompared was not published: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`,
-      );
-    }
-  }
 }

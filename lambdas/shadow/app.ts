@@ -3,11 +3,12 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import { EventBridgePublisher, type EventPublisher } from '../shared/adapters/event-publisher.js';
 import { eventBridgeClient, s3Client } from '../shared/aws.js';
+import { busEvent, EVENT_SOURCES, type ShadowComparedData } from '../shared/contracts/events.js';
 import { CommonEnv, envInt, envNumber, envString } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
-import { EventBridgeShadowPublisher, readCapturedScores, type ShadowEventPublisher } from './adapters.js';
-import type { ShadowComparedData } from './contract.js';
+import { readCapturedScores } from './adapters.js';
 import {
   type CapturedScore,
   compareShadow,
@@ -63,7 +64,8 @@ export interface ShadowHandlerDeps {
   readonly windowMinutes: number;
   /** One variant's answers of [start, end]. */
   readonly answers: (variant: 'champion' | 'shadow', start: Date, end: Date) => Promise<readonly CapturedScore[]>;
-  readonly publisher: ShadowEventPublisher;
+  /** Where ShadowCompared is published. */
+  readonly publisher: EventPublisher;
   readonly now?: () => Date;
 }
 
@@ -114,7 +116,7 @@ export function createHandler(deps: ShadowHandlerDeps) {
       judged: verdict.judged,
       reasons: [...verdict.reasons],
     };
-    await deps.publisher.publish(data);
+    await deps.publisher.publish([busEvent('ShadowCompared', EVENT_SOURCES.shadow, data)]);
     return result;
   };
   let handler = middy<unknown, ShadowResult, Error, Context>(base);
@@ -142,6 +144,6 @@ export function handlerFromEnvironment(env: z.output<typeof ShadowEnv>) {
           end,
         })
       ).scores,
-    publisher: new EventBridgeShadowPublisher(eventBridgeClient(), env.EVENT_BUS_NAME),
+    publisher: new EventBridgePublisher({ client: eventBridgeClient(), eventBusName: env.EVENT_BUS_NAME }),
   });
 }

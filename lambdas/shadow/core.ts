@@ -1,6 +1,7 @@
 // The shadow comparison: the champion's and the shadow's captured answers paired by inference id, their score
 // differences, decision agreement at the policy thresholds, PSI of the shadow's scores vs the champion's, a verdict.
 import { z } from 'zod';
+import { decide } from '../shared/contracts/decision.js';
 
 // Capture is laid out the same for every variant; the drift check owns the one function that lists its hours.
 export { captureHourPrefixes } from '../drift/core.js';
@@ -13,18 +14,10 @@ export interface CapturedScore {
   readonly time?: Date;
 }
 
-/** The decision policy the score service applies (its thresholds; the same rule as the scorer's `decide`). */
+/** The score service's thresholds: agreement is counted with its own `decide`. */
 export interface DecisionPolicy {
   readonly reviewThreshold: number;
   readonly declineThreshold: number;
-}
-
-export type PolicyDecision = 'approve' | 'review' | 'decline';
-
-export function decisionOf(score: number, policy: DecisionPolicy): PolicyDecision {
-  if (score >= policy.declineThreshold) return 'decline';
-  if (score >= policy.reviewThreshold) return 'review';
-  return 'approve';
 }
 
 /** The verdict's thresholds (the manifest's `monitoring.shadow`). */
@@ -134,8 +127,8 @@ export function compareShadow(
     diffs.push(Math.abs(ss - cs));
     championScores.push(cs);
     shadowScores.push(ss);
-    const dc = decisionOf(cs, policy);
-    const ds = decisionOf(ss, policy);
+    const dc = decide(cs, policy.reviewThreshold, policy.declineThreshold);
+    const ds = decide(ss, policy.reviewThreshold, policy.declineThreshold);
     if (dc === ds) agreeing++;
     else disagreements[`${dc}→${ds}`] = (disagreements[`${dc}→${ds}`] ?? 0) + 1;
   }

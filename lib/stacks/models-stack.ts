@@ -22,7 +22,6 @@ import {
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { type CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -34,7 +33,6 @@ import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { FactName } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { buildTritonArchive } from '../../lambdas/retraining/triton-archive.js';
-import { SHADOW_COMPARED, shadowComparedJsonSchema } from '../../lambdas/shadow/contract.js';
 import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
@@ -70,8 +68,6 @@ export interface ModelsData {
   readonly captureBucket: IBucket;
   readonly monitoringBucket: IBucket;
   readonly bus: IEventBus;
-  /** Where the shadow comparison's ShadowCompared schema is registered beside the other events. */
-  readonly schemaRegistry: CfnRegistry;
 }
 
 /**
@@ -306,14 +302,6 @@ export class ModelsStack extends Stack {
       };
     }
     this.served = served;
-    if (props.settings.shadow && props.models.length > 0) {
-      new CfnSchema(this, `Schema${SHADOW_COMPARED}`, {
-        registryName: props.data.schemaRegistry.attrRegistryName,
-        type: 'JSONSchemaDraft4',
-        description: `aims ${SHADOW_COMPARED} event, detail version 1`,
-        content: JSON.stringify(shadowComparedJsonSchema()),
-      });
-    }
   }
 
   /**

@@ -1,10 +1,10 @@
 // The shadow comparison's pure core: pairing by inference id, differences, agreement at the policy, PSI, verdict.
 import { describe, expect, it } from '@jest/globals';
+import { decide } from '../../shared/contracts/decision.js';
 import {
   type CapturedScore,
   captureHourPrefixes,
   compareShadow,
-  decisionOf,
   parseCapturedScores,
   samplePsi,
   shadowVerdict,
@@ -36,11 +36,29 @@ const line = (id: string | undefined, score: number, rows = 1) =>
     eventVersion: '0',
   });
 
-describe('decisionOf', () => {
-  it('GIVEN the policy thresholds THEN the cut-offs are inclusive, as the scorer decides', () => {
-    expect(decisionOf(0.49, policy)).toBe('approve');
-    expect(decisionOf(0.5, policy)).toBe('review');
-    expect(decisionOf(0.9, policy)).toBe('decline');
+describe('agreement at the policy thresholds', () => {
+  it('GIVEN scores on either side of each cut-off THEN decisions are the scorer’s own (inclusive cut-offs)', () => {
+    const out = compareShadow(
+      answers([
+        ['at-review', 0.49],
+        ['at-decline', 0.89],
+        ['same', 0.9],
+      ]),
+      answers([
+        ['at-review', 0.5],
+        ['at-decline', 0.9],
+        ['same', 0.95],
+      ]),
+      policy,
+    );
+    // 0.5 is review and 0.9 decline: each pair straddles one cut-off; 0.9 and 0.95 are both decline.
+    expect(out.disagreements).toEqual({ 'approve→review': 1, 'review→decline': 1 });
+    expect(out.agreement).toBeCloseTo(1 / 3, 10);
+    expect([0.49, 0.5, 0.9].map((v) => decide(v, policy.reviewThreshold, policy.declineThreshold))).toEqual([
+      'approve',
+      'review',
+      'decline',
+    ]);
   });
 });
 

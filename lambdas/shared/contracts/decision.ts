@@ -5,6 +5,16 @@ export const DECISIONS = ['approve', 'review', 'decline'] as const;
 export const Decision = z.enum(DECISIONS);
 export type Decision = z.infer<typeof Decision>;
 
+/**
+ * The decision policy: approve < review threshold ≤ review < decline threshold ≤ decline. The scorer decides with
+ * it and the shadow comparison counts agreement with it, so both cut at the same place.
+ */
+export function decide(score: number, reviewThreshold: number, declineThreshold: number): Decision {
+  if (score >= declineThreshold) return 'decline';
+  if (score >= reviewThreshold) return 'review';
+  return 'approve';
+}
+
 /** One feature's contribution to the score (positive = pushed towards fraud). */
 export const Attribution = z
   .object({

@@ -15,6 +15,8 @@ export const EVENT_SOURCES = {
   drift: 'aims.drift',
   /** The retraining state machine. */
   retraining: 'aims.retraining',
+  /** The shadow comparison (champion vs the shadow variant's challenger). */
+  shadow: 'aims.shadow',
   /** External publishers; rules match on detail-type, so any source is accepted for the public events. */
   external: 'aims.external',
 } as const;
@@ -93,6 +95,29 @@ export const ModelDeployedData = z
   .strict();
 export type ModelDeployedData = z.infer<typeof ModelDeployedData>;
 
+/** The shadow comparison of a window: the champion's and the shadow's captured answers paired by inference id. */
+export const ShadowComparedData = z
+  .object({
+    model: ModelName,
+    /** `schedule`: the routine comparison; `pipeline`: the retraining state machine judging a candidate. */
+    trigger: z.enum(['schedule', 'pipeline']),
+    windowStart: z.iso.datetime({ offset: true }),
+    windowEnd: z.iso.datetime({ offset: true }),
+    pairs: z.number().int().min(0),
+    unpaired: z.object({ champion: z.number().int().min(0), shadow: z.number().int().min(0) }).strict(),
+    meanAbsDiff: z.number().min(0),
+    p99AbsDiff: z.number().min(0),
+    agreement: z.number().min(0).max(1),
+    scorePsi: z.number().min(0),
+    passed: z.boolean(),
+    /** Whether there were enough pairs to judge; a window without enough evidence does not pass. */
+    judged: z.boolean(),
+    /** Why it failed, one line per failed check (empty when it passed). */
+    reasons: z.array(z.string()),
+  })
+  .strict();
+export type ShadowComparedData = z.infer<typeof ShadowComparedData>;
+
 /** The data schema of every detail type, in one table: the single source for validation and the registry. */
 export const EVENT_DATA = {
   TransactionScored: TransactionScoredData,
@@ -102,6 +127,7 @@ export const EVENT_DATA = {
   ModelDriftDetected: ModelDriftDetectedData,
   RetrainingFailed: RetrainingFailedData,
   ModelDeployed: ModelDeployedData,
+  ShadowCompared: ShadowComparedData,
 } as const;
 export type DetailType = keyof typeof EVENT_DATA;
 
@@ -113,6 +139,7 @@ export const DETAIL_TYPES = {
   ModelDriftDetected: 'ModelDriftDetected',
   RetrainingFailed: 'RetrainingFailed',
   ModelDeployed: 'ModelDeployed',
+  ShadowCompared: 'ShadowCompared',
 } as const satisfies { [K in DetailType]: K };
 
 /** Detail types that publishers outside AIMS may put on the bus (the bus rules match on detail-type only). */
@@ -132,6 +159,7 @@ export const EVENT_DETAILS = {
   ModelDriftDetected: envelope(ModelDriftDetectedData),
   RetrainingFailed: envelope(RetrainingFailedData),
   ModelDeployed: envelope(ModelDeployedData),
+  ShadowCompared: envelope(ShadowComparedData),
 } as const satisfies { [K in DetailType]: z.ZodType };
 
 export type EventDetail<T extends DetailType> = z.output<(typeof EVENT_DETAILS)[T]>;

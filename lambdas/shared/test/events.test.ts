@@ -57,6 +57,32 @@ describe('bus events', () => {
     expect(out.detailType === 'LabelReported' && out.data.source).toBe('chargeback');
   });
 
+  it('GIVEN a ShadowCompared event WHEN rendered and parsed back THEN it keeps the verdict; a negative PSI is refused', () => {
+    const compared = {
+      model: 'fraud-detector',
+      trigger: 'pipeline' as const,
+      windowStart: '2026-11-23T10:00:00.000Z',
+      windowEnd: '2026-11-23T10:30:00.000Z',
+      pairs: 120,
+      unpaired: { champion: 2, shadow: 0 },
+      meanAbsDiff: 0.01,
+      p99AbsDiff: 0.08,
+      agreement: 0.99,
+      scorePsi: 0.02,
+      passed: true,
+      judged: true,
+      reasons: [],
+    };
+    const entry = toPutEventsEntry(busEvent('ShadowCompared', EVENT_SOURCES.shadow, compared), 'bus');
+    expect(entry).toMatchObject({ Source: 'aims.shadow', DetailType: 'ShadowCompared' });
+    expect(
+      parseBusEvent({ 'detail-type': entry.DetailType, source: entry.Source, detail: JSON.parse(entry.Detail) }),
+    ).toEqual({ detailType: 'ShadowCompared', source: 'aims.shadow', data: compared });
+    expect(() =>
+      toPutEventsEntry(busEvent('ShadowCompared', EVENT_SOURCES.shadow, { ...compared, scorePsi: -0.1 }), 'bus'),
+    ).toThrow(/invalid ShadowCompared event detail/);
+  });
+
   it('GIVEN every detail type WHEN exporting JSON Schema THEN draft-04 with the version/data envelope', () => {
     const details = eventDetailJsonSchemas();
     const events = eventJsonSchemas();

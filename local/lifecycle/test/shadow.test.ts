@@ -10,9 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { readCapturedScores } from '../../../lambdas/shadow/adapters.js';
 import { createHandler, type ShadowResult } from '../../../lambdas/shadow/app.js';
-import { type ShadowComparedData, ShadowComparedDetail } from '../../../lambdas/shadow/contract.js';
 import { type CapturedScore, compareShadow, shadowVerdict } from '../../../lambdas/shadow/core.js';
 import { s3Client } from '../../../lambdas/shared/aws.js';
+import {
+  parseEventDetail,
+  type ShadowComparedData,
+  toPutEventsEntry,
+} from '../../../lambdas/shared/contracts/events.js';
 import { createPowertools } from '../../../lambdas/shared/powertools.js';
 import { PROJECT_ROOT } from '../../../lib/constructs/service-function.js';
 import { type BackendServers, startBackendServers } from '../../backends/servers.js';
@@ -167,9 +171,14 @@ describe('GIVEN the endpoint proxy with a shadow model server and capture to loc
             end,
           })
         ).scores,
+      // Each event as PutEvents carries it and a consumer reads it: validated by the shared contract both ways.
       publisher: {
-        publish: async (data) => {
-          published.push(ShadowComparedDetail.parse({ version: 1, data }).data);
+        publish: async (events) => {
+          for (const event of events) {
+            const entry = toPutEventsEntry(event, 'bus');
+            expect(entry).toMatchObject({ Source: 'aims.shadow', DetailType: 'ShadowCompared' });
+            published.push(parseEventDetail('ShadowCompared', JSON.parse(entry.Detail)));
+          }
         },
       },
     });
