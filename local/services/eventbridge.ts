@@ -83,6 +83,8 @@ export interface EventBridgeOptions {
   /** First retry delay; doubles per attempt up to 2 s (AWS backs off far longer; tests want it short).
    *  @default 100 */
   readonly retryBaseDelayMs?: number;
+  /** Deliveries `deliveries()` keeps (the latest). @default DELIVERY_LOG_LIMIT */
+  readonly deliveryLogLimit?: number;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -185,6 +187,9 @@ function targetInput(target: Target, event: BusEvent): unknown {
   }
   return event;
 }
+
+/** Deliveries kept for `deliveries()`: enough for any test or console view, bounded so a long demo does not grow. */
+export const DELIVERY_LOG_LIMIT = 5_000;
 
 export class LocalEventBridge {
   private readonly rules: Rule[];
@@ -296,6 +301,9 @@ export class LocalEventBridge {
         attempts: 0,
       };
       this.log.push(delivery);
+      // Trimmed in chunks so each push stays O(1) on average.
+      const limit = this.options.deliveryLogLimit ?? DELIVERY_LOG_LIMIT;
+      if (this.log.length >= 2 * limit) this.log.splice(0, this.log.length - limit);
       const run = this.deliver(rule, target, event, delivery).finally(() => this.inFlight.delete(run));
       this.inFlight.add(run);
     }
@@ -353,9 +361,9 @@ export class LocalEventBridge {
     }
   }
 
-  /** Every delivery so far (pending ones included), for tests: which target got which event. */
+  /** The latest deliveries (pending ones included), for tests: which target got which event. */
   deliveries(): readonly Delivery[] {
-    return [...this.log];
+    return this.log.slice(-(this.options.deliveryLogLimit ?? DELIVERY_LOG_LIMIT));
   }
 
   /** Resolves once every delivery started so far has finished (delivered, dead-lettered or dropped). */

@@ -18,7 +18,9 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { loadLocalTemplate } from '../../template/index.js';
 import type { Closable, FunctionInvoker, InvokeResult, LocalTemplate } from '../../types.js';
+import { LocalEventBridge } from '../eventbridge.js';
 import { type LocalServices, startLocalServices } from '../index.js';
+import { SqsStore } from '../sqs.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const region = 'eu-west-1';
@@ -325,5 +327,27 @@ describe('startLocalServices', () => {
     expect(after.queueMessages('T-S-Dlq').map((m) => m.Body)).toEqual(['kept']);
     expect(after.archive()).toHaveLength(3);
     expect(after.topicMessages(local.ofType('AWS::SNS::Topic')[0]?.ref ?? '')).toHaveLength(1);
+  });
+
+  it('GIVEN more deliveries than the log keeps WHEN events keep arriving THEN only the latest are kept', async () => {
+    const recorder = new RecordingInvoker();
+    const busDir = join(root, 'bounded-bus');
+    const bus = new LocalEventBridge({
+      template: local,
+      dataDir: busDir,
+      invoker: recorder,
+      sqs: new SqsStore(local, join(busDir, 'sqs')),
+      deliveryLogLimit: 3,
+    });
+    for (let i = 0; i < 10; i++) {
+      bus.putEvents({
+        Entries: [
+          { EventBusName: 'TestBus', Source: 'aims.score', DetailType: 'FraudSuspected', Detail: `{"n":${i}}` },
+        ],
+      });
+    }
+    await bus.idle();
+    expect(recorder.calls).toHaveLength(10);
+    expect(bus.deliveries().map((d) => (d.input as { detail: { n: number } }).detail.n)).toEqual([7, 8, 9]);
   });
 });
