@@ -13,7 +13,7 @@ import {
 } from './lambda/index.js';
 import { type LocalLifecycle, startLocalLifecycle } from './lifecycle/index.js';
 import type { LocalModelEndpoint } from './model-endpoint.js';
-import { freePort } from './net.js';
+import { reservePort } from './net.js';
 import { type LocalServices, startLocalServices } from './services/index.js';
 import { loadLocalTemplate } from './template/index.js';
 import type { Closable, FunctionInvoker, InvokeResult, LocalEndpoints, LocalTemplate } from './types.js';
@@ -147,11 +147,13 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
 
   const readyStarted = Date.now();
   const port = options.port ?? Number(process.env.AIMS_PORT ?? 3000);
-  const apiPort = port === 0 ? await freePort() : port;
+  const reservation = port === 0 ? await reservePort() : undefined;
+  const apiPort = reservation?.port ?? port;
   const apiBaseUrl = `http://127.0.0.1:${apiPort}`;
   const assemblyDir = join(ROOT, 'cdk.out');
   const closables: Closable[] = [];
   const closeAll = async () => {
+    await reservation?.release();
     for (const c of closables.reverse()) await c.close().catch((e: unknown) => log(`  error while stopping: ${e}`));
   };
 
@@ -213,6 +215,7 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
     const mappings = await startEventSourceMappings({ template, invoker: runtime, endpoints, dataDir });
     closables.push(mappings);
 
+    await reservation?.release();
     const api = await startLocalApi({
       template,
       invoker: runtime,
