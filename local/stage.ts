@@ -30,6 +30,9 @@ export interface LocalStageOptions {
   readonly port?: number;
   /** Run `cdk synth` for the dev stage first. @default true */
   readonly synth?: boolean;
+  /** The cloud assembly to run: a `cdk synth` output holding the `Dev` stage (`synth` writes there). Tests point it at
+   *  an assembly they synthesized from a changed environment config. @default <project>/cdk.out */
+  readonly assemblyDir?: string;
   /** Train the reference model when no trained artifact exists (else the committed bootstrap model is served).
    *  @default false */
   readonly train?: boolean;
@@ -138,10 +141,11 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
     await runProjectCommand(['tsx', join('models', 'fraud-detector', 'src', 'cli', 'train.ts')], log);
   }
   const artifacts = hasTrained || options.train === true ? trained : join(SCORING_MODEL_DIR, 'bootstrap');
+  const assemblyDir = resolve(options.assemblyDir ?? join(ROOT, 'cdk.out'));
   if (options.synth !== false) {
     log(`▶ synthesizing the ${STAGE_NAME} stage`);
     const started = Date.now();
-    await runProjectCommand(['cdk', 'synth', '-q', `${STAGE_NAME}/*`], log);
+    await runProjectCommand(['cdk', 'synth', '-q', `${STAGE_NAME}/*`, '--output', assemblyDir], log);
     log(`  synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 
@@ -150,7 +154,6 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
   const reservation = port === 0 ? await reservePort() : undefined;
   const apiPort = reservation?.port ?? port;
   const apiBaseUrl = `http://127.0.0.1:${apiPort}`;
-  const assemblyDir = join(ROOT, 'cdk.out');
   const closables: Closable[] = [];
   const closeAll = async () => {
     await reservation?.release();

@@ -11,7 +11,10 @@ import type { FunctionInvoker, LocalTemplate } from '../types.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 /** A local implementation of one Task resource; it receives the task's effective input (Parameters applied). */
-export type TaskHandler = (input: Json, context: { executionArn: string; stateName: string }) => Promise<Json>;
+export type TaskHandler = (
+  input: Json,
+  context: { executionArn: string; stateName: string; timeoutSeconds?: number },
+) => Promise<Json>;
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
@@ -30,6 +33,8 @@ export interface ExecutionRecord {
   currentState?: string;
   /** States entered, in order. */
   states: string[];
+  /** When each of `states` was entered (ISO); absent in records written before it was kept. */
+  enteredAt?: string[];
 }
 
 export interface LocalStepFunctionsOptions {
@@ -123,8 +128,22 @@ export class LocalStepFunctions {
         if (service.endsWith('.waitForTaskToken')) {
           const token = this.taskToken(ctx.executionArn);
           const waiting = new Promise<Json>((resolve, reject) => this.tokens.set(token, { resolve, reject }));
-          await this.invokeLambda(p.FunctionName, p.Payload ?? null);
-          return waiting;
+          // A SendTaskFailure may arrive while the Lambda still runs; the rejection is read below.
+          waiting.catch(() => {});
+          // Step Functions invalidates a token when its task times out; aws-local-stepfunctions only stops waiting, so
+          // the token is dropped at the same moment and a late SendTaskSuccess is refused as on AWS.
+          const expiry =
+            ctx.timeoutSeconds === undefined
+              ? undefined
+              : setTimeout(() => this.tokens.delete(token), ctx.timeoutSeconds * 1000);
+          expiry?.unref();
+          try {
+            await this.invokeLambda(p.FunctionName, p.Payload ?? null);
+            return await waiting;
+          } finally {
+            clearTimeout(expiry);
+            this.tokens.delete(token);
+          }
         }
         const payload = await this.invokeLambda(p.FunctionName, p.Payload ?? null);
         return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: payload };
@@ -174,6 +193,7 @@ export class LocalStepFunctions {
       startDate: new Date().toISOString(),
       input: input || '{}',
       states: [],
+      enteredAt: [],
     };
     this.executions.set(executionArn, record);
     this.save(record);
@@ -192,8 +212,13 @@ export class LocalStepFunctions {
     for (const [stateName, state] of Object.entries(definition.States)) {
       if ('Retry' in state && state.Retry) retries[stateName] = this.options.retryIntervalMs ?? 100;
       if (state.Type !== 'Task') continue;
-      const handler = this.handlerFor((state as { Resource: string }).Resource);
-      if (handler) handlers[stateName] = (i) => handler(i, { executionArn, stateName });
+      const task = state as { Resource: string; TimeoutSeconds?: number };
+      const handler = this.handlerFor(task.Resource);
+      const timeoutSeconds = task.TimeoutSeconds;
+      if (handler) {
+        handlers[stateName] = (i) =>
+          handler(i, { executionArn, stateName, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) });
+      }
     }
     const sm = new StateMachine(definition, { validationOptions: { checkArn: false, checkPaths: false } });
     const run = sm.run(parsed, {
@@ -213,6 +238,7 @@ export class LocalStepFunctions {
         if (event.type === 'StateEntered') {
           record.currentState = event.state.name;
           record.states.push(event.state.name);
+          record.enteredAt?.push(new Date().toISOString());
           this.save(record);
         }
       }
@@ -235,6 +261,8 @@ export class LocalStepFunctions {
         await events;
         record.stopDate = new Date().toISOString();
         this.running.delete(executionArn);
+        // A token of an ended run (aborted, failed elsewhere) is no longer valid.
+        this.tokens.delete(this.taskToken(executionArn));
         this.save(record);
         this.options.log?.(`  retraining ${record.name}: ${record.status}${record.error ? ` (${record.error})` : ''}`);
       });
@@ -308,6 +336,30 @@ export class LocalStepFunctions {
           ...(start + max < list.length ? { nextToken: String(start + max) } : {}),
         };
       },
+      /** The StateEntered events (all the models API reads), oldest first unless `reverseOrder`; ids count from 1. */
+      GetExecutionHistory: (input: Record<string, unknown>) => {
+        const e = this.describe(requireString(input, 'executionArn'));
+        const types = Object.fromEntries(
+          Object.entries(this.machines.get(e.stateMachineArn)?.definition.States ?? {}).map(([name, s]) => [
+            name,
+            s.Type,
+          ]),
+        );
+        let events = e.states.map((name, i) => ({
+          id: i + 1,
+          previousEventId: i,
+          timestamp: epoch(e.enteredAt?.[i] ?? e.startDate),
+          type: `${types[name] ?? 'Task'}StateEntered`,
+          stateEnteredEventDetails: { name },
+        }));
+        if (input.reverseOrder === true) events = events.reverse();
+        const start = typeof input.nextToken === 'string' ? Number(input.nextToken) : 0;
+        const max = typeof input.maxResults === 'number' && input.maxResults > 0 ? input.maxResults : 100;
+        return {
+          events: events.slice(start, start + max),
+          ...(start + max < events.length ? { nextToken: String(start + max) } : {}),
+        };
+      },
       SendTaskSuccess: (input: Record<string, unknown>) => {
         const waiter = this.tokens.get(requireString(input, 'taskToken'));
         if (!waiter) throw new AwsServiceError('TaskDoesNotExist', 'Task Does Not Exist');
@@ -332,6 +384,10 @@ export class LocalStepFunctions {
 
   async close(): Promise<void> {
     for (const r of this.running.values()) r.abort();
+    // A task waiting for its token holds the library's timeout timer (days for an approval) until it settles.
+    for (const waiter of this.tokens.values())
+      waiter.reject(new TaskError('States.Runtime', 'the local stage stopped'));
+    this.tokens.clear();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }
 }

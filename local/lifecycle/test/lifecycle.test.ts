@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RETRAINING_TASKS } from '../../../lib/constructs/retraining-workflow.js';
 import { type LocalStage, SCORING_MODEL_DIR, startLocalStage } from '../../stage.js';
 import { PYTHON } from '../training.js';
+import { servedVersion } from './support.js';
 
 const trained = existsSync(join(SCORING_MODEL_DIR, 'artifacts', 'model.onnx'));
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -46,18 +47,6 @@ async function until<T>(probe: () => T | undefined, ms: number, what: string): P
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** The version the endpoint serves, as a v2 answer names it. */
-async function servedVersion(stage: LocalStage): Promise<string> {
-  const res = await fetch(`${stage.model.url}/endpoints/x/invocations`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      inputs: [{ name: 'features', shape: [1, 30], datatype: 'FP32', data: new Array(30).fill(0) }],
-    }),
-  });
-  return ((await res.json()) as { model_version: string }).model_version;
 }
 
 describe('GIVEN a local stage whose lake holds drifted, labelled history', () => {

@@ -1,0 +1,19 @@
+// The dev stage with one change, Prod's manual model approval, for the local manual-approval test: the same
+// constructs and props as bin/aims.ts builds for Dev (lib/app.ts), only `models.approval` differs. The test
+// synthesizes it with the CDK CLI (cdk.json's context and feature flags apply) into a temporary assembly.
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { API_CLIENTS } from '../../../lib/config/api-clients.js';
+import { resolveEnvironment } from '../../../lib/config/environments.js';
+import { discoverModels } from '../../../lib/config/models.js';
+import { PROJECT_ROOT } from '../../../lib/constructs/service-function.js';
+import { AimsStage } from '../../../lib/stages/aims-stage.js';
+
+const dev = resolveEnvironment('Dev', process.env);
+const app = new App();
+new AimsStage(app, 'Dev', {
+  config: { ...dev, models: { ...dev.models, approval: 'manual' } },
+  models: discoverModels(path.join(PROJECT_ROOT, 'models')),
+  clients: API_CLIENTS,
+});
+app.synth();
