@@ -379,7 +379,8 @@ async function release<T>(name: string, version: string, send: () => Promise<T>)
   } catch (error) {
     if (error instanceof TaskTokenExpiredError) {
       throw new ConflictError(
-        `the approval request for ${name} ${version} has expired: its retraining run is no longer waiting`,
+        `the approval request for ${name} ${version} is no longer open: its retraining run stopped waiting ` +
+          '(it was already approved or rejected, it timed out, or the run ended); GET /v1/models shows where it is',
         undefined,
         { cause: error },
       );

@@ -216,12 +216,12 @@ describe('GIVEN approval', () => {
     },
   );
 
-  test('WHEN the parked token has expired THEN 409 says the run no longer waits', async () => {
+  test('WHEN the parked token is no longer open THEN 409 says the run stopped waiting and where to look', async () => {
     const w = world('manual');
     parked(w);
     w.executions.expiredTokens.add('token-1');
     await expect(approveVersion(w, FRAUD.name, '4', {}, undefined)).rejects.toThrow(
-      /approval request for fraud-detector 4 has expired/,
+      /approval request for fraud-detector 4 is no longer open: its retraining run stopped waiting/,
     );
   });
 });
