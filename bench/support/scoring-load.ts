@@ -2,6 +2,7 @@
 // with the API emulator and the local backends: autocannon against POST /v1/score and the scorer's bare calls.
 // Run by bench/scoring.bench.ts: `node --import tsx bench/support/scoring-load.ts <config.json>`; prints one JSON line.
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutRecordCommand } from '@aws-sdk/client-firehose';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
@@ -91,7 +92,7 @@ const body = () => {
 
 /** One autocannon run against POST /v1/score; latencies are taken per response (µs resolution, 2xx only). */
 function scoreRun(
-  o: { connections: number; seconds: number; overallRate?: number },
+  o: { connections: number; seconds: number },
   parseScorer = false,
 ): Promise<RunFigures> {
   const latencies: number[] = [];
@@ -103,7 +104,6 @@ function scoreRun(
         method: 'POST',
         connections: o.connections,
         duration: o.seconds,
-        ...(o.overallRate ? { overallRate: o.overallRate } : {}),
         headers: {
           authorization: `Bearer ${config.token}`,
           'x-api-key': config.apiKey,
@@ -142,6 +142,84 @@ function scoreRun(
       if (status >= 200 && status < 300) latencies.push(responseTime);
     });
   });
+}
+
+/**
+ * The fixed-rate run: requests start at evenly spaced times (open loop), each on a pooled keep-alive connection,
+ * whatever the answers before it did. autocannon's `overallRate` cannot do this: each connection sends its share
+ * back to back at the start of every second, so "100 req/s over 16 connections" is a burst at concurrency 16 each
+ * second, and its latencies are those of that burst. Latency runs from the request's scheduled start, so a
+ * generator that falls behind counts against the server, never hides its queue (no coordinated omission).
+ */
+async function pacedRun(o: { rate: number; seconds: number }, parseScorer = false): Promise<RunFigures> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const url = new URL(`${config.url}/v1/score`);
+  const headers = {
+    authorization: `Bearer ${config.token}`,
+    'x-api-key': config.apiKey,
+    'content-type': 'application/json',
+  };
+  const latencies: number[] = [];
+  const scorer: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  const send = (due: number) =>
+    new Promise<void>((done) => {
+      const payload = body();
+      const req = request(
+        url,
+        { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) {
+              latencies.push(performance.now() - due);
+              if (parseScorer) {
+                scorer.push((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { latencyMs: number }).latencyMs);
+              }
+            } else non2xx++;
+            done();
+          });
+          res.on('error', () => {
+            errors++;
+            done();
+          });
+        },
+      );
+      req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+      req.on('error', () => {
+        errors++;
+        done();
+      });
+      req.end(payload);
+    });
+  const total = Math.round(o.rate * o.seconds);
+  const interval = 1000 / o.rate;
+  const pending: Promise<void>[] = [];
+  const started = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = started + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(send(due));
+  }
+  await Promise.all(pending);
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  const sorted = sortNum(latencies);
+  return {
+    requests: total,
+    seconds,
+    rps: latencies.length / seconds,
+    p50: quantile(sorted, 0.5),
+    p90: quantile(sorted, 0.9),
+    p99: quantile(sorted, 0.99),
+    errors,
+    non2xx,
+    ...(parseScorer ? { scorerP50: quantile(sortNum(scorer), 0.5) } : {}),
+  };
 }
 
 // ---- the bare calls ---------------------------------------------------------------------------------------------
@@ -264,10 +342,10 @@ const show = (f: RunFigures) =>
 async function main(): Promise<LoadResult> {
   log('warm-up: every worker of the score function, 3 s');
   await scoreRun({ connections: Math.max(...config.rampConcurrency), seconds: 3 });
-  await scoreRun({ connections: 4, seconds: 2, overallRate: config.fixedRate });
+  await pacedRun({ rate: config.fixedRate, seconds: 2 });
 
-  log(`(a) ${config.fixedRate} req/s for ${config.fixedSeconds} s`);
-  const fixed = await scoreRun({ connections: 16, seconds: config.fixedSeconds, overallRate: config.fixedRate }, true);
+  log(`(a) ${config.fixedRate} req/s for ${config.fixedSeconds} s, evenly paced (open loop)`);
+  const fixed = await pacedRun({ rate: config.fixedRate, seconds: config.fixedSeconds }, true);
   log(`    ${show(fixed)}, scorer p50 ${round(fixed.scorerP50 ?? Number.NaN)} ms`);
 
   log(`(b) ramp: concurrency ${config.rampConcurrency.join(', ')}, ${config.rampSeconds} s each`);
