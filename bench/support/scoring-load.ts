@@ -91,10 +91,7 @@ const body = () => {
 };
 
 /** One autocannon run against POST /v1/score; latencies are taken per response (µs resolution, 2xx only). */
-function scoreRun(
-  o: { connections: number; seconds: number },
-  parseScorer = false,
-): Promise<RunFigures> {
+function scoreRun(o: { connections: number; seconds: number }, parseScorer = false): Promise<RunFigures> {
   const latencies: number[] = [];
   const scorer: number[] = [];
   return new Promise((resolve, reject) => {
