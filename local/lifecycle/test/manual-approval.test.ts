@@ -32,7 +32,7 @@ const trained = existsSync(join(SCORING_MODEL_DIR, 'artifacts', 'model.onnx'));
 /** What the construct gives AwaitApproval (Timeout.duration(Duration.days(7))). */
 const SYNTHESIZED_APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600;
 /** This run's AwaitApproval timeout: long next to the few API calls before an approval, short enough to wait out. */
-const LOCAL_APPROVAL_TIMEOUT_SECONDS = 20;
+const LOCAL_APPROVAL_TIMEOUT_SECONDS = 40;
 // The lake the lifecycle test trains on (a champion that has not seen it): the gate passes, training stays short.
 const HISTORY = {
   customers: 600,
