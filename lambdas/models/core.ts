@@ -425,6 +425,8 @@ export async function rejectVersion(
   const parked = await parkedFor(ports, model, version);
   const cause = `rejected${approver ? ` by ${approver}` : ''}${request?.reason ? `: ${request.reason}` : ''}`;
   await release(name, version, () => ports.executions.sendTaskFailure(parked.taskToken, 'ApprovalRejected', cause));
+  // The run now fails and the champion keeps serving; the registry says why this version never will.
+  await ports.registry.setStatus(parked.modelPackageArn, 'Rejected', cause.slice(0, 1000));
   return {
     model: name,
     version: parked.version,

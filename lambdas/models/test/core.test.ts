@@ -185,13 +185,16 @@ describe('GIVEN approval', () => {
     },
   );
 
-  test('WHEN the parked version is rejected THEN the token is failed with ApprovalRejected and the reason', async () => {
+  test('WHEN the parked version is rejected THEN the token is failed with ApprovalRejected and the registry says Rejected', async () => {
     const w = world('manual');
     parked(w);
     const out = await rejectVersion(w, FRAUD.name, '4', { reason: 'too slow' }, 'operator');
     expect(out.decision).toBe('rejected');
     expect(w.executions.tokens).toEqual([
       { token: 'token-1', outcome: 'failure', payload: 'ApprovalRejected: rejected by operator: too slow' },
+    ]);
+    expect(w.registry.updates).toEqual([
+      { arn: out.modelPackageArn, status: 'Rejected', description: 'rejected by operator: too slow' },
     ]);
   });
 

@@ -323,4 +323,55 @@ describe('GIVEN the dev stage synthesized with manual approval and a lake of lab
       name: 'TaskDoesNotExist',
     });
   }, 240_000);
+
+  it('WHEN the operator rejects the waiting version THEN the run fails with ApprovalRejected, the registry says Rejected and the champion serves', async () => {
+    const champion = await servedVersion(stage);
+    const pointer = stage.lifecycle.status().champion;
+    const started = ok(
+      await call(stage, 'POST', `/v1/models/${MODEL}/retrain`, { caller: operator, body: { reason: 'reject test' } }),
+      202,
+      RetrainResponse,
+    );
+    const waiting = await parked(started.executionArn);
+    const version = waiting.pendingApproval?.version as string;
+    const reject = (caller: Caller) =>
+      call(stage, 'POST', `/v1/models/${MODEL}/versions/${encodeURIComponent(version)}/reject`, {
+        caller,
+        body: { reason: 'recall too low on the new merchants' },
+      });
+
+    expectErrorBody(await reject(reader), 403, 'forbidden');
+    expect(ok(await reject(operator), 202, ApprovalResponse)).toMatchObject({
+      model: MODEL,
+      version,
+      executionArn: started.executionArn,
+      decision: 'rejected',
+    });
+    const done = await stage.lifecycle.waitForExecution(started.executionArn);
+    expect(done.status).toBe('FAILED');
+    expect(done.states.slice(done.states.indexOf('AwaitApproval'))).toEqual([
+      'AwaitApproval',
+      'FailedApproval',
+      'PublishFailed',
+      'ReleaseLockAfterFailure',
+      'RetrainingFailed',
+    ]);
+    expect(retrainingEvents(stage, 'RetrainingFailed').at(-1)).toMatchObject({
+      executionArn: started.executionArn,
+      stage: 'Approval',
+      error: 'ApprovalRejected',
+    });
+    const rejectedBy = credentialsOf(stage, 'operator').clientId;
+    const [registered] = stage.lifecycle.registry
+      .packages(groupNames(stage.template)[0] as string)
+      .filter((p) => p.ModelPackageArn === waiting.pendingApproval?.modelPackageArn);
+    expect(registered).toMatchObject({
+      ModelApprovalStatus: 'Rejected',
+      ApprovalDescription: `rejected by ${rejectedBy}: recall too low on the new merchants`,
+    });
+    expect((await models())?.versions.find((v) => v.version === version)?.status).toBe('Rejected');
+    expect(stage.lifecycle.status().champion).toBe(pointer);
+    expect(await servedVersion(stage)).toBe(champion);
+    expect(await lockItem()).not.toHaveProperty('holder');
+  }, 240_000);
 });
