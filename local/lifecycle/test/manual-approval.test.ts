@@ -33,6 +33,14 @@ const trained = existsSync(join(SCORING_MODEL_DIR, 'artifacts', 'model.onnx'));
 const SYNTHESIZED_APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600;
 /** This run's AwaitApproval timeout: long next to the few API calls before an approval, short enough to wait out. */
 const LOCAL_APPROVAL_TIMEOUT_SECONDS = 40;
+/** The states a run passes once AwaitApproval ends without an approval (timeout or rejection). */
+const FAILED_AT_APPROVAL = [
+  'AwaitApproval',
+  'FailedApproval',
+  'PublishFailed',
+  'ReleaseLockAfterFailure',
+  'RetrainingFailed',
+];
 // The lake the lifecycle test trains on (a champion that has not seen it): the gate passes, training stays short.
 const HISTORY = {
   customers: 600,
@@ -290,13 +298,7 @@ describe('GIVEN the dev stage synthesized with manual approval and a lake of lab
     const done = await stage.lifecycle.waitForExecution(run.executionArn);
     expect(done.status).toBe('FAILED');
     expect(done.error).toBe('RetrainingFailed');
-    expect(done.states.slice(done.states.indexOf('AwaitApproval'))).toEqual([
-      'AwaitApproval',
-      'FailedApproval',
-      'PublishFailed',
-      'ReleaseLockAfterFailure',
-      'RetrainingFailed',
-    ]);
+    expect(done.states.slice(done.states.indexOf('AwaitApproval'))).toEqual(FAILED_AT_APPROVAL);
     expect(retrainingEvents(stage, 'RetrainingFailed').at(-1)).toMatchObject({
       model: MODEL,
       executionArn: run.executionArn,
@@ -349,13 +351,7 @@ describe('GIVEN the dev stage synthesized with manual approval and a lake of lab
     });
     const done = await stage.lifecycle.waitForExecution(started.executionArn);
     expect(done.status).toBe('FAILED');
-    expect(done.states.slice(done.states.indexOf('AwaitApproval'))).toEqual([
-      'AwaitApproval',
-      'FailedApproval',
-      'PublishFailed',
-      'ReleaseLockAfterFailure',
-      'RetrainingFailed',
-    ]);
+    expect(done.states.slice(done.states.indexOf('AwaitApproval'))).toEqual(FAILED_AT_APPROVAL);
     expect(retrainingEvents(stage, 'RetrainingFailed').at(-1)).toMatchObject({
       executionArn: started.executionArn,
       stage: 'Approval',
