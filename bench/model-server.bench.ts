@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import * as ort from 'onnxruntime-node';
-import { type Figure, printTable } from './support/figures.js';
+import { type Figure, info, printTable, round } from './support/figures.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const node = join(root, 'node_modules', '.bin', 'node');
@@ -23,7 +23,6 @@ const COLD_GAP_MS = 1;
 
 const quantile = (sorted: readonly number[], q: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
 const median = (values: readonly number[]): number =>
   quantile(
     [...values].sort((a, b) => a - b),
@@ -274,15 +273,6 @@ async function main(): Promise<void> {
     // Ratios per round (both sides measured minutes apart at most, under the same outside load), then the median.
     const p50Ratio = median(rounds.map((r) => (r.serverP50 ?? Number.NaN) / (ortP50 + (r.echoP50 ?? Number.NaN))));
     const rowsRatio = median(rounds.map((r) => (r.concurrent ?? Number.NaN) / (r.sequential ?? Number.NaN)));
-    const info = (name: string, value: number, unit: string): Figure => ({
-      name,
-      value: round(value),
-      unit,
-      target: null,
-      baseline: null,
-      ratio: null,
-      pass: null,
-    });
     const figures: Figure[] = [
       {
         name: 'server p50 latency, batch 1',

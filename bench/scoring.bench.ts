@@ -15,7 +15,7 @@ import { type LocalStage, startLocalStage } from '../local/stage.js';
 import { sdkEnvironment } from '../local/types.js';
 import { FEATURE_NAMES } from '../models/fraud-detector/src/features.js';
 import { formatTimestamp, simulate } from '../models/fraud-detector/src/simulator/simulate.js';
-import { type Figure, printTable } from './support/figures.js';
+import { type Figure, info, printTable } from './support/figures.js';
 import type { LoadConfig, LoadResult } from './support/scoring-load.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -246,15 +246,6 @@ async function main(): Promise<void> {
     const cache = stage.api.authorizerCache();
     const stats = stage.runtime.stats().find((f) => f.name === s.fn.name);
 
-    const info = (name: string, value: number, unit: string): Figure => ({
-      name,
-      value: round(value),
-      unit,
-      target: null,
-      baseline: null,
-      ratio: null,
-      pass: null,
-    });
     const p99Target = 10;
     const bestRps = load.best?.rps ?? 0;
     const ceiling = load.bareCeiling?.rps ?? Number.NaN;

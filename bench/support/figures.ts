@@ -1,4 +1,4 @@
-// Shared by the handlers and synth benchmarks: the figure shape bench/run.ts reads, medians, the result file and table.
+// Shared by the benchmarks: the figure shape bench/run.ts reads, medians, the result file and table.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,9 +29,10 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? upper : ((sorted[mid - 1] ?? Number.NaN) + upper) / 2;
 }
 
+/** A figure with no target (shown as information), its value rounded to two decimals. */
 export const info = (name: string, value: number, unit: string): Figure => ({
   name,
-  value,
+  value: round(value, 2),
   unit,
   target: null,
   baseline: null,
