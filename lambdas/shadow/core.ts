@@ -1,9 +1,10 @@
 // The shadow comparison: the champion's and the shadow's captured answers paired by inference id, their score
 // differences, decision agreement at the policy thresholds, PSI of the shadow's scores vs the champion's, a verdict.
 import { z } from 'zod';
+import { binOf, PSI_EPSILON } from '../drift/core.js';
 import { decide } from '../shared/contracts/decision.js';
 
-// Capture is laid out the same for every variant; the drift check owns the one function that lists its hours.
+// Capture is laid out the same for every variant, and PSI is binned the same way: the drift check owns both.
 export { captureHourPrefixes } from '../drift/core.js';
 
 /** One captured answer: the score of the scored transaction (row 0 of the request) under its inference id. */
@@ -52,22 +53,8 @@ export interface ShadowVerdict {
   readonly reasons: readonly string[];
 }
 
-/** Proportions below this are floored so an empty bin gives a large but finite PSI (as in the drift check). */
-export const PSI_EPSILON = 1e-4;
 /** Bins of the score PSI: the champion's deciles. */
 export const PSI_BINS = 10;
-
-/** Index of the right-closed bin holding `value` among sorted `edges`. */
-function binOf(edges: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((edges[mid] as number) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /**
  * PSI of `actual` against `expected`, binned at the expected sample's quantiles (distinct edges only, so a point
