@@ -17,7 +17,6 @@ import {
   type RemovalPolicy,
   Stack,
   type StackProps,
-  Validations,
 } from 'aws-cdk-lib';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -28,7 +27,7 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Asset } from 'aws-cdk-lib/aws-s3-assets';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { FactName } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
@@ -36,6 +35,7 @@ import { buildTritonArchive } from '../../lambdas/retraining/triton-archive.js';
 import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
+import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import {
   CHAMPION_VARIANT,
   DRIFT_METRICS,
@@ -112,16 +112,10 @@ export class ModelsStack extends Stack {
   constructor(scope: Construct, id: string, props: ModelsStackProps) {
     super(scope, id, props);
     const { data, settings } = props;
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: data.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', {
       removalPolicy: props.removalPolicy,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
+      key: data.key,
+      acknowledgement:
         'This queue is the dead-letter queue of the drift rules; nag recognises only DLQs attached by RedrivePolicy.',
     });
 

@@ -1,6 +1,6 @@
 // The scoring services: the API and its auth, every handler, the stream consumer, bus rules, the decision log and
 // alerts. It receives the data stack's resources as objects and grants each function only what its code calls.
-import { ArnFormat, Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -12,7 +12,7 @@ import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
@@ -20,6 +20,7 @@ import { DETAIL_TYPES, EVENT_SOURCES, eventJsonSchemas } from '../../lambdas/sha
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { ApiAuth } from '../constructs/api-auth.js';
+import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import { DecisionLog } from '../constructs/decision-log.js';
 import {
   acknowledgeWildcards,
@@ -138,8 +139,14 @@ export class ServicesStack extends Stack {
 
     this.alertsTopic = new Topic(this, 'AlertsTopic', { masterKey: data.key, enforceSSL: true });
 
-    this.featuresDeadLetterQueue = deadLetterQueue(this, 'FeaturesDeadLetterQueue', props.removalPolicy);
-    this.eventsDeadLetterQueue = deadLetterQueue(this, 'EventsDeadLetterQueue', props.removalPolicy);
+    this.featuresDeadLetterQueue = deadLetterQueue(this, 'FeaturesDeadLetterQueue', {
+      removalPolicy: props.removalPolicy,
+      acknowledgement: DLQ_ACKNOWLEDGEMENT,
+    });
+    this.eventsDeadLetterQueue = deadLetterQueue(this, 'EventsDeadLetterQueue', {
+      removalPolicy: props.removalPolicy,
+      acknowledgement: DLQ_ACKNOWLEDGEMENT,
+    });
 
     // Handlers, each granted exactly what its adapters call.
     const score = make('Score', 'lambdas/score/handler.ts', 'score', {
@@ -449,20 +456,8 @@ export class ServicesStack extends Stack {
   }
 }
 
-function deadLetterQueue(scope: Construct, id: string, removalPolicy: RemovalPolicy): Queue {
-  // SQS-managed encryption: the services that write here (Lambda, EventBridge) need no key grant.
-  const queue = new Queue(scope, id, {
-    encryption: QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
-    removalPolicy,
-  });
-  Validations.of(queue).acknowledge({
-    id: 'AwsSolutions-SQS3',
-    reason: 'This queue is itself a dead-letter queue (of an event-source mapping or a bus rule).',
-  });
-  return queue;
-}
+// SQS-managed encryption: the services that write here (Lambda, EventBridge) need no key grant.
+const DLQ_ACKNOWLEDGEMENT = 'This queue is itself a dead-letter queue (of an event-source mapping or a bus rule).';
 
 function validate(props: ServicesStackProps): void {
   const { reviewThreshold, declineThreshold } = props.scoring;
