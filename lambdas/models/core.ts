@@ -405,13 +405,7 @@ export async function approveVersion(
     ...(request?.reason ? { reason: request.reason } : {}),
   });
   await release(name, version, () => ports.executions.sendTaskSuccess(parked.taskToken, output));
-  return {
-    model: name,
-    version: parked.version,
-    modelPackageArn: parked.modelPackageArn,
-    executionArn: parked.executionArn,
-    decision: 'approved',
-  };
+  return decided(name, parked, 'approved');
 }
 
 export async function rejectVersion(
@@ -427,13 +421,13 @@ export async function rejectVersion(
   await release(name, version, () => ports.executions.sendTaskFailure(parked.taskToken, 'ApprovalRejected', cause));
   // The run now fails and the champion keeps serving; the registry says why this version never will.
   await ports.registry.setStatus(parked.modelPackageArn, 'Rejected', cause.slice(0, 1000));
-  return {
-    model: name,
-    version: parked.version,
-    modelPackageArn: parked.modelPackageArn,
-    executionArn: parked.executionArn,
-    decision: 'rejected',
-  };
+  return decided(name, parked, 'rejected');
+}
+
+/** The answer to an approve or reject: which version of which run was released, and how. */
+function decided(model: string, parked: ParkedApproval, decision: ApprovalResponse['decision']): ApprovalResponse {
+  const { version, modelPackageArn, executionArn } = parked;
+  return { model, version, modelPackageArn, executionArn, decision };
 }
 
 /** CloudFormation statuses during which an UpdateStack is refused. */

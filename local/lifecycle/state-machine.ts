@@ -295,6 +295,15 @@ export class LocalStepFunctions {
   /** The AWSStepFunctions JSON 1.0 operations. */
   operations() {
     const epoch = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso) / 1000);
+    // What DescribeExecution and ListExecutions both say of an execution.
+    const executionSummary = (e: ExecutionRecord) => ({
+      executionArn: e.executionArn,
+      stateMachineArn: e.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: epoch(e.startDate),
+      ...(e.stopDate ? { stopDate: epoch(e.stopDate) } : {}),
+    });
     return {
       StartExecution: (input: Record<string, unknown>) => {
         const e = this.start(
@@ -307,12 +316,7 @@ export class LocalStepFunctions {
       DescribeExecution: (input: Record<string, unknown>) => {
         const e = this.describe(requireString(input, 'executionArn'));
         return {
-          executionArn: e.executionArn,
-          stateMachineArn: e.stateMachineArn,
-          name: e.name,
-          status: e.status,
-          startDate: epoch(e.startDate),
-          ...(e.stopDate ? { stopDate: epoch(e.stopDate) } : {}),
+          ...executionSummary(e),
           input: e.input,
           ...(e.output !== undefined ? { output: e.output } : {}),
           ...(e.error !== undefined ? { error: e.error } : {}),
@@ -325,14 +329,7 @@ export class LocalStepFunctions {
         const start = typeof input.nextToken === 'string' ? Number(input.nextToken) : 0;
         const max = typeof input.maxResults === 'number' && input.maxResults > 0 ? input.maxResults : 100;
         return {
-          executions: list.slice(start, start + max).map((e) => ({
-            executionArn: e.executionArn,
-            stateMachineArn: e.stateMachineArn,
-            name: e.name,
-            status: e.status,
-            startDate: epoch(e.startDate),
-            ...(e.stopDate ? { stopDate: epoch(e.stopDate) } : {}),
-          })),
+          executions: list.slice(start, start + max).map(executionSummary),
           ...(start + max < list.length ? { nextToken: String(start + max) } : {}),
         };
       },
