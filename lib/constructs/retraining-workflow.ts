@@ -217,14 +217,7 @@ export class RetrainingWorkflow extends Construct {
     });
     acquire.addRetry({ errors: ['Lambda.ServiceException', 'Lambda.TooManyRequestsException'], maxAttempts: 3 });
     const readChampion = guard(
-      new CallAwsService(this, 'ReadChampion', {
-        service: 'ssm',
-        action: 'getParameter',
-        parameters: { Name: props.championParameterName },
-        iamResources: [props.championParameterArn],
-        resultSelector: { pointer: JsonPath.stringAt('$.Parameter.Value') },
-        resultPath: '$.champion',
-      }),
+      this.readPointer('ReadChampion', props.championParameterName, props.championParameterArn, '$.champion'),
     );
 
     // ---- dataset
@@ -658,6 +651,18 @@ export class RetrainingWorkflow extends Construct {
   }
 
   /** ssm:PutParameter of a pointer from a path of the state. */
+  /** GetParameter of a pointer into `{ pointer }` at `resultPath`. */
+  private readPointer(id: string, name: string, arn: string, resultPath: string): CallAwsService {
+    return new CallAwsService(this, id, {
+      service: 'ssm',
+      action: 'getParameter',
+      parameters: { Name: name },
+      iamResources: [arn],
+      resultSelector: { pointer: JsonPath.stringAt('$.Parameter.Value') },
+      resultPath,
+    });
+  }
+
   private putPointer(id: string, name: string, arn: string, valuePath: string): CallAwsService {
     return new CallAwsService(this, id, {
       service: 'ssm',
@@ -766,14 +771,7 @@ export class RetrainingWorkflow extends Construct {
     approval: State,
   ): State {
     const readChallenger = guard(
-      new CallAwsService(this, 'ReadChallenger', {
-        service: 'ssm',
-        action: 'getParameter',
-        parameters: { Name: shadow.challengerParameterName },
-        iamResources: [shadow.challengerParameterArn],
-        resultSelector: { pointer: JsonPath.stringAt('$.Parameter.Value') },
-        resultPath: '$.challenger',
-      }),
+      this.readPointer('ReadChallenger', shadow.challengerParameterName, shadow.challengerParameterArn, '$.challenger'),
       'Shadow',
     );
     const moveChallenger = guard(
