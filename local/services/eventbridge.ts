@@ -1,14 +1,16 @@
-// Local EventBridge: PutEvents over AWS JSON 1.1, the template's rules applied to every event, async delivery to
-// targets with the target's RetryPolicy and DeadLetterConfig, and every event appended to the bus archive.
+// Local EventBridge: PutEvents over AWS JSON 1.1, the template's rules applied to every event, journaled async
+// delivery to targets with the target's RetryPolicy and DeadLetterConfig (resumed after a restart), and every event
+// appended to the bus archive.
 //
 // One deliberate difference from AWS: a Lambda target's function error counts as a failed delivery (retried, then
 // sent to the target's DLQ). On AWS the event is handed to Lambda's async queue and its own retries apply.
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FunctionInvoker, LocalResource, LocalTemplate } from '../types.js';
 import { matchesEventPattern, validateEventPattern } from './event-pattern.js';
 import { AwsServiceError, awsJsonHandler, listen, type RunningServer } from './http.js';
+import { AppendLog, trimTornLine } from './journal.js';
 import type { SnsStore } from './sns.js';
 import type { SqsStore } from './sqs.js';
 
@@ -80,9 +82,15 @@ export interface EventBridgeOptions {
   readonly invoker: FunctionInvoker;
   readonly sqs: SqsStore;
   readonly sns?: SnsStore;
-  /** First retry delay; doubles per attempt up to 2 s (AWS backs off far longer; tests want it short).
+  /** First retry delay; doubles per attempt up to `retryMaxDelayMs` (AWS backs off far longer; tests want it short).
    *  @default 100 */
   readonly retryBaseDelayMs?: number;
+  /** Longest retry delay.
+   *  @default 2000 */
+  readonly retryMaxDelayMs?: number;
+  /** Time for retries and event age (tests).
+   *  @default - the system clock and setTimeout */
+  readonly clock?: BusClock;
   /** Deliveries `deliveries()` keeps (the latest). @default DELIVERY_LOG_LIMIT */
   readonly deliveryLogLimit?: number;
 }
@@ -191,14 +199,89 @@ function targetInput(target: Target, event: BusEvent): unknown {
 /** Deliveries kept for `deliveries()`: enough for any test or console view, bounded so a long demo does not grow. */
 export const DELIVERY_LOG_LIMIT = 5_000;
 
+/** The journal is rewritten with only its pending deliveries once this many (or as many as pending) have ended. */
+const COMPACT_AFTER_ENDED = 1_000;
+
+/** A journal line: a target invocation accepted, an attempt made, or the invocation ended. */
+type JournalLine =
+  | { op: 'put'; id: string; rule: string; target: string; event: BusEvent; acceptedAt: number; attempts?: number }
+  | { op: 'try'; id: string; attempts: number }
+  | { op: 'end'; id: string; status: Delivery['status'] };
+
+interface Invocation {
+  readonly id: string;
+  readonly rule: Rule;
+  readonly target: Target;
+  readonly event: BusEvent;
+  readonly acceptedAt: number;
+  readonly delivery: Delivery;
+}
+
+/** Time for the retry loop: injectable so tests drive retries and event age without sleeping. */
+export interface BusClock {
+  now(): number;
+  /** Resolves after `ms`, or at once when `cancel` fires (shutdown). */
+  sleep(ms: number, cancel: AbortSignal): Promise<void>;
+}
+
+const systemClock: BusClock = {
+  now: () => Date.now(),
+  sleep: (ms, cancel) =>
+    new Promise((resolve) => {
+      if (cancel.aborted) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        cancel.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      cancel.addEventListener('abort', done);
+    }),
+};
+
+/** Reads the delivery journal: the invocations not ended, with their attempts (a torn last line was never acked). */
+function readJournal(file: string): Map<string, Extract<JournalLine, { op: 'put' }>> {
+  const pending = new Map<string, Extract<JournalLine, { op: 'put' }>>();
+  if (!existsSync(file)) return pending;
+  for (const text of readFileSync(file, 'utf8').split('\n')) {
+    if (text.trim() === '') continue;
+    let line: JournalLine;
+    try {
+      line = JSON.parse(text) as JournalLine;
+    } catch {
+      break;
+    }
+    if (line.op === 'put') pending.set(line.id, line);
+    else if (line.op === 'try') {
+      const put = pending.get(line.id);
+      if (put) put.attempts = line.attempts;
+    } else pending.delete(line.id);
+  }
+  return pending;
+}
+
+/**
+ * EventBridge's promise, locally: every target invocation of an accepted event is journaled
+ * (`<dataDir>/events/deliveries.jsonl`) before the event is archived and before PutEvents answers (after one
+ * fdatasync per request); it is retried with the target's RetryPolicy and exponential backoff, sent to its
+ * DeadLetterConfig queue when exhausted, and resumed by the next instance on the same data dir after a crash or a
+ * stop. At least once: a crash after a delivery and before its end line reaches the disk delivers it again.
+ */
 export class LocalEventBridge {
   private readonly rules: Rule[];
   private readonly buses: Set<string>;
   private readonly archiveFile: string;
+  private readonly archiveLog: AppendLog;
+  private readonly journal: AppendLog;
   private readonly log: Delivery[] = [];
+  private readonly pending = new Map<string, Invocation>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly retryBaseDelayMs: number;
-  private closed = false;
+  private readonly retryMaxDelayMs: number;
+  private readonly clock: BusClock;
+  private readonly closing = new AbortController();
+  private recovered: Extract<JournalLine, { op: 'put' }>[];
+  private ended = 0;
 
   constructor(private readonly options: EventBridgeOptions) {
     this.rules = rulesOf(options.template);
@@ -206,10 +289,20 @@ export class LocalEventBridge {
     const dir = join(options.dataDir, 'events');
     mkdirSync(dir, { recursive: true });
     this.archiveFile = join(dir, 'archive.jsonl');
+    trimTornLine(this.archiveFile);
+    this.archiveLog = new AppendLog(this.archiveFile, { created: !existsSync(this.archiveFile) });
+    const journalFile = join(dir, 'deliveries.jsonl');
+    const created = !existsSync(journalFile);
+    this.recovered = [...readJournal(journalFile).values()];
+    this.journal = new AppendLog(journalFile, { created });
+    // Start from a journal holding only what is still to deliver (bounded by the pending work, not by history).
+    if (!created) this.journal.rewrite(this.recovered.map((line) => `${JSON.stringify(line)}\n`).join(''));
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+    this.retryMaxDelayMs = options.retryMaxDelayMs ?? 2_000;
+    this.clock = options.clock ?? systemClock;
   }
 
-  /** PutEvents: validates entries like AWS, archives and routes each accepted event. */
+  /** PutEvents: validates entries like AWS, journals the target invocations, archives and routes each event. */
   putEvents(input: Record<string, unknown>): { FailedEntryCount: number; Entries: Record<string, string>[] } {
     const entries = Array.isArray(input.Entries) ? input.Entries : [];
     if (entries.length < 1 || entries.length > 10) {
@@ -258,13 +351,20 @@ export class LocalEventBridge {
     return { FailedEntryCount: failed, Entries: results };
   }
 
+  /** Resolves once everything journaled and archived so far is on disk (PutEvents answers after it). */
+  async sync(): Promise<void> {
+    await Promise.all([this.journal.sync(), this.archiveLog.sync()]);
+  }
+
   private accept(bus: string, event: BusEvent): void {
+    const matching = this.rules.filter(
+      (rule) => rule.pattern !== undefined && rule.bus === bus && matchesEventPattern(rule.pattern, event),
+    );
+    // Journal first: an archived event always has its target invocations on disk.
+    const invocations = matching.flatMap((rule) => this.enqueue(rule, event));
     const archived: ArchivedEvent = { bus, receivedAt: new Date().toISOString(), event };
-    appendFileSync(this.archiveFile, `${JSON.stringify(archived)}\n`);
-    for (const rule of this.rules) {
-      if (rule.pattern === undefined || rule.bus !== bus || !matchesEventPattern(rule.pattern, event)) continue;
-      this.route(rule, event);
-    }
+    this.archiveLog.append(`${JSON.stringify(archived)}\n`);
+    for (const invocation of invocations) this.run(invocation);
   }
 
   /** Fires a scheduled rule now, as EventBridge does on its schedule: a `Scheduled Event` to each of its targets. */
@@ -284,29 +384,63 @@ export class LocalEventBridge {
       resources: [rule.arn],
       detail: {},
     };
-    this.route(rule, event);
+    for (const invocation of this.enqueue(rule, event)) this.run(invocation);
     return event.id;
   }
 
-  private route(rule: Rule, event: BusEvent): void {
-    for (const target of rule.targets) {
-      const delivery: Delivery = {
-        ruleName: rule.name,
-        ruleArn: rule.arn,
-        targetId: target.id,
-        targetArn: target.arn,
-        eventId: event.id,
-        input: targetInput(target, event),
-        status: 'pending',
-        attempts: 0,
-      };
-      this.log.push(delivery);
-      // Trimmed in chunks so each push stays O(1) on average.
-      const limit = this.options.deliveryLogLimit ?? DELIVERY_LOG_LIMIT;
-      if (this.log.length >= 2 * limit) this.log.splice(0, this.log.length - limit);
-      const run = this.deliver(rule, target, event, delivery).finally(() => this.inFlight.delete(run));
-      this.inFlight.add(run);
-    }
+  /** Journals one invocation per target of the rule (one write for all of them). */
+  private enqueue(rule: Rule, event: BusEvent): Invocation[] {
+    const acceptedAt = this.clock.now();
+    const invocations = rule.targets.map((target) => this.invocation(randomUUID(), rule, target, event, acceptedAt, 0));
+    const lines = invocations.map((i) =>
+      JSON.stringify({
+        op: 'put',
+        id: i.id,
+        rule: rule.arn,
+        target: i.target.id,
+        event,
+        acceptedAt,
+      } satisfies JournalLine),
+    );
+    if (lines.length > 0) this.journal.append(`${lines.join('\n')}\n`);
+    return invocations;
+  }
+
+  private invocation(
+    id: string,
+    rule: Rule,
+    target: Target,
+    event: BusEvent,
+    acceptedAt: number,
+    attempts: number,
+  ): Invocation {
+    const delivery: Delivery = {
+      ruleName: rule.name,
+      ruleArn: rule.arn,
+      targetId: target.id,
+      targetArn: target.arn,
+      eventId: event.id,
+      input: targetInput(target, event),
+      status: 'pending',
+      attempts,
+    };
+    this.log.push(delivery);
+    // Trimmed in chunks so each push stays O(1) on average.
+    const limit = this.options.deliveryLogLimit ?? DELIVERY_LOG_LIMIT;
+    if (this.log.length >= 2 * limit) this.log.splice(0, this.log.length - limit);
+    const invocation = { id, rule, target, event, acceptedAt, delivery };
+    this.pending.set(id, invocation);
+    return invocation;
+  }
+
+  private run(invocation: Invocation): void {
+    const run = this.deliver(invocation)
+      .catch((error: unknown) => {
+        // Only the journal or the DLQ store failing lands here; the invocation stays pending for the next start.
+        process.stderr.write(`local eventbridge: delivery ${invocation.id}: ${String(error)}\n`);
+      })
+      .finally(() => this.inFlight.delete(run));
+    this.inFlight.add(run);
   }
 
   private async attempt(target: Target, input: unknown): Promise<void> {
@@ -323,6 +457,7 @@ export class LocalEventBridge {
     }
     if (target.arn.startsWith('arn:aws:sns:') && this.options.sns) {
       this.options.sns.publish(target.arn, body);
+      await this.options.sns.sync();
       return;
     }
     throw new Error(
@@ -330,22 +465,25 @@ export class LocalEventBridge {
     );
   }
 
-  private async deliver(rule: Rule, target: Target, event: BusEvent, delivery: Delivery): Promise<void> {
-    const started = Date.now();
+  private async deliver(invocation: Invocation): Promise<void> {
+    const { rule, target, event, delivery } = invocation;
     for (;;) {
+      if (this.closing.signal.aborted) return; // stays pending in the journal: the next start resumes it
       delivery.attempts += 1;
+      // Not awaited: losing this line in a crash only grants one more attempt after the restart.
+      this.journal.append(`${JSON.stringify({ op: 'try', id: invocation.id, attempts: delivery.attempts })}\n`);
       try {
         await this.attempt(target, delivery.input);
-        delivery.status = 'delivered';
+        this.end(invocation, 'delivered');
         return;
       } catch (error) {
         delivery.lastError = error instanceof Error ? error.message : String(error);
       }
       const retriesUsed = delivery.attempts - 1;
-      const tooOld = Date.now() - started >= target.maxAgeSeconds * 1000;
-      if (this.closed || retriesUsed >= target.maxRetries || tooOld) break;
-      const delay = Math.min(this.retryBaseDelayMs * 2 ** retriesUsed, 2_000);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      const tooOld = this.clock.now() - invocation.acceptedAt >= target.maxAgeSeconds * 1000;
+      if (retriesUsed >= target.maxRetries || tooOld) break;
+      const delay = Math.min(this.retryBaseDelayMs * 2 ** retriesUsed, this.retryMaxDelayMs);
+      await this.clock.sleep(delay, this.closing.signal);
     }
     if (target.deadLetterArn) {
       // AWS puts the original event in the DLQ and says why in message attributes.
@@ -355,10 +493,62 @@ export class LocalEventBridge {
         ERROR_CODE: { DataType: 'String', StringValue: 'FunctionError' },
         ERROR_MESSAGE: { DataType: 'String', StringValue: (delivery.lastError ?? '').slice(0, 256) },
       });
-      delivery.status = 'dead-lettered';
+      this.end(invocation, 'dead-lettered');
     } else {
-      delivery.status = 'dropped';
+      this.end(invocation, 'dropped');
     }
+  }
+
+  /** Records the end of an invocation; compacts the journal once enough have ended. */
+  private end(invocation: Invocation, status: Delivery['status']): void {
+    invocation.delivery.status = status;
+    this.pending.delete(invocation.id);
+    // Not awaited: a crash before the next fdatasync redelivers this one (at least once, like EventBridge).
+    this.journal.append(`${JSON.stringify({ op: 'end', id: invocation.id, status })}\n`);
+    this.ended += 1;
+    if (this.ended >= Math.max(COMPACT_AFTER_ENDED, this.pending.size)) this.compact();
+  }
+
+  private compact(): void {
+    const lines = [...this.pending.values()].map(
+      (i) =>
+        `${JSON.stringify({
+          op: 'put',
+          id: i.id,
+          rule: i.rule.arn,
+          target: i.target.id,
+          event: i.event,
+          acceptedAt: i.acceptedAt,
+          attempts: i.delivery.attempts,
+        } satisfies JournalLine)}\n`,
+    );
+    this.journal.rewrite(lines.join(''));
+    this.ended = 0;
+  }
+
+  /** Resumes what a previous instance journaled and did not finish (its attempts count against the retry policy).
+   *  start() calls it; idempotent. */
+  resume(): void {
+    const recovered = this.recovered;
+    this.recovered = [];
+    for (const line of recovered) {
+      const rule = this.rules.find((r) => r.arn === line.rule);
+      const target = rule?.targets.find((t) => t.id === line.target);
+      if (!rule || !target) {
+        // The template changed under the data dir: nothing to deliver to any more.
+        process.stderr.write(
+          `local eventbridge: dropping ${line.id}: rule ${line.rule} target ${line.target} is gone\n`,
+        );
+        this.journal.append(`${JSON.stringify({ op: 'end', id: line.id, status: 'dropped' })}\n`);
+        continue;
+      }
+      this.run(this.invocation(line.id, rule, target, line.event, line.acceptedAt, line.attempts ?? 0));
+    }
+  }
+
+  /** Target invocations journaled and not yet delivered, dead-lettered or dropped. */
+  pendingCount(): number {
+    return this.pending.size + this.recovered.length;
   }
 
   /** The latest deliveries (pending ones included), for tests: which target got which event. */
@@ -386,20 +576,31 @@ export class LocalEventBridge {
 
   async start(port = 0): Promise<RunningServer> {
     const server = await listen(
-      awsJsonHandler('AWSEvents', 'application/x-amz-json-1.1', { PutEvents: (input) => this.putEvents(input) }),
+      awsJsonHandler('AWSEvents', 'application/x-amz-json-1.1', {
+        PutEvents: async (input) => {
+          const out = this.putEvents(input);
+          await this.sync();
+          return out;
+        },
+      }),
       port,
     );
+    this.resume();
     // Scheduled rules fire on their rate while the stage runs (not at start: a restart must not re-run them).
     const timers = this.rules
       .filter((r) => r.periodMs !== undefined)
-      .map((rule) => setInterval(() => this.closed || this.triggerSchedule(rule.arn), rule.periodMs).unref());
+      .map((rule) =>
+        setInterval(() => this.closing.signal.aborted || this.triggerSchedule(rule.arn), rule.periodMs).unref(),
+      );
     return {
       url: server.url,
       close: async () => {
         for (const timer of timers) clearInterval(timer);
         await server.close();
-        this.closed = true;
+        // Retries waiting for their backoff stop; what is undelivered stays journaled for the next start.
+        this.closing.abort();
         await this.idle();
+        await Promise.all([this.journal.close(), this.archiveLog.close()]);
       },
     };
   }

@@ -1,6 +1,7 @@
 // Starts the local stand-ins for the template's AWS services under one data directory — DynamoDB, Kinesis and S3 in
 // the backends process (../backends), EventBridge, Firehose, SNS and SQS here — and creates the template's tables,
-// streams and buckets (idempotent on restart).
+// streams and buckets (idempotent on restart). What each acknowledges is on disk before it answers; see
+// docs/local-stage.md for each service's guarantee next to AWS's.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -160,7 +161,7 @@ async function provisionStreams(template: LocalTemplate, endpoint: string): Prom
 /** Starts every local service of the template. Close it to stop them all and flush buffered data. */
 export async function startLocalServices(options: StartLocalServicesOptions): Promise<LocalServices & Closable> {
   const { template, dataDir } = options;
-  const dirs = ['dynamodb', 'kinesis', 's3', 'events', 'sns', 'sqs'].map((d) => join(dataDir, d));
+  const dirs = ['dynamodb', 'kinesis', 's3', 'events', 'firehose', 'sns', 'sqs'].map((d) => join(dataDir, d));
   for (const dir of dirs) mkdirSync(dir, { recursive: true });
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
@@ -194,7 +195,10 @@ export async function startLocalServices(options: StartLocalServicesOptions): Pr
     });
     const sns = new SnsStore(template, join(dataDir, 'sns'));
     const snsServer = await startSnsServer(sns);
-    closers.push(() => snsServer.close());
+    closers.push(async () => {
+      await snsServer.close();
+      await sns.close();
+    });
 
     const s3 = new S3Client({
       endpoint: s3Url,
@@ -206,6 +210,7 @@ export async function startLocalServices(options: StartLocalServicesOptions): Pr
     const firehose = new LocalFirehose({
       template,
       s3,
+      journalDir: join(dataDir, 'firehose'),
       ...(options.firehoseIntervalMs !== undefined ? { intervalMs: options.firehoseIntervalMs } : {}),
     });
     const firehoseServer: RunningServer = await firehose.start();

@@ -1,11 +1,13 @@
 // Local SNS: Publish over the AWS Query protocol (form-encoded in, XML out), messages kept per topic under
-// `<dataDir>/sns/<topicName>.jsonl` so tests and the demo can read what would have been sent.
+// `<dataDir>/sns/<topicName>.jsonl` so tests and the demo can read what would have been sent. Publish answers only
+// once the message is fsync'd there.
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { LocalTemplate } from '../types.js';
 import { listen, type RunningServer, readBody } from './http.js';
+import { AppendLog, trimTornLine } from './journal.js';
 
 export interface SnsMessage {
   readonly MessageId: string;
@@ -28,6 +30,7 @@ class SnsError extends Error {
 
 export class SnsStore {
   private readonly topics = new Map<string, string>();
+  private readonly logs = new Map<string, AppendLog>();
 
   constructor(
     template: LocalTemplate,
@@ -67,8 +70,29 @@ export class SnsStore {
       MessageAttributes: attributes,
       Timestamp: new Date().toISOString(),
     };
-    appendFileSync(file, `${JSON.stringify(record)}\n`);
+    this.log(file).append(`${JSON.stringify(record)}\n`);
     return record;
+  }
+
+  private log(file: string): AppendLog {
+    let log = this.logs.get(file);
+    if (!log) {
+      trimTornLine(file);
+      log = new AppendLog(file, { created: !existsSync(file) });
+      this.logs.set(file, log);
+    }
+    return log;
+  }
+
+  /** Resolves once every message published so far is on disk. */
+  async sync(): Promise<void> {
+    await Promise.all([...this.logs.values()].map((log) => log.sync()));
+  }
+
+  async close(): Promise<void> {
+    const logs = [...this.logs.values()];
+    this.logs.clear();
+    await Promise.all(logs.map((log) => log.close()));
   }
 
   /** Every message published to a topic, oldest first (persisted across restarts). */
@@ -118,6 +142,7 @@ export async function startSnsServer(store: SnsStore, port = 0): Promise<Running
       if (message === null || message === '')
         throw new SnsError('InvalidParameter', 'Invalid parameter: Empty message', 400);
       const record = store.publish(topicArn, message, form.get('Subject') ?? undefined, formAttributes(form));
+      await store.sync();
       sendXml(
         res,
         200,

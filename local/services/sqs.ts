@@ -1,9 +1,10 @@
 // Local SQS: a persisted store of the template's queues (the DLQs) and its AWS JSON protocol server (AmazonSQS.*).
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalTemplate } from '../types.js';
 import { AwsServiceError, awsJsonHandler, listen, type RunningServer, requireString } from './http.js';
+import { writeFileDurably } from './journal.js';
 
 export interface SqsMessageAttribute {
   readonly DataType: string;
@@ -88,9 +89,11 @@ export class SqsStore {
   }
 
   private persist(queue: QueueState): void {
-    const file = this.file(queue.name);
-    writeFileSync(`${file}.tmp`, JSON.stringify({ name: queue.name, arn: queue.arn, messages: queue.messages }));
-    renameSync(`${file}.tmp`, file);
+    // Atomic (rename) and durable (fsync of the file and its directory) before the call that changed it answers.
+    writeFileDurably(
+      this.file(queue.name),
+      JSON.stringify({ name: queue.name, arn: queue.arn, messages: queue.messages }),
+    );
   }
 
   /** Accepts a queue URL (any host: only the last path segment counts), an ARN or a name. */
