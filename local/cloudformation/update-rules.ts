@@ -122,60 +122,117 @@ export function changeAction(type: string, property: string, before: unknown, af
 export const refusalReason = (physicalName: string): string =>
   `CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename ${physicalName} and update the stack again.`;
 
+/** Logical ids a value reads through `Ref`, `Fn::GetAtt` or `Fn::Sub`'s `${Id}` / `${Id.Attribute}`. */
+function referencesOf(value: unknown, into: Set<string> = new Set()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) referencesOf(v, into);
+  else if (isRecord(value)) {
+    const ref = value.Ref;
+    const getAtt = value['Fn::GetAtt'];
+    const sub = value['Fn::Sub'];
+    if (typeof ref === 'string') into.add(ref);
+    if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') into.add(getAtt[0]);
+    if (typeof getAtt === 'string') into.add(getAtt.split('.')[0] ?? getAtt);
+    const subText = typeof sub === 'string' ? sub : Array.isArray(sub) ? sub[0] : undefined;
+    if (typeof subText === 'string')
+      for (const [, name] of subText.matchAll(/\$\{([^!}][^}.]*)(?:\.[^}]*)?\}/g)) if (name) into.add(name);
+    for (const v of Object.values(value)) referencesOf(v, into);
+  }
+  return into;
+}
+
+/**
+ * `value` with every intrinsic that reads a replaced resource wrapped, so it compares unequal to what it was: a
+ * replaced resource has a new physical id and attributes, which CloudFormation passes on to whatever reads them.
+ */
+function markReplacedReads(value: unknown, replaced: ReadonlySet<string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => markReplacedReads(v, replaced));
+  if (!isRecord(value)) return value;
+  if (isIntrinsic(value) && [...referencesOf(value)].some((id) => replaced.has(id)))
+    return { 'Fn::ReadsReplacedResource': value };
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, markReplacedReads(v, replaced)]));
+}
+
+interface ResourcePlan {
+  readonly changes: readonly PropertyChange[];
+  readonly replacing: readonly string[];
+}
+
+function planResource(
+  logicalId: string,
+  type: string,
+  oldProps: Readonly<Record<string, unknown>>,
+  newProps: Readonly<Record<string, unknown>>,
+  replaced: ReadonlySet<string>,
+): ResourcePlan {
+  const changes: PropertyChange[] = [];
+  const replacing: string[] = [];
+  for (const property of [...new Set([...Object.keys(oldProps), ...Object.keys(newProps)])].sort()) {
+    const next = markReplacedReads(newProps[property], replaced);
+    if (canonical(oldProps[property]) === canonical(next)) continue;
+    const action = changeAction(type, property, oldProps[property], next);
+    changes.push({ logicalId, type, property, action });
+    if (action === 'replacement') replacing.push(property);
+  }
+  return { changes, replacing };
+}
+
 /**
  * Plans an update from `before` to `after` as CloudFormation would. Values are compared as written: the local stage
  * passes resolved templates (literals only); the deploy gate passes raw templates, where an intrinsic is equal to
- * another only when it is written the same way. Throws `UnknownResourceTypeError` for a type the registry does not
- * know and `ResourceTypeChangeError` when a logical id changes type.
+ * another only when it is written the same way, and one that reads a replaced resource (`Ref`, `Fn::GetAtt`,
+ * `Fn::Sub`) counts as changed, so replacements travel down references as they do in CloudFormation. Throws
+ * `UnknownResourceTypeError` for a type the registry does not know and `ResourceTypeChangeError` when a logical id
+ * changes type.
  */
 export function planStackUpdate(before: PlannableTemplate, after: PlannableTemplate): UpdatePlan {
-  const changes: PropertyChange[] = [];
-  const added: string[] = [];
-  const removed: string[] = [];
-  const replaced: string[] = [];
-  const refused: RefusedReplacement[] = [];
-  const ids = [...new Set([...Object.keys(before.Resources), ...Object.keys(after.Resources)])].sort();
   // Every type, changed or not: a type the registry does not know is a typo or a fact we lack, never "no change".
   for (const { Type } of [...Object.values(before.Resources), ...Object.values(after.Resources)])
     if (!isKnownResourceType(Type)) throw new UnknownResourceTypeError(Type);
-  for (const logicalId of ids) {
-    const old = before.Resources[logicalId];
-    const next = after.Resources[logicalId];
-    if (!old) {
-      added.push(logicalId);
-      continue;
-    }
-    if (!next) {
-      removed.push(logicalId);
-      continue;
-    }
-    if (old.Type !== next.Type) throw new ResourceTypeChangeError(logicalId, old.Type, next.Type);
-    const type = next.Type;
-    const oldProps = old.Properties ?? {};
-    const newProps = next.Properties ?? {};
-    const replacing: string[] = [];
-    for (const property of [...new Set([...Object.keys(oldProps), ...Object.keys(newProps)])].sort()) {
-      if (canonical(oldProps[property]) === canonical(newProps[property])) continue;
-      const action = changeAction(type, property, oldProps[property], newProps[property]);
-      changes.push({ logicalId, type, property, action });
-      if (action === 'replacement') replacing.push(property);
-    }
-    if (replacing.length === 0) continue;
-    replaced.push(logicalId);
+  const ids = [...new Set([...Object.keys(before.Resources), ...Object.keys(after.Resources)])].sort();
+  const added = ids.filter((id) => !before.Resources[id]);
+  const removed = ids.filter((id) => !after.Resources[id]);
+  const kept = ids.filter((id) => before.Resources[id] && after.Resources[id]);
+  for (const id of kept) {
+    const [oldType, newType] = [before.Resources[id]?.Type ?? '', after.Resources[id]?.Type ?? ''];
+    if (oldType !== newType) throw new ResourceTypeChangeError(id, oldType, newType);
+  }
+  // Replacement spreads along references until nothing new is replaced (at most one pass per link of a chain).
+  let replaced = new Set<string>();
+  let plans = new Map<string, ResourcePlan>();
+  for (;;) {
+    plans = new Map(
+      kept.map((id) => {
+        const [old, next] = [before.Resources[id], after.Resources[id]];
+        return [id, planResource(id, next?.Type ?? '', old?.Properties ?? {}, next?.Properties ?? {}, replaced)];
+      }),
+    );
+    const now = new Set(kept.filter((id) => (plans.get(id)?.replacing.length ?? 0) > 0));
+    if (now.size === replaced.size) break;
+    replaced = now;
+  }
+  const refused: RefusedReplacement[] = [];
+  for (const id of replaced) {
+    const type = after.Resources[id]?.Type ?? '';
+    const [oldProps, newProps] = [before.Resources[id]?.Properties ?? {}, after.Resources[id]?.Properties ?? {}];
     const name = physicalNameProperty(type);
     const newName = name && newProps[name.property];
     // A name that is set and unchanged: the replacement would be created beside the old resource under its name.
-    if (name && newName !== undefined && canonical(oldProps[name.property]) === canonical(newName)) {
-      const physicalName = typeof newName === 'string' ? newName : canonical(newName);
-      refused.push({
-        logicalId,
-        type,
-        nameProperty: name.property,
-        physicalName,
-        properties: replacing,
-        reason: refusalReason(physicalName),
-      });
-    }
+    if (!name || newName === undefined || canonical(oldProps[name.property]) !== canonical(newName)) continue;
+    const physicalName = typeof newName === 'string' ? newName : canonical(newName);
+    refused.push({
+      logicalId: id,
+      type,
+      nameProperty: name.property,
+      physicalName,
+      properties: plans.get(id)?.replacing ?? [],
+      reason: refusalReason(physicalName),
+    });
   }
-  return { changes, added, removed, replaced, refused };
+  return {
+    changes: kept.flatMap((id) => plans.get(id)?.changes ?? []),
+    added,
+    removed,
+    replaced: [...replaced],
+    refused,
+  };
 }

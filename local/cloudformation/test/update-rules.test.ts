@@ -159,6 +159,44 @@ describe('planStackUpdate', () => {
     ]);
   });
 
+  test('GIVEN a replaced SageMaker model THEN the endpoint config that reads it is replaced and the endpoint updated', () => {
+    const stack = (modelDataUrl: string) =>
+      template({
+        Model: {
+          Type: 'AWS::SageMaker::Model',
+          Properties: {
+            ExecutionRoleArn: 'arn:role',
+            PrimaryContainer: { Image: 'triton', ModelDataUrl: modelDataUrl },
+          },
+        },
+        Config: {
+          Type: 'AWS::SageMaker::EndpointConfig',
+          Properties: {
+            ProductionVariants: [{ ModelName: { 'Fn::GetAtt': ['Model', 'ModelName'] }, VariantName: 'a' }],
+          },
+        },
+        Endpoint: {
+          Type: 'AWS::SageMaker::Endpoint',
+          Properties: {
+            EndpointName: 'aims-dev-model',
+            EndpointConfigName: { 'Fn::GetAtt': ['Config', 'EndpointConfigName'] },
+          },
+        },
+        Alarm: {
+          Type: 'AWS::CloudWatch::Alarm',
+          Properties: { Dimensions: [{ Name: 'EndpointName', Value: 'aims-dev-model' }] },
+        },
+      });
+    const plan = planStackUpdate(stack('s3://b/v1/model.tar.gz'), stack('s3://b/v2/model.tar.gz'));
+    expect(plan.changes.map((c) => `${c.logicalId}.${c.property}:${c.action}`)).toEqual([
+      'Config.ProductionVariants:replacement',
+      'Endpoint.EndpointConfigName:update',
+      'Model.PrimaryContainer:replacement',
+    ]);
+    expect(plan.replaced).toEqual(['Config', 'Model']);
+    expect(plan.refused).toEqual([]);
+  });
+
   test('GIVEN added and removed resources THEN they are listed, not planned as changes', () => {
     const before = template({ Old: { Type: 'AWS::SQS::Queue' } });
     const after = template({ New: { Type: 'AWS::SNS::Topic' } });
