@@ -35,6 +35,9 @@ export interface DeployedModels {
   readonly modelDir: string;
   readonly version: string;
   readonly dataQuality?: {
+    /** The data-quality schedule (fixed name) and the job definition it names (CloudFormation-generated name). */
+    readonly scheduleName: string;
+    readonly scheduleArn: string;
     readonly jobDefinitionName: string;
     readonly statisticsUri: string;
     readonly constraintsUri: string;
@@ -127,6 +130,11 @@ export class LocalModelsStack {
       }
       deployed = stack.state.deployed;
       if (!existsSync(join(deployed.modelDir, 'model.onnx'))) deployed = await stack.materialize(stack.resolve());
+      // A data directory from before the schedule was recorded: read it from the template it was deployed with.
+      if (deployed.dataQuality && !deployed.dataQuality.scheduleName) {
+        const dataQuality = stack.dataQuality(stack.resolvedTemplate(deployed.parameters));
+        deployed = { ...deployed, ...(dataQuality ? { dataQuality } : {}) };
+      }
     } else {
       deployed = await stack.materialize(stack.resolve());
       stack.state = { status: 'CREATE_COMPLETE', deployed, deployments: [], lastUpdated: new Date().toISOString() };
@@ -271,6 +279,11 @@ export class LocalModelsStack {
     if (typeof modelDataUrl !== 'string')
       throw new Error(`${this.stackName}: the endpoint's model has no ModelDataUrl`);
     const dq = inStack('AWS::SageMaker::DataQualityJobDefinition')[0];
+    const dqSchedule = inStack('AWS::SageMaker::MonitoringSchedule').find(
+      (r) =>
+        (r.properties.MonitoringScheduleConfig as { MonitoringType?: unknown } | undefined)?.MonitoringType ===
+        'DataQuality',
+    );
     const shadowVariant = (
       (config.properties.ShadowProductionVariants ?? []) as { ModelName?: string; VariantName?: string }[]
     )[0];
@@ -290,6 +303,7 @@ export class LocalModelsStack {
       variant,
       modelDataUrl,
       dq,
+      dqSchedule,
       alarms: inStack('AWS::CloudWatch::Alarm'),
       shadowVariant,
       shadowModelDataUrl: shadowUrl as string | undefined,
@@ -327,20 +341,35 @@ export class LocalModelsStack {
     return key !== undefined ? parameters[key] : kind === 'champion' ? Object.values(parameters)[0] : undefined;
   }
 
-  /** Puts the models the template names (the champion's and the shadow's) where a model server can load them. */
-  private async materialize(resolved: { parameters: Record<string, string>; template: LocalTemplate }) {
-    const { modelDataUrl, dq, shadowModelDataUrl } = this.resources(resolved.template);
+  /** The data-quality schedule and the job definition it names, with that definition's baseline. */
+  private dataQuality(template: LocalTemplate): DeployedModels['dataQuality'] {
+    const { dq, dqSchedule } = this.resources(template);
     const baseline = dq?.properties.DataQualityBaselineConfig as
       | { StatisticsResource?: { S3Uri?: string }; ConstraintsResource?: { S3Uri?: string } }
       | undefined;
-    const dataQuality =
-      dq && baseline?.StatisticsResource?.S3Uri && baseline.ConstraintsResource?.S3Uri
-        ? {
-            jobDefinitionName: String(dq.properties.JobDefinitionName ?? dq.ref),
-            statisticsUri: baseline.StatisticsResource.S3Uri,
-            constraintsUri: baseline.ConstraintsResource.S3Uri,
-          }
-        : undefined;
+    const statisticsUri = baseline?.StatisticsResource?.S3Uri;
+    const constraintsUri = baseline?.ConstraintsResource?.S3Uri;
+    if (!dq || !dqSchedule || !statisticsUri || !constraintsUri) return undefined;
+    const named = (dqSchedule.properties.MonitoringScheduleConfig as { MonitoringJobDefinitionName?: unknown })
+      .MonitoringJobDefinitionName;
+    // The ARN (the definition's Ref) ends in its name, as the schedule derives it.
+    const jobDefinitionName = dq.ref.slice(dq.ref.lastIndexOf('/') + 1);
+    if (named !== jobDefinitionName) {
+      throw new Error(`${this.stackName}: the data-quality schedule names ${String(named)}, not ${jobDefinitionName}`);
+    }
+    return {
+      scheduleName: String(dqSchedule.properties.MonitoringScheduleName),
+      scheduleArn: dqSchedule.ref,
+      jobDefinitionName,
+      statisticsUri,
+      constraintsUri,
+    };
+  }
+
+  /** Puts the models the template names (the champion's and the shadow's) where a model server can load them. */
+  private async materialize(resolved: { parameters: Record<string, string>; template: LocalTemplate }) {
+    const { modelDataUrl, shadowModelDataUrl } = this.resources(resolved.template);
+    const dataQuality = this.dataQuality(resolved.template);
     const champion = await this.materializeModel(modelDataUrl, this.pointerValue(resolved.parameters, 'champion'));
     const shadow =
       shadowModelDataUrl === undefined
@@ -615,6 +644,21 @@ export class LocalModelsStack {
           : [],
       };
     });
+  }
+
+  /** DescribeMonitoringSchedule of the data-quality schedule, as the last completed update left it. */
+  describeMonitoringSchedule(name: string) {
+    const dq = this.state.deployed.dataQuality;
+    if (!dq || dq.scheduleName !== name) {
+      throw new AwsServiceError('ResourceNotFound', `Monitoring schedule ${name} does not exist`);
+    }
+    return {
+      MonitoringScheduleName: name,
+      MonitoringScheduleArn: dq.scheduleArn,
+      MonitoringScheduleStatus: 'Scheduled',
+      MonitoringType: 'DataQuality',
+      MonitoringScheduleConfig: { MonitoringJobDefinitionName: dq.jobDefinitionName, MonitoringType: 'DataQuality' },
+    };
   }
 
   /** DescribeDataQualityJobDefinition: the job definition as the last completed update left it. */
