@@ -3,6 +3,8 @@
 // champion pointer), the new model is started as a second model-server process, takes the endpoint's canary share of
 // traffic for the bake time, and is promoted — or rolled back on the endpoint's own rollback alarms (invocation 5xx,
 // model latency p99, score PSI vs the version's baseline), ending in UPDATE_COMPLETE or UPDATE_ROLLBACK_COMPLETE.
+// CloudFormation's update rules apply first: an update that would replace a custom-named resource whose name does not
+// change (local/cloudformation/update-rules.ts) fails and rolls back, as on AWS.
 // When the template's endpoint config has a shadow variant, a third model-server process serves the challenger pointer
 // and the proxy mirrors every invocation to it; an update that only moves the challenger replaces that process.
 import { createHash, randomUUID } from 'node:crypto';
@@ -10,6 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFil
 import { join } from 'node:path';
 import { PsiBins, type PsiBins as PsiBinsType, psi } from '../../lambdas/drift/core.js';
 import { readTarGz } from '../../lambdas/retraining/tar.js';
+import { type PlannableTemplate, planStackUpdate, type RefusedReplacement } from '../cloudformation/update-rules.js';
 import { type LocalModelEndpoint, startLocalModelEndpoint } from '../model-endpoint.js';
 import { AwsServiceError } from '../services/http.js';
 import { loadLocalTemplate } from '../template/index.js';
@@ -447,6 +450,8 @@ export class LocalModelsStack {
         `Stack:${this.stackId()} is in ${this.state.status} state and can not be updated.`,
       );
     }
+    // The template as last deployed, then as this update resolves it (resolvedTemplate rewrites one folder: last wins).
+    const deployedTemplate = this.resolvedTemplate(this.state.deployed.parameters);
     const resolved = this.resolve();
     const next = this.resources(resolved.template);
     if (
@@ -454,13 +459,53 @@ export class LocalModelsStack {
       next.shadowModelDataUrl === this.state.deployed.shadow?.modelDataUrl
     )
       throw new AwsServiceError('ValidationError', 'No updates are to be performed.');
+    const plan = planStackUpdate(this.plannable(deployedTemplate), this.plannable(resolved.template));
     this.setStatus('UPDATE_IN_PROGRESS', 'User Initiated');
     const deploying =
-      next.modelDataUrl === this.state.deployed.modelDataUrl ? this.deployShadow(resolved) : this.deploy(resolved);
+      plan.refused.length > 0
+        ? this.refuse(plan.refused)
+        : next.modelDataUrl === this.state.deployed.modelDataUrl
+          ? this.deployShadow(resolved)
+          : this.deploy(resolved);
     this.running = deploying.finally(() => {
       this.running = undefined;
     });
     return { StackId: this.stackId() };
+  }
+
+  /** This stack's resources with their resolved (literal) properties, as the update rules compare them. */
+  private plannable(template: LocalTemplate): PlannableTemplate {
+    return {
+      Resources: Object.fromEntries(
+        template.resources
+          .filter((r) => r.stackName === this.stackName)
+          .map((r) => [r.logicalId, { Type: r.type, Properties: { ...r.properties } }]),
+      ),
+    };
+  }
+
+  /**
+   * An update that replaces a custom-named resource whose name stays: CloudFormation fails that resource and rolls the
+   * stack back, so nothing changes. (On AWS it gets there after the resources it depends on, the endpoint among
+   * them, and rolls those back too: the same end state, sooner.)
+   */
+  private async refuse(refused: readonly RefusedReplacement[]): Promise<void> {
+    await Promise.resolve();
+    const record: DeploymentRecord = {
+      startedAt: new Date().toISOString(),
+      from: this.state.deployed.version,
+      to: '(refused)',
+    };
+    this.state.deployments.push(record);
+    const reason = `The following resource(s) failed to update: [${refused.map((r) => r.logicalId).join(', ')}]. ${refused
+      .map((r) => `${r.logicalId}: ${r.reason}`)
+      .join(' ')}`;
+    this.setStatus('UPDATE_ROLLBACK_IN_PROGRESS', reason);
+    record.outcome = 'rolled-back';
+    record.reason = reason;
+    record.endedAt = new Date().toISOString();
+    this.setStatus('UPDATE_ROLLBACK_COMPLETE', reason);
+    this.log(`  models stack: ${reason} (UPDATE_ROLLBACK_COMPLETE)`);
   }
 
   private setStatus(status: StackStatus, reason?: string): void {
