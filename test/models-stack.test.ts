@@ -278,6 +278,24 @@ describe('GIVEN the models stack of each environment', () => {
     }
   });
 
+  test('THEN no function reserves concurrency (it needs an account quota above 100 that new accounts lack)', () => {
+    for (const template of [dev, staging, prod]) {
+      for (const fn of Object.values(template.findResources('AWS::Lambda::Function')) as Json[]) {
+        expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+      }
+    }
+  });
+
+  test('THEN the drift check may read back the assessment it replaces (its compare-and-swap)', () => {
+    const role = Object.values(dev.findResources('AWS::IAM::Policy')).find((p: Json) =>
+      JSON.stringify(p.Properties.Roles).includes('DriftCheck'),
+    ) as Json;
+    const statuses = (role.Properties.PolicyDocument.Statement as Json[]).filter((s) =>
+      JSON.stringify(s.Resource).includes('drift-status/fraud-detector/latest.json'),
+    );
+    expect(statuses.flatMap((s) => s.Action).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+  });
+
   test('THEN drift alarms relay to ModelDriftDetected and the stream check runs on its schedule', () => {
     dev.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ source: ['aws.cloudwatch'], detail: { state: { value: ['ALARM'] } } }),
