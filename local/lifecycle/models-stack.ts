@@ -490,7 +490,7 @@ export class LocalModelsStack {
    * them, and rolls those back too: the same end state, sooner.)
    */
   private async refuse(refused: readonly RefusedReplacement[]): Promise<void> {
-    await Promise.resolve();
+    await Promise.resolve(); // UpdateStack answers first; the stack fails while the caller polls, as on AWS.
     const record: DeploymentRecord = {
       startedAt: new Date().toISOString(),
       from: this.state.deployed.version,
