@@ -92,7 +92,10 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
   'AWS::SageMaker::ModelQualityJobDefinition': {
     cloudOnly: 'Model Monitor processing job on SageMaker (needs ground truth joined by inference id in S3)',
   },
-  'AWS::SageMaker::MonitoringSchedule': { cloudOnly: 'schedules the cloud-only Model Monitor jobs' },
+  'AWS::SageMaker::MonitoringSchedule': {
+    local:
+      'DescribeMonitoringSchedule of the data-quality schedule names the job definition of the last completed models-stack update; the scheduled runs are cloud-only',
+  },
   'AWS::SSM::Parameter': {
     local: 'local Parameter Store under <dataDir>/ssm (created once with its Value; GetParameter/PutParameter)',
   },

@@ -217,16 +217,23 @@ describe('GIVEN the models stack of each environment', () => {
   });
 
   test('THEN data quality runs hourly against the pointer baseline and model quality daily on ground truth', () => {
+    const dqId = Object.keys(dev.findResources('AWS::SageMaker::DataQualityJobDefinition'))[0];
+    const mqId = Object.keys(dev.findResources('AWS::SageMaker::ModelQualityJobDefinition'))[0];
+    // The name CloudFormation generates, read from the definition's ARN (its Ref).
+    const nameOf = (id: string | undefined) => ({ 'Fn::Select': [1, { 'Fn::Split': ['/', { Ref: id }] }] });
     dev.hasResourceProperties('AWS::SageMaker::MonitoringSchedule', {
       MonitoringScheduleName: 'aims-dev-fraud-detector-data-quality',
       MonitoringScheduleConfig: {
-        MonitoringJobDefinitionName: 'aims-dev-fraud-detector-data-quality',
+        MonitoringJobDefinitionName: nameOf(dqId),
         MonitoringType: 'DataQuality',
         ScheduleConfig: { ScheduleExpression: 'cron(0 * ? * * *)' },
       },
     });
     dev.hasResourceProperties('AWS::SageMaker::MonitoringSchedule', {
-      MonitoringScheduleConfig: Match.objectLike({ MonitoringType: 'ModelQuality' }),
+      MonitoringScheduleConfig: Match.objectLike({
+        MonitoringJobDefinitionName: nameOf(mqId),
+        MonitoringType: 'ModelQuality',
+      }),
     });
     const dq = only(dev, 'AWS::SageMaker::DataQualityJobDefinition').Properties;
     // Model Monitor's analyzer lives in its own per-region account (468650794304 in eu-west-1).
@@ -234,13 +241,59 @@ describe('GIVEN the models stack of each environment', () => {
       /468650794304\.dkr\.ecr\.eu-west-1\..*sagemaker-model-monitor-analyzer/,
     );
     expect(dq.DataQualityAppSpecification.RecordPreprocessorSourceUri).toBeDefined();
-    expect(dq.DataQualityAppSpecification.Environment.FEATURE_NAMES.split(',')).toEqual(
+    const environment = dq.DataQualityAppSpecification.Environment as Record<string, string>;
+    const chunks = Object.keys(environment).filter((k) => k.startsWith('FEATURE_NAMES_'));
+    expect(chunks).toEqual(chunks.map((_, i) => `FEATURE_NAMES_${i}`));
+    expect(chunks.flatMap((k) => (environment[k] as string).split(','))).toEqual(
       loadManifest(path.join(PROJECT_ROOT, 'models/fraud-detector')).features,
     );
     expect(dq.DataQualityBaselineConfig.StatisticsResource.S3Uri['Fn::If']).toBeDefined();
     const mq = only(dev, 'AWS::SageMaker::ModelQualityJobDefinition').Properties;
     expect(mq.ModelQualityAppSpecification.ProblemType).toBe('BinaryClassification');
     expect(JSON.stringify(mq.ModelQualityJobInput.GroundTruthS3Input)).toContain('/ground-truth');
+  });
+
+  test("THEN every monitoring environment value fits SageMaker's 256 characters (registry schema, cfn-lint E3033)", () => {
+    for (const template of [dev, staging, prod]) {
+      for (const [type, spec] of [
+        ['AWS::SageMaker::DataQualityJobDefinition', 'DataQualityAppSpecification'],
+        ['AWS::SageMaker::ModelQualityJobDefinition', 'ModelQualityAppSpecification'],
+      ] as const) {
+        for (const resource of Object.values(template.findResources(type)) as Json[]) {
+          const environment = (resource.Properties[spec].Environment ?? {}) as Record<string, unknown>;
+          expect(Object.keys(environment).length).toBeLessThanOrEqual(50);
+          for (const value of Object.values(environment)) expect(String(value).length).toBeLessThanOrEqual(256);
+        }
+      }
+    }
+  });
+
+  test('THEN CloudFormation names the job definitions, so a new champion can replace them', () => {
+    for (const template of [dev, staging, prod]) {
+      for (const type of ['AWS::SageMaker::DataQualityJobDefinition', 'AWS::SageMaker::ModelQualityJobDefinition']) {
+        for (const resource of Object.values(template.findResources(type)) as Json[]) {
+          expect(resource.Properties.JobDefinitionName).toBeUndefined();
+        }
+      }
+    }
+  });
+
+  test('THEN no function reserves concurrency (it needs an account quota above 100 that new accounts lack)', () => {
+    for (const template of [dev, staging, prod]) {
+      for (const fn of Object.values(template.findResources('AWS::Lambda::Function')) as Json[]) {
+        expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+      }
+    }
+  });
+
+  test('THEN the drift check may read back the assessment it replaces (its compare-and-swap)', () => {
+    const role = Object.values(dev.findResources('AWS::IAM::Policy')).find((p: Json) =>
+      JSON.stringify(p.Properties.Roles).includes('DriftCheck'),
+    ) as Json;
+    const statuses = (role.Properties.PolicyDocument.Statement as Json[]).filter((s) =>
+      JSON.stringify(s.Resource).includes('drift-status/fraud-detector/latest.json'),
+    );
+    expect(statuses.flatMap((s) => s.Action).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
   });
 
   test('THEN drift alarms relay to ModelDriftDetected and the stream check runs on its schedule', () => {

@@ -4,6 +4,8 @@
 import { createRequire } from 'node:module';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { environments } from '../lib/config/environments.js';
+import { modelEndpointName } from '../lib/config/models.js';
+import { dataQualityScheduleName } from '../lib/constructs/model-monitor.js';
 import { challengerParameterName, championParameterName } from '../lib/constructs/model-registry.js';
 import { RETRAINING_TASKS, SHADOW_TASKS } from '../lib/constructs/retraining-workflow.js';
 import { shadowComparisonFunctionName } from '../lib/stacks/models-stack.js';
@@ -57,7 +59,7 @@ function happyPath(asl: Json, choices: Record<string, string>): string[] {
 const HAPPY_CHOICES = {
   'LockAcquired?': 'ReadChampion',
   'PassedGate?': 'Register',
-  'DeploymentDone?': 'ReadMonitorBaseline',
+  'DeploymentDone?': 'ReadMonitorSchedule',
   'MonitorOnNewBaseline?': 'PublishDeployed',
   'ShadowDeploymentDone?': 'BakeShadow',
   'ShadowAgrees?': 'Approve',
@@ -91,6 +93,7 @@ describe('GIVEN the retraining state machine of each environment', () => {
       'WaitForDeployment',
       'DescribeModelsStack',
       'DeploymentDone?',
+      'ReadMonitorSchedule',
       'ReadMonitorBaseline',
       'MonitorOnNewBaseline?',
       'PublishDeployed',
@@ -164,6 +167,31 @@ describe('GIVEN the retraining state machine of each environment', () => {
     expect(devAsl.States.ResetPointer.Parameters['Value.$']).toBe('$.champion.pointer');
     expect(devAsl.States.DeploymentRolledBack.Next).toBe('ResetPointer');
     expect(devAsl.States.UpdateModelsStack.Catch[0].Next).toBe('ResetPointer');
+  });
+
+  test('THEN the deployed baseline is read through the schedule, which names the generated job definition', () => {
+    const schedule = dataQualityScheduleName(modelEndpointName('Dev', 'fraud-detector'));
+    expect(devAsl.States.ReadMonitorSchedule).toMatchObject({
+      Resource: 'arn:aws:states:::aws-sdk:sagemaker:describeMonitoringSchedule',
+      Parameters: { MonitoringScheduleName: schedule },
+      ResultSelector: { 'jobDefinitionName.$': '$.MonitoringScheduleConfig.MonitoringJobDefinitionName' },
+      Next: 'ReadMonitorBaseline',
+    });
+    expect(devAsl.States.ReadMonitorBaseline).toMatchObject({
+      Resource: 'arn:aws:states:::aws-sdk:sagemaker:describeDataQualityJobDefinition',
+      Parameters: { 'JobDefinitionName.$': '$.monitor.jobDefinitionName' },
+    });
+    const statements = Object.values(dev.findResources('AWS::IAM::Policy')).flatMap(
+      (p: Json) => p.Properties.PolicyDocument.Statement as Json[],
+    );
+    const grant = (action: string) =>
+      statements.filter((s) => s.Action === action).map((s) => JSON.stringify(s.Resource));
+    expect(grant('sagemaker:describeMonitoringSchedule')).toEqual([
+      expect.stringContaining(`:monitoring-schedule/${schedule}"`),
+    ]);
+    expect(grant('sagemaker:describeDataQualityJobDefinition')).toEqual([
+      expect.stringContaining(':data-quality-job-definition/*"'),
+    ]);
   });
 
   test('THEN without a shadow the registered version goes straight to approval (no shadow state at all)', () => {

@@ -69,19 +69,51 @@ export async function readCaptureWindow(deps: {
   return { rows, scores, start, end: deps.now, files, skipped };
 }
 
-/** Writes the latest assessment where the models API reads it (one object per model, overwritten each run). */
+/** Whether `a` assesses a later window than `b` (then a later run of the same window). */
+export function isLaterAssessment(a: DriftAssessment, b: DriftAssessment): boolean {
+  return a.windowEnd !== b.windowEnd ? a.windowEnd > b.windowEnd : a.assessedAt > b.assessedAt;
+}
+
+/** S3's answers to a conditional write that lost: the object changed (412) or another one is under way (409). */
+const LOST_RACE = new Set(['PreconditionFailed', 'ConditionalRequestConflict']);
+const MAX_RACES = 5;
+
+/**
+ * Writes the latest assessment where the models API reads it (one object per model), unless a later one is stored.
+ * Runs may overlap (EventBridge delivers a schedule at least once, and nothing reserves one instance), so the write
+ * is a compare-and-swap on S3 conditional writes: create-if-absent, else replace-if-unchanged after comparing; a lost
+ * race compares again. Returns whether this assessment is now the stored one.
+ */
 export async function saveDriftAssessment(deps: {
   s3: S3Client;
   bucket: string;
   key: string;
   assessment: DriftAssessment;
-}): Promise<void> {
-  await deps.s3.send(
-    new PutObjectCommand({
-      Bucket: deps.bucket,
-      Key: deps.key,
-      Body: JSON.stringify(deps.assessment),
-      ContentType: 'application/json',
-    }),
-  );
+}): Promise<'written' | 'kept-later'> {
+  const put = (condition: { IfNoneMatch: string } | { IfMatch: string }) =>
+    deps.s3.send(
+      new PutObjectCommand({
+        Bucket: deps.bucket,
+        Key: deps.key,
+        Body: JSON.stringify(deps.assessment),
+        ContentType: 'application/json',
+        ...condition,
+      }),
+    );
+  // Absent first: reading a missing key without s3:ListBucket answers AccessDenied, not NoSuchKey.
+  let condition: { IfNoneMatch: string } | { IfMatch: string } = { IfNoneMatch: '*' };
+  for (let race = 0; race < MAX_RACES; race++) {
+    try {
+      await put(condition);
+      return 'written';
+    } catch (error) {
+      if (!LOST_RACE.has((error as Error).name)) throw error;
+    }
+    const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: deps.key }));
+    const stored = JSON.parse((await out.Body?.transformToString('utf8')) ?? '{}') as DriftAssessment;
+    if (!isLaterAssessment(deps.assessment, stored)) return 'kept-later';
+    if (!out.ETag) throw new Error(`s3://${deps.bucket}/${deps.key} answered without an ETag`);
+    condition = { IfMatch: out.ETag };
+  }
+  throw new Error(`s3://${deps.bucket}/${deps.key}: lost ${MAX_RACES} conditional writes in a row`);
 }

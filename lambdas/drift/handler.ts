@@ -47,8 +47,8 @@ export interface DriftHandlerDeps {
   readonly baseline: () => Promise<{ baseline: PsiBins; source: string }>;
   readonly window: (now: Date) => Promise<DriftWindow>;
   readonly publisher: EventPublisher;
-  /** Stores the latest assessment (read by GET /v1/models/{name}/drift). */
-  readonly saveAssessment: (assessment: DriftAssessment) => Promise<void>;
+  /** Stores the latest assessment (read by GET /v1/models/{name}/drift) unless an overlapping run stored a later one. */
+  readonly saveAssessment: (assessment: DriftAssessment) => Promise<'written' | 'kept-later'>;
   readonly now?: () => Date;
 }
 
@@ -78,7 +78,7 @@ export function createHandler(deps: DriftHandlerDeps) {
     });
     const data = driftEvent(deps.model, window, report);
     if (data) await deps.publisher.publish([busEvent('ModelDriftDetected', EVENT_SOURCES.drift, data)]);
-    await deps.saveAssessment(
+    const stored = await deps.saveAssessment(
       driftAssessment({
         model: deps.model,
         window,
@@ -89,6 +89,7 @@ export function createHandler(deps: DriftHandlerDeps) {
         assessedAt: now,
       }),
     );
+    if (stored === 'kept-later') logger.info('a later window is already assessed: this assessment is not stored');
     return report;
   };
   let handler = middy<unknown, DriftReport, Error, Context>(base);

@@ -160,6 +160,7 @@ export const STATE_STEPS: Readonly<Record<string, string | undefined>> = {
   'DeploymentDone?': 'deploy',
   DeploymentRolledBack: 'deploy',
   ResetPointer: 'deploy',
+  ReadMonitorSchedule: 'rebaseline',
   ReadMonitorBaseline: 'rebaseline',
   'MonitorOnNewBaseline?': 'rebaseline',
   MonitorBaselineStale: 'rebaseline',

@@ -1,7 +1,7 @@
 // Model Monitor for one endpoint: data-quality (hourly, against the training baseline) and model-quality (fed by
 // ground truth joined on the inference id) schedules, drift alarms, and alarm state → ModelDriftDetected on the bus.
 import * as path from 'node:path';
-import { ArnFormat, CfnMapping, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnMapping, Duration, Fn, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -42,6 +42,59 @@ export const MODEL_MONITOR_ACCOUNTS: Readonly<Record<string, string>> = {
   'ap-southeast-2': '563025443158',
   'me-south-1': '607024016150',
 };
+
+/**
+ * SageMaker's limits on a monitoring container's Environment (API reference, DataQualityAppSpecification.Environment:
+ * at most 50 entries, values at most 256 characters; the CloudFormation registry schema carries the 256 too).
+ */
+export const MONITOR_ENVIRONMENT_LIMITS = { entries: 50, valueLength: 256 } as const;
+/** Prefix of the variables that carry the feature names, in order: FEATURE_NAMES_0, FEATURE_NAMES_1, … */
+export const FEATURE_NAMES_PREFIX = 'FEATURE_NAMES_';
+
+/**
+ * The feature names as numbered comma-separated variables, each within the value limit, never splitting a name; the
+ * record preprocessor joins them back in index order. One list (the manifest's) stays the only source of truth.
+ */
+export function featureNamesEnvironment(features: readonly string[]): Record<string, string> {
+  const chunks: string[] = [];
+  let current = '';
+  for (const name of features) {
+    if (name.length === 0 || name.includes(',')) {
+      throw new Error(`features: expected non-empty names without commas, got '${name}'`);
+    }
+    if (name.length > MONITOR_ENVIRONMENT_LIMITS.valueLength) {
+      throw new Error(
+        `features: '${name.slice(0, 32)}…' is ${name.length} characters; a monitoring environment value holds at most ${MONITOR_ENVIRONMENT_LIMITS.valueLength}`,
+      );
+    }
+    const joined = current === '' ? name : `${current},${name}`;
+    if (joined.length <= MONITOR_ENVIRONMENT_LIMITS.valueLength) {
+      current = joined;
+    } else {
+      chunks.push(current);
+      current = name;
+    }
+  }
+  if (current !== '') chunks.push(current);
+  if (chunks.length > MONITOR_ENVIRONMENT_LIMITS.entries) {
+    throw new Error(
+      `features: ${features.length} names need ${chunks.length} environment variables; a monitoring job takes at most ${MONITOR_ENVIRONMENT_LIMITS.entries}`,
+    );
+  }
+  return Object.fromEntries(chunks.map((chunk, i) => [`${FEATURE_NAMES_PREFIX}${i}`, chunk]));
+}
+
+/**
+ * The data-quality schedule's name. MonitoringScheduleName is required and its only create-only property, so the name
+ * is fixed and the retraining workflow finds the current job definition through the schedule.
+ */
+export const dataQualityScheduleName = (endpointName: string) => `${endpointName}-data-quality`;
+
+/**
+ * A job definition's name from its Ref (the ARN `…:data-quality-job-definition/<name>`): the type has no name
+ * attribute, and CloudFormation generates the name when the template sets none.
+ */
+const jobDefinitionName = (arn: string) => Fn.select(1, Fn.split('/', arn));
 
 const SCHEDULES = { hourly: 'cron(0 * ? * * *)', daily: 'cron(0 0 ? * * *)' } as const;
 /** Model quality needs labels, which arrive days later: it runs once a day whatever the data-quality cadence. */
@@ -201,14 +254,13 @@ export class ModelMonitor extends Construct {
     const stoppingCondition = { maxRuntimeInSeconds: 3600 };
     const networkConfig = { enableInterContainerTrafficEncryption: true };
 
-    // Job definitions have no name attribute: the schedules reference the name we set.
-    const dataQualityName = `${props.endpointName}-data-quality`;
+    // No JobDefinitionName: every property of a job definition is create-only and the baseline follows the champion
+    // pointer, so each promotion replaces it, which CloudFormation refuses for a custom-named resource.
     this.dataQualityJobDefinition = new CfnDataQualityJobDefinition(this, 'DataQuality', {
-      jobDefinitionName: dataQualityName,
       dataQualityAppSpecification: {
         imageUri,
         recordPreprocessorSourceUri: preprocessor.s3ObjectUrl,
-        environment: { FEATURE_NAMES: props.features.join(',') },
+        environment: featureNamesEnvironment(props.features),
       },
       dataQualityBaselineConfig: {
         constraintsResource: { s3Uri: props.baseline.constraintsUri },
@@ -222,9 +274,7 @@ export class ModelMonitor extends Construct {
       stoppingCondition,
       endpointName: props.endpointName,
     });
-    const modelQualityName = `${props.endpointName}-model-quality`;
     this.modelQualityJobDefinition = new CfnModelQualityJobDefinition(this, 'ModelQuality', {
-      jobDefinitionName: modelQualityName,
       modelQualityAppSpecification: { imageUri, problemType: 'BinaryClassification' },
       modelQualityJobInput: {
         endpointInput: {
@@ -249,25 +299,23 @@ export class ModelMonitor extends Construct {
     }
 
     this.dataQualitySchedule = new CfnMonitoringSchedule(this, 'DataQualitySchedule', {
-      monitoringScheduleName: `${props.endpointName}-data-quality`,
+      monitoringScheduleName: dataQualityScheduleName(props.endpointName),
       endpointName: props.endpointName,
       monitoringScheduleConfig: {
-        monitoringJobDefinitionName: dataQualityName,
+        monitoringJobDefinitionName: jobDefinitionName(this.dataQualityJobDefinition.ref),
         monitoringType: 'DataQuality',
         scheduleConfig: { scheduleExpression: SCHEDULES[props.schedule] },
       },
     });
-    this.dataQualitySchedule.node.addDependency(this.dataQualityJobDefinition);
     this.modelQualitySchedule = new CfnMonitoringSchedule(this, 'ModelQualitySchedule', {
       monitoringScheduleName: `${props.endpointName}-model-quality`,
       endpointName: props.endpointName,
       monitoringScheduleConfig: {
-        monitoringJobDefinitionName: modelQualityName,
+        monitoringJobDefinitionName: jobDefinitionName(this.modelQualityJobDefinition.ref),
         monitoringType: 'ModelQuality',
         scheduleConfig: { scheduleExpression: MODEL_QUALITY_SCHEDULE },
       },
     });
-    this.modelQualitySchedule.node.addDependency(this.modelQualityJobDefinition);
 
     this.driftAlarms = props.driftAlarms.features.map(
       (feature) =>
@@ -276,7 +324,10 @@ export class ModelMonitor extends Construct {
           metric: new Metric({
             namespace: 'aws/sagemaker/Endpoints/data-metrics',
             metricName: `feature_baseline_drift_${feature}`,
-            dimensionsMap: { Endpoint: props.endpointName, MonitoringSchedule: `${props.endpointName}-data-quality` },
+            dimensionsMap: {
+              Endpoint: props.endpointName,
+              MonitoringSchedule: dataQualityScheduleName(props.endpointName),
+            },
             statistic: 'Maximum',
             period: Duration.hours(1),
           }),

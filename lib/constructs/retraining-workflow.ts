@@ -63,6 +63,7 @@ export const RETRAINING_TASKS = [
   'UpdateModelsStack',
   'DescribeModelsStack',
   'ResetPointer',
+  'ReadMonitorSchedule',
   'ReadMonitorBaseline',
   'PublishDeployed',
   'PublishFailed',
@@ -124,7 +125,8 @@ export interface RetrainingWorkflowProps {
   };
   /** The role CloudFormation uses for that update (the CDK bootstrap's execution role). */
   readonly cloudFormationRoleArn: string;
-  readonly dataQualityJobDefinitionName: string;
+  /** The data-quality monitoring schedule: it names the job definition that holds the deployed baseline. */
+  readonly dataQualityScheduleName: string;
   readonly athena: { readonly workGroup: string; readonly database: string; readonly query: string };
   readonly lakeBucket: IBucket;
   readonly artifactsBucket: IBucket;
@@ -515,23 +517,48 @@ export class RetrainingWorkflow extends Construct {
     });
 
     // ---- monitor baseline (moved by the same stack update), ModelDeployed, release
+    // CloudFormation names the job definition (it is replaced with each champion): the schedule, whose name is fixed,
+    // says which one is current.
+    const readSchedule = guard(
+      new CallAwsService(this, 'ReadMonitorSchedule', {
+        service: 'sagemaker',
+        action: 'describeMonitoringSchedule',
+        parameters: { MonitoringScheduleName: props.dataQualityScheduleName },
+        iamResources: [
+          stack.formatArn({
+            service: 'sagemaker',
+            resource: 'monitoring-schedule',
+            resourceName: props.dataQualityScheduleName,
+          }),
+        ],
+        resultSelector: {
+          jobDefinitionName: JsonPath.stringAt('$.MonitoringScheduleConfig.MonitoringJobDefinitionName'),
+        },
+        resultPath: '$.monitor',
+      }),
+      'MonitorBaseline',
+    );
+    const monitorJobDefinitions = stack.formatArn({
+      service: 'sagemaker',
+      resource: 'data-quality-job-definition',
+      resourceName: '*',
+    });
     const readBaseline = guard(
       new CallAwsService(this, 'ReadMonitorBaseline', {
         service: 'sagemaker',
         action: 'describeDataQualityJobDefinition',
-        parameters: { JobDefinitionName: props.dataQualityJobDefinitionName },
-        iamResources: [
-          stack.formatArn({
-            service: 'sagemaker',
-            resource: 'data-quality-job-definition',
-            resourceName: props.dataQualityJobDefinitionName,
-          }),
-        ],
+        parameters: { JobDefinitionName: JsonPath.stringAt('$.monitor.jobDefinitionName') },
+        iamResources: [monitorJobDefinitions],
         resultSelector: { statisticsUri: JsonPath.stringAt('$.DataQualityBaselineConfig.StatisticsResource.S3Uri') },
         resultPath: '$.monitor',
       }),
       'MonitorBaseline',
     );
+    readSchedule.next(readBaseline);
+    const monitorAcknowledgement = {
+      [`Resource::${stack.resolve(monitorJobDefinitions)}`]:
+        'Read-only describe of the job definition the schedule names: CloudFormation generates its name anew with each champion, and the models stack deploys after this one, so no narrower ARN exists here.',
+    };
     const baselineMoved = new Choice(this, 'MonitorOnNewBaseline?');
     const baselineStale = new Pass(this, 'MonitorBaselineStale', {
       parameters: {
@@ -582,7 +609,7 @@ export class RetrainingWorkflow extends Construct {
     else register.next(approval);
     approve.next(movePointer);
     movePointer.next(deployment.update);
-    deployment.onOutcome(readBaseline, resetPointer);
+    deployment.onOutcome(readSchedule, resetPointer);
     readBaseline.next(
       baselineMoved
         .when(
@@ -619,6 +646,8 @@ export class RetrainingWorkflow extends Construct {
       timeout: Duration.days(8),
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: false },
     });
+    acknowledgeWildcards(this.stateMachine.role.node.findChild('DefaultPolicy'), monitorAcknowledgement);
+
     const fnRef = (fn: ServiceFunction) =>
       `<${Stack.of(fn).getLogicalId(fn.function.node.defaultChild as CfnElement)}.Arn>:*`;
     const database = props.athena.database;

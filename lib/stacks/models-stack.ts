@@ -222,8 +222,9 @@ export class ModelsStack extends Stack {
         logRetention: props.logRetention,
         logRemovalPolicy: props.removalPolicy,
         memorySize: 1024,
+        // No reserved concurrency (it needs an account quota above 100): overlapping runs are safe, since the
+        // assessment is written by compare-and-swap and the retraining lock admits one run per drift episode.
         timeout: Duration.minutes(2),
-        reservedConcurrentExecutions: 1,
         environment: {
           MODEL_NAME: name,
           FEATURE_NAMES: manifest.features.join(','),
@@ -238,10 +239,10 @@ export class ModelsStack extends Stack {
           DRIFT_STATUS_BUCKET: data.monitoringBucket.bucketName,
         },
       });
-      // Its latest assessment, where the models API reads it.
+      // Its latest assessment, where the models API reads it (read back to compare before replacing it).
       driftCheck.allow(
         new PolicyStatement({
-          actions: ['s3:PutObject'],
+          actions: ['s3:GetObject', 's3:PutObject'],
           resources: [data.monitoringBucket.arnForObjects(driftStatusKey(name))],
         }),
       );

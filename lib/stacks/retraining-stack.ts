@@ -33,6 +33,7 @@ import { DETAIL_TYPES } from '../../lambdas/shared/contracts/events.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
+import { dataQualityScheduleName } from '../constructs/model-monitor.js';
 import {
   acknowledgeWildcards,
   challengerParameterName,
@@ -314,7 +315,7 @@ export class RetrainingStack extends Stack {
         championParameterArn: ModelRegistry.parameterArn(this, championParameterName(props.stageName, name)),
         modelsStack: { stackName: props.modelsStack.stackName, parameterKeys: () => props.modelsStack.parameterKeys },
         cloudFormationRoleArn: cfnRole,
-        dataQualityJobDefinitionName: `${modelEndpointName(props.stageName, name)}-data-quality`,
+        dataQualityScheduleName: dataQualityScheduleName(modelEndpointName(props.stageName, name)),
         athena: {
           workGroup: this.workGroup.name,
           database: `aims_${stage}_lake`,

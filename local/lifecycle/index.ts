@@ -158,6 +158,8 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
   const registryOps = registry.operations();
   const sagemakerOps = {
     ...registryOps,
+    DescribeMonitoringSchedule: (input: Record<string, unknown>) =>
+      modelsStack.describeMonitoringSchedule(String(input.MonitoringScheduleName ?? '')),
     DescribeDataQualityJobDefinition: (input: Record<string, unknown>) =>
       modelsStack.describeDataQualityJobDefinition(String(input.JobDefinitionName ?? '')),
   };
@@ -190,6 +192,7 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
       'aws-sdk:sagemaker:createModelPackage': sdkTask('sagemaker', registryOps.CreateModelPackage),
       'aws-sdk:sagemaker:updateModelPackage': sdkTask('sagemaker', registryOps.UpdateModelPackage),
       'aws-sdk:sagemaker:describeModelPackage': sdkTask('sagemaker', registryOps.DescribeModelPackage),
+      'aws-sdk:sagemaker:describeMonitoringSchedule': sdkTask('sagemaker', sagemakerOps.DescribeMonitoringSchedule),
       'aws-sdk:sagemaker:describeDataQualityJobDefinition': sdkTask(
         'sagemaker',
         sagemakerOps.DescribeDataQualityJobDefinition,

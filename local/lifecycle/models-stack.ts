@@ -3,6 +3,8 @@
 // champion pointer), the new model is started as a second model-server process, takes the endpoint's canary share of
 // traffic for the bake time, and is promoted — or rolled back on the endpoint's own rollback alarms (invocation 5xx,
 // model latency p99, score PSI vs the version's baseline), ending in UPDATE_COMPLETE or UPDATE_ROLLBACK_COMPLETE.
+// CloudFormation's update rules apply first: an update that would replace a custom-named resource whose name does not
+// change (local/cloudformation/update-rules.ts) fails and rolls back, as on AWS.
 // When the template's endpoint config has a shadow variant, a third model-server process serves the challenger pointer
 // and the proxy mirrors every invocation to it; an update that only moves the challenger replaces that process.
 import { createHash, randomUUID } from 'node:crypto';
@@ -10,6 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFil
 import { join } from 'node:path';
 import { PsiBins, type PsiBins as PsiBinsType, psi } from '../../lambdas/drift/core.js';
 import { readTarGz } from '../../lambdas/retraining/tar.js';
+import { type PlannableTemplate, planStackUpdate, type RefusedReplacement } from '../cloudformation/update-rules.js';
 import { type LocalModelEndpoint, startLocalModelEndpoint } from '../model-endpoint.js';
 import { AwsServiceError } from '../services/http.js';
 import { loadLocalTemplate } from '../template/index.js';
@@ -35,6 +38,9 @@ export interface DeployedModels {
   readonly modelDir: string;
   readonly version: string;
   readonly dataQuality?: {
+    /** The data-quality schedule (fixed name) and the job definition it names (CloudFormation-generated name). */
+    readonly scheduleName: string;
+    readonly scheduleArn: string;
     readonly jobDefinitionName: string;
     readonly statisticsUri: string;
     readonly constraintsUri: string;
@@ -127,6 +133,11 @@ export class LocalModelsStack {
       }
       deployed = stack.state.deployed;
       if (!existsSync(join(deployed.modelDir, 'model.onnx'))) deployed = await stack.materialize(stack.resolve());
+      // A data directory from before the schedule was recorded: read it from the template it was deployed with.
+      if (deployed.dataQuality && !deployed.dataQuality.scheduleName) {
+        const dataQuality = stack.dataQuality(stack.resolvedTemplate(deployed.parameters));
+        deployed = { ...deployed, ...(dataQuality ? { dataQuality } : {}) };
+      }
     } else {
       deployed = await stack.materialize(stack.resolve());
       stack.state = { status: 'CREATE_COMPLETE', deployed, deployments: [], lastUpdated: new Date().toISOString() };
@@ -271,6 +282,11 @@ export class LocalModelsStack {
     if (typeof modelDataUrl !== 'string')
       throw new Error(`${this.stackName}: the endpoint's model has no ModelDataUrl`);
     const dq = inStack('AWS::SageMaker::DataQualityJobDefinition')[0];
+    const dqSchedule = inStack('AWS::SageMaker::MonitoringSchedule').find(
+      (r) =>
+        (r.properties.MonitoringScheduleConfig as { MonitoringType?: unknown } | undefined)?.MonitoringType ===
+        'DataQuality',
+    );
     const shadowVariant = (
       (config.properties.ShadowProductionVariants ?? []) as { ModelName?: string; VariantName?: string }[]
     )[0];
@@ -290,6 +306,7 @@ export class LocalModelsStack {
       variant,
       modelDataUrl,
       dq,
+      dqSchedule,
       alarms: inStack('AWS::CloudWatch::Alarm'),
       shadowVariant,
       shadowModelDataUrl: shadowUrl as string | undefined,
@@ -327,20 +344,35 @@ export class LocalModelsStack {
     return key !== undefined ? parameters[key] : kind === 'champion' ? Object.values(parameters)[0] : undefined;
   }
 
-  /** Puts the models the template names (the champion's and the shadow's) where a model server can load them. */
-  private async materialize(resolved: { parameters: Record<string, string>; template: LocalTemplate }) {
-    const { modelDataUrl, dq, shadowModelDataUrl } = this.resources(resolved.template);
+  /** The data-quality schedule and the job definition it names, with that definition's baseline. */
+  private dataQuality(template: LocalTemplate): DeployedModels['dataQuality'] {
+    const { dq, dqSchedule } = this.resources(template);
     const baseline = dq?.properties.DataQualityBaselineConfig as
       | { StatisticsResource?: { S3Uri?: string }; ConstraintsResource?: { S3Uri?: string } }
       | undefined;
-    const dataQuality =
-      dq && baseline?.StatisticsResource?.S3Uri && baseline.ConstraintsResource?.S3Uri
-        ? {
-            jobDefinitionName: String(dq.properties.JobDefinitionName ?? dq.ref),
-            statisticsUri: baseline.StatisticsResource.S3Uri,
-            constraintsUri: baseline.ConstraintsResource.S3Uri,
-          }
-        : undefined;
+    const statisticsUri = baseline?.StatisticsResource?.S3Uri;
+    const constraintsUri = baseline?.ConstraintsResource?.S3Uri;
+    if (!dq || !dqSchedule || !statisticsUri || !constraintsUri) return undefined;
+    const named = (dqSchedule.properties.MonitoringScheduleConfig as { MonitoringJobDefinitionName?: unknown })
+      .MonitoringJobDefinitionName;
+    // The ARN (the definition's Ref) ends in its name, as the schedule derives it.
+    const jobDefinitionName = dq.ref.slice(dq.ref.lastIndexOf('/') + 1);
+    if (named !== jobDefinitionName) {
+      throw new Error(`${this.stackName}: the data-quality schedule names ${String(named)}, not ${jobDefinitionName}`);
+    }
+    return {
+      scheduleName: String(dqSchedule.properties.MonitoringScheduleName),
+      scheduleArn: dqSchedule.ref,
+      jobDefinitionName,
+      statisticsUri,
+      constraintsUri,
+    };
+  }
+
+  /** Puts the models the template names (the champion's and the shadow's) where a model server can load them. */
+  private async materialize(resolved: { parameters: Record<string, string>; template: LocalTemplate }) {
+    const { modelDataUrl, shadowModelDataUrl } = this.resources(resolved.template);
+    const dataQuality = this.dataQuality(resolved.template);
     const champion = await this.materializeModel(modelDataUrl, this.pointerValue(resolved.parameters, 'champion'));
     const shadow =
       shadowModelDataUrl === undefined
@@ -418,6 +450,8 @@ export class LocalModelsStack {
         `Stack:${this.stackId()} is in ${this.state.status} state and can not be updated.`,
       );
     }
+    // The template as last deployed, then as this update resolves it (resolvedTemplate rewrites one folder: last wins).
+    const deployedTemplate = this.resolvedTemplate(this.state.deployed.parameters);
     const resolved = this.resolve();
     const next = this.resources(resolved.template);
     if (
@@ -425,13 +459,53 @@ export class LocalModelsStack {
       next.shadowModelDataUrl === this.state.deployed.shadow?.modelDataUrl
     )
       throw new AwsServiceError('ValidationError', 'No updates are to be performed.');
+    const plan = planStackUpdate(this.plannable(deployedTemplate), this.plannable(resolved.template));
     this.setStatus('UPDATE_IN_PROGRESS', 'User Initiated');
     const deploying =
-      next.modelDataUrl === this.state.deployed.modelDataUrl ? this.deployShadow(resolved) : this.deploy(resolved);
+      plan.refused.length > 0
+        ? this.refuse(plan.refused)
+        : next.modelDataUrl === this.state.deployed.modelDataUrl
+          ? this.deployShadow(resolved)
+          : this.deploy(resolved);
     this.running = deploying.finally(() => {
       this.running = undefined;
     });
     return { StackId: this.stackId() };
+  }
+
+  /** This stack's resources with their resolved (literal) properties, as the update rules compare them. */
+  private plannable(template: LocalTemplate): PlannableTemplate {
+    return {
+      Resources: Object.fromEntries(
+        template.resources
+          .filter((r) => r.stackName === this.stackName)
+          .map((r) => [r.logicalId, { Type: r.type, Properties: { ...r.properties } }]),
+      ),
+    };
+  }
+
+  /**
+   * An update that replaces a custom-named resource whose name stays: CloudFormation fails that resource and rolls the
+   * stack back, so nothing changes. (On AWS it gets there after the resources it depends on, the endpoint among
+   * them, and rolls those back too: the same end state, sooner.)
+   */
+  private async refuse(refused: readonly RefusedReplacement[]): Promise<void> {
+    await Promise.resolve(); // UpdateStack answers first; the stack fails while the caller polls, as on AWS.
+    const record: DeploymentRecord = {
+      startedAt: new Date().toISOString(),
+      from: this.state.deployed.version,
+      to: '(refused)',
+    };
+    this.state.deployments.push(record);
+    const reason = `The following resource(s) failed to update: [${refused.map((r) => r.logicalId).join(', ')}]. ${refused
+      .map((r) => `${r.logicalId}: ${r.reason}`)
+      .join(' ')}`;
+    this.setStatus('UPDATE_ROLLBACK_IN_PROGRESS', reason);
+    record.outcome = 'rolled-back';
+    record.reason = reason;
+    record.endedAt = new Date().toISOString();
+    this.setStatus('UPDATE_ROLLBACK_COMPLETE', reason);
+    this.log(`  models stack: ${reason} (UPDATE_ROLLBACK_COMPLETE)`);
   }
 
   private setStatus(status: StackStatus, reason?: string): void {
@@ -615,6 +689,21 @@ export class LocalModelsStack {
           : [],
       };
     });
+  }
+
+  /** DescribeMonitoringSchedule of the data-quality schedule, as the last completed update left it. */
+  describeMonitoringSchedule(name: string) {
+    const dq = this.state.deployed.dataQuality;
+    if (!dq || dq.scheduleName !== name) {
+      throw new AwsServiceError('ResourceNotFound', `Monitoring schedule ${name} does not exist`);
+    }
+    return {
+      MonitoringScheduleName: name,
+      MonitoringScheduleArn: dq.scheduleArn,
+      MonitoringScheduleStatus: 'Scheduled',
+      MonitoringType: 'DataQuality',
+      MonitoringScheduleConfig: { MonitoringJobDefinitionName: dq.jobDefinitionName, MonitoringType: 'DataQuality' },
+    };
   }
 
   /** DescribeDataQualityJobDefinition: the job definition as the last completed update left it. */

@@ -2,13 +2,25 @@
 
 The endpoint receives {"inputs":[{"name":"features","shape":[n,F],"data":[...]}]} and answers
 {"outputs":[{"name":"score","shape":[n,1],"data":[...]}]}; the analyzer needs one flat dict per row, named by feature.
-FEATURE_NAMES (comma-separated, model-input order) comes from the job definition's environment.
+The feature names (model-input order) come from the job definition's environment as FEATURE_NAMES_0, FEATURE_NAMES_1,
+… (comma-separated; SageMaker caps each value at 256 characters, so the construct splits the list between names).
 """
 
 import json
 import os
 
-FEATURES = [name for name in os.environ.get('FEATURE_NAMES', '').split(',') if name]
+PREFIX = 'FEATURE_NAMES_'
+
+
+def feature_names(environ):
+    """The names of FEATURE_NAMES_0..n joined in index order; a gap in the numbering is an error, not a truncation."""
+    indices = sorted(int(key[len(PREFIX):]) for key in environ if key.startswith(PREFIX) and key[len(PREFIX):].isdigit())
+    if indices != list(range(len(indices))):
+        raise ValueError(f'{PREFIX}* must be numbered 0..n without gaps, got {indices}')
+    return [name for i in indices for name in environ[f'{PREFIX}{i}'].split(',') if name]
+
+
+FEATURES = feature_names(os.environ)
 
 
 def _tensor(payload, key):
