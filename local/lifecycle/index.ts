@@ -219,6 +219,8 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
           Detail: typeof e.Detail === 'string' ? e.Detail : JSON.stringify(e.Detail),
         }));
         const out = options.eventBridge.putEvents({ Entries: entries });
+        // This path skips the bus's HTTP handler, which syncs before it answers: sync here for the same promise.
+        await options.eventBridge.sync();
         if (out.FailedEntryCount > 0) {
           const e = new Error(JSON.stringify(out));
           e.name = 'EventBridge.FailedEntry';
