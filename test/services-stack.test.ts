@@ -130,6 +130,22 @@ describe('GIVEN the API imported from the contract', () => {
     }
   });
 
+  test('THEN the execution log group exists before the stage, by the name API Gateway writes to, with the environment retention', () => {
+    for (const [template, env] of [
+      [dev, environments.Dev],
+      [prod, environments.Prod],
+    ] as const) {
+      const apiId = logicalIdOf(template, 'AWS::ApiGateway::RestApi', 'Api');
+      const groupId = logicalIdOf(template, 'AWS::Logs::LogGroup', 'ApiExecutionLogs');
+      template.hasResourceProperties('AWS::Logs::LogGroup', {
+        LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: apiId }, '/api']] },
+        RetentionInDays: env.logRetention,
+      });
+      const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0] as Resource;
+      expect(stage.DependsOn).toEqual(expect.arrayContaining([groupId]));
+    }
+  });
+
   test('THEN every API Gateway invoke permission names the account besides the source ARN', () => {
     const permissions = Object.values(dev.findResources('AWS::Lambda::Permission')) as Resource[];
     const fromApi = permissions.filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com');

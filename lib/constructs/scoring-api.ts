@@ -51,6 +51,8 @@ export class ScoringApi extends Construct {
   public readonly apiKeys: Readonly<Record<string, ApiKey>>;
   public readonly webAcl: CfnWebACL;
   public readonly accessLogs: LogGroup;
+  /** The group API Gateway writes execution logs to (it names it; we set its retention and removal). */
+  public readonly executionLogs: LogGroup;
 
   constructor(scope: Construct, id: string, props: ScoringApiProps) {
     super(scope, id);
@@ -69,6 +71,7 @@ export class ScoringApi extends Construct {
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
       });
 
+    const stageName = props.stageName ?? 'api';
     const document = openApiDocument30({ tokenUrl: props.tokenUrl }) as unknown as Record<string, unknown>;
     const definition = apiGatewayDefinition(document, {
       integrationUri: (service) => invokeUri(props.handlers[service]),
@@ -90,7 +93,7 @@ export class ScoringApi extends Construct {
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
-        stageName: props.stageName ?? 'api',
+        stageName,
         tracingEnabled: true,
         metricsEnabled: true,
         // Errors only: INFO would log request metadata of every call; bodies never (dataTraceEnabled false).
@@ -117,6 +120,14 @@ export class ScoringApi extends Construct {
       reason:
         'Validation is on: the imported definition sets x-amazon-apigateway-request-validator (body and params); nag reads only RequestValidator resources.',
     });
+    // API Gateway creates this group on first use, never expiring and outside the stack: create it first, by the
+    // name API Gateway uses, so retention and removal follow the environment like every other log group.
+    this.executionLogs = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${stageName}`,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.api.deploymentStage.node.addDependency(this.executionLogs);
     const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole) {
       Validations.of(cloudWatchRole).acknowledge({
