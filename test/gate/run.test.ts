@@ -50,6 +50,13 @@ describe('GIVEN a check with an error, one with a stale acknowledgement and one 
     ]);
   });
 
+  test('THEN a stale acknowledgement does not fail a run over some stages only', async () => {
+    const stale = check('stale', { unusedAcknowledgements: ['W9 (stacks ^Dev-)'] });
+    const outcome = await runGate(assembly, [stale], { allStages: false });
+    expect(outcome.ok).toBe(true);
+    expect(outcome.lines).toContain('(stale acknowledgements are judged only when every stage is checked)');
+  });
+
   test('THEN warnings alone do not fail the gate', async () => {
     const outcome = await runGate(assembly, [
       check('warns', { warnings: [{ rule: 'limits/x', where: 'Dev-Data', message: 'cannot be sized' }] }),
