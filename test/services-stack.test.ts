@@ -111,6 +111,51 @@ describe('GIVEN the API imported from the contract', () => {
     }
   });
 
+  test('THEN the stage logs errors to CloudWatch (never bodies), with the account role API Gateway needs for it', () => {
+    for (const template of [dev, prod]) {
+      template.hasResourceProperties('AWS::ApiGateway::Stage', {
+        MethodSettings: Match.arrayWith([
+          Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', LoggingLevel: 'ERROR', DataTraceEnabled: false }),
+        ]),
+      });
+      const accounts = template.findResources('AWS::ApiGateway::Account');
+      expect(Object.keys(accounts)).toHaveLength(1);
+      const roleId = (Object.values(accounts)[0] as Resource).Properties.CloudWatchRoleArn as {
+        'Fn::GetAtt': [string, string];
+      };
+      const role = template.toJSON().Resources[roleId['Fn::GetAtt'][0]] as Resource;
+      expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('apigateway.amazonaws.com');
+      // Retained: another API of the account may rely on the same account setting after this stack is gone.
+      expect(role.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  test('THEN the execution log group exists before the stage, by the name API Gateway writes to, with the environment retention', () => {
+    for (const [template, env] of [
+      [dev, environments.Dev],
+      [prod, environments.Prod],
+    ] as const) {
+      const apiId = logicalIdOf(template, 'AWS::ApiGateway::RestApi', 'Api');
+      const groupId = logicalIdOf(template, 'AWS::Logs::LogGroup', 'ApiExecutionLogs');
+      template.hasResourceProperties('AWS::Logs::LogGroup', {
+        LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: apiId }, '/api']] },
+        RetentionInDays: env.logRetention,
+      });
+      const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0] as Resource;
+      expect(stage.DependsOn).toEqual(expect.arrayContaining([groupId]));
+    }
+  });
+
+  test('THEN every API Gateway invoke permission names the account besides the source ARN', () => {
+    const permissions = Object.values(dev.findResources('AWS::Lambda::Permission')) as Resource[];
+    const fromApi = permissions.filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com');
+    expect(fromApi.length).toBeGreaterThan(ROUTES.length);
+    for (const permission of fromApi) {
+      expect(permission.Properties.SourceAccount).toBe(environments.Dev.account);
+      expect(permission.Properties.SourceArn).toBeDefined();
+    }
+  });
+
   test('THEN the stage traces with X-Ray and writes JSON access logs', () => {
     dev.hasResourceProperties('AWS::ApiGateway::Stage', {
       TracingEnabled: true,
@@ -288,7 +333,11 @@ describe('GIVEN least privilege per function', () => {
   });
 
   test('THEN no function role carries an AWS managed policy, and only X-Ray and ListModelPackages use Resource "*"', () => {
-    for (const role of Object.values(dev.findResources('AWS::IAM::Role')) as Resource[]) {
+    const functionRoles = (Object.values(dev.findResources('AWS::IAM::Role')) as Resource[]).filter((role) =>
+      JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
+    );
+    expect(functionRoles.length).toBeGreaterThan(5);
+    for (const role of functionRoles) {
       const managed = JSON.stringify(role.Properties.ManagedPolicyArns ?? []);
       expect(managed).not.toContain('iam::aws:policy');
     }

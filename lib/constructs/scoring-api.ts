@@ -1,6 +1,6 @@
 // The public REST API: imported from the contract's OpenAPI document, guarded by the JWT authorizer, usage plans
 // with an API key per client, a WAF web ACL, access logs and X-Ray.
-import { ArnFormat, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   ApiDefinition,
@@ -51,6 +51,8 @@ export class ScoringApi extends Construct {
   public readonly apiKeys: Readonly<Record<string, ApiKey>>;
   public readonly webAcl: CfnWebACL;
   public readonly accessLogs: LogGroup;
+  /** The group API Gateway writes execution logs to (it names it; we set its retention and removal). */
+  public readonly executionLogs: LogGroup;
 
   constructor(scope: Construct, id: string, props: ScoringApiProps) {
     super(scope, id);
@@ -69,6 +71,7 @@ export class ScoringApi extends Construct {
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
       });
 
+    const stageName = props.stageName ?? 'api';
     const document = openApiDocument30({ tokenUrl: props.tokenUrl }) as unknown as Record<string, unknown>;
     const definition = apiGatewayDefinition(document, {
       integrationUri: (service) => invokeUri(props.handlers[service]),
@@ -84,12 +87,18 @@ export class ScoringApi extends Construct {
       apiDefinition: ApiDefinition.fromInline(definition),
       description: 'AIMS fraud scoring API',
       endpointTypes: [EndpointType.REGIONAL],
-      cloudWatchRole: false,
+      // Execution logging needs the account's API Gateway CloudWatch role (AWS::ApiGateway::Account). Each stage has
+      // its own account and one REST API, so this stack sets it; the role is retained so that removing the stack
+      // never breaks logging of another API in the account that relies on the same setting.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
-        stageName: props.stageName ?? 'api',
+        stageName,
         tracingEnabled: true,
         metricsEnabled: true,
-        loggingLevel: MethodLoggingLevel.OFF,
+        // Errors only: INFO would log request metadata of every call; bodies never (dataTraceEnabled false).
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
         throttlingRateLimit: props.rateLimit * Math.max(1, props.clientNames.length),
         throttlingBurstLimit: props.burstLimit * Math.max(1, props.clientNames.length),
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
@@ -111,11 +120,22 @@ export class ScoringApi extends Construct {
       reason:
         'Validation is on: the imported definition sets x-amazon-apigateway-request-validator (body and params); nag reads only RequestValidator resources.',
     });
-    Validations.of(this.api.deploymentStage).acknowledge({
-      id: 'AwsSolutions-APIG6',
-      reason:
-        'Execution logging needs the account-wide API Gateway CloudWatch role, which one stack must not own for all; access logs and X-Ray cover every request.',
+    // API Gateway creates this group on first use, never expiring and outside the stack: create it first, by the
+    // name API Gateway uses, so retention and removal follow the environment like every other log group.
+    this.executionLogs = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${stageName}`,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
     });
+    this.api.deploymentStage.node.addDependency(this.executionLogs);
+    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The account-wide role API Gateway uses for every API and stage of the account: it must reach log groups API Gateway names itself.',
+      });
+    }
     Validations.of(this.api.deploymentStage).acknowledge({
       id: 'AwsSolutions-APIG3',
       reason:
@@ -125,11 +145,14 @@ export class ScoringApi extends Construct {
     for (const route of ROUTES as readonly RouteDefinition[]) {
       props.handlers[route.service].addPermission(`Invoke${route.operationId}`, {
         principal: new ServicePrincipal('apigateway.amazonaws.com'),
+        // SourceAccount beside SourceArn: a literal the Control Tower rule (CT.LAMBDA.PR.2) can read.
+        sourceAccount: stack.account,
         sourceArn: this.api.arnForExecuteApi(route.method.toUpperCase(), route.path.replace(/\{[^}]+\}/g, '*')),
       });
     }
     props.authorizer.addPermission('InvokeAuthorizer', {
       principal: new ServicePrincipal('apigateway.amazonaws.com'),
+      sourceAccount: stack.account,
       sourceArn: stack.formatArn({
         service: 'execute-api',
         resource: this.api.restApiId,

@@ -1,5 +1,8 @@
 // What every deploy-gate check returns, and how the gate prints it: one summary line per check.
-import type { GateAssembly } from './assembly.js';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { CfnTemplate, GateAssembly, GateStack } from './assembly.js';
 
 /** One thing CloudFormation (or AWS at run time) would refuse. */
 export interface GateFinding {
@@ -51,4 +54,51 @@ export function detailLines(result: GateCheckResult): string[] {
     ...result.warnings.map((f) => `    warning ${f.rule} ${f.where}: ${f.message}`),
     ...(result.unusedAcknowledgements ?? []).map((a) => `    stale   acknowledgement matches nothing: ${a}`),
   ];
+}
+
+export interface ProcessResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a program without a shell and collects its output; rejects only when it cannot start. */
+export function runProcess(command: string, args: readonly string[]): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+    );
+  });
+}
+
+/**
+ * Writes templates as a one-stage cloud assembly's stack files under `directory` and returns the gate's view of it,
+ * for tests that give a check small fixture templates.
+ */
+export function fixtureAssembly(
+  directory: string,
+  templates: Readonly<Record<string, CfnTemplate>>,
+  stage = 'Test',
+): GateAssembly {
+  mkdirSync(directory, { recursive: true });
+  const stacks: GateStack[] = Object.entries(templates).map(([stackName, template]) => {
+    const templateFile = path.join(directory, `${stackName}.template.json`);
+    writeFileSync(templateFile, JSON.stringify(template, undefined, 1));
+    return {
+      stage,
+      stackName,
+      displayName: `${stage}/${stackName}`,
+      templateFile,
+      template,
+      region: 'eu-west-1',
+      account: '111111111111',
+    };
+  });
+  return { directory, stages: [{ name: stage, directory, stacks }], stacks };
 }
