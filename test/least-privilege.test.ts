@@ -298,7 +298,7 @@ function report(stage: string, verdicts: readonly Verdict[]): string {
 
 describe.each(STAGE_NAMES.map((name) => [name] as [StageName]))('GIVEN the %s stage as synthesized', (name) => {
   const stage = stages[name];
-  const templates = new StageTemplates(stage);
+  const templates = StageTemplates.of(stage);
   const functions = functionsOf(stage, templates);
 
   test('THEN every Lambda function in its templates is a ServiceFunction the proof can read', () => {
