@@ -435,11 +435,12 @@ function taskTouches(templates: StageTemplates, stack: string, role: ResourceRef
       }
     }
     if (/:states:::sagemaker:createTrainingJob/.test(resource)) {
-      // The training job's role writes the model artifacts under OutputDataConfig.KmsKeyId
+      // The training job's role writes the model artifacts under OutputDataConfig.KmsKeyId and needs kms:Encrypt
+      // on it besides the S3 write's key use
       // (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html).
       const jobRole = markerRef(params.RoleArn);
       const key = keyOfExpr(templates, stack, params.OutputDataConfig?.KmsKeyId);
-      book.add(jobRole, key, WRITE, `${name}: the training job writes its model artifacts`);
+      book.add(jobRole, key, [...WRITE, 'kms:Encrypt'], `${name}: the training job writes its model artifacts`);
     }
   }
 }
