@@ -101,6 +101,22 @@ describe('GIVEN a role that reads objects of a bucket encrypted with a customer-
     ]);
     expect(errors).toEqual([]);
   });
+
+  test('WHEN its policy allows kms:Decrypt on the account’s keys by ARN pattern THEN nothing is found', async () => {
+    const errors = await withReader([
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: bucketObjects },
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: `arn:aws:kms:${REGION}:${ACCOUNT}:key/*` },
+    ]);
+    expect(errors).toEqual([]);
+  });
+
+  test('WHEN kms:Decrypt is allowed only on another account’s keys THEN key/identity', async () => {
+    const errors = await withReader([
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: bucketObjects },
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: `arn:aws:kms:${REGION}:999999999999:key/*` },
+    ]);
+    expect(errors.map((e) => e.rule)).toEqual(['key/identity']);
+  });
 });
 
 describe('GIVEN a rule whose dead-letter queue is encrypted with the key', () => {

@@ -216,11 +216,15 @@ function keyNamesRole(templates: StageTemplates, key: ResourceRef, role: Resourc
 }
 
 function identityAllows(templates: StageTemplates, grants: RoleGrants, action: string, key?: ResourceRef): boolean {
+  const keyArn = key && templates.render(key.stack, { 'Fn::GetAtt': [key.logicalId, 'Arn'] });
+  const names = (stack: string, r: Json) =>
+    key === undefined ||
+    r === '*' ||
+    templates.pointsAt(stack, r, key) ||
+    globMatches(templates.render(stack, r), keyArn ?? '');
   return grants.statements.some(
     (s) =>
-      !s.openEnded &&
-      s.actions.some((a) => actionMatches(a, action)) &&
-      (key === undefined || s.resources.some((r) => r === '*' || templates.pointsAt(s.stack, r, key))),
+      !s.openEnded && s.actions.some((a) => actionMatches(a, action)) && s.resources.some((r) => names(s.stack, r)),
   );
 }
 
@@ -384,8 +388,16 @@ function tasksOf(definition: Json): TaskState[] {
 
 /** A state machine's definition as JSON, with references rendered (markers for deploy-time values). */
 function definitionOf(templates: StageTemplates, stack: string, p: Json): Json {
-  if (p.Definition) return JSON.parse(templates.render(stack, { 'Fn::Sub': JSON.stringify(p.Definition) }));
-  return JSON.parse(templates.render(stack, p.DefinitionString));
+  if (p.DefinitionString !== undefined) return JSON.parse(templates.render(stack, p.DefinitionString));
+  // An inline Definition: intrinsic functions may stand anywhere a string does.
+  const walk = (node: Json): Json => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (node === null || typeof node !== 'object') return node;
+    const keys = Object.keys(node);
+    if (keys.length === 1 && (keys[0] === 'Ref' || keys[0]?.startsWith('Fn::'))) return templates.render(stack, node);
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v)]));
+  };
+  return walk(p.Definition ?? {});
 }
 
 class TouchBook {

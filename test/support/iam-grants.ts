@@ -199,6 +199,8 @@ export class StageTemplates {
         return arn('logs', `log-group:${name('LogGroupName')}:*`);
       case 'AWS::CloudWatch::Alarm':
         return arn('cloudwatch', `alarm:${name('AlarmName')}`);
+      case 'AWS::KMS::Key':
+        return arn('kms', `key/⟨${stack}/${id}.Ref⟩`);
       case 'AWS::Lambda::Function':
         return arn('lambda', `function:${name('FunctionName')}`);
       default:
