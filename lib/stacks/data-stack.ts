@@ -242,13 +242,13 @@ export class DataStack extends Stack {
         conditions: { StringEquals: { 'kms:EncryptionContext:aws:events:event-bus:arn': this.busArnLiteral() } },
       }),
     );
-    // DescribeKey carries no encryption context; EventBridge calls it to validate the key when the archive is set.
+    // DescribeKey carries no encryption context and the archive docs name no source condition for it: granted as CDK's
+    // own Archive construct does (key metadata only, no data).
     this.key.addToResourcePolicy(
       new PolicyStatement({
         principals: [new ServicePrincipal('events.amazonaws.com')],
         actions: ['kms:DescribeKey'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
     );
   }
