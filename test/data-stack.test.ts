@@ -13,6 +13,17 @@ const dev = templateOf(stages.Dev.data);
 const prod = templateOf(stages.Prod.data);
 afterAll(cleanTestApps);
 
+// biome-ignore lint/suspicious/noExplicitAny: key policy statements are untyped JSON.
+function keyStatements(template: Template): any[] {
+  const [key] = Object.values(template.findResources('AWS::KMS::Key'));
+  return key?.Properties.KeyPolicy.Statement ?? [];
+}
+
+function busName(template: Template): string {
+  const [bus] = Object.values(template.findResources('AWS::Events::EventBus'));
+  return bus?.Properties.Name;
+}
+
 function logicalIds(template: Template, type: string): string[] {
   return Object.keys(template.findResources(type)).sort();
 }
@@ -134,6 +145,50 @@ describe('GIVEN the data stack of each environment', () => {
     });
     prod.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 365 });
     dev.resourceCountIs('AWS::EventSchemas::Registry', 1);
+  });
+
+  test('THEN the archive is encrypted with the data key, which lets EventBridge use it under the bus context', () => {
+    // EventBus.archive() drops kmsKey: without the fix the archive sits on an AWS owned key (KmsKeyIdentifier '').
+    dev.hasResourceProperties('AWS::Events::Archive', {
+      KmsKeyIdentifier: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DataKey'), 'Arn'] },
+    });
+    const busArn = `arn:aws:events:${environments.Dev.region}:${environments.Dev.account}:event-bus/${busName(dev)}`;
+    expect(keyStatements(dev)).toContainEqual(
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncrypt*'],
+        Condition: { StringEquals: { 'kms:EncryptionContext:aws:events:event-bus:arn': busArn } },
+      }),
+    );
+  });
+
+  test('THEN EventBridge may park events in KMS-encrypted DLQs: the SQS context, sent by the bus or a rule of this account', () => {
+    // SQS encrypts under `aws:sqs:arn`; a rule's DLQ is sent with the rule's ARN as aws:SourceArn. A statement
+    // conditioned on the event-bus context (the bus's own encryption) never matches an SQS send.
+    const { account, region } = environments.Dev;
+    const dlq = keyStatements(dev).filter(
+      (s) =>
+        s.Principal?.Service === 'events.amazonaws.com' &&
+        s.Condition?.ArnLike?.['kms:EncryptionContext:aws:sqs:arn'] !== undefined,
+    );
+    expect(dlq).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: '*',
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnLike: {
+            'aws:SourceArn': [
+              `arn:aws:events:${region}:${account}:event-bus/${busName(dev)}`,
+              `arn:aws:events:${region}:${account}:rule/*`,
+            ],
+            'kms:EncryptionContext:aws:sqs:arn': `arn:aws:sqs:${region}:${account}:*`,
+          },
+        },
+      },
+    ]);
   });
 
   test('THEN no resource carries a physical name', () => {

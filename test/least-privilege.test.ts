@@ -6,7 +6,8 @@
 // does a grant no command needs, unless it is implied by the function's own configuration (IMPLIED below, each with
 // its reason). KMS grants are checked per key: kms:Decrypt exactly when a command touches a resource encrypted with
 // that key, kms:GenerateDataKey exactly when one writes to it. Roles that are not Lambda execution roles (Step
-// Functions, SageMaker, Firehose, Model Monitor) are out of scope: their callers are AWS services, not our code.
+// Functions, SageMaker, Firehose, Model Monitor) are out of scope here: their callers are AWS services, not our
+// code; the deploy gate's KMS and IAM check (test/gate/kms-iam.ts) covers every role's key use and integrations.
 // Limits: actions are compared, not resource scoping (the services-stack tests pin resources).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -298,7 +299,7 @@ function report(stage: string, verdicts: readonly Verdict[]): string {
 
 describe.each(STAGE_NAMES.map((name) => [name] as [StageName]))('GIVEN the %s stage as synthesized', (name) => {
   const stage = stages[name];
-  const templates = new StageTemplates(stage);
+  const templates = StageTemplates.of(stage);
   const functions = functionsOf(stage, templates);
 
   test('THEN every Lambda function in its templates is a ServiceFunction the proof can read', () => {

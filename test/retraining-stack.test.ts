@@ -27,6 +27,13 @@ afterAll(cleanTestApps);
 // biome-ignore lint/suspicious/noExplicitAny: ASL and template bodies are untyped JSON walked by path.
 type Json = any;
 
+/** The statements of the inline policies attached to the role whose logical id matches. */
+function roleStatements(template: Template, role: RegExp): Json[] {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p: Json) => p.Properties.Roles.some((r: Json) => role.test(String(r.Ref))))
+    .flatMap((p: Json) => p.Properties.PolicyDocument.Statement);
+}
+
 /** The DefinitionString with CloudFormation tokens replaced by ARN-shaped placeholders. */
 function definitionOf(template: Template): string {
   const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as Json[];
@@ -362,6 +369,41 @@ describe('GIVEN the retraining triggers and resources', () => {
         }),
       }),
     });
+  });
+
+  test('THEN the state machine role may run the Athena .sync query: Stop, and the data key for the lake and the results', () => {
+    const statements = roleStatements(dev, /StateMachineRole/);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: expect.arrayContaining(['athena:StartQueryExecution', 'athena:StopQueryExecution']),
+        Resource: `arn:aws:athena:${environments.Dev.region}:${environments.Dev.account}:workgroup/aims-dev-retraining`,
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/DataKey/) }) },
+      }),
+    );
+    // Reads exactly the two table locations (decisions in the lake, ground truth in the monitoring bucket).
+    const reads = statements.find((s: Json) => s.Action === 's3:GetObject');
+    expect(JSON.stringify(reads.Resource)).toMatch(/LakeBucket.*\/decisions\/\*.*MonitoringBucket.*\/ground-truth\/\*/);
+  });
+
+  test('THEN neither the state machine role nor the training role grants on "*" what supports resource ARNs', () => {
+    const star = (pattern: RegExp) =>
+      roleStatements(dev, pattern)
+        .filter((s: Json) => s.Resource === '*')
+        .flatMap((s: Json) => [s.Action].flat());
+    const scoped = /^(s3:|sagemaker:ListTags|glue:)/;
+    expect(star(/StateMachineRole/).filter((a: string) => scoped.test(a))).toEqual([]);
+    expect(star(/TrainingRole/).filter((a: string) => scoped.test(a))).toEqual([]);
+    expect(roleStatements(dev, /StateMachineRole/)).toContainEqual(
+      expect.objectContaining({
+        Action: expect.arrayContaining(['sagemaker:ListTags']),
+        Resource: `arn:aws:sagemaker:${environments.Dev.region}:${environments.Dev.account}:training-job/*`,
+      }),
+    );
   });
 
   test('THEN the dataset query joins decisions with the newest labels over the lookback window', () => {

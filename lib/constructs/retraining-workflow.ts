@@ -33,13 +33,16 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import {
   AthenaStartQueryExecution,
+  type AthenaStartQueryExecutionProps,
   CallAwsService,
   DockerImage,
   EventBridgePutEvents,
   InputMode,
   LambdaInvoke,
   S3Location,
+  type S3LocationConfig,
   SageMakerCreateTrainingJob,
+  type SageMakerCreateTrainingJobProps,
 } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { EVENT_SOURCES, EVENT_VERSION } from '../../lambdas/shared/contracts/events.js';
@@ -131,14 +134,17 @@ export interface RetrainingWorkflowProps {
   readonly lakeBucket: IBucket;
   readonly artifactsBucket: IBucket;
   readonly key: IKey;
+  /** What the dataset query reads (each table's bucket and prefix) and where the workgroup writes its results. */
+  readonly athenaLocations: {
+    readonly reads: ReadonlyArray<{ readonly bucket: IBucket; readonly prefix: string }>;
+    readonly results: { readonly bucket: IBucket; readonly prefix: string };
+  };
   readonly bus: IEventBus;
   readonly functions: RetrainingFunctions;
   readonly approval: EnvironmentConfig['models']['approval'];
   readonly maxTrainingHours: number;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
-  /** Further IAM5 findings of the state machine's policy to acknowledge (finding → reason). @default - none */
-  readonly athenaResultsAcknowledgement?: Readonly<Record<string, string>>;
   /** Rows and fraud labels below which no training starts. @default { rows: 1000, positives: 20 } */
   readonly minimum?: { readonly rows: number; readonly positives: number };
   /** Bake the candidate in the shadow variant and gate approval on the comparison's verdict.
@@ -224,7 +230,7 @@ export class RetrainingWorkflow extends Construct {
 
     // ---- dataset
     const buildDataset = guard(
-      new AthenaStartQueryExecution(this, 'BuildDataset', {
+      new ScopedAthenaQuery(this, 'BuildDataset', datasetQueryGrants(stack, props), {
         queryString: props.athena.query,
         workGroup: props.athena.workGroup,
         queryExecutionContext: { databaseName: props.athena.database },
@@ -320,7 +326,7 @@ export class RetrainingWorkflow extends Construct {
       resultPath: '$.version',
     });
     const train = guard(
-      new SageMakerCreateTrainingJob(this, 'Train', {
+      new ScopedTrainingJob(this, 'Train', {
         trainingJobName: JsonPath.stringAt('$.version.name'),
         role: this.trainingRole,
         algorithmSpecification: {
@@ -332,7 +338,7 @@ export class RetrainingWorkflow extends Construct {
           {
             channelName: 'train',
             dataSource: {
-              s3DataSource: { s3Location: S3Location.fromJsonExpression('$.dataset.trainUri') },
+              s3DataSource: { s3Location: new StatePathS3Location('$.dataset.trainUri') },
             },
           },
         ],
@@ -661,8 +667,14 @@ export class RetrainingWorkflow extends Construct {
       ),
       [`Resource::${stack.resolve(stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/*` }))}`]:
         'Granted by the Athena task: tables of the one lake database the query reads.',
-      [`Resource::${stack.resolve(stack.formatArn({ service: 'glue', resource: 'userDefinedFunction', resourceName: `${database}/*` }))}`]:
-        'Granted by the Athena task: functions of the one lake database.',
+      ...Object.fromEntries(
+        props.athenaLocations.reads.map(({ bucket, prefix }) => [
+          `Resource::${nagBucketArn(bucket)}/${prefix}/*`,
+          'The dataset query reads the objects of one table location (partitioned by date).',
+        ]),
+      ),
+      [`Resource::${nagBucketArn(props.athenaLocations.results.bucket)}/${props.athenaLocations.results.prefix}/*`]:
+        'Athena names result objects by query id; the workgroup writes under this one prefix.',
       [`Resource::${stack.resolve(stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: '*' }))}`]:
         'Training job names are generated per execution (the version name); the CDK task scopes them to this account.',
       [`Resource::${stack.resolve(packageArnPattern(stack, props.packageGroupName))}`]:
@@ -675,7 +687,6 @@ export class RetrainingWorkflow extends Construct {
               'Granted by the Lambda task: invoking published versions of the one shadow comparison function.',
           }
         : {}),
-      ...(props.athenaResultsAcknowledgement ?? {}),
     });
   }
 
@@ -890,6 +901,82 @@ export class RetrainingWorkflow extends Construct {
 }
 
 /** The models stack's ARN with any id suffix (CloudFormation assigns it; the name is fixed). */
+/**
+ * The Athena task with its role's grants replaced by what the query needs: CDK's defaults grant S3 reads and
+ * CreateBucket on `*` and Glue writes, and miss StopQueryExecution (`.sync` stops the query when the execution
+ * stops: https://docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html) and the key of SSE_KMS results.
+ */
+class ScopedAthenaQuery extends AthenaStartQueryExecution {
+  constructor(scope: Construct, id: string, grants: PolicyStatement[], props: AthenaStartQueryExecutionProps) {
+    super(scope, id, props);
+    this.taskPolicies?.splice(0, this.taskPolicies.length, ...grants);
+  }
+}
+
+/** What the dataset query does with the state machine's credentials: catalog, table objects, results, the key. */
+function datasetQueryGrants(stack: Stack, props: RetrainingWorkflowProps): PolicyStatement[] {
+  const { reads, results } = props.athenaLocations;
+  const database = props.athena.database;
+  const buckets = [...new Set([...reads.map((r) => r.bucket), results.bucket])];
+  return [
+    new PolicyStatement({
+      actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
+      resources: [stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: props.athena.workGroup })],
+    }),
+    new PolicyStatement({
+      actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+      resources: [
+        stack.formatArn({ service: 'glue', resource: 'catalog' }),
+        stack.formatArn({ service: 'glue', resource: 'database', resourceName: database }),
+        stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/*` }),
+      ],
+    }),
+    new PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: reads.map(({ bucket, prefix }) => bucket.arnForObjects(`${prefix}/*`)),
+    }),
+    new PolicyStatement({
+      actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+      resources: buckets.map((b) => b.bucketArn),
+    }),
+    new PolicyStatement({
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      resources: [results.bucket.arnForObjects(`${results.prefix}/*`)],
+    }),
+    new PolicyStatement({ actions: ['s3:ListBucketMultipartUploads'], resources: [results.bucket.bucketArn] }),
+    // The tables and the SSE_KMS results are under the data key; results are uploaded in parts (Decrypt too).
+    new PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [props.key.keyArn] }),
+  ];
+}
+
+/** The training task with sagemaker:ListTags scoped to this account's training jobs (CDK grants it on `*`). */
+class ScopedTrainingJob extends SageMakerCreateTrainingJob {
+  constructor(scope: Construct, id: string, props: SageMakerCreateTrainingJobProps) {
+    super(scope, id, props);
+    const policies = this.taskPolicies ?? [];
+    const at = policies.findIndex((p) => p.actions.includes('sagemaker:ListTags') && p.resources.includes('*'));
+    if (at < 0) throw new Error('expected the training task to grant sagemaker:ListTags on *: re-check the scoping');
+    policies[at] = new PolicyStatement({
+      actions: ['sagemaker:ListTags'],
+      resources: [Stack.of(this).formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: '*' })],
+    });
+  }
+}
+
+/**
+ * A training channel at a path of the state. S3Location.fromJsonExpression also grants the training role
+ * s3:GetObject and s3:ListBucket on `*`; the role already reads its training set's prefix.
+ */
+class StatePathS3Location extends S3Location {
+  constructor(private readonly path: string) {
+    super();
+  }
+
+  public bind(): S3LocationConfig {
+    return { uri: JsonPath.stringAt(this.path) };
+  }
+}
+
 function modelsStackArn(stack: Stack, stackName: string): string {
   return stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stackName}/*` });
 }

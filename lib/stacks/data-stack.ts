@@ -1,10 +1,10 @@
 // The stateful stack: keys, buckets, tables, the stream, the bus and its schema registry.
 // Construct IDs here are a contract: renaming one replaces (and, outside dev, orphans) live data.
-import { Duration, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { type Archive, EventBus } from 'aws-cdk-lib/aws-events';
+import { type Archive, type CfnArchive, EventBus } from 'aws-cdk-lib/aws-events';
 import { CfnRegistry } from 'aws-cdk-lib/aws-eventschemas';
-import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { ManagedPolicy, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import {
@@ -188,9 +188,10 @@ export class DataStack extends Stack {
       description: 'Every AIMS event, for replay',
       eventPattern: { account: [this.account] },
       retention: Duration.days(data.busArchiveRetentionDays),
-      kmsKey: this.key,
     });
     this.busArchive.applyRemovalPolicy(removalPolicy);
+    this.encryptArchive();
+    this.allowEventBridgeDeadLetters();
 
     this.groundTruthWritePolicy = this.prefixPolicy(
       'GroundTruthWritePolicy',
@@ -215,6 +216,66 @@ export class DataStack extends Stack {
       description: 'Schemas of every AIMS event (JSON Schema Draft 4)',
     });
     this.schemaRegistry.applyRemovalPolicy(removalPolicy);
+  }
+
+  /**
+   * The bus's ARN as a literal: the key policy cannot reference the bus (the bus references the key). CDK names the
+   * bus by its unique id, as EventBus does for its own key statement.
+   */
+  private busArnLiteral(): string {
+    return this.formatArn({ service: 'events', resource: 'event-bus', resourceName: Names.uniqueId(this.bus) });
+  }
+
+  /**
+   * The archive under the data key. EventBus.archive() drops `kmsKey` (aws-cdk-lib 2.276), leaving the archive on
+   * an AWS owned key; AWS::Events::Archive takes KmsKeyIdentifier, updatable in place (registry schema). The archive
+   * encrypts under `aws:events:event-bus:arn` = its bus and needs DescribeKey, GenerateDataKey, Decrypt, ReEncrypt
+   * (https://docs.aws.amazon.com/eventbridge/latest/userguide/encryption-archives.html).
+   */
+  private encryptArchive(): void {
+    (this.busArchive.node.defaultChild as CfnArchive).kmsKeyIdentifier = this.key.keyArn;
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:ReEncrypt*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'kms:EncryptionContext:aws:events:event-bus:arn': this.busArnLiteral() } },
+      }),
+    );
+    // DescribeKey carries no encryption context and the archive docs name no source condition for it: granted as CDK's
+    // own Archive construct does (key metadata only, no data).
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:DescribeKey'],
+        resources: ['*'],
+      }),
+    );
+  }
+
+  /**
+   * EventBridge parks events it cannot deliver in dead-letter queues encrypted with this key: the bus's own DLQ (sent
+   * by the bus) and the DLQs of rules in this account (sent by each rule: aws:SourceArn is the rule's ARN,
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html). SQS encrypts each message under
+   * `aws:sqs:arn` = the queue's ARN and a service principal sending to it needs GenerateDataKey and Decrypt
+   * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html). The queues
+   * live in this and later stacks (which reference this key, so the key policy cannot name them): scoped to queues and
+   * rules of this account and region.
+   */
+  private allowEventBridgeDeadLetters(): void {
+    const queues = this.formatArn({ service: 'sqs', resource: '*', arnFormat: ArnFormat.NO_RESOURCE_NAME });
+    const rules = this.formatArn({ service: 'events', resource: 'rule', resourceName: '*' });
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': [this.busArnLiteral(), rules], 'kms:EncryptionContext:aws:sqs:arn': queues },
+        },
+      }),
+    );
   }
 
   /** A managed policy for object actions under some prefixes of one bucket, with the key use writes need. */

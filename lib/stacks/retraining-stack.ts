@@ -324,6 +324,13 @@ export class RetrainingStack extends Stack {
         lakeBucket: data.lakeBucket,
         artifactsBucket: data.artifactsBucket,
         key: data.key,
+        athenaLocations: {
+          reads: [
+            { bucket: data.lakeBucket, prefix: BUCKET_LAYOUT.decisionLog },
+            { bucket: data.monitoringBucket, prefix: BUCKET_LAYOUT.groundTruth },
+          ],
+          results: { bucket: data.lakeBucket, prefix: resultsPrefix },
+        },
         bus: data.bus,
         functions: this.functions,
         approval: settings.approval,

@@ -1,17 +1,15 @@
 // Reads what an IAM role may do from a stage's synthesized templates: inline and managed policies, across stacks.
 import type { Stage } from 'aws-cdk-lib';
+import type { CfnResource, CfnTemplate, Json } from '../gate/assembly.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: CloudFormation templates are untyped JSON walked by shape.
-type Json = any;
+export type { CfnResource, CfnTemplate } from '../gate/assembly.js';
 
-export interface CfnResource {
-  readonly Type: string;
-  readonly Properties?: Record<string, Json>;
-}
-
-export interface CfnTemplate {
-  readonly Resources: Record<string, CfnResource>;
-  readonly Outputs?: Record<string, { Value: Json; Export?: { Name: Json } }>;
+/** One stack's template and the environment its pseudo parameters resolve to. */
+export interface StackTemplate {
+  readonly stackName: string;
+  readonly template: CfnTemplate;
+  readonly account: string;
+  readonly region: string;
 }
 
 /** A resource of one of the stage's templates. */
@@ -28,10 +26,30 @@ export function refKey(ref: ResourceRef): string {
 /** The stage's templates by stack name, synthesized once. */
 export class StageTemplates {
   public readonly byStack: ReadonlyMap<string, CfnTemplate>;
+  private readonly environments: ReadonlyMap<string, { account: string; region: string }>;
 
-  constructor(stage: Stage) {
-    const assembly = stage.synth();
-    this.byStack = new Map(assembly.stacks.map((s) => [s.stackName, s.template as CfnTemplate]));
+  /** The templates of a CDK Stage (synthesizes it). */
+  public static of(stage: Stage): StageTemplates {
+    return new StageTemplates(
+      stage.synth().stacks.map((s) => ({
+        stackName: s.stackName,
+        template: s.template as CfnTemplate,
+        account: s.environment.account,
+        region: s.environment.region,
+      })),
+    );
+  }
+
+  constructor(stacks: readonly StackTemplate[]) {
+    this.byStack = new Map(stacks.map((s) => [s.stackName, s.template]));
+    this.environments = new Map(stacks.map((s) => [s.stackName, { account: s.account, region: s.region }]));
+  }
+
+  /** The account and region a stack deploys to. */
+  public environment(stack: string): { account: string; region: string } {
+    const env = this.environments.get(stack);
+    if (!env) throw new Error(`no stack named '${stack}' in this stage`);
+    return env;
   }
 
   public template(stack: string): CfnTemplate {
@@ -83,6 +101,111 @@ export class StageTemplates {
       }
     }
     return undefined;
+  }
+
+  /**
+   * An expression as the string CloudFormation would resolve it to, as far as the templates tell: pseudo parameters,
+   * literal names and the ARN formats of the types below are filled in; a value only known at deploy time (a
+   * generated name, an id) becomes a marker `⟨stack/logicalId.attribute⟩` that equals only itself and that only a
+   * `*` of an ARN pattern matches. Follows Fn::GetStackOutput / Fn::ImportValue into the other template.
+   */
+  public render(stack: string, expr: Json): string {
+    if (typeof expr === 'string') return expr;
+    if (typeof expr === 'number' || typeof expr === 'boolean') return String(expr);
+    if (expr === null || typeof expr !== 'object') return '⟨?⟩';
+    if (typeof expr.Ref === 'string') return this.refValue(stack, expr.Ref);
+    const att = expr['Fn::GetAtt'];
+    if (att !== undefined) {
+      const [id, attribute] = Array.isArray(att) ? att : String(att).split(/\.(.*)/);
+      return this.attributeValue(stack, String(id), String(attribute));
+    }
+    const output = expr['Fn::GetStackOutput'];
+    if (output) {
+      const value = this.byStack.get(output.StackName)?.Outputs?.[output.OutputName]?.Value;
+      return value === undefined ? '⟨?⟩' : this.render(output.StackName, value);
+    }
+    const importName = expr['Fn::ImportValue'];
+    if (typeof importName === 'string') {
+      for (const [name, other] of this.byStack) {
+        for (const o of Object.values(other.Outputs ?? {})) {
+          if (o.Export?.Name === importName) return this.render(name, o.Value);
+        }
+      }
+      return '⟨?⟩';
+    }
+    const join = expr['Fn::Join'];
+    if (Array.isArray(join) && Array.isArray(join[1])) {
+      return join[1].map((part: Json) => this.render(stack, part)).join(String(join[0]));
+    }
+    const sub = expr['Fn::Sub'];
+    if (sub !== undefined) {
+      const [text, vars] = Array.isArray(sub) ? sub : [sub, {}];
+      return String(text).replace(/\$\{([^}!]+)\}/g, (_m: string, name: string) => {
+        if (vars[name] !== undefined) return this.render(stack, vars[name]);
+        const [id, attribute] = name.split(/\.(.*)/);
+        return attribute ? this.attributeValue(stack, String(id), attribute) : this.refValue(stack, name);
+      });
+    }
+    return '⟨?⟩';
+  }
+
+  private refValue(stack: string, name: string): string {
+    const env = this.environments.get(stack);
+    const pseudo: Record<string, string | undefined> = {
+      'AWS::AccountId': env?.account,
+      'AWS::Region': env?.region,
+      'AWS::Partition': 'aws',
+      'AWS::URLSuffix': 'amazonaws.com',
+      'AWS::StackName': stack,
+      'AWS::NoValue': '',
+    };
+    if (name in pseudo) return pseudo[name] ?? '⟨?⟩';
+    const r = this.byStack.get(stack)?.Resources[name];
+    const p = r?.Properties ?? {};
+    switch (r?.Type) {
+      case 'AWS::SNS::Topic':
+      case 'AWS::StepFunctions::StateMachine':
+        return this.attributeValue(stack, name, 'Arn');
+      case 'AWS::Events::EventBus':
+        return p.Name !== undefined ? this.render(stack, p.Name) : `⟨${stack}/${name}.Ref⟩`;
+      default:
+        return `⟨${stack}/${name}.Ref⟩`;
+    }
+  }
+
+  private attributeValue(stack: string, id: string, attribute: string): string {
+    const r = this.byStack.get(stack)?.Resources[id];
+    const marker = `⟨${stack}/${id}.${attribute}⟩`;
+    if (!r || attribute !== 'Arn') return marker;
+    const p = r.Properties ?? {};
+    const env = this.environments.get(stack);
+    const arn = (service: string, resource: string) => `arn:aws:${service}:${env?.region}:${env?.account}:${resource}`;
+    const name = (property: string) =>
+      p[property] !== undefined ? this.render(stack, p[property]) : `⟨${stack}/${id}.Name⟩`;
+    switch (r.Type) {
+      case 'AWS::SQS::Queue':
+        return arn('sqs', name('QueueName'));
+      case 'AWS::SNS::Topic':
+        return arn('sns', name('TopicName'));
+      case 'AWS::Events::EventBus':
+        return arn('events', `event-bus/${name('Name')}`);
+      case 'AWS::Events::Rule': {
+        // A rule on a custom bus is named `rule/<bus name>/<rule name>`, on the default bus `rule/<rule name>`.
+        const bus = p.EventBusName === undefined ? 'default' : this.render(stack, p.EventBusName);
+        const busName = bus.startsWith('arn:') ? bus.replace(/^.*:event-bus\//, '') : bus;
+        return arn('events', `rule/${busName === 'default' ? '' : `${busName}/`}${name('Name')}`);
+      }
+      case 'AWS::Logs::LogGroup':
+        return arn('logs', `log-group:${name('LogGroupName')}:*`);
+      case 'AWS::CloudWatch::Alarm':
+        return arn('cloudwatch', `alarm:${name('AlarmName')}`);
+      case 'AWS::KMS::Key':
+        return arn('kms', `key/⟨${stack}/${id}.Ref⟩`);
+      case 'AWS::Lambda::Function':
+        return arn('lambda', `function:${name('FunctionName')}`);
+      default:
+        return marker;
+    }
   }
 
   /** Whether `expr` (in `stack`) points at `target`. */
