@@ -29,6 +29,9 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
   'AWS::Lambda::Permission': {
     cloudOnly: 'resource policy: locally every caller (API, bus, poller) may invoke every function of the template',
   },
+  'AWS::ApiGateway::Account': {
+    cloudOnly: 'the account-level CloudWatch role API Gateway writes execution logs with; the local API logs to stdout',
+  },
   'AWS::ApiGateway::RestApi': { local: 'the API emulator of local/api serves the OpenAPI Body' },
   'AWS::ApiGateway::Deployment': { local: 'the local API serves the RestApi Body directly; a deployment is implied' },
   'AWS::ApiGateway::Stage': {

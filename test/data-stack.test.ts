@@ -191,6 +191,19 @@ describe('GIVEN the data stack of each environment', () => {
     ]);
   });
 
+  test('THEN nobody may create a grant on the data key except an AWS service acting for a caller', () => {
+    const deny = keyStatements(prod).find((s) => s.Sid === 'DenyGrantsNotForAwsResources');
+    expect(deny).toEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 'kms:CreateGrant',
+        Principal: { AWS: '*' },
+        Resource: '*',
+        Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+      }),
+    );
+  });
+
   test('THEN no resource carries a physical name', () => {
     const named: Array<[string, string]> = [
       ['AWS::DynamoDB::Table', 'TableName'],

@@ -4,7 +4,7 @@ import { ArnFormat, Duration, Names, type RemovalPolicy, Stack, type StackProps,
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { type Archive, type CfnArchive, EventBus } from 'aws-cdk-lib/aws-events';
 import { CfnRegistry } from 'aws-cdk-lib/aws-eventschemas';
-import { ManagedPolicy, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, ManagedPolicy, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import {
@@ -81,6 +81,20 @@ export class DataStack extends Stack {
       enableKeyRotation: true,
       removalPolicy,
     });
+    // Grants on the data key only for AWS services acting for a caller (SageMaker volumes, DynamoDB, …): a principal
+    // that may use the key cannot hand that use on to anyone else (Control Tower CT.KMS.PR.3).
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'DenyGrantsNotForAwsResources',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: {
+          BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' },
+        },
+      }),
+    );
 
     this.accessLogsBucket = new Bucket(this, 'AccessLogsBucket', {
       // S3 server access logging delivers only to buckets encrypted with S3-managed keys.

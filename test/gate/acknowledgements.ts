@@ -104,13 +104,6 @@ export const CFN_LINT_ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
 /** Control Tower proactive controls (cfn-guard) that do not pass, per rule and, where the rule is right elsewhere, per resource. */
 export const GUARD_ACKNOWLEDGEMENTS: readonly Acknowledgement[] = [
   {
-    rule: 'kms_create_grant_aws_service_check',
-    resources: /^DataKey[0-9A-F]{8}$/,
-    reason:
-      'Real gap, fix reported to the data-stack owner: the data key policy needs a Deny of kms:CreateGrant to "*" under ' +
-      'BoolIfExists kms:GrantIsForAWSResource=false and aws:PrincipalIsAWSService=false. This entry goes stale when it lands.',
-  },
-  {
     rule: 's3_bucket_default_encryption_kms_check',
     resources: /^AccessLogsBucket[0-9A-F]{8}$/,
     reason:

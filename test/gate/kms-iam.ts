@@ -75,9 +75,10 @@ export const STAR_ACKNOWLEDGEMENTS: ReadonlyArray<{ role: RegExp; action: string
     role: /\/Services\/Models\/Role$/,
     action: 'sagemaker:ListModelPackages',
     reason:
-      'PENDING, owned by lib/stacks/services-stack.ts (not this change): the action supports the model-package ' +
-      'resource type; move it into the statement on `model-package/<group>/*` of each served model and drop the ' +
-      '`*` statement and its IAM5 reason. Remove this row with that fix (the gate then reports it stale).',
+      'The Service Authorization Reference lists model-package only as an optional resource type of this List ' +
+      'action and does not say which ARN a filtered list request is authorized against; a grant scoped to ' +
+      '`model-package/<group>/*` could be denied on AWS, which nobody here can try. The call returns package ' +
+      "summaries only; every Describe/Update on a package is scoped to the served models' groups.",
   },
 ];
 

@@ -67,7 +67,7 @@ describe('GIVEN a check with an error, one with a stale acknowledgement and one 
 
 describe('GIVEN the committed list of checks', () => {
   test('THEN it holds cfn-lint, cfn-guard and limits, each named once', () => {
-    expect(CHECKS.map((c) => c.name)).toEqual(['cfn-lint', 'cfn-guard', 'limits']);
+    expect(CHECKS.map((c) => c.name)).toEqual(['cfn-lint', 'cfn-guard', 'replacement', 'kms-iam', 'limits']);
   });
 });
 

@@ -6,10 +6,12 @@ import { type GateAssembly, loadAssembly } from './assembly.js';
 import { cfnLint } from './cfn-lint.js';
 import { detailLines, type GateCheck, type GateCheckResult, summaryLine } from './check.js';
 import { guard } from './guard.js';
+import { kmsIamCheck } from './kms-iam.js';
 import { limits } from './limits.js';
+import { replacementCheck } from './replacement.js';
 
 /** Every check of the gate, in the order their lines print. They are independent and run concurrently. */
-export const CHECKS: readonly GateCheck[] = [cfnLint, guard, limits];
+export const CHECKS: readonly GateCheck[] = [cfnLint, guard, replacementCheck, kmsIamCheck, limits];
 
 export interface GateOutcome {
   readonly ok: boolean;
