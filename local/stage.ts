@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LocalApi, startLocalApi } from './api/index.js';
+import { LOCAL_ASSEMBLY_DIR, prepareAssembly } from './assembly.js';
 import {
   type EventSourceMappings,
   type LambdaRuntime,
@@ -28,10 +29,13 @@ export interface LocalStageOptions {
   readonly dataDir?: string;
   /** API port. @default AIMS_PORT or 3000 (0 = any free port) */
   readonly port?: number;
-  /** Run `cdk synth` for the dev stage first. @default true */
-  readonly synth?: boolean;
-  /** The cloud assembly to run: a `cdk synth` output holding the `Dev` stage (`synth` writes there). Tests point it at
-   *  an assembly they synthesized from a changed environment config. @default <project>/cdk.out */
+  /** Synthesize the dev stage first: `true` when an input changed since the assembly in `assemblyDir` was made (a
+   *  fingerprint stored beside it says), `'always'` regardless, `false` never (run `assemblyDir` as it is).
+   *  @default true */
+  readonly synth?: boolean | 'always';
+  /** The cloud assembly to run, holding the `Dev` stage. Tests point it at an assembly they synthesized from a
+   *  changed environment config. @default <project>/cdk.out.local when synthesizing (the dev stage alone), else
+   *  <project>/cdk.out (all stages, as `npm run synth` writes them) */
   readonly assemblyDir?: string;
   /** Train the reference model when no trained artifact exists (else the committed bootstrap model is served).
    *  @default false */
@@ -141,12 +145,18 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
     await runProjectCommand(['tsx', join('models', 'fraud-detector', 'src', 'cli', 'train.ts')], log);
   }
   const artifacts = hasTrained || options.train === true ? trained : join(SCORING_MODEL_DIR, 'bootstrap');
-  const assemblyDir = resolve(options.assemblyDir ?? join(ROOT, 'cdk.out'));
-  if (options.synth !== false) {
-    log(`▶ synthesizing the ${STAGE_NAME} stage`);
-    const started = Date.now();
-    await runProjectCommand(['cdk', 'synth', '-q', `${STAGE_NAME}/*`, '--output', assemblyDir], log);
-    log(`  synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const synth = options.synth ?? true;
+  const assemblyDir = resolve(options.assemblyDir ?? join(ROOT, synth === false ? 'cdk.out' : LOCAL_ASSEMBLY_DIR));
+  if (synth !== false) {
+    await prepareAssembly({
+      root: ROOT,
+      assemblyDir,
+      stageName: STAGE_NAME,
+      force: synth === 'always',
+      env: process.env,
+      run: runProjectCommand,
+      log,
+    });
   }
 
   const readyStarted = Date.now();

@@ -1,23 +1,33 @@
-// `npm start`: trains the model if needed, synthesizes the dev stage and runs it on this machine until Ctrl-C.
+// `npm start`: synthesizes the dev stage when its inputs changed (else reuses it) and runs it here until Ctrl-C.
 import { parseArgs } from 'node:util';
+import { LOCAL_ASSEMBLY_DIR } from './assembly.js';
 import { defaultDataDir, startLocalStage } from './stage.js';
 
 const { values } = parseArgs({
   options: {
     port: { type: 'string' },
     'data-dir': { type: 'string' },
+    synth: { type: 'boolean', default: false },
     'no-synth': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write(`usage: npm start -- [--port N] [--data-dir DIR] [--no-synth]
+  process.stdout.write(`usage: npm start -- [--port N] [--data-dir DIR] [--synth | --no-synth]
 
   --port N         API port (default: $AIMS_PORT or 3000)
   --data-dir DIR   where all local state lives (default: $AIMS_DATA_DIR or .aims)
-  --no-synth       reuse cdk.out instead of synthesizing the dev stage again
+  (neither)        synthesize the dev stage alone into ${LOCAL_ASSEMBLY_DIR}/ when an input changed since the last
+                   synth there (sources, models, cdk.json, lockfile, AIMS_<STAGE>_* variables, Node/CDK versions),
+                   else reuse it
+  --synth          synthesize even when nothing changed
+  --no-synth       run the dev stage in cdk.out/ as \`npm run synth\` left it, without checking it
 `);
   process.exit(0);
+}
+if (values.synth && values['no-synth']) {
+  process.stderr.write('--synth and --no-synth contradict each other: give one\n');
+  process.exit(2);
 }
 const port = values.port === undefined ? undefined : Number(values.port);
 if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
@@ -29,7 +39,7 @@ const started = Date.now();
 const stage = await startLocalStage({
   dataDir: values['data-dir'] ?? defaultDataDir(),
   ...(port !== undefined ? { port } : {}),
-  synth: !values['no-synth'],
+  synth: values['no-synth'] ? false : values.synth ? 'always' : true,
 }).catch((error: unknown) => {
   process.stderr.write(
     `\n✖ the local stage did not start: ${error instanceof Error ? error.message : String(error)}\n`,

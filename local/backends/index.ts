@@ -6,7 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Closable } from '../types.js';
 import type { BackendsChildMessage, BackendsParentMessage } from './child.js';
-import { type BackendEndpoints, type BackendServersConfig, startBackendServers } from './servers.js';
+// Types only: dynalite, kinesalite and s3rver load in the backends process, not here (about a second of start-up).
+import type { BackendEndpoints, BackendServersConfig } from './servers.js';
 
 export type { BackendEndpoints } from './servers.js';
 
@@ -63,6 +64,7 @@ function nodeBinary(): string {
 export async function startLocalBackends(options: LocalBackendsOptions): Promise<LocalBackends> {
   const config: BackendServersConfig = { dataDir: resolve(options.dataDir), buckets: [...options.buckets] };
   if ((options.isolation ?? 'process') === 'in-process') {
+    const { startBackendServers } = await import('./servers.js');
     const servers = await startBackendServers(config);
     return {
       endpoints: servers.endpoints,

@@ -1,6 +1,7 @@
 // Worker-thread entry of the local Lambda runtime: loads one function's bundle and serves invocations one at a time.
 // Plain ESM JavaScript so it runs as-is under Node, tsx and jest alike (a .ts entry would need a loader in the worker).
 import { openSync, writeSync } from 'node:fs';
+import module from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
@@ -8,7 +9,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 /**
  * @typedef {{ modulePath: string, exportName: string, handler: string, functionName: string, functionArn: string,
- *   memorySize: number, version: string, logGroupName: string, logStreamName: string, logFile?: string }} WorkerConfig
+ *   memorySize: number, version: string, logGroupName: string, logStreamName: string, logFile?: string,
+ *   compileCacheDir?: string }} WorkerConfig
  */
 
 /** @type {WorkerConfig} */
@@ -84,6 +86,9 @@ process.on('unhandledRejection', (reason) => {
 });
 
 const initStart = performance.now();
+// V8's compiled code of the bundle, kept on disk by content: an unchanged bundle's next init skips parse and compile
+// (about half of an init here). Node < 22.1 has no compile cache; the import works the same without it.
+if (config.compileCacheDir) module.enableCompileCache?.(config.compileCacheDir);
 /** @type {((event: unknown, context: object) => unknown) | undefined} */
 let handler;
 try {
@@ -98,6 +103,8 @@ try {
     }
     throw error;
   }
+  // Written now, not at exit: a worker ends by terminate(), which would lose it.
+  if (config.compileCacheDir) module.flushCompileCache?.();
   handler = mod[config.exportName];
   if (typeof handler !== 'function') {
     throw Object.assign(new Error(`${config.handler} is undefined or not exported`), {
