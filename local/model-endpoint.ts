@@ -53,8 +53,15 @@ export async function startLocalModelEndpoint(options: LocalModelEndpointOptions
         '--port',
         String(port),
       ],
-      { cwd: options.root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+      {
+        cwd: options.root,
+        // stdin is the server's lifeline: closing it stops the server, and it closes when this process dies (even by
+        // SIGKILL), so no server outlives the stage; it ignores the signals a Ctrl-C sends to the whole group.
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, NODE_OPTIONS: '', MODEL_SERVER_STOP_ON_STDIN_END: '1' },
+      },
     );
+    proc.stdin?.on('error', () => undefined);
     child = proc;
     proc.stderr?.pipe(log, { end: false });
     const listening = new Promise<number>((resolve, reject) => {
@@ -98,8 +105,12 @@ export async function startLocalModelEndpoint(options: LocalModelEndpointOptions
     child = undefined;
     if (!proc || proc.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGTERM');
-    await withTimeout(exited, 10_000, 'model server did not stop').catch(() => proc.kill('SIGKILL'));
+    proc.stdin?.end();
+    // Its drain is bounded by its in-flight inferences (milliseconds); past 2 s it is hung: kill it.
+    await withTimeout(exited, 2_000, 'model server did not stop').catch(async () => {
+      proc.kill('SIGKILL');
+      await exited;
+    });
   };
 
   await launch();

@@ -73,6 +73,19 @@ export interface LocalStage extends Closable {
   readonly readySeconds: number;
   /** Waits until the stream consumers, the bus and Firehose have processed everything so far. */
   settle(): Promise<void>;
+  /** What close() is doing now ('running' before it is called): what a forced exit abandons. */
+  closingStep(): string;
+}
+
+/** Parts of the 5 s a stop may take (the rest is for the functions, model servers and emulators to end). */
+export const SHUTDOWN_BUDGET = { apiDrainMs: 2_500, deliverMs: 1_000 } as const;
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not done within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function numberFromEnv(name: string): number | undefined {
@@ -243,6 +256,7 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
 
     const readySeconds = (Date.now() - readyStarted) / 1000;
     let closing: Promise<void> | undefined;
+    let step = 'running';
     return {
       url: api.url,
       dataDir,
@@ -259,8 +273,25 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
         await mappings.drain();
         await services.settle();
       },
+      closingStep: () => step,
       close: () => {
-        closing ??= closeAll();
+        closing ??= (async () => {
+          // Ordered: stop taking requests and answer those in flight, stop polling the stream, deliver what the bus
+          // and Firehose hold while the functions they target still run, then stop the functions, the model
+          // servers and the emulators (services last: the backends flush their stores as they stop).
+          step = 'draining the API (requests in flight)';
+          await api.close(SHUTDOWN_BUDGET.apiDrainMs).catch((e: unknown) => log(`  error while stopping: ${e}`));
+          step = 'stopping the stream pollers';
+          await mappings.close().catch((e: unknown) => log(`  error while stopping: ${e}`));
+          step = 'delivering what the bus and Firehose hold';
+          await withDeadline(services.settle(), SHUTDOWN_BUDGET.deliverMs).catch((e: unknown) =>
+            log(`  delivery before stopping cut short (kept in the journal, delivered at the next start): ${e}`),
+          );
+          step = 'stopping the functions, model servers and emulators';
+          for (const done of [api, mappings]) closables.splice(closables.indexOf(done), 1);
+          await closeAll();
+          step = 'stopped';
+        })();
         return closing;
       },
     };

@@ -71,15 +71,31 @@ if (client) {
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 
-let stopping = false;
-const stop = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  process.stdout.write(`\n${signal}: stopping the local stage…\n`);
+// Ctrl-C sends SIGINT to the whole foreground group: to us, to the backends and model servers (they ignore it and
+// wait for us to stop them) and to npm, which forwards it to us once more; one press is one stop request.
+const SAME_PRESS_MS = 500;
+/** The stop budget: past it, something is hung and we exit anyway (the children end with us, see local/backends). */
+const STOP_DEADLINE_MS = 5_000;
+let stopRequested: number | undefined;
+const stop = (signal: NodeJS.Signals) => {
+  const now = Date.now();
+  if (stopRequested !== undefined) {
+    if (now - stopRequested < SAME_PRESS_MS) return;
+    process.stderr.write(`\n${signal} again: exiting now; abandoned while ${stage.closingStep()}.\n`);
+    process.exit(130);
+  }
+  stopRequested = now;
+  process.stdout.write(`\n${signal}: stopping the local stage (again to force)…\n`);
+  setTimeout(() => {
+    process.stderr.write(`the stop took over ${STOP_DEADLINE_MS / 1000} s; exiting while ${stage.closingStep()}.\n`);
+    process.exit(1);
+  }, STOP_DEADLINE_MS).unref();
   stage
     .close()
     .then(() => {
-      process.stdout.write('stopped; state kept in the data directory.\n');
+      process.stdout.write(
+        `stopped in ${((Date.now() - now) / 1000).toFixed(1)} s; state kept in the data directory.\n`,
+      );
       process.exit(0);
     })
     .catch((error: unknown) => {
@@ -87,5 +103,5 @@ const stop = (signal: string) => {
       process.exit(1);
     });
 };
-process.on('SIGINT', () => stop('SIGINT'));
-process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

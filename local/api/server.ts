@@ -63,7 +63,17 @@ export interface LocalApi extends Closable {
   authorizerCache(): AuthorizerCacheStats;
   /** Remaining quota per usage plan of an API key value. */
   remainingQuota(apiKey: string): Record<string, number>;
+  /** Requests accepted and not yet answered. */
+  inFlight(): number;
+  /** Drains: new requests get 503 (the error JSON, `connection: close`), requests in flight answer up to `drainMs`
+   *  (then 503), and once all is quiet the listener and the connections close. @default drainMs 3000 */
+  close(drainMs?: number): Promise<void>;
 }
+
+/** How long a closing API waits for requests in flight: inside the stage's 5 s shutdown budget. */
+export const DEFAULT_DRAIN_MS = 3_000;
+/** A closing API waits this long without a new request before it closes its connections. */
+const QUIET_MS = 150;
 
 interface CachedAuthorization {
   readonly expires: number;
@@ -182,7 +192,25 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   let openApiJson = '';
   let docsPage = '';
 
+  // Shutdown (see close): once draining, new requests get a 503 gateway error and every answer closes its connection.
+  let draining = false;
+  const inFlight = new Set<ServerResponse>();
+  let onIdle: (() => void) | undefined;
   const server: Server = createServer((req, res) => {
+    if (draining) {
+      res.setHeader('connection', 'close');
+      sendGatewayError(res, randomUUID(), {
+        type: 'DEFAULT_5XX',
+        status: 503,
+        message: 'The local stage is shutting down',
+      });
+      return;
+    }
+    inFlight.add(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (inFlight.size === 0) onIdle?.();
+    });
     handle(req, res).catch((error: unknown) => {
       // Only a bug in the emulator gets here; answer like API Gateway's internal error and say why on stderr.
       console.error('local API: unexpected error', error);
@@ -614,12 +642,41 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       mintToken: (o) => mintToken(options.dataDir, o),
       authorizerCache: () => ({ hits, misses, size: cache.size }),
       remainingQuota: (apiKey) => usage.remaining(apiKey),
-      async close() {
-        usage.close();
+      inFlight: () => inFlight.size,
+      async close(drainMs = DEFAULT_DRAIN_MS) {
+        // Answer everything until the end (new requests get a 503 with `connection: close`) and close the listener
+        // only then: Node's server.close() also drops idle keep-alive connections, and a request already on the
+        // wire over one of them would be reset instead of answered.
+        draining = true;
+        const deadline = Date.now() + drainMs;
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+        // Wait for what is in flight, then for a quiet moment: a keep-alive client may send its next request right
+        // after an answer, and it gets its 503 rather than a closed socket.
+        let lastActivity = Date.now();
+        server.on('request', () => {
+          lastActivity = Date.now();
+        });
+        while (Date.now() < deadline && (inFlight.size > 0 || Date.now() - lastActivity < QUIET_MS)) {
+          let timer: NodeJS.Timeout | undefined;
+          await new Promise<void>((resolve) => {
+            onIdle = resolve;
+            timer = setTimeout(resolve, Math.min(QUIET_MS, Math.max(0, deadline - Date.now())));
+          }).finally(() => clearTimeout(timer));
+          onIdle = undefined;
+        }
+        for (const res of inFlight) {
+          if (res.headersSent) continue;
+          res.setHeader('connection', 'close');
+          sendGatewayError(res, randomUUID(), {
+            type: 'DEFAULT_5XX',
+            status: 503,
+            message: 'The local stage is shutting down',
+          });
+        }
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Keep-alive sockets would hold close() open until their clients let go.
         server.closeAllConnections();
         await closed;
+        usage.close();
       },
     };
   } catch (error) {

@@ -41,9 +41,10 @@ function shutdown(reason: string): Promise<void> {
   return closing;
 }
 
-// Ctrl-C reaches the whole process group: the parent decides when to stop us, after its own consumers have stopped.
+// Ctrl-C or a SIGTERM to the whole process group reaches us too: the parent decides when to stop us, after its own
+// consumers have stopped (it sends 'close', or goes away). A SIGKILL of the group still ends us at once.
 process.on('SIGINT', () => undefined);
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGTERM', () => undefined);
 // The parent died without closing us: flush and go, never linger holding the LevelDB locks.
 process.on('disconnect', () => void shutdown('the parent process went away'));
 process.on('message', (message: BackendsParentMessage) => {

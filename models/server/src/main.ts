@@ -40,6 +40,16 @@ async function main(): Promise<void> {
       },
     );
   };
+  if (process.env.MODEL_SERVER_STOP_ON_STDIN_END === '1') {
+    // Run by a parent (the local stage): its signals reach our process group too, but the parent stops us when its
+    // callers are done, by closing our stdin; if the parent dies, even by SIGKILL, stdin ends as well.
+    process.on('SIGTERM', () => undefined);
+    process.on('SIGINT', () => undefined);
+    process.stdin.on('end', () => stop('stdin closed'));
+    process.stdin.on('error', () => stop('stdin failed'));
+    process.stdin.resume();
+    return;
+  }
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
