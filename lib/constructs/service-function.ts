@@ -15,7 +15,7 @@ import {
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Alias, Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -37,6 +37,39 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 
 /** The Node.js version the bundles target: the local stage runs them on this major. */
 export const BUNDLE_TARGET = 'node22';
+
+/** How every function is bundled (bench/score-init.bench.ts bundles with the same options to measure cold init). */
+export function serviceBundling(sourceMap: boolean) {
+  return {
+    format: OutputFormat.ESM,
+    target: BUNDLE_TARGET,
+    platform: 'node',
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourceMap,
+    sourcesContent: false,
+    // The SDK is bundled too: one pinned version, identical on AWS and in the local stage.
+    externalModules: [],
+    // ESM output still meets CommonJS dependencies that call require().
+    banner:
+      "import { createRequire as __aimsCreateRequire } from 'node:module';const require = __aimsCreateRequire(import.meta.url);",
+    forceDockerBundling: false,
+    logLevel: LogLevel.ERROR,
+  } as const satisfies BundlingOptions;
+}
+
+/** The environment every function gets besides its own variables. */
+export function serviceEnvironment(props: {
+  readonly serviceName: string;
+  readonly metricsNamespace: string;
+  readonly sourceMap: boolean;
+}): Record<string, string> {
+  return {
+    POWERTOOLS_SERVICE_NAME: props.serviceName,
+    POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
+    ...(props.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+  };
+}
 
 /** Pre-initialized environments on an alias, between a floor and a ceiling, moved by target tracking on utilization. */
 export interface ProvisionedConcurrency {
@@ -144,27 +177,10 @@ export class ServiceFunction extends Construct implements IGrantable {
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
-        POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
-        ...(sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+        ...serviceEnvironment({ serviceName: props.serviceName, metricsNamespace: props.metricsNamespace, sourceMap }),
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: BUNDLE_TARGET,
-        platform: 'node',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap,
-        sourcesContent: false,
-        // The SDK is bundled too: one pinned version, identical on AWS and in the local stage.
-        externalModules: [],
-        // ESM output still meets CommonJS dependencies that call require().
-        banner:
-          "import { createRequire as __aimsCreateRequire } from 'node:module';const require = __aimsCreateRequire(import.meta.url);",
-        forceDockerBundling: false,
-        logLevel: LogLevel.ERROR,
-      },
+      bundling: serviceBundling(sourceMap),
     });
     const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');
     if (defaultPolicy) {
