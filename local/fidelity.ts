@@ -23,6 +23,14 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
     local: 'local Firehose server buffering to the destination bucket and prefix (GZIP honoured) via local S3',
   },
   'AWS::Lambda::Function': { local: 'each function runs its bundled asset in a worker thread (local/lambda)' },
+  'AWS::Lambda::Version': {
+    local:
+      'a version runs the code of its function: the local stage keeps one worker pool per function (local/lambda), so `…:function:<name>:<n>` reaches it',
+  },
+  'AWS::Lambda::Alias': {
+    local:
+      "an alias ARN (`…:function:<name>:<alias>`, e.g. the score integration URI) routes to its function's worker pool; a qualifier the template does not declare is refused as Lambda refuses it. ProvisionedConcurrencyConfig is cloud-only: local workers start on demand (or are warmed by the stage)",
+  },
   'AWS::Lambda::EventSourceMapping': {
     local: 'the Kinesis poller of local/lambda with batching, retries and on-failure',
   },
@@ -79,10 +87,12 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
       'a proxy in front of the model servers answers InvokeEndpoint; a models-stack update runs the CANARY (CanarySize %, bake = WaitIntervalInSeconds or the local override) and rolls back on the AutoRollbackConfiguration alarms evaluated over the canary window',
   },
   'AWS::ApplicationAutoScaling::ScalableTarget': {
-    cloudOnly: 'endpoint instance autoscaling; the local model server is one process',
+    cloudOnly:
+      'endpoint instance autoscaling (the local model server is one process) and Lambda provisioned concurrency (not in dev, and local workers are not billed by the environment)',
   },
   'AWS::ApplicationAutoScaling::ScalingPolicy': {
-    cloudOnly: 'endpoint instance autoscaling; the local model server is one process',
+    cloudOnly:
+      'target tracking on CloudWatch metrics (endpoint invocations, Lambda provisioned-concurrency utilization), which are not emulated',
   },
   'AWS::SageMaker::ModelPackageGroup': {
     local:

@@ -104,3 +104,50 @@ describe('GIVEN invalid props', () => {
     );
   });
 });
+
+describe('GIVEN a live alias', () => {
+  test('WHEN it has no provisioned concurrency THEN it points at the current version and nothing scales', () => {
+    const { stack, fn } = stackWith();
+    const alias = fn.addLiveAlias();
+    expect(fn.alias).toBe(alias);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Alias', {
+      Name: 'live',
+      FunctionVersion: { 'Fn::GetAtt': [Match.stringLikeRegexp('^HelloFunctionCurrentVersion'), 'Version'] },
+      ProvisionedConcurrencyConfig: Match.absent(),
+    });
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+  });
+
+  test('WHEN it has provisioned concurrency THEN the floor is on the alias and target tracking holds utilization', () => {
+    const { stack, fn } = stackWith();
+    fn.addLiveAlias({ aliasName: 'prod', provisionedConcurrency: { min: 2, max: 9, targetUtilization: 0.6 } });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::Lambda::Alias', {
+      Name: 'prod',
+      ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 },
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 2,
+      MaxCapacity: 9,
+      ScalableDimension: 'lambda:function:ProvisionedConcurrency',
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: {
+        PredefinedMetricSpecification: { PredefinedMetricType: 'LambdaProvisionedConcurrencyUtilization' },
+        TargetValue: 0.6,
+      },
+    });
+  });
+
+  test('THEN a second alias, or provisioned concurrency out of range, is refused', () => {
+    const { fn } = stackWith();
+    fn.addLiveAlias();
+    expect(() => fn.addLiveAlias()).toThrow(/already has its live alias 'live'/);
+    const pc = (min: number, max: number, targetUtilization: number) => () =>
+      stackWith().fn.addLiveAlias({ provisionedConcurrency: { min, max, targetUtilization } });
+    expect(pc(0, 5, 0.7)).toThrow(/provisionedConcurrency.min must be an integer of at least 1, got 0/);
+    expect(pc(5, 4, 0.7)).toThrow(/provisionedConcurrency.max must be an integer of at least min \(5\), got 4/);
+    expect(pc(1, 4, 0.95)).toThrow(/targetUtilization must be from 0.1 to 0.9, got 0.95/);
+  });
+});

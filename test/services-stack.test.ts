@@ -10,6 +10,7 @@ import { cleanTestApps, templateOf, testApp } from './support/app.js';
 
 const { stages } = testApp();
 const dev = templateOf(stages.Dev.services);
+const staging = templateOf(stages.Staging.services);
 const prod = templateOf(stages.Prod.services);
 afterAll(cleanTestApps);
 
@@ -61,9 +62,12 @@ describe('GIVEN the API imported from the contract', () => {
       const integration = body.paths[route.path][route.method]['x-amazon-apigateway-integration'];
       const service = route.service.charAt(0).toUpperCase() + route.service.slice(1);
       expect(integration).toMatchObject({ type: 'aws_proxy', httpMethod: 'POST' });
-      expect(JSON.stringify(integration.uri)).toContain(
-        `"${logicalIdOf(dev, 'AWS::Lambda::Function', `${service}Function`)}"`,
-      );
+      // Score is integrated through its live alias (provisioned concurrency lives there), the others directly.
+      const target =
+        route.service === 'score'
+          ? logicalIdOf(dev, 'AWS::Lambda::Alias', 'ScoreAlias')
+          : logicalIdOf(dev, 'AWS::Lambda::Function', `${service}Function`);
+      expect(JSON.stringify(integration.uri)).toContain(`"${target}"`);
     }
   });
 
@@ -161,6 +165,103 @@ describe('GIVEN the API imported from the contract', () => {
       TracingEnabled: true,
       AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
     });
+  });
+});
+
+describe('GIVEN the production request path (the score alias)', () => {
+  const scoreRoute = (ROUTES as readonly RouteDefinition[]).find((r) => r.service === 'score');
+  const uriOf = (template: Template) =>
+    apiBody(template).paths[scoreRoute?.path ?? ''][scoreRoute?.method ?? '']['x-amazon-apigateway-integration'].uri;
+
+  test.each([
+    ['Dev', () => dev],
+    ['Staging', () => staging],
+    ['Prod', () => prod],
+  ] as const)('THEN in %s the API integrates the live alias of the current version, never $LATEST', (_, of) => {
+    const template = of();
+    const alias = logicalIdOf(template, 'AWS::Lambda::Alias', 'ScoreAlias');
+    const version = logicalIdOf(template, 'AWS::Lambda::Version', 'ScoreFunctionCurrentVersion');
+    template.hasResourceProperties('AWS::Lambda::Alias', {
+      Name: 'live',
+      FunctionName: { Ref: logicalIdOf(template, 'AWS::Lambda::Function', 'ScoreFunction') },
+      FunctionVersion: { 'Fn::GetAtt': [version, 'Version'] },
+    });
+    const uri = JSON.stringify(uriOf(template));
+    expect(uri).toContain(`{"Ref":"${alias}"}`);
+    expect(uri).not.toContain(logicalIdOf(template, 'AWS::Lambda::Function', 'ScoreFunction'));
+  });
+
+  test('THEN the API may invoke the alias (not the function) from its own score route only, naming the account', () => {
+    for (const [template, env] of [
+      [dev, environments.Dev],
+      [prod, environments.Prod],
+    ] as const) {
+      const alias = logicalIdOf(template, 'AWS::Lambda::Alias', 'ScoreAlias');
+      const fn = logicalIdOf(template, 'AWS::Lambda::Function', 'ScoreFunction');
+      const permissions = (Object.values(template.findResources('AWS::Lambda::Permission')) as Resource[]).filter((p) =>
+        JSON.stringify(p.Properties.FunctionName).match(new RegExp(`"(${alias}|${fn})"`)),
+      );
+      expect(permissions).toHaveLength(1);
+      const [permission] = permissions as [Resource];
+      expect(permission.Properties).toMatchObject({
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { Ref: alias },
+        Principal: 'apigateway.amazonaws.com',
+        SourceAccount: env.account,
+      });
+      expect(JSON.stringify(permission.Properties.SourceArn)).toContain('/*/POST/v1/score');
+    }
+  });
+
+  test('THEN dev has no provisioned concurrency and no scaling of it', () => {
+    expect(environments.Dev.scoring.provisionedConcurrency).toBe(false);
+    const alias = Object.values(dev.findResources('AWS::Lambda::Alias'))[0] as Resource;
+    expect(alias.Properties.ProvisionedConcurrencyConfig).toBeUndefined();
+    dev.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    dev.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 0);
+  });
+
+  test.each([
+    ['Staging', () => staging, environments.Staging.scoring.provisionedConcurrency],
+    ['Prod', () => prod, environments.Prod.scoring.provisionedConcurrency],
+  ] as const)(
+    'THEN %s provisions the floor on the alias and tracks utilization between floor and ceiling',
+    (_, of, pc) => {
+      const template = of();
+      if (!pc) throw new Error('staging and prod must have provisioned concurrency');
+      const alias = logicalIdOf(template, 'AWS::Lambda::Alias', 'ScoreAlias');
+      template.hasResourceProperties('AWS::Lambda::Alias', {
+        ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: pc.min },
+      });
+      template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+        ServiceNamespace: 'lambda',
+        ScalableDimension: 'lambda:function:ProvisionedConcurrency',
+        MinCapacity: pc.min,
+        MaxCapacity: pc.max,
+      });
+      const target = Object.entries(template.findResources('AWS::ApplicationAutoScaling::ScalableTarget'))[0] as [
+        string,
+        Resource,
+      ];
+      // The resource id names this alias (function:<name>:live), so scaling moves the alias's concurrency.
+      expect(JSON.stringify(target[1].Properties.ResourceId)).toContain(`{"Ref":"${alias}"}`);
+      expect(JSON.stringify(target[1].Properties.ResourceId)).toContain(':live');
+      template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+        PolicyType: 'TargetTrackingScaling',
+        ScalingTargetId: { Ref: target[0] },
+        TargetTrackingScalingPolicyConfiguration: {
+          PredefinedMetricSpecification: { PredefinedMetricType: 'LambdaProvisionedConcurrencyUtilization' },
+          TargetValue: pc.targetUtilization,
+        },
+      });
+    },
+  );
+
+  test('THEN prod provisions more than staging, and its ceiling leaves the 100 unreserved of the default quota', () => {
+    const { Staging, Prod } = environments;
+    if (!Staging.scoring.provisionedConcurrency || !Prod.scoring.provisionedConcurrency) throw new Error('unset');
+    expect(Prod.scoring.provisionedConcurrency.min).toBeGreaterThan(Staging.scoring.provisionedConcurrency.min);
+    expect(Prod.scoring.provisionedConcurrency.max).toBeLessThanOrEqual(1_000 - 100);
   });
 });
 

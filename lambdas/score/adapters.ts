@@ -2,7 +2,7 @@
 import { type FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type CustomerState,
   emptyCustomerState,

@@ -8,7 +8,7 @@ import { CommonEnv, envInt, envNumber, envString, parseEnv } from '../shared/env
 import { type HttpHandler, httpHandler } from '../shared/http.js';
 import { createPowertools, type Powertools } from '../shared/powertools.js';
 import { DynamoDecisionStore, DynamoFeatureReader, FirehoseDecisionLog, SageMakerModelEndpoint } from './adapters.js';
-import { referenceBaseline } from './baseline.js';
+import { REFERENCE_BASELINE } from './baseline.js';
 import { createModelPolicy, type ScoreConfig, type ScorePorts, scoreTransaction, validateConfig } from './core.js';
 
 export const ScoreEnv = CommonEnv.extend({
@@ -43,7 +43,7 @@ export function scoreDepsFromEnv(env: Readonly<Record<string, string | undefined
     reviewThreshold: e.REVIEW_THRESHOLD,
     declineThreshold: e.DECLINE_THRESHOLD,
     decisionTtlDays: e.DECISION_TTL_DAYS,
-    baseline: referenceBaseline(),
+    baseline: REFERENCE_BASELINE,
   };
   validateConfig(config);
   const modelPolicy = createModelPolicy({ timeoutMs: e.MODEL_TIMEOUT_MS });

@@ -1,5 +1,5 @@
 // Environment parsing: one zod schema per handler, read once at cold start, with an error naming every bad variable.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Variables every handler has (the ServiceFunction sets the Powertools ones, Lambda sets AWS_REGION). */
 export const CommonEnv = z.object({

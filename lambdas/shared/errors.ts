@@ -1,5 +1,5 @@
 // Named domain errors and the one mapper from any thrown value to the HTTP error JSON.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const ERROR_CODES = [
   'validation_error',

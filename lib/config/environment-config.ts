@@ -18,6 +18,17 @@ export interface ShadowSettings {
   readonly bakeMinutes: number;
 }
 
+/** Provisioned concurrency of the score function's alias: pre-initialized environments between a floor and a ceiling,
+ *  moved by target tracking on `LambdaProvisionedConcurrencyUtilization`. */
+export interface ProvisionedConcurrencySettings {
+  /** Environments kept initialized at all times (at least 1). */
+  readonly min: number;
+  /** Most environments target tracking may provision (they count against the account's concurrency quota). */
+  readonly max: number;
+  /** Utilization target tracking holds, from 0.1 to 0.9 (0.7: a burst of 40 % more fits before a scale-out). */
+  readonly targetUtilization: number;
+}
+
 export interface EnvironmentConfig {
   /** AWS account id; a placeholder until overridden by AIMS_<STAGE>_ACCOUNT for a real deploy. */
   readonly account: string;
@@ -72,6 +83,9 @@ export interface EnvironmentConfig {
     readonly reviewThreshold: number;
     /** Scores at or above this are declined. */
     readonly declineThreshold: number;
+    /** Provisioned concurrency on the score function's alias (the API integrates the alias in every environment),
+     *  or `false` for none: environments then start on demand, each first request paying the cold init. */
+    readonly provisionedConcurrency: false | ProvisionedConcurrencySettings;
   };
   readonly alarms: {
     /** API latency p99 above this (ms) alarms. */

@@ -24,7 +24,8 @@ import { apiGatewayDefinition } from './api-gateway-definition.js';
 export type RouteService = RouteDefinition['service'];
 
 export interface ScoringApiProps {
-  /** The function serving each service named in the route table. */
+  /** The function serving each service named in the route table: a function, or an alias of one (the integration
+   *  URI and the invoke permissions then name the alias ARN, so requests land on its provisioned environments). */
   readonly handlers: Readonly<Record<RouteService, IFunction>>;
   /** The REQUEST authorizer (JWT + scope per route). */
   readonly authorizer: IFunction;

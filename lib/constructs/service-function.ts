@@ -14,8 +14,8 @@ import {
 } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Alias, Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -37,6 +37,56 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 
 /** The Node.js version the bundles target: the local stage runs them on this major. */
 export const BUNDLE_TARGET = 'node22';
+
+/** How every function is bundled (bench/score-init.bench.ts bundles with the same options to measure cold init). */
+export function serviceBundling(sourceMap: boolean) {
+  return {
+    format: OutputFormat.ESM,
+    target: BUNDLE_TARGET,
+    platform: 'node',
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourceMap,
+    sourcesContent: false,
+    // The SDK is bundled too: one pinned version, identical on AWS and in the local stage.
+    externalModules: [],
+    // ESM output still meets CommonJS dependencies that call require().
+    banner:
+      "import { createRequire as __aimsCreateRequire } from 'node:module';const require = __aimsCreateRequire(import.meta.url);",
+    forceDockerBundling: false,
+    logLevel: LogLevel.ERROR,
+  } as const satisfies BundlingOptions;
+}
+
+/** The environment every function gets besides its own variables. */
+export function serviceEnvironment(props: {
+  readonly serviceName: string;
+  readonly metricsNamespace: string;
+  readonly sourceMap: boolean;
+}): Record<string, string> {
+  return {
+    POWERTOOLS_SERVICE_NAME: props.serviceName,
+    POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
+    ...(props.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+  };
+}
+
+/** Pre-initialized environments on an alias, between a floor and a ceiling, moved by target tracking on utilization. */
+export interface ProvisionedConcurrency {
+  /** Environments kept initialized at all times (at least 1). */
+  readonly min: number;
+  /** Most environments target tracking may provision. */
+  readonly max: number;
+  /** Target of `LambdaProvisionedConcurrencyUtilization`, from 0.1 to 0.9. */
+  readonly targetUtilization: number;
+}
+
+export interface LiveAliasOptions {
+  /** The alias name. @default 'live' */
+  readonly aliasName?: string;
+  /** Provisioned concurrency on the alias, or `false`. @default false - environments start on demand */
+  readonly provisionedConcurrency?: false | ProvisionedConcurrency;
+}
 
 export interface ServiceFunctionProps {
   /** Path of the handler module, relative to the repository root (e.g. `lambdas/score/handler.ts`). */
@@ -74,6 +124,7 @@ export class ServiceFunction extends Construct implements IGrantable {
   public readonly entry: string;
   /** The exported handler name. */
   public readonly handler: string;
+  private liveAlias?: Alias;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     super(scope, id);
@@ -126,27 +177,10 @@ export class ServiceFunction extends Construct implements IGrantable {
       logGroup: this.logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
-        POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
-        ...(sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+        ...serviceEnvironment({ serviceName: props.serviceName, metricsNamespace: props.metricsNamespace, sourceMap }),
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: BUNDLE_TARGET,
-        platform: 'node',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap,
-        sourcesContent: false,
-        // The SDK is bundled too: one pinned version, identical on AWS and in the local stage.
-        externalModules: [],
-        // ESM output still meets CommonJS dependencies that call require().
-        banner:
-          "import { createRequire as __aimsCreateRequire } from 'node:module';const require = __aimsCreateRequire(import.meta.url);",
-        forceDockerBundling: false,
-        logLevel: LogLevel.ERROR,
-      },
+      bundling: serviceBundling(sourceMap),
     });
     const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');
     if (defaultPolicy) {
@@ -160,6 +194,39 @@ export class ServiceFunction extends Construct implements IGrantable {
 
   public get grantPrincipal() {
     return this.role;
+  }
+
+  /** The alias `addLiveAlias` created, if any: what callers that should land on it (the API) integrate. */
+  public get alias(): Alias | undefined {
+    return this.liveAlias;
+  }
+
+  /**
+   * Publishes a version whenever the code or configuration changes and points an alias at it, optionally with
+   * provisioned concurrency scaled by target tracking on `LambdaProvisionedConcurrencyUtilization`. Provisioned
+   * environments exist only behind the alias: a caller that invokes the function itself ($LATEST) never reaches them
+   * (https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html), so integrate `alias`.
+   */
+  public addLiveAlias(options: LiveAliasOptions = {}): Alias {
+    if (this.liveAlias) throw new Error(`${this.node.path} already has its live alias '${this.liveAlias.aliasName}'`);
+    const aliasName = options.aliasName ?? 'live';
+    const provisioned = options.provisionedConcurrency ?? false;
+    if (provisioned) validateProvisionedConcurrency(provisioned);
+    this.liveAlias = new Alias(this, 'Alias', {
+      aliasName,
+      version: this.function.currentVersion,
+      description: provisioned
+        ? `Serves the current version with ${provisioned.min} to ${provisioned.max} provisioned environments`
+        : 'Serves the current version on demand',
+      // The floor is on the alias itself, so a deploy provisions it with each new version; target tracking moves it.
+      provisionedConcurrentExecutions: provisioned ? provisioned.min : undefined,
+    });
+    if (provisioned) {
+      this.liveAlias
+        .addAutoScaling({ minCapacity: provisioned.min, maxCapacity: provisioned.max })
+        .scaleOnUtilization({ utilizationTarget: provisioned.targetUtilization });
+    }
+    return this.liveAlias;
   }
 
   /** Allows these item actions on the table itself (not its indexes), and the key use they need. */
@@ -232,5 +299,17 @@ export class ServiceFunction extends Construct implements IGrantable {
   private allowKey(key: IKey, write: boolean): void {
     const actions = write ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
     this.role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [key.keyArn] }));
+  }
+}
+
+function validateProvisionedConcurrency({ min, max, targetUtilization }: ProvisionedConcurrency): void {
+  if (!Number.isInteger(min) || min < 1) {
+    throw new Error(`provisionedConcurrency.min must be an integer of at least 1, got ${min}`);
+  }
+  if (!Number.isInteger(max) || max < min) {
+    throw new Error(`provisionedConcurrency.max must be an integer of at least min (${min}), got ${max}`);
+  }
+  if (!(targetUtilization >= 0.1 && targetUtilization <= 0.9)) {
+    throw new Error(`provisionedConcurrency.targetUtilization must be from 0.1 to 0.9, got ${targetUtilization}`);
   }
 }

@@ -164,6 +164,9 @@ export class ServicesStack extends Stack {
         DECISION_TTL_DAYS: String(props.decisionTtlDays),
       },
     });
+    // The API integrates this alias in every environment, so requests land on the provisioned environments where
+    // the environment has them (staging, prod) and the local stage routes the same alias ARN in dev.
+    const scoreAlias = score.addLiveAlias({ provisionedConcurrency: props.scoring.provisionedConcurrency });
     score.allowTable(data.featuresTable, ['BatchGetItem', 'GetItem']);
     score.allowTable(data.decisionsTable, ['PutItem', 'GetItem']);
     score.allowPutEvents(data.bus);
@@ -267,7 +270,7 @@ export class ServicesStack extends Stack {
 
     this.api = new ScoringApi(this, 'Api', {
       handlers: {
-        score: score.function,
+        score: scoreAlias,
         ingest: ingest.function,
         feedback: feedback.function,
         decisions: decisions.function,

@@ -336,13 +336,26 @@ export function restApiDefinition(template: LocalTemplate): RestApiDefinition {
     };
   });
 
+  const operations = operationsOf(openApi, authorizers, template.region);
+  // API Gateway answers 500 for an integration whose function or alias does not exist; refuse it at start instead.
+  for (const target of [
+    ...operations.map((o) => o.functionArn),
+    ...[...authorizers.values()].map((a) => a.functionArn),
+  ]) {
+    if (template.byArn(target)?.type !== 'AWS::Lambda::Function') {
+      throw new ApiDefinitionError(
+        `${where(api)}: an integration invokes ${target}, which is no function or alias of the template`,
+      );
+    }
+  }
+
   return {
     apiId: api.ref,
     stageName,
     region: template.region,
     account: template.account,
     body: openApi,
-    operations: operationsOf(openApi, authorizers, template.region),
+    operations,
     gatewayResponses: gatewayResponsesOf(openApi),
     apiKeySource: body['x-amazon-apigateway-api-key-source'] === 'AUTHORIZER' ? 'AUTHORIZER' : 'HEADER',
     ...(stageThrottle ? { stageThrottle } : {}),

@@ -391,12 +391,16 @@ class Resolver {
   }
 }
 
-/** Lambda function ARNs may carry a version or alias; API Gateway wraps them in an integration URI. */
-function functionArnOf(arn: string): string | undefined {
-  const integration = /\/functions\/(arn:aws:lambda:[^/]+)\/invocations$/.exec(arn);
-  const candidate = integration?.[1] ?? arn;
-  const match = /^(arn:aws:lambda:[^:]+:\d{12}:function:[^:]+)(:[^:]+)?$/.exec(candidate);
-  return match?.[1];
+/** Unwraps an API Gateway integration URI (`…/functions/<function arn>/invocations`) to the ARN it invokes. */
+function invokedArnOf(arn: string): string {
+  return /\/functions\/(arn:aws:lambda:[^/]+)\/invocations$/.exec(arn)?.[1] ?? arn;
+}
+
+/** A function ARN split into the unqualified ARN and its qualifier (a version, `$LATEST` or an alias name), if any. */
+function functionArnOf(arn: string): { readonly function: string; readonly qualifier?: string } | undefined {
+  const match = /^(arn:aws:lambda:[^:]+:\d{12}:function:[^:]+)(?::([^:]+))?$/.exec(arn);
+  if (!match?.[1]) return undefined;
+  return match[2] === undefined ? { function: match[1] } : { function: match[1], qualifier: match[2] };
 }
 
 /** Loads the stage's synthesized stacks with every intrinsic resolved to local values (see ./index.ts for names). */
@@ -445,14 +449,33 @@ export function loadLocalTemplate(options: LoadLocalTemplateOptions): LocalTempl
     }
   }
 
+  // A version or alias is invoked as its function: its ARN (`…:function:<name>:<qualifier>`) maps to the function,
+  // never to the AWS::Lambda::Alias / Version resource, so every caller (API, bus, poller) reaches the same worker.
+  const QUALIFIERS = new Set(['AWS::Lambda::Alias', 'AWS::Lambda::Version']);
   const byArn = new Map<string, LocalResource>();
   const functionsByName = new Map<string, LocalResource>();
   for (const resource of resources) {
+    if (QUALIFIERS.has(resource.type)) continue;
     for (const value of [resource.ref, ...Object.values(resource.attributes)]) {
       if (value.startsWith('arn:') && !byArn.has(value)) byArn.set(value, resource);
     }
     if (resource.type === 'AWS::Lambda::Function') functionsByName.set(resource.ref, resource);
   }
+  // Aliases the template declares, by their qualified ARN: Lambda refuses an alias that does not exist, and so do we.
+  const aliases = new Set(resources.filter((r) => r.type === 'AWS::Lambda::Alias').map((r) => r.ref));
+
+  const lookup = (arn: string): LocalResource | undefined => {
+    const direct = byArn.get(arn) ?? functionsByName.get(arn);
+    if (direct) return direct;
+    const invoked = invokedArnOf(arn);
+    const parsed = functionArnOf(invoked);
+    if (!parsed) return invoked === arn ? undefined : byArn.get(invoked);
+    const fn = byArn.get(parsed.function);
+    if (fn?.type !== 'AWS::Lambda::Function' || parsed.qualifier === undefined) return fn;
+    // Versions are numbered and `$LATEST` always exists; any other qualifier must be one of the template's aliases.
+    if (parsed.qualifier === '$LATEST' || /^\d+$/.test(parsed.qualifier) || aliases.has(invoked)) return fn;
+    return undefined;
+  };
 
   return {
     stageName: options.stageName,
@@ -461,11 +484,6 @@ export function loadLocalTemplate(options: LoadLocalTemplateOptions): LocalTempl
     assemblyDir: dir,
     resources,
     ofType: (type) => resources.filter((r) => r.type === type),
-    byArn: (arn) => {
-      const direct = byArn.get(arn) ?? functionsByName.get(arn);
-      if (direct) return direct;
-      const fnArn = functionArnOf(arn);
-      return fnArn === undefined ? undefined : byArn.get(fnArn);
-    },
+    byArn: lookup,
   };
 }

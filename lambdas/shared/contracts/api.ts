@@ -1,6 +1,6 @@
 // The HTTP API contract: request/response schemas of every route and the route table (scope per route), the single
 // source for the handlers, the authorizer and the OpenAPI documents.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ErrorCode } from '../errors.js';
 import { Attribution, Decision, ModelRef } from './decision.js';
 import { Label, Transaction } from './transaction.js';

@@ -1,5 +1,5 @@
 // The decision vocabulary shared by the score API, the audit record and the bus events.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const DECISIONS = ['approve', 'review', 'decline'] as const;
 export const Decision = z.enum(DECISIONS);

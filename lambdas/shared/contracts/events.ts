@@ -1,5 +1,5 @@
 // The bus events: sources, detail types, versioned zod envelopes, PutEvents entries and schema-registry JSON Schemas.
-import { z } from 'zod';
+import * as z from 'zod';
 import { Attribution, Decision, ModelRef } from './decision.js';
 import { Label, Transaction } from './transaction.js';
 

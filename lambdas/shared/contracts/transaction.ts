@@ -1,5 +1,5 @@
 // The card transaction: the one record every part of AIMS agrees on (API, stream, simulator, features).
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const CHANNELS = ['card_present', 'online', 'contactless'] as const;
 

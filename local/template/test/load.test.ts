@@ -88,7 +88,19 @@ const servicesTemplate = {
       Properties: {
         EventBusName: { 'Fn::ImportValue': 'TestBusName' },
         EventPattern: { source: ['x'] },
-        Targets: [{ Arn: { 'Fn::GetAtt': ['Fn', 'Arn'] }, Id: 'T0' }],
+        Targets: [
+          { Arn: { 'Fn::GetAtt': ['Fn', 'Arn'] }, Id: 'T0' },
+          { Arn: { Ref: 'FnAlias' }, Id: 'T1' },
+        ],
+      },
+    },
+    FnVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'Fn' } } },
+    FnAlias: {
+      Type: 'AWS::Lambda::Alias',
+      Properties: {
+        FunctionName: { Ref: 'Fn' },
+        FunctionVersion: { 'Fn::GetAtt': ['FnVersion', 'Version'] },
+        Name: 'live',
       },
     },
   },
@@ -112,10 +124,10 @@ describe('loadLocalTemplate', () => {
     expect(template.account).toBe('123456789012');
     expect(template.region).toBe('eu-west-1');
     expect(template.assemblyDir).toBe(join(root, 'assembly-Test'));
-    expect(template.resources).toHaveLength(11);
+    expect(template.resources).toHaveLength(13);
     // The stage directory itself is accepted too.
     expect(loadLocalTemplate({ assemblyDir: join(root, 'assembly-Test'), stageName: 'Test' }).resources).toHaveLength(
-      11,
+      13,
     );
   });
 
@@ -185,6 +197,34 @@ describe('loadLocalTemplate', () => {
     ).toBe('Fn');
     expect(template.byArn('arn:aws:sqs:eu-west-1:123456789012:Test-Data-Queue1')?.logicalId).toBe('Queue1');
     expect(template.byArn('arn:aws:lambda:eu-west-1:123456789012:function:nope')).toBeUndefined();
+  });
+
+  it('GIVEN an alias of a function WHEN its ARN or an integration URI naming it is looked up THEN it is that function', () => {
+    const template = loadLocalTemplate({ assemblyDir: root, stageName: 'Test' });
+    const fnArn = 'arn:aws:lambda:eu-west-1:123456789012:function:Test-Services-Fn';
+    const alias = template.ofType('AWS::Lambda::Alias')[0];
+    expect(alias?.ref).toBe(`${fnArn}:live`);
+    expect(alias?.attributes.AliasArn).toBe(`${fnArn}:live`);
+    expect(alias?.properties).toMatchObject({ FunctionName: 'Test-Services-Fn', FunctionVersion: '1' });
+    const targets = (template.ofType('AWS::Events::Rule')[0]?.properties.Targets ?? []) as Array<{ Arn: string }>;
+    expect(targets[1]?.Arn).toBe(`${fnArn}:live`);
+    for (const arn of [
+      `${fnArn}:live`,
+      `arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/${fnArn}:live/invocations`,
+      `${fnArn}:1`,
+      `${fnArn}:$LATEST`,
+    ]) {
+      expect(template.byArn(arn)).toMatchObject({ logicalId: 'Fn', type: 'AWS::Lambda::Function' });
+    }
+  });
+
+  it('GIVEN a qualifier that is no alias of the template WHEN looked up THEN nothing answers (Lambda would refuse it)', () => {
+    const template = loadLocalTemplate({ assemblyDir: root, stageName: 'Test' });
+    const fnArn = 'arn:aws:lambda:eu-west-1:123456789012:function:Test-Services-Fn';
+    expect(template.byArn(`${fnArn}:canary`)).toBeUndefined();
+    expect(
+      template.byArn(`arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/${fnArn}:canary/invocations`),
+    ).toBeUndefined();
   });
 
   it('GIVEN the same assembly twice WHEN loaded THEN every Ref and attribute is identical (restart keeps names)', () => {
