@@ -200,14 +200,21 @@ async function loadAndSignal(stage: StageProcess, signal: 'SIGINT' | 'SIGTERM', 
 /** Every acknowledged decision is served by the restarted stage. */
 async function expectDecisions(stage: StageProcess, ids: readonly string[]): Promise<void> {
   const analyst = await callerOf('analyst-console');
+  // The load just spent the API's throttle buckets; a client backs off on 429 as API Gateway asks (bounded).
   const statuses = await mapLimit(ids, 4, async (id) => {
-    const response = await fetch(`${stage.url}/v1/decisions/${id}`, {
-      headers: { authorization: `Bearer ${analyst.token}`, 'x-api-key': analyst.apiKey },
-    });
-    await response.arrayBuffer();
-    return response.status;
+    let status = 0;
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      const response = await fetch(`${stage.url}/v1/decisions/${id}`, {
+        headers: { authorization: `Bearer ${analyst.token}`, 'x-api-key': analyst.apiKey },
+      });
+      await response.arrayBuffer();
+      status = response.status;
+      if (status !== 429) break;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+    return status;
   });
-  expect(ids.filter((_, i) => statuses[i] !== 200)).toEqual([]);
+  expect(ids.flatMap((id, i) => (statuses[i] === 200 ? [] : [`${id}: ${statuses[i]}`]))).toEqual([]);
 }
 
 let current: StageProcess | undefined;
