@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ErrorBody } from '../../lambdas/shared/errors.js';
 import { localCredentials } from '../../local/api/index.js';
 import { ROOT } from '../../local/stage.js';
+import { isAlive } from '../support/process.js';
 import { type ClientCredentials, fetchToken, mapLimit, runId, tempDataDir, transaction } from './support.js';
 
 /** Starting takes most of it (15 functions warm on 2 shared cores); each stop must take under 5 s. */
@@ -81,15 +82,6 @@ function groupPids(pgid: number): number[] {
     return []; // ps exits 1 when no process matches.
   }
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 interface Outcome {
   readonly id: string;
@@ -192,7 +184,7 @@ async function loadAndSignal(stage: StageProcess, signal: 'SIGINT' | 'SIGTERM', 
   const acknowledged = load.outcomes.filter((o) => o.status === 200).map((o) => o.id);
   expect(acknowledged.length).toBeGreaterThan(0);
   // Nothing of the group outlives the stage.
-  expect(pids.filter(alive)).toEqual([]);
+  expect(pids.filter(isAlive)).toEqual([]);
   expect(groupPids(stage.pid)).toEqual([]);
   return acknowledged;
 }
@@ -257,11 +249,11 @@ describe('stopping the local stage', () => {
       process.kill(current.pid, 'SIGKILL');
       await current.exited;
       // No event tells the end of a process that is not our child: poll, bounded in count and time.
-      for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let i = 0; i < 100 && pids.some(isAlive); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       process.stdout.write(
         `shutdown SIGKILL of the stage: its ${pids.length} child processes gone ${Date.now() - killed} ms later\n`,
       );
-      expect(pids.filter(alive)).toEqual([]);
+      expect(pids.filter(isAlive)).toEqual([]);
     },
     START_TIMEOUT_MS + 30_000,
   );

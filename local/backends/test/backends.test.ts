@@ -7,6 +7,7 @@ import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } fr
 import { CreateStreamCommand, KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { isAlive } from '../../../test/support/process.js';
 import { type LocalBackends, startLocalBackends } from '../index.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -24,15 +25,6 @@ function clients(b: LocalBackends) {
     s3: new S3Client({ endpoint: b.endpoints.s3, region, credentials, forcePathStyle: true }),
   };
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('startLocalBackends', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'aims-backends-'));
@@ -62,7 +54,7 @@ describe('startLocalBackends', () => {
     } finally {
       await first.close();
     }
-    expect(alive(pid)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
     expect(first.failure()).toBeUndefined();
     expect(readFileSync(join(dataDir, 'logs', 'backends.log'), 'utf8')).toMatch(/stopping the backends \(asked by/);
 
