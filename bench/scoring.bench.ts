@@ -1,5 +1,6 @@
 // Benchmark of POST /v1/score on the local stage: p50/p99 at a fixed rate and the highest sustained rate, next to the
-// bare calls the scorer makes (same run, same backends) and the rate those bare calls alone reach.
+// bare calls the scorer makes on its request path (same run, same backends), the first seconds after ready at a
+// fixed rate, and the rate those bare calls alone reach.
 // Run: npx tsx bench/scoring.bench.ts   (about 2 minutes; writes bench/results/scoring.json)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,12 +17,15 @@ import { sdkEnvironment } from '../local/types.js';
 import { FEATURE_NAMES } from '../models/fraud-detector/src/features.js';
 import { formatTimestamp, simulate } from '../models/fraud-detector/src/simulator/simulate.js';
 import { type Figure, info, printTable } from './support/figures.js';
-import type { LoadConfig, LoadResult } from './support/scoring-load.js';
+import type { ColdConfig, LoadConfig, LoadResult, RunFigures } from './support/scoring-load.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const node = join(root, 'node_modules', '.bin', 'node');
 const FIXED_RATE = 100;
 const FIXED_SECONDS = 20;
+/** Right after ready: the rate a new user's demo sends, over the seconds a fresh stage used to miss it. */
+const COLD_RATE = 30;
+const COLD_SECONDS = 10;
 const RAMP = [1, 2, 4, 8, 16, 32];
 const RAMP_SECONDS = 5;
 /** The dev stage's API p99 alarm threshold: above it a rate is not "sustained", whatever it counts. */
@@ -70,8 +74,9 @@ function scoreFunction(stage: LocalStage) {
     fn,
     featuresTable: env('FEATURES_TABLE'),
     decisionsTable: env('DECISIONS_TABLE'),
-    bus: env('EVENT_BUS_NAME'),
-    firehoseStream: env('DECISION_LOG_STREAM'),
+    // Present only while the scorer publishes on its request path (before the outbox, ADR 0004).
+    bus: fn.environment.EVENT_BUS_NAME,
+    firehoseStream: fn.environment.DECISION_LOG_STREAM,
     endpointName: env('MODEL_ENDPOINT_NAME'),
   };
 }
@@ -89,9 +94,18 @@ async function directInvokes(stage: LocalStage, target: string, event: (i: numbe
   return times.sort((a, b) => a - b);
 }
 
-function runLoad(configPath: string): Promise<LoadResult> {
+function runLoad(configPath: string): Promise<LoadResult>;
+function runLoad(configPath: string, phase: 'cold'): Promise<RunFigures>;
+function runLoad(configPath: string, phase?: 'cold'): Promise<LoadResult | RunFigures> {
+  const args = [
+    '--import',
+    'tsx',
+    join(root, 'bench', 'support', 'scoring-load.ts'),
+    configPath,
+    ...(phase ? [phase] : []),
+  ];
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(node, ['--import', 'tsx', join(root, 'bench', 'support', 'scoring-load.ts'), configPath], {
+    const child = spawn(node, args, {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -103,7 +117,7 @@ function runLoad(configPath: string): Promise<LoadResult> {
     child.once('exit', (code) => {
       const last = out.trim().split('\n').at(-1);
       if (code !== 0 || !last) return reject(new Error(`the load client exited with ${code}`));
-      resolvePromise(JSON.parse(last) as LoadResult);
+      resolvePromise(JSON.parse(last) as LoadResult | RunFigures);
     });
   });
 }
@@ -127,6 +141,20 @@ async function main(): Promise<void> {
     const gateway = creds.clients.find((c) => c.name === 'merchant-gateway');
     if (!gateway?.apiKey) throw new Error('the dev template has no merchant-gateway client with an API key');
     const token = await stage.api.mintToken({ client: 'merchant-gateway' });
+    // The first seconds after ready, before anything else touches the stage: what a new user's demo meets.
+    const coldConfig: ColdConfig = {
+      url: stage.url,
+      token,
+      apiKey: gateway.apiKey,
+      transactions: live.slice(0, COLD_RATE * COLD_SECONDS),
+      idPrefix: `${tag}-cold`,
+      rate: COLD_RATE,
+      seconds: COLD_SECONDS,
+    };
+    const coldPath = join(dataDir, 'cold-config.json');
+    writeFileSync(coldPath, JSON.stringify(coldConfig));
+    say('▶ load client right after ready (separate process)');
+    const coldRun = await runLoad(coldPath, 'cold');
     const headers = {
       authorization: `Bearer ${token}`,
       'x-api-key': gateway.apiKey,
@@ -229,8 +257,8 @@ async function main(): Promise<void> {
       featureKeys: live.slice(0, 500).map((t) => [`customer#${t.customerId}`, `merchant#${t.merchantId}`] as const),
       modelRows,
       auditItem: audit,
-      eventEntries: [toPutEventsEntry(event, s.bus) as unknown as Record<string, unknown>],
-      firehoseStream: s.firehoseStream,
+      ...(s.bus ? { eventEntries: [toPutEventsEntry(event, s.bus) as unknown as Record<string, unknown>] } : {}),
+      ...(s.firehoseStream ? { firehoseStream: s.firehoseStream } : {}),
       fixedRate: FIXED_RATE,
       fixedSeconds: FIXED_SECONDS,
       rampConcurrency: RAMP,
@@ -268,6 +296,34 @@ async function main(): Promise<void> {
         ratio: round(load.fixed.p50 / load.bare.sumP50),
         pass: load.fixed.p50 <= 1.5 * load.bare.sumP50,
       },
+      {
+        name: `score p99 at ${FIXED_RATE} req/s against the bare calls`,
+        value: round(load.fixed.p99),
+        unit: 'ms',
+        target: '<= 2 × bare-call sum p99',
+        baseline: round(load.bare.sumP99),
+        ratio: round(load.fixed.p99 / load.bare.sumP99),
+        pass: load.fixed.p99 <= 2 * load.bare.sumP99,
+      },
+      {
+        name: `score p50 at ${COLD_RATE} req/s, first ${COLD_SECONDS} s after ready`,
+        value: round(coldRun.p50),
+        unit: 'ms',
+        target: '<= 1.5 × bare-call sum p50',
+        baseline: round(load.bare.sumP50),
+        ratio: round(coldRun.p50 / load.bare.sumP50),
+        pass: coldRun.p50 <= 1.5 * load.bare.sumP50 && coldRun.errors === 0 && coldRun.non2xx === 0,
+      },
+      {
+        name: `score p99 at ${COLD_RATE} req/s, first ${COLD_SECONDS} s after ready`,
+        value: round(coldRun.p99),
+        unit: 'ms',
+        target: '<= 2 × bare-call sum p99',
+        baseline: round(load.bare.sumP99),
+        ratio: round(coldRun.p99 / load.bare.sumP99),
+        pass: coldRun.p99 <= 2 * load.bare.sumP99 && coldRun.errors === 0 && coldRun.non2xx === 0,
+      },
+      info(`bare calls on the score request path`, load.bare.calls.length, 'calls'),
       {
         name: `highest sustained score rate (0 errors, p99 <= ${SANE_P99_MS} ms)`,
         value: round(bestRps, 1),
@@ -318,6 +374,7 @@ async function main(): Promise<void> {
       ramp: load.ramp,
       bare: load.bare,
       bareCeiling: load.bareCeiling,
+      cold: coldRun,
     };
     writeFileSync(join(resultsDir, 'scoring.json'), `${JSON.stringify(result, null, 2)}\n`);
 

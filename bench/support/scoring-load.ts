@@ -33,9 +33,10 @@ export interface LoadConfig {
   readonly modelRows: readonly (readonly number[])[];
   /** A real audit record, re-put under fresh ids. */
   readonly auditItem: Record<string, unknown>;
-  /** The PutEvents entries of one approve decision. */
-  readonly eventEntries: readonly Record<string, unknown>[];
-  readonly firehoseStream: string;
+  /** The PutEvents entries of one approve decision, when the scorer publishes on its request path. */
+  readonly eventEntries?: readonly Record<string, unknown>[];
+  /** The decision-log stream, when the scorer writes it on its request path. */
+  readonly firehoseStream?: string;
   readonly fixedRate: number;
   readonly fixedSeconds: number;
   readonly rampConcurrency: readonly number[];
@@ -63,6 +64,17 @@ export interface BareCall {
   readonly p99: number;
 }
 
+/** The config of the run right after ready (`cold` as the second argument): only a paced run, no bare calls. */
+export interface ColdConfig {
+  readonly url: string;
+  readonly token: string;
+  readonly apiKey: string;
+  readonly transactions: readonly Record<string, unknown>[];
+  readonly idPrefix: string;
+  readonly rate: number;
+  readonly seconds: number;
+}
+
 export interface LoadResult {
   readonly fixed: RunFigures;
   readonly ramp: (RunFigures & { readonly concurrency: number })[];
@@ -80,8 +92,9 @@ const quantile = (sorted: readonly number[], q: number): number =>
 const sortNum = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
 const log = (line: string) => process.stderr.write(`  ${line}\n`);
 
+const cold = process.argv[3] === 'cold';
 const config = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as LoadConfig;
-Object.assign(process.env, config.sdkEnv);
+if (!cold) Object.assign(process.env, config.sdkEnv);
 
 let nextId = 0;
 const body = () => {
@@ -224,26 +237,30 @@ const doc = dynamoDocumentClient();
 const events = eventBridgeClient();
 const firehose = firehoseClient();
 const sagemaker = sageMakerRuntimeClient();
-const modelBody = new TextEncoder().encode(
-  JSON.stringify({
-    inputs: [
-      {
-        name: 'features',
-        shape: [config.modelRows.length, config.modelRows[0]?.length ?? 0],
-        datatype: 'FP32',
-        data: config.modelRows.flat(),
-      },
-    ],
-  }),
-);
+// The cold run makes no bare calls (its config has no model rows).
+const modelBody = cold
+  ? new Uint8Array()
+  : new TextEncoder().encode(
+      JSON.stringify({
+        inputs: [
+          {
+            name: 'features',
+            shape: [config.modelRows.length, config.modelRows[0]?.length ?? 0],
+            datatype: 'FP32',
+            data: config.modelRows.flat(),
+          },
+        ],
+      }),
+    );
 let bareId = 0;
+/** The calls on the scorer's request path: the two deliveries only when its environment says it makes them. */
 const BARE_CALLS = [
   'BatchGetItem features',
   'InvokeEndpoint (F+1 rows)',
   'PutItem audit (conditional)',
-  'PutEvents',
-  'Firehose PutRecord',
-] as const;
+  ...(config.eventEntries ? ['PutEvents'] : []),
+  ...(config.firehoseStream ? ['Firehose PutRecord'] : []),
+];
 
 /** The scorer's calls, one after another; returns each call's time in ms. */
 async function bareSequence(): Promise<number[]> {
@@ -282,19 +299,23 @@ async function bareSequence(): Promise<number[]> {
       }),
     ),
   );
-  await time(() =>
-    events.send(
-      new PutEventsCommand({ Entries: config.eventEntries as unknown as PutEventsCommand['input']['Entries'] }),
-    ),
-  );
-  await time(() =>
-    firehose.send(
-      new PutRecordCommand({
-        DeliveryStreamName: config.firehoseStream,
-        Record: { Data: new TextEncoder().encode(`${JSON.stringify(item)}\n`) },
-      }),
-    ),
-  );
+  const entries = config.eventEntries;
+  if (entries) {
+    await time(() =>
+      events.send(new PutEventsCommand({ Entries: entries as unknown as PutEventsCommand['input']['Entries'] })),
+    );
+  }
+  const stream = config.firehoseStream;
+  if (stream) {
+    await time(() =>
+      firehose.send(
+        new PutRecordCommand({
+          DeliveryStreamName: stream,
+          Record: { Data: new TextEncoder().encode(`${JSON.stringify(item)}\n`) },
+        }),
+      ),
+    );
+  }
   return times;
 }
 
@@ -369,6 +390,15 @@ async function main(): Promise<LoadResult> {
   return { fixed, ramp, best, bare, bareCeiling };
 }
 
-const result = await main();
+/** Right after ready: one paced run, nothing warmed by this client first. */
+async function coldRun(): Promise<RunFigures> {
+  const c = config as unknown as ColdConfig;
+  log(`(cold) ${c.rate} req/s for ${c.seconds} s from the moment the stage said ready`);
+  const figures = await pacedRun({ rate: c.rate, seconds: c.seconds });
+  log(`    ${show(figures)}`);
+  return figures;
+}
+
+const result = cold ? await coldRun() : await main();
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

@@ -287,11 +287,21 @@ class ExecutionEnvironment {
   }
 }
 
-/** The pool of execution environments of one function, with a bounded wait queue. */
+/** What a waiting invocation is handed: an environment, a freed slot to spawn into, or a failed init to report. */
+type Slot = ExecutionEnvironment | 'spawn' | { readonly initFailed: InvokeResult };
+
+/**
+ * The pool of execution environments of one function, with a bounded wait queue. An invocation that finds no idle
+ * environment starts a new one in the background and takes whichever is free first, that one or a busy one finishing:
+ * on two shared cores an init costs 0.3–0.8 s, a score 10 ms, so waiting for the init would turn every rise in
+ * concurrency into a latency spike that Lambda's provisioned concurrency does not have (docs/local-stage.md).
+ */
 class FunctionPool {
   private readonly idle: ExecutionEnvironment[] = [];
   private readonly all = new Set<ExecutionEnvironment>();
-  private readonly waiters: Array<(slot: ExecutionEnvironment | 'spawn') => void> = [];
+  /** Environments started in the background whose init has not settled: their outcome goes to a waiter. */
+  private readonly starting = new Set<ExecutionEnvironment>();
+  private readonly waiters: Array<(slot: Slot) => void> = [];
   private readonly log: WriteStream;
   private closed = false;
   private counters = { invocations: 0, coldStarts: 0, errors: 0, timeouts: 0, busy: 0 };
@@ -328,8 +338,11 @@ class FunctionPool {
     if (!this.all.delete(environment)) return;
     const at = this.idle.indexOf(environment);
     if (at >= 0) this.idle.splice(at, 1);
-    // A freed slot lets the longest waiter start a fresh environment.
-    if (!this.closed) this.waiters.shift()?.('spawn');
+    // A freed slot starts a fresh environment for the waiters that have none on its way (a failed init is reported
+    // to a waiter by spawnInBackground instead).
+    if (!this.closed && !this.starting.has(environment) && this.waiters.length > this.starting.size) {
+      this.spawnInBackground();
+    }
   }
 
   private release(environment: ExecutionEnvironment): void {
@@ -339,13 +352,31 @@ class FunctionPool {
     else this.idle.push(environment);
   }
 
-  private async acquire(): Promise<ExecutionEnvironment | 'throttled'> {
+  /** Starts an environment whose init, when done, serves the first waiter (or goes idle). */
+  private spawnInBackground(): void {
+    const environment = this.spawn();
+    this.starting.add(environment);
+    void environment.ready.then((outcome) => {
+      this.starting.delete(environment);
+      if (outcome.ok) {
+        this.lastInitMs = outcome.initMs;
+        this.release(environment);
+      } else {
+        // The failed init is reported to one waiter, as Lambda reports it to the invocation that met it.
+        this.waiters.shift()?.({ initFailed: outcome.result });
+      }
+    });
+  }
+
+  private async acquire(): Promise<ExecutionEnvironment | { readonly initFailed: InvokeResult } | 'throttled'> {
     const idle = this.idle.pop();
     if (idle) return idle;
-    if (this.all.size < this.maxConcurrency) return this.spawn();
-    if (this.waiters.length >= this.maxQueued) return 'throttled';
-    const slot = await new Promise<ExecutionEnvironment | 'spawn'>((resolveSlot) => this.waiters.push(resolveSlot));
-    return slot === 'spawn' ? this.spawn() : slot;
+    const canSpawn = this.all.size < this.maxConcurrency;
+    if (!canSpawn && this.waiters.length >= this.maxQueued) return 'throttled';
+    const slot = new Promise<Slot>((resolveSlot) => this.waiters.push(resolveSlot));
+    if (canSpawn) this.spawnInBackground();
+    const got = await slot;
+    return got === 'spawn' ? this.spawn() : got;
   }
 
   async warm(): Promise<InitOutcome> {
@@ -368,6 +399,10 @@ class FunctionPool {
     if (slot === 'throttled') {
       this.counters.errors++;
       return failure('TooManyRequestsException', `Rate Exceeded. (${this.fn.name}: all environments busy)`, 0);
+    }
+    if ('initFailed' in slot) {
+      this.counters.errors++;
+      return { ...slot.initFailed, durationMs: performance.now() - started };
     }
     this.counters.busy++;
     try {

@@ -42,6 +42,14 @@ export const handler = async (event) => {
   return { fine: true };
 };`;
 
+/** An init far longer than an invocation, as a bundle's on two loaded cores is against a score. */
+const SLOW_INIT = `
+await new Promise((r) => setTimeout(r, 4000));
+export const handler = async (event) => {
+  await new Promise((r) => setTimeout(r, event.ms));
+  return { threadId: (await import('node:worker_threads')).threadId };
+};`;
+
 describe('startLambdaRuntime', () => {
   let dataDir: string;
   let runtime: LambdaRuntime;
@@ -55,6 +63,7 @@ describe('startLambdaRuntime', () => {
         functionResource(assemblyDir, { name: 'EchoTwin', source: ECHO, env: { GREETING: 'hello-twin' } }),
         functionResource(assemblyDir, { name: 'Failing', source: FAILING, timeout: 1 }),
         functionResource(assemblyDir, { name: 'BrokenInit', source: `throw new RangeError('TABLE is not set');` }),
+        functionResource(assemblyDir, { name: 'SlowInit', source: SLOW_INIT }),
         functionResource(assemblyDir, {
           name: 'NoExport',
           source: 'export const other = 1;',
@@ -204,6 +213,18 @@ describe('startLambdaRuntime', () => {
     const stats = runtime.stats().find((s) => s.name === 'Failing');
     expect(stats?.workers).toBeLessThanOrEqual(2);
     expect(stats?.busy).toBe(0);
+  });
+
+  it('GIVEN one warm environment busy WHEN a second call arrives THEN the first free environment serves it while a new one starts', async () => {
+    await runtime.warm(['SlowInit']);
+    const [a, b] = await Promise.all([runtime.invoke('SlowInit', { ms: 50 }), runtime.invoke('SlowInit', { ms: 50 })]);
+    // Both on the warm environment, one after the other: neither waited for the 4 s init it started.
+    expect(a).toMatchObject({ ok: true });
+    expect(b).toMatchObject({ ok: true });
+    expect(a.ok && b.ok && (a.payload as { threadId: number }).threadId).toBe(
+      b.ok && (b.payload as { threadId: number }).threadId,
+    );
+    expect(runtime.stats().find((s) => s.name === 'SlowInit')?.coldStarts).toBe(2);
   });
 
   it('GIVEN invocations WHEN they ran THEN the log file has START/END/REPORT and the console lines with the request id', async () => {
