@@ -374,7 +374,8 @@ class FunctionPool {
     const canSpawn = this.all.size < this.maxConcurrency;
     if (!canSpawn && this.waiters.length >= this.maxQueued) return 'throttled';
     const slot = new Promise<Slot>((resolveSlot) => this.waiters.push(resolveSlot));
-    if (canSpawn) this.spawnInBackground();
+    // One init on its way per waiter at most: each init costs a core for the better part of a second.
+    if (canSpawn && this.starting.size < this.waiters.length) this.spawnInBackground();
     const got = await slot;
     return got === 'spawn' ? this.spawn() : got;
   }
