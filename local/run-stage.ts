@@ -1,4 +1,5 @@
-// `npm start`: synthesizes the dev stage when its inputs changed (else reuses it) and runs it here until Ctrl-C.
+// The local stage as `npm start` runs it (entry: ./start.ts): synthesizes the dev stage when its inputs changed (else
+// reuses it) and runs it here until Ctrl-C.
 import { parseArgs } from 'node:util';
 import { LOCAL_ASSEMBLY_DIR } from './assembly.js';
 import { defaultDataDir, startLocalStage } from './stage.js';
@@ -105,3 +106,5 @@ const stop = (signal: NodeJS.Signals) => {
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+// Supervised by ./start.ts (launched by the tsx CLI): if the supervisor dies, stop as on SIGTERM, never outlive it.
+if (process.send) process.once('disconnect', () => stop('SIGTERM'));
