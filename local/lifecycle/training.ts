@@ -10,6 +10,29 @@ import type { LocalS3 } from './s3.js';
 
 export const PYTHON = '/usr/bin/python3';
 
+/**
+ * Runs a Python script so that it ends when the process that started it dies, even by SIGKILL: Linux's parent-death
+ * signal (prctl PR_SET_PDEATHSIG = 1) asks for SIGTERM then; the parent pid check closes the race with a parent that
+ * died before prctl ran. The script sees its path and arguments in sys.argv and its folder first on sys.path, as when
+ * run directly.
+ */
+const PDEATHSIG_PRELUDE = [
+  'import ctypes, os, runpy, signal, sys',
+  'ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)',
+  "os.getppid() == int(os.environ['AIMS_PARENT_PID']) or sys.exit('the local stage that started this job is gone')",
+  'sys.argv = sys.argv[1:]',
+  'sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))',
+  "runpy.run_path(sys.argv[0], run_name='__main__')",
+].join('\n');
+
+/** The command and environment of a Python script that must not outlive this process (a stage's training job). */
+export function pythonTiedToParent(script: string, args: readonly string[]) {
+  return {
+    command: [PYTHON, '-c', PDEATHSIG_PRELUDE, script, ...args],
+    env: { AIMS_PARENT_PID: String(process.pid) },
+  };
+}
+
 export interface TrainingJobInput {
   readonly TrainingJobName: string;
   readonly HyperParameters?: Readonly<Record<string, string>>;
@@ -74,7 +97,9 @@ export async function runTrainingJob(options: LocalTrainingOptions, input: Train
   const output = input.OutputDataConfig?.S3OutputPath;
   if (!output) throw new TrainingJobFailed('OutputDataConfig.S3OutputPath is required');
   const maxSeconds = input.StoppingCondition?.MaxRuntimeInSeconds ?? 86_400;
-  const command = options.commandOverride?.() ?? [PYTHON, options.script, '--hyperparameters', hyperparametersFile];
+  // The job ends with the stage, whatever way the stage ends (no orphaned training after a SIGKILL).
+  const tied = pythonTiedToParent(options.script, ['--hyperparameters', hyperparametersFile]);
+  const command = options.commandOverride?.() ?? tied.command;
   const logFile = join(options.dataDir, 'logs', `training-${job}.log`);
   mkdirSync(join(logFile, '..'), { recursive: true });
   const started = Date.now();
@@ -90,6 +115,7 @@ export async function runTrainingJob(options: LocalTrainingOptions, input: Train
         SM_TRAINING_ENV: JSON.stringify({ job_name: job }),
         ...Object.fromEntries(Object.entries(channels).map(([name, dir]) => [`SM_CHANNEL_${name.toUpperCase()}`, dir])),
         OMP_NUM_THREADS: '1',
+        ...tied.env,
       },
     });
     child.stdout?.pipe(log, { end: false });
