@@ -110,6 +110,27 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
     });
   });
 
+  test('THEN a live alias with provisioned concurrency alarms when calls keep spilling onto cold environments', () => {
+    const withProvisioned = functionsIn(stage.services, stage.models, stage.retraining).filter((fn) => fn.alias);
+    const spillover = withMetric(template, 'ProvisionedConcurrencySpilloverInvocations');
+    const provisioned = config.scoring.provisionedConcurrency;
+    // Only the scorer has a live alias; it is provisioned where the environments table says so.
+    expect(withProvisioned.map((fn) => fn.node.id)).toEqual(['Score']);
+    expect(spillover).toHaveLength(provisioned ? 1 : 0);
+    if (provisioned) {
+      expect(spillover[0].Properties).toMatchObject({
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 0,
+        EvaluationPeriods: 3,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+      const dimensions = JSON.stringify(stack.resolve(spillover[0].Properties.Dimensions));
+      expect(dimensions).toContain('Resource');
+      expect(dimensions).toContain(':live');
+    }
+  });
+
   test("THEN each function's duration alarm sits at the configured share of its own timeout", () => {
     const score = stage.services.functions.score as ServiceFunction;
     const timeout = (score.function.node.defaultChild as CfnFunction).timeout as number;

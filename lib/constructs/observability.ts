@@ -20,7 +20,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Stream } from 'aws-cdk-lib/aws-kinesis';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { CfnEventSourceMapping, type CfnFunction, EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
+import { type CfnAlias, CfnEventSourceMapping, type CfnFunction, EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -286,7 +286,39 @@ export class Observability extends Construct {
         `${name}: duration p99 above ${t.functionDurationP99PercentOfTimeout}% of its ${timeoutSeconds} s timeout`,
         { evaluationPeriods: 2 },
       );
+      this.provisionedConcurrency(fn);
     }
+  }
+
+  /**
+   * A live alias with provisioned concurrency: its utilization beside the spillover, and an alarm when calls keep
+   * spilling onto on-demand environments (cold starts on the request path: the scaling maximum is too low, or
+   * target tracking lags a ramp).
+   */
+  private provisionedConcurrency(fn: ServiceFunction): void {
+    const alias = fn.alias;
+    if (!alias || !(alias.node.defaultChild as CfnAlias).provisionedConcurrencyConfig) return;
+    const name = `${fn.node.path}:${alias.aliasName}`;
+    const spillover = alias.metric('ProvisionedConcurrencySpilloverInvocations', {
+      period: FIVE_MINUTES,
+      statistic: 'Sum',
+    });
+    const utilization = alias.metric('ProvisionedConcurrencyUtilization', {
+      period: Duration.minutes(1),
+      statistic: 'Maximum',
+    });
+    this.graph(
+      `${name} provisioned concurrency`,
+      [labelled(spillover, 'spillover invocations')],
+      [labelled(utilization, 'utilization (max)')],
+    );
+    this.alarm(
+      `function:${name}:spillover`,
+      spillover,
+      0,
+      `${name}: calls spilled past provisioned concurrency onto cold environments in 3 consecutive 5-minute periods`,
+      { evaluationPeriods: 3 },
+    );
   }
 
   private streams(functions: ServiceFunction[], streams: Stream[], t: ObservabilityThresholds): void {
