@@ -146,7 +146,10 @@ describe('GIVEN the retraining state machine of each environment', () => {
       Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
       Next: 'Approve',
       Parameters: { Payload: { action: 'await-approval', 'taskToken.$': '$$.Task.Token' } },
+      // Prod sets no approvalTimeoutSeconds: the default week, and the run may take a day more.
+      TimeoutSeconds: 7 * 86_400,
     });
+    expect(prodAsl.TimeoutSeconds).toBe(8 * 86_400);
   });
 
   test('THEN the deploy moves the pointer, updates the models stack with its previous template, and resets on rollback', () => {

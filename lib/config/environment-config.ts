@@ -123,6 +123,9 @@ export interface EnvironmentConfig {
     readonly profile: 'dev' | 'staging' | 'prod';
     /** How a challenger that passed the quality gate is approved: at once, or by the approve API (task token). */
     readonly approval: 'auto' | 'manual';
+    /** How long a manual approval waits for the approve API before the run fails as unapproved, in seconds.
+     *  @default 604800 (7 days) */
+    readonly approvalTimeoutSeconds?: number;
     /** Blue/green canary: share of the new fleet's capacity that takes traffic first, and how long it bakes. */
     readonly canary: { readonly capacityPercent: number; readonly bakeMinutes: number };
     /** A shadow variant serving the challenger pointer (captured, compared with the champion, never answering

@@ -142,6 +142,9 @@ export interface RetrainingWorkflowProps {
   readonly bus: IEventBus;
   readonly functions: RetrainingFunctions;
   readonly approval: EnvironmentConfig['models']['approval'];
+  /** How long a manual approval waits (the AwaitApproval task's timeout); the run may take one day more besides.
+   *  @default Duration.days(7) */
+  readonly approvalTimeout?: Duration;
   readonly maxTrainingHours: number;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
@@ -170,6 +173,11 @@ export class RetrainingWorkflow extends Construct {
     const { manifest, functions } = props;
     const model = manifest.name;
     const minimum = props.minimum ?? { rows: 1000, positives: 20 };
+    const approvalTimeout = props.approvalTimeout ?? Duration.days(7);
+    // Step Functions takes a task timeout of 1 second up to a year (a standard execution's longest run).
+    if (!(approvalTimeout.toSeconds() >= 1 && approvalTimeout.toSeconds() <= 364 * 86_400)) {
+      throw new Error(`approvalTimeout must be 1 second to 364 days, got ${approvalTimeout.toHumanString()}`);
+    }
     const trainingPrefix = `training/${model}`;
     const datasetsPrefix = `training-sets/${model}`;
 
@@ -483,7 +491,7 @@ export class RetrainingWorkflow extends Construct {
             version: JsonPath.stringAt('$.version.name'),
             modelPackageArn: JsonPath.stringAt('$.registered.modelPackageArn'),
           }),
-          taskTimeout: Timeout.duration(Duration.days(7)),
+          taskTimeout: Timeout.duration(approvalTimeout),
           resultPath: '$.approval',
         }),
         'Approval',
@@ -649,7 +657,8 @@ export class RetrainingWorkflow extends Construct {
       comment: `Retraining of ${model}: dataset → train → evaluate → gate → register → approve → deploy → monitor`,
       definitionBody: DefinitionBody.fromChainable(acquire),
       tracingEnabled: true,
-      timeout: Duration.days(8),
+      // The approval wait plus a day for everything else (training is bounded by maxTrainingHours within it).
+      timeout: Duration.seconds(approvalTimeout.toSeconds() + Duration.days(1).toSeconds()),
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: false },
     });
     acknowledgeWildcards(this.stateMachine.role.node.findChild('DefaultPolicy'), monitorAcknowledgement);

@@ -334,6 +334,9 @@ export class RetrainingStack extends Stack {
         bus: data.bus,
         functions: this.functions,
         approval: settings.approval,
+        ...(settings.approvalTimeoutSeconds === undefined
+          ? {}
+          : { approvalTimeout: Duration.seconds(settings.approvalTimeoutSeconds) }),
         maxTrainingHours: settings.retraining.maxTrainingHours,
         logRetention: props.logRetention,
         removalPolicy: props.removalPolicy,

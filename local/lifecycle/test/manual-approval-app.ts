@@ -1,5 +1,6 @@
 // The dev stage with one change, Prod's manual model approval, for the local manual-approval test: the same
-// constructs and props as bin/aims.ts builds for Dev (lib/app.ts), only `models.approval` differs. The test
+// constructs and props as bin/aims.ts builds for Dev (lib/app.ts), only `models.approval` differs, with an approval
+// timeout the test gives as context (`-c approvalTimeoutSeconds=N`), so the unapproved run's timeout can be watched. The test
 // synthesizes it with the CDK CLI (cdk.json's context and feature flags apply) into a temporary assembly.
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -11,8 +12,9 @@ import { AimsStage } from '../../../lib/stages/aims-stage.js';
 
 const dev = resolveEnvironment('Dev', process.env);
 const app = new App();
+const approvalTimeoutSeconds = Number(app.node.getContext('approvalTimeoutSeconds'));
 new AimsStage(app, 'Dev', {
-  config: { ...dev, models: { ...dev.models, approval: 'manual' } },
+  config: { ...dev, models: { ...dev.models, approval: 'manual', approvalTimeoutSeconds } },
   models: discoverModels(path.join(PROJECT_ROOT, 'models')),
   clients: API_CLIENTS,
 });

@@ -4,7 +4,7 @@
 // operator's POST …/approve (admin scope, a real token through the local API) releases it and the run deploys; a run
 // nobody approves ends at the ASL's AwaitApproval timeout. Every step is the template's ASL, the real Lambda bundles
 // (coordinate, models), train.py and the local models stack.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -29,8 +29,6 @@ import { servedVersion } from './support.js';
 
 const MODEL = 'fraud-detector';
 const trained = existsSync(join(SCORING_MODEL_DIR, 'artifacts', 'model.onnx'));
-/** What the construct gives AwaitApproval (Timeout.duration(Duration.days(7))). */
-const SYNTHESIZED_APPROVAL_TIMEOUT_SECONDS = 7 * 24 * 3600;
 /** This run's AwaitApproval timeout: long next to the few API calls before an approval, short enough to wait out. */
 const LOCAL_APPROVAL_TIMEOUT_SECONDS = 40;
 /** The states a run passes once AwaitApproval ends without an approval (timeout or rejection). */
@@ -129,23 +127,15 @@ describe('GIVEN the dev stage synthesized with manual approval and a lake of lab
     // The CDK CLI reads cdk.json (context, feature flags) as for `npm run synth`; only the app entry differs.
     const app = join('local', 'lifecycle', 'test', 'manual-approval-app.ts');
     const output: string[] = [];
-    await runProjectCommand(['cdk', 'synth', '-q', 'Dev/*', '--app', `tsx ${app}`, '--output', assemblyDir], (line) =>
-      output.push(line),
+    // The approval timeout is the environment's prop, given here as context: the template is used as synthesized.
+    const context = ['-c', `approvalTimeoutSeconds=${LOCAL_APPROVAL_TIMEOUT_SECONDS}`];
+    await runProjectCommand(
+      ['cdk', 'synth', '-q', 'Dev/*', '--app', `tsx ${app}`, ...context, '--output', assemblyDir],
+      (line) => output.push(line),
     ).catch((error: unknown) => {
       throw new Error(`synthesizing ${app} failed: ${error}\n${output.slice(-20).join('\n')}`);
     });
-    const { path, template, parts } = retrainingTemplate(assemblyDir);
-    synthesized = definitionOf(parts);
-    // The one change to the synthesized assembly: AwaitApproval's 7 days become seconds, as the local stage already
-    // shortens Wait states, so the unapproved run's timeout can be watched.
-    const from = `"TimeoutSeconds":${SYNTHESIZED_APPROVAL_TIMEOUT_SECONDS},"ResultPath":"$.approval"`;
-    const at = parts.findIndex((p) => typeof p === 'string' && p.includes(from));
-    if (at < 0) throw new Error(`AwaitApproval's ${from} is not in ${path}`);
-    parts[at] = (parts[at] as string).replace(
-      from,
-      `"TimeoutSeconds":${LOCAL_APPROVAL_TIMEOUT_SECONDS},"ResultPath":"$.approval"`,
-    );
-    writeFileSync(path, JSON.stringify(template));
+    synthesized = definitionOf(retrainingTemplate(assemblyDir).parts);
 
     stage = await startLocalStage({
       dataDir: join(dir, 'data'),
@@ -171,12 +161,12 @@ describe('GIVEN the dev stage synthesized with manual approval and a lake of lab
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the synthesized ASL parks a task token at AwaitApproval for 7 days, with no heartbeat, and catches its timeout', () => {
+  it('the synthesized ASL parks a task token at AwaitApproval for the configured timeout, with no heartbeat, and catches its timeout', () => {
     const state = synthesized.States.AwaitApproval;
     expect(state).toMatchObject({
       Type: 'Task',
       Resource: expect.stringContaining(':states:::lambda:invoke.waitForTaskToken'),
-      TimeoutSeconds: SYNTHESIZED_APPROVAL_TIMEOUT_SECONDS,
+      TimeoutSeconds: LOCAL_APPROVAL_TIMEOUT_SECONDS,
       Next: 'Approve',
       Parameters: { Payload: { action: 'await-approval', 'taskToken.$': '$$.Task.Token' } },
       Catch: [{ ErrorEquals: ['States.ALL'], Next: 'FailedApproval', ResultPath: '$.failure' }],
