@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CreateStreamCommand, KinesisClient, PutRecordsCommand, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { LocalEndpoints, LocalResource } from '../../types.js';
-import { type EventSourceMappings, firstFailedIndex, startEventSourceMappings } from '../kinesis-esm.js';
+import { type EventSourceMappings, firstFailedIndex, startEventSourceMappings } from '../esm.js';
 import { type LambdaRuntime, startLambdaRuntime } from '../runtime.js';
 import { ACCOUNT, closedEndpoints, devStack, functionResource, makeTemplate, REGION, tempDir } from './fixtures.js';
 
@@ -266,11 +266,7 @@ describe('startEventSourceMappings (Kinesis)', () => {
 });
 
 describe('firstFailedIndex', () => {
-  const records = ['1', '2', '3'].map((SequenceNumber) => ({
-    SequenceNumber,
-    Data: new Uint8Array(),
-    PartitionKey: 'p',
-  }));
+  const records = ['1', '2', '3'];
   it.each([
     ['no response', null, -1],
     ['empty failures', { batchItemFailures: [] }, -1],
