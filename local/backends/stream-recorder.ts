@@ -360,9 +360,16 @@ export async function startStreamRecorder(options: StreamRecorderOptions): Promi
       // Whatever dynalite answers (a BatchWriteItem can fail half-way), the items now tell what changed.
       const reply = await forward(headers, body);
       if (crashHere && crash?.when === 'after-write') process.kill(process.pid, 'SIGKILL');
+      // A single-item write that failed changed nothing, and one that deleted left nothing: no need to read back.
+      const unchanged = operation !== 'BatchWriteItem' && reply.status !== 200;
+      const deleted = operation === 'DeleteItem' && reply.status === 200;
       await Promise.all(
         intents.map(async (intent) => {
-          const current = await Promise.all(intent.keys.map((k) => getItem(intent.table, k)));
+          const current = await Promise.all(
+            intent.keys.map((k, i) =>
+              unchanged ? (intent.old[i] ?? null) : deleted ? null : getItem(intent.table, k),
+            ),
+          );
           const stream = registry[intent.table];
           const changes = intent.keys.map((keys, i) => ({
             keys,

@@ -158,6 +158,14 @@ export function mappingConfig(template: LocalTemplate, resource: LocalResource):
   if (!source || !streamName) {
     throw new Error(`${where}: EventSourceArn ${streamArn} is neither a Kinesis stream nor a DynamoDB table stream`);
   }
+  if (source === 'dynamodb') {
+    // Lambda refuses a mapping on a stream that does not exist: so does the local stage, rather than poll in vain.
+    const owner = template.ofType('AWS::DynamoDB::Table').find((t) => t.attributes.StreamArn === streamArn);
+    if (!owner) throw new Error(`${where}: no table of the template has the stream ${streamArn}`);
+    if (owner.properties.StreamSpecification === undefined) {
+      throw new Error(`${where}: table ${owner.logicalId} has no StreamSpecification, so no stream ${streamArn}`);
+    }
+  }
   for (const key of ['TumblingWindowInSeconds', 'KmsKeyArn']) {
     if (p[key] !== undefined) throw new Error(`${where}: ${key} is not supported by the local stream poller`);
   }

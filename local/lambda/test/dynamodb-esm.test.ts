@@ -18,7 +18,7 @@ import type { RunningServer } from '../../services/http.js';
 import { SqsStore, startSqsServer } from '../../services/sqs.js';
 import { tableStreamArn } from '../../template/naming.js';
 import type { LocalEndpoints, LocalResource } from '../../types.js';
-import { type EventSourceMappings, startEventSourceMappings } from '../esm.js';
+import { type EventSourceMappings, mappingConfig, startEventSourceMappings } from '../esm.js';
 import { type LambdaRuntime, startLambdaRuntime } from '../runtime.js';
 import { ACCOUNT, closedEndpoints, functionResource, makeTemplate, REGION, tempDir } from './fixtures.js';
 
@@ -61,6 +61,16 @@ function relayMapping(filters?: string[]): LocalResource {
   };
 }
 
+const tableResource: LocalResource = {
+  stackName: 'Dev-Data',
+  logicalId: 'DecisionsTable0000',
+  type: 'AWS::DynamoDB::Table',
+  properties: { StreamSpecification: { StreamViewType: 'NEW_IMAGE' } },
+  metadata: {},
+  ref: TABLE,
+  attributes: { Arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${TABLE}`, StreamArn: STREAM_ARN },
+};
+
 const queueResource: LocalResource = {
   stackName: 'Dev-Services',
   logicalId: 'RelayFailures0000',
@@ -76,7 +86,7 @@ describe('startEventSourceMappings (DynamoDB table stream)', () => {
   const outFile = join(dataDir, 'deliveries.jsonl');
   const assemblyDir = join(dataDir, 'cdk.out', 'assembly-Dev');
   const relay = functionResource(assemblyDir, { name: 'Relay', source: RELAY, env: { OUT_FILE: outFile } });
-  let template = makeTemplate([relay, queueResource, relayMapping()], assemblyDir);
+  let template = makeTemplate([relay, tableResource, queueResource, relayMapping()], assemblyDir);
   let backends: LocalBackends;
   let sqsStore: SqsStore;
   let sqsServer: RunningServer;
@@ -171,6 +181,20 @@ describe('startEventSourceMappings (DynamoDB table stream)', () => {
   beforeEach(() => {
     rmSync(outFile, { force: true });
     failuresBefore = sqsStore.peek(QUEUE_ARN).length;
+  });
+
+  it('GIVEN a mapping on a table without a StreamSpecification WHEN read THEN it is refused, as Lambda refuses it', () => {
+    const noStream = { ...tableResource, properties: {} };
+    expect(() => mappingConfig(makeTemplate([relay, noStream, relayMapping()], assemblyDir), relayMapping())).toThrow(
+      /table DecisionsTable0000 has no StreamSpecification/,
+    );
+    expect(() => mappingConfig(makeTemplate([relay, relayMapping()], assemblyDir), relayMapping())).toThrow(
+      /no table of the template has the stream/,
+    );
+    const badFilter = relayMapping(['{"eventName":[{"nope":1}]}']);
+    expect(() => mappingConfig(template, badFilter)).toThrow(
+      /FilterCriteria.Filters\[0\].Pattern is not a valid pattern/,
+    );
   });
 
   it('GIVEN the mapping WHEN read THEN it is a table-stream mapping with the template’s settings', () => {
@@ -268,6 +292,7 @@ describe('startEventSourceMappings (DynamoDB table stream)', () => {
     template = makeTemplate(
       [
         relay,
+        tableResource,
         queueResource,
         relayMapping(['{"eventName":["INSERT"],"dynamodb":{"NewImage":{"kind":{"S":["decision"]}}}}']),
       ],
@@ -313,7 +338,7 @@ describe('startEventSourceMappings (DynamoDB table stream)', () => {
 
   it('GIVEN a restart WHEN the mapping starts again THEN it resumes after its checkpoint (nothing redelivered)', async () => {
     await mappings.close();
-    template = makeTemplate([relay, queueResource, relayMapping()], assemblyDir);
+    template = makeTemplate([relay, tableResource, queueResource, relayMapping()], assemblyDir);
     const fresh = ids(3);
     await putAll(fresh.map((id) => ({ id })));
     mappings = await startMappings();
