@@ -13,7 +13,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { type LocalBackends, startLocalBackends } from '../../backends/index.js';
-import type { StreamRecord } from '../../backends/table-streams.js';
+import { journalFile, StreamJournalReader, type StreamRecord } from '../../backends/table-streams.js';
 import type { RunningServer } from '../../services/http.js';
 import { SqsStore, startSqsServer } from '../../services/sqs.js';
 import { tableStreamArn } from '../../template/naming.js';
@@ -220,21 +220,15 @@ describe('startEventSourceMappings (DynamoDB table stream)', () => {
     await mappings.drain();
     expect(deliveries()).toHaveLength(1);
     const [first, second] = deliveries()[0]?.Records ?? [];
-    expect(first).toEqual({
-      eventID: expect.any(String),
+    // The function gets the stream's change records as they are (their shape is the recorder's test's business).
+    const journaled = new StreamJournalReader(journalFile(dataDir, TABLE), { at: 'TRIM_HORIZON' })
+      .read(1_000)
+      .map((r) => r.record);
+    expect([first, second]).toEqual(journaled.slice(-2));
+    expect(first).toMatchObject({
       eventName: 'INSERT',
-      eventVersion: '1.1',
-      eventSource: 'aws:dynamodb',
-      awsRegion: REGION,
-      dynamodb: {
-        ApproximateCreationDateTime: expect.any(Number),
-        Keys: { pk: { S: a } },
-        NewImage: { pk: { S: a } },
-        SequenceNumber: expect.stringMatching(/^\d+$/),
-        SizeBytes: expect.any(Number),
-        StreamViewType: 'NEW_IMAGE',
-      },
       eventSourceARN: STREAM_ARN,
+      dynamodb: { Keys: { pk: { S: a } }, NewImage: { pk: { S: a } }, StreamViewType: 'NEW_IMAGE' },
     });
     expect(second && pk(second)).toBe(b);
     expect(Number(second?.dynamodb.SequenceNumber)).toBeGreaterThan(Number(first?.dynamodb.SequenceNumber));
