@@ -5,7 +5,8 @@ export type ResourceSupport = { readonly local: string } | { readonly cloudOnly:
 
 export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
   'AWS::DynamoDB::Table': {
-    local: 'dynalite under <dataDir>/dynamodb; KeySchema, attributes and GSIs from the template',
+    local:
+      "dynalite under <dataDir>/dynamodb; KeySchema, attributes and GSIs from the template; a StreamSpecification gives the table a local stream (change records of its StreamViewType, fsync'd to <dataDir>/dynamodb-streams/ before the write is answered, in order per key, 24 h retention) at the StreamArn the template resolves",
   },
   'AWS::Kinesis::Stream': {
     local: 'kinesalite under <dataDir>/kinesis; ShardCount (1 for ON_DEMAND) from the template',
@@ -32,7 +33,8 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
       "an alias ARN (`…:function:<name>:<alias>`, e.g. the score integration URI) routes to its function's worker pool; a qualifier the template does not declare is refused as Lambda refuses it. ProvisionedConcurrencyConfig is cloud-only: local workers start on demand (or are warmed by the stage)",
   },
   'AWS::Lambda::EventSourceMapping': {
-    local: 'the Kinesis poller of local/lambda with batching, retries and on-failure',
+    local:
+      'the stream pollers of local/lambda over a Kinesis stream or a table stream (its StreamArn): FilterCriteria, batching window, partial batch responses, bisection, retries, record age and the on-failure destination (KinesisBatchInfo / DDBStreamBatchInfo), checkpointed under <dataDir>/esm',
   },
   'AWS::Lambda::Permission': {
     cloudOnly: 'resource policy: locally every caller (API, bus, poller) may invoke every function of the template',

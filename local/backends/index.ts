@@ -19,6 +19,9 @@ export interface LocalBackendsOptions {
   readonly dataDir: string;
   /** Buckets to create (existing ones keep their objects). */
   readonly buckets: readonly string[];
+  /** Account and region of the local table streams' ARNs (the template's). @default 000000000000 and us-east-1 */
+  readonly account?: string;
+  readonly region?: string;
   /** `process`: a child Node process (its own event loop and heap); `in-process`: this thread (debugging).
    *  @default 'process' */
   readonly isolation?: 'process' | 'in-process';
@@ -62,7 +65,12 @@ function nodeBinary(): string {
 
 /** Starts the backends; resolves once every server listens. */
 export async function startLocalBackends(options: LocalBackendsOptions): Promise<LocalBackends> {
-  const config: BackendServersConfig = { dataDir: resolve(options.dataDir), buckets: [...options.buckets] };
+  const config: BackendServersConfig = {
+    dataDir: resolve(options.dataDir),
+    buckets: [...options.buckets],
+    ...(options.account ? { account: options.account } : {}),
+    ...(options.region ? { region: options.region } : {}),
+  };
   if ((options.isolation ?? 'process') === 'in-process') {
     const { startBackendServers } = await import('./servers.js');
     const servers = await startBackendServers(config);

@@ -1,5 +1,5 @@
-// The stateful local backends — dynalite (DynamoDB), kinesalite (Kinesis), s3rver (S3) — on loopback ports, with their
-// data under one directory. Runs inside the backends process (see ./child.ts) or, for debugging, in the caller.
+// The stateful local backends — dynalite (DynamoDB, behind the stream recorder of ./stream-recorder.ts), kinesalite
+// (Kinesis), s3rver (S3) — on loopback ports, with their data under one directory. Runs inside the backends process (see ./child.ts) or, for debugging, in the caller.
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -8,12 +8,16 @@ import { join } from 'node:path';
 import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 import S3rver from 's3rver';
+import { startStreamRecorder } from './stream-recorder.js';
 
 export interface BackendServersConfig {
   /** The local stage's data directory: `dynamodb/`, `kinesis/` and `s3/` live under it. */
   readonly dataDir: string;
   /** Buckets s3rver creates at start (existing ones keep their objects). */
   readonly buckets: readonly string[];
+  /** Account and region in the ARNs of the local table streams. @default 000000000000 and us-east-1 */
+  readonly account?: string;
+  readonly region?: string;
 }
 
 export interface BackendEndpoints {
@@ -73,8 +77,17 @@ export async function startBackendServers(config: BackendServersConfig): Promise
       deleteTableMs: 0,
       updateTableMs: 0,
     });
-    const dynamodb = await listenOn(dynamo);
+    const dynaliteUrl = await listenOn(dynamo);
     closers.push(() => closeServer(dynamo));
+    // Clients reach dynalite through the stream recorder, which journals the changes of streamed tables.
+    const recorder = await startStreamRecorder({
+      upstream: dynaliteUrl,
+      dataDir: config.dataDir,
+      account: config.account ?? '000000000000',
+      region: config.region ?? 'us-east-1',
+    });
+    closers.push(() => recorder.close());
+    const dynamodb = recorder.url;
 
     const kinesisServer = kinesalite({
       path: join(config.dataDir, 'kinesis'),

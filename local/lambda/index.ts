@@ -1,5 +1,17 @@
-// The local Lambda runtime and the Kinesis event-source mappings of the dev template.
+// The local Lambda runtime and the stream event-source mappings (Kinesis, DynamoDB table streams) of the dev template.
 export { type FailureDestination, failureDestination } from './destinations.js';
+export { tableStreamSource } from './dynamodb-esm.js';
+export {
+  type EventSourceMappings,
+  type EventSourceMappingsOptions,
+  firstFailedIndex,
+  type MappingConfig,
+  type MappingStats,
+  mappingConfig,
+  type SourceRecord,
+  type StreamSource,
+  startEventSourceMappings,
+} from './esm.js';
 export {
   functionDefinition,
   functionDefinitions,
@@ -7,16 +19,7 @@ export {
   type LocalFunctionDefinition,
   parseHandler,
 } from './functions.js';
-export {
-  type EventSourceMappings,
-  type EventSourceMappingsOptions,
-  firstFailedIndex,
-  type KinesisMappingConfig,
-  kinesisEvent,
-  kinesisMappingConfig,
-  type MappingStats,
-  startEventSourceMappings,
-} from './kinesis-esm.js';
+export { kinesisEventRecord, kinesisSource } from './kinesis-esm.js';
 export {
   FunctionNotFoundError,
   type FunctionStats,

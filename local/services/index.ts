@@ -1,14 +1,17 @@
-// Starts the local stand-ins for the template's AWS services under one data directory — DynamoDB, Kinesis and S3 in
-// the backends process (../backends), EventBridge, Firehose, SNS and SQS here — and creates the template's tables,
-// streams and buckets (idempotent on restart). What each acknowledges is on disk before it answers; see
+// Starts the local stand-ins for the template's AWS services under one data directory — DynamoDB (with its table
+// streams), Kinesis and S3 in the backends process (../backends), EventBridge, Firehose, SNS and SQS here — and creates
+// the template's tables, streams and buckets (idempotent on restart). What each acknowledges is on disk before it answers; see
 // docs/local-stage.md for each service's guarantee next to AWS's.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
+  type StreamViewType,
+  UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
@@ -96,6 +99,7 @@ function createTableInput(name: string, p: Readonly<Record<string, unknown>>): C
       : undefined;
   const gsis = indexes(p.GlobalSecondaryIndexes, true);
   const lsis = indexes(p.LocalSecondaryIndexes, false);
+  const stream = streamViewType(p);
   return {
     TableName: name,
     KeySchema: p.KeySchema as CreateTableCommandInput['KeySchema'],
@@ -103,7 +107,32 @@ function createTableInput(name: string, p: Readonly<Record<string, unknown>>): C
     ProvisionedThroughput: throughput,
     ...(gsis ? { GlobalSecondaryIndexes: gsis as CreateTableCommandInput['GlobalSecondaryIndexes'] } : {}),
     ...(lsis ? { LocalSecondaryIndexes: lsis as CreateTableCommandInput['LocalSecondaryIndexes'] } : {}),
+    ...(stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: stream } } : {}),
   };
+}
+
+/** The table's stream view type, when the template gives it a StreamSpecification (CloudFormation has no enabled flag:
+ *  the property's presence enables the stream). */
+function streamViewType(p: Readonly<Record<string, unknown>>): StreamViewType | undefined {
+  return (p.StreamSpecification as { StreamViewType?: StreamViewType } | undefined)?.StreamViewType;
+}
+
+/** Brings an existing table's stream in line with the template (a table made before its stream was added, or after
+ *  it was removed), as a CloudFormation update would: a changed view type is a disable, then an enable. */
+async function reconcileStream(client: DynamoDBClient, name: string, wanted: StreamViewType | undefined) {
+  const described = await client.send(new DescribeTableCommand({ TableName: name }));
+  const current = described.Table?.StreamSpecification?.StreamEnabled
+    ? described.Table.StreamSpecification.StreamViewType
+    : undefined;
+  if (current === wanted) return;
+  if (current) {
+    await client.send(new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: false } }));
+  }
+  if (wanted) {
+    await client.send(
+      new UpdateTableCommand({ TableName: name, StreamSpecification: { StreamEnabled: true, StreamViewType: wanted } }),
+    );
+  }
 }
 
 async function provisionTables(template: LocalTemplate, endpoint: string): Promise<string[]> {
@@ -113,8 +142,11 @@ async function provisionTables(template: LocalTemplate, endpoint: string): Promi
     const names: string[] = [];
     for (const table of template.ofType('AWS::DynamoDB::Table')) {
       names.push(table.ref);
-      if (existing.has(table.ref)) continue;
       try {
+        if (existing.has(table.ref)) {
+          await reconcileStream(client, table.ref, streamViewType(table.properties));
+          continue;
+        }
         await client.send(new CreateTableCommand(createTableInput(table.ref, table.properties)));
       } catch (error) {
         throw new Error(`creating table ${table.ref} (${table.logicalId}) in dynalite: ${(error as Error).message}`);
@@ -177,6 +209,8 @@ export async function startLocalServices(options: StartLocalServicesOptions): Pr
     const backends = await startLocalBackends({
       dataDir,
       buckets,
+      account: template.account,
+      region: template.region,
       ...(options.backends ? { isolation: options.backends } : {}),
     });
     closers.push(() => backends.close());

@@ -97,6 +97,14 @@ function nameOf(value: string): string {
   return parts[parts.length - 1] ?? value;
 }
 
+/** The label of every local table stream: a table has one stream locally, so its ARN never changes. */
+export const LOCAL_STREAM_LABEL = '1970-01-01T00:00:00.000';
+
+/** A table's `StreamArn` as the local stage gives it (`GetAtt Table.StreamArn` and the local stream agree on it). */
+export function tableStreamArn(tableArn: string): string {
+  return `${tableArn}/stream/${LOCAL_STREAM_LABEL}`;
+}
+
 function opaque(ctx: IdentityContext, length = 12): Identity {
   return { ref: stableId(seed(ctx, 'id'), length), attributes: {} };
 }
@@ -107,7 +115,7 @@ const IDENTITIES: Record<string, IdentityFn> = {
   'AWS::DynamoDB::Table': (ctx) => {
     const name = named(ctx, 'TableName', 255);
     const tableArn = arn(ctx, 'dynamodb', `table/${name}`);
-    return { ref: name, attributes: { Arn: tableArn, StreamArn: `${tableArn}/stream/1970-01-01T00:00:00.000` } };
+    return { ref: name, attributes: { Arn: tableArn, StreamArn: tableStreamArn(tableArn) } };
   },
   'AWS::Kinesis::Stream': (ctx) => {
     const name = named(ctx, 'Name', 128);

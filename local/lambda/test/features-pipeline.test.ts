@@ -14,7 +14,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SqsStore, startSqsServer } from '../../services/sqs.js';
 import { loadLocalTemplate } from '../../template/index.js';
 import type { LocalEndpoints } from '../../types.js';
-import { type EventSourceMappings, startEventSourceMappings } from '../kinesis-esm.js';
+import { type EventSourceMappings, startEventSourceMappings } from '../esm.js';
 import { type LambdaRuntime, startLambdaRuntime } from '../runtime.js';
 import { closedEndpoints, REGION, tempDir } from './fixtures.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CreateStreamCommand, KinesisClient, PutRecordsCommand, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { LocalEndpoints, LocalResource } from '../../types.js';
-import { type EventSourceMappings, firstFailedIndex, startEventSourceMappings } from '../kinesis-esm.js';
+import { type EventSourceMappings, firstFailedIndex, startEventSourceMappings } from '../esm.js';
 import { type LambdaRuntime, startLambdaRuntime } from '../runtime.js';
 import { ACCOUNT, closedEndpoints, devStack, functionResource, makeTemplate, REGION, tempDir } from './fixtures.js';
 
@@ -263,14 +263,37 @@ describe('startEventSourceMappings (Kinesis)', () => {
     expect(deliveredIds()).toEqual(sent);
     expect(mappings.stats()[0]).toMatchObject({ shards: 1, recordsFailed: 0, recordsSucceeded: 3 });
   });
+  it('GIVEN FilterCriteria on the data WHEN records arrive THEN only matching ones are delivered, the rest checkpointed past', async () => {
+    await mappings.close();
+    const filtered = devMapping('Consumer');
+    template = makeTemplate(
+      [
+        template.ofType('AWS::Lambda::Function')[0] as LocalResource,
+        {
+          ...filtered,
+          properties: {
+            ...filtered.properties,
+            FilterCriteria: { Filters: [{ Pattern: '{"data":{"keep":[true]}}' }] },
+          },
+        },
+      ],
+      template.assemblyDir,
+    );
+    mappings = await startMappings();
+    const [a, b, c, d] = ids(4);
+    const seqs = await put([{ id: a, keep: true }, { id: b }, { id: c, keep: true }, { id: d, keep: false }]);
+    await mappings.drain();
+    expect(deliveredIds()).toEqual([a, c]);
+    expect(mappings.stats()[0]).toMatchObject({ recordsSucceeded: 2, recordsFiltered: 2 });
+    const checkpoint = JSON.parse(
+      readFileSync(join(dataDir, 'esm', `Dev-Services-${filtered.logicalId}.json`), 'utf8'),
+    );
+    expect(checkpoint.shards['shardId-000000000000'].sequenceNumber).toBe(seqs[3]);
+  });
 });
 
 describe('firstFailedIndex', () => {
-  const records = ['1', '2', '3'].map((SequenceNumber) => ({
-    SequenceNumber,
-    Data: new Uint8Array(),
-    PartitionKey: 'p',
-  }));
+  const records = ['1', '2', '3'];
   it.each([
     ['no response', null, -1],
     ['empty failures', { batchItemFailures: [] }, -1],

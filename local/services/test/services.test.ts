@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import {
@@ -103,9 +109,9 @@ const template = {
   },
 };
 
-function writeAssembly(root: string): void {
+function writeAssembly(root: string, resources: typeof template = template): void {
   mkdirSync(root, { recursive: true });
-  writeFileSync(join(root, 'S.template.json'), JSON.stringify(template));
+  writeFileSync(join(root, 'S.template.json'), JSON.stringify(resources));
   writeFileSync(
     join(root, 'manifest.json'),
     JSON.stringify({
@@ -349,5 +355,51 @@ describe('startLocalServices', () => {
     await bus.idle();
     expect(recorder.calls).toHaveLength(10);
     expect(bus.deliveries().map((d) => (d.input as { detail: { n: number } }).detail.n)).toEqual([7, 8, 9]);
+  });
+
+  it('GIVEN a table whose StreamSpecification the template adds, changes and removes WHEN the services restart THEN its stream follows', async () => {
+    const streamRoot = join(root, 'streams');
+    const streamData = join(streamRoot, 'data');
+    const startWith = async (streamSpecification: { StreamViewType: string } | undefined) => {
+      const table = template.Resources.Table;
+      const properties = {
+        ...table.Properties,
+        ...(streamSpecification ? { StreamSpecification: streamSpecification } : {}),
+      };
+      writeAssembly(join(streamRoot, 'asm'), {
+        Resources: { Table: { ...table, Properties: properties } },
+      } as typeof template);
+      return startLocalServices({
+        template: loadLocalTemplate({ assemblyDir: join(streamRoot, 'asm'), stageName: 'T' }),
+        dataDir: streamData,
+        invoker,
+      });
+    };
+    const describe = async (running: LocalServices) => {
+      const ddb = new DynamoDBClient({ endpoint: running.endpoints.dynamodb, region, credentials });
+      const { Table } = await ddb.send(new DescribeTableCommand({ TableName: 'T-S-Table' }));
+      ddb.destroy();
+      return { spec: Table?.StreamSpecification, arn: Table?.LatestStreamArn };
+    };
+    const streamArn = (local: LocalTemplate) => local.ofType('AWS::DynamoDB::Table')[0]?.attributes.StreamArn;
+    const expectations: [{ StreamViewType: string } | undefined, object | undefined][] = [
+      [undefined, undefined],
+      [{ StreamViewType: 'NEW_IMAGE' }, { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' }],
+      [{ StreamViewType: 'NEW_AND_OLD_IMAGES' }, { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' }],
+      [undefined, undefined],
+    ];
+    for (const [wanted, shown] of expectations) {
+      const running = await startWith(wanted);
+      try {
+        const { spec, arn } = await describe(running);
+        expect(spec).toEqual(shown);
+        // The stream's ARN is the one `GetAtt Table.StreamArn` resolves to, so a mapping of the template finds it.
+        expect(arn).toBe(
+          shown ? streamArn(loadLocalTemplate({ assemblyDir: join(streamRoot, 'asm'), stageName: 'T' })) : undefined,
+        );
+      } finally {
+        await running.close();
+      }
+    }
   });
 });

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESOURCE_SUPPORT, unsupportedTypes } from '../../fidelity.js';
+import { mappingConfig } from '../../lambda/esm.js';
 import type { LocalResource, LocalTemplate } from '../../types.js';
 import { loadLocalTemplate } from '../index.js';
 
@@ -49,5 +50,15 @@ const describeDev = existsSync(join(devAssembly, 'assembly-Dev', 'manifest.json'
 describeDev('fidelity of the synthesized Dev stage', () => {
   it('GIVEN the dev template WHEN every resource type is checked THEN none is unaccounted for', () => {
     expect(unsupportedTypes(loadLocalTemplate({ assemblyDir: devAssembly, stageName: 'Dev' }))).toEqual([]);
+  });
+
+  it('GIVEN the dev template WHEN its event-source mappings are read THEN the local pollers run each of them', () => {
+    // Kinesis streams and table streams (of a table with a StreamSpecification); anything else would throw here.
+    const dev = loadLocalTemplate({ assemblyDir: devAssembly, stageName: 'Dev' });
+    const mappings = dev.ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const mapping of mappings) {
+      expect(['kinesis', 'dynamodb']).toContain(mappingConfig(dev, mapping).source);
+    }
   });
 });
