@@ -14,6 +14,8 @@ import sys
 # In the repository the shared trainer is models/shared/python/; in a SageMaker source bundle it sits beside this file
 # (the script's own folder is already first on sys.path).
 sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'shared', 'python'))
+# Run in place, importing it must not leave a __pycache__ in the source tree.
+sys.dont_write_bytecode = True
 
 import aims_training as shared  # noqa: E402
 import numpy as np  # noqa: E402
