@@ -2,9 +2,7 @@
 // time of the pure score and features work. Bounded (< 60 s), in-process, no servers. Run: npx tsx bench/capacity-inputs.ts
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { referenceBaseline } from '../lambdas/score/baseline.js';
 import { featureHash, occlusionRows, requestHash, topAttributions } from '../lambdas/score/core.js';
-import type { Transaction } from '../lambdas/shared/contracts/transaction.js';
 import {
   applyToCustomer,
   applyToMerchant,
@@ -16,8 +14,10 @@ import {
   featureRecord,
   type MerchantState,
 } from '../models/fraud-detector/src/features.js';
+import { referenceBaseline } from '../models/fraud-detector/src/reference.js';
 import { rulesScore } from '../models/fraud-detector/src/rules.js';
 import { simulate } from '../models/fraud-detector/src/simulator/simulate.js';
+import type { Transaction } from '../models/shared/contracts/transaction.js';
 
 const started = performance.now();
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');

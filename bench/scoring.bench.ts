@@ -8,14 +8,14 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { referenceBaseline } from '../lambdas/score/baseline.js';
 import { dynamoDocumentClient } from '../lambdas/shared/aws.js';
 import { busEvent, EVENT_SOURCES, toPutEventsEntry } from '../lambdas/shared/contracts/events.js';
-import type { Transaction } from '../lambdas/shared/contracts/transaction.js';
 import { type LocalStage, startLocalStage } from '../local/stage.js';
 import { sdkEnvironment } from '../local/types.js';
 import { FEATURE_NAMES } from '../models/fraud-detector/src/features.js';
+import { referenceBaseline } from '../models/fraud-detector/src/reference.js';
 import { formatTimestamp, simulate } from '../models/fraud-detector/src/simulator/simulate.js';
+import type { Transaction } from '../models/shared/contracts/transaction.js';
 import { type Figure, info, printTable } from './support/figures.js';
 import type { ColdConfig, LoadConfig, LoadResult, RunFigures } from './support/scoring-load.js';
 

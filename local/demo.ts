@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ScoreResponse } from '../lambdas/shared/contracts/api.js';
-import type { Label, Transaction } from '../lambdas/shared/contracts/transaction.js';
 import { environments } from '../lib/config/environments.js';
 import {
   type FraudScenario,
@@ -14,6 +13,7 @@ import {
   type SimulationResult,
   simulate,
 } from '../models/fraud-detector/src/simulator/simulate.js';
+import type { Label, Transaction } from '../models/shared/contracts/transaction.js';
 import { type LocalCredentials, localCredentials } from './api/index.js';
 import { runDriftDemo } from './demo-drift.js';
 import { defaultDataDir, type LocalStage, ROOT, startLocalStage } from './stage.js';

@@ -9,7 +9,6 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { DECISIONS } from '../lambdas/shared/contracts/decision.js';
 import { STAGE_NAMES, type StageName } from '../lib/config/environment-config.js';
 import { environments } from '../lib/config/environments.js';
 import { modelEndpointName } from '../lib/config/models.js';
@@ -17,6 +16,7 @@ import { Observability, type ObservabilityThresholds } from '../lib/constructs/o
 import { PROJECT_ROOT, ServiceFunction } from '../lib/constructs/service-function.js';
 import { ObservabilityStack } from '../lib/stacks/observability-stack.js';
 import type { AimsStage } from '../lib/stages/aims-stage.js';
+import { DECISIONS } from '../models/shared/contracts/decision.js';
 import { loadManifest } from '../models/shared/manifest.js';
 import { cleanTestApps, testApp } from './support/app.js';
 

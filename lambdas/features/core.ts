@@ -8,7 +8,7 @@ import {
   emptyMerchantState,
   type MerchantState,
 } from '../../models/fraud-detector/src/features.js';
-import { Transaction } from '../shared/contracts/transaction.js';
+import { Transaction } from '../../models/shared/contracts/transaction.js';
 
 export type EntityKind = 'customer' | 'merchant';
 

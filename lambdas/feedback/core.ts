@@ -1,6 +1,6 @@
 // Feedback use case: keep the newest label per transaction, write Model Monitor ground truth, announce the label.
 import { createHash } from 'node:crypto';
-import type { Label } from '../shared/contracts/transaction.js';
+import type { Label } from '../../models/shared/contracts/transaction.js';
 
 /** A label as stored: the contract's Label plus what makes "newer wins" exact across time-zone offsets. */
 export interface StoredLabel extends Label {

@@ -1,6 +1,7 @@
 // Ingest use case: put a validated batch of transactions on the stream, retrying only the records Kinesis refused.
+
+import type { Transaction } from '../../models/shared/contracts/transaction.js';
 import { MAX_INGEST_BATCH } from '../shared/contracts/api.js';
-import type { Transaction } from '../shared/contracts/transaction.js';
 import { UpstreamUnavailableError } from '../shared/errors.js';
 
 /** Kinesis PutRecords accepts at most 500 records per call; the API keeps the same bound. */

@@ -1,7 +1,7 @@
 // Training-set builder: Athena's CSV of labelled decisions → train/validation/test.csv + dataset.json for train.py,
 // split by time (oldest to train, newest to test) with the rules score and the champion's served score kept.
 import { rulesScore } from '../../models/fraud-detector/src/rules.js';
-import { Transaction } from '../shared/contracts/transaction.js';
+import { Transaction } from '../../models/shared/contracts/transaction.js';
 
 /** Parses RFC 4180 CSV as Athena writes it (every field quoted, `""` for a quote, `\n` line ends). */
 export function parseCsv(text: string): string[][] {

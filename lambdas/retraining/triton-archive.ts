@@ -6,7 +6,7 @@ import {
   ModelCard,
   renderTritonConfig,
   TRITON_VERSION_DIR,
-} from '../../models/fraud-detector/triton/package.js';
+} from '../../models/shared/triton/package.js';
 import { writeTarGz } from './tar.js';
 
 export interface TritonArchiveInput {

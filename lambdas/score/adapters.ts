@@ -9,7 +9,7 @@ import {
   emptyMerchantState,
   type MerchantState,
 } from '../../models/fraud-detector/src/features.js';
-import type { ModelRef } from '../shared/contracts/decision.js';
+import type { ModelRef } from '../../models/shared/contracts/decision.js';
 import type { DecisionLog, DecisionLogRecord, FeatureReader, ModelEndpoint } from './core.js';
 
 export { DynamoDecisionStore } from '../shared/adapters/decision-store.js';

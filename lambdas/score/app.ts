@@ -1,6 +1,7 @@
 // Assembles the score handler: env → adapters → the core inside the shared HTTP middy stack. The core is idempotent
 // per transactionId through the audit record's conditional write (docs/decisions/0002-score-idempotency.md).
 import type { z } from 'zod';
+import { REFERENCE_BASELINE } from '../../models/fraud-detector/src/reference.js';
 import { EventBridgePublisher } from '../shared/adapters/event-publisher.js';
 import { dynamoDocumentClient, eventBridgeClient, firehoseClient, sageMakerRuntimeClient } from '../shared/aws.js';
 import { ScoreRequest } from '../shared/contracts/api.js';
@@ -8,7 +9,6 @@ import { CommonEnv, envInt, envNumber, envString, parseEnv } from '../shared/env
 import { type HttpHandler, httpHandler } from '../shared/http.js';
 import { createPowertools, type Powertools } from '../shared/powertools.js';
 import { DynamoDecisionStore, DynamoFeatureReader, FirehoseDecisionLog, SageMakerModelEndpoint } from './adapters.js';
-import { REFERENCE_BASELINE } from './baseline.js';
 import { createModelPolicy, type ScoreConfig, type ScorePorts, scoreTransaction, validateConfig } from './core.js';
 
 export const ScoreEnv = CommonEnv.extend({

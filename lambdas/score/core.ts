@@ -22,12 +22,12 @@ import {
   type MerchantState,
 } from '../../models/fraud-detector/src/features.js';
 import { rulesScore } from '../../models/fraud-detector/src/rules.js';
+import { type Attribution, decide, type ModelRef } from '../../models/shared/contracts/decision.js';
+import type { Transaction } from '../../models/shared/contracts/transaction.js';
 import type { DecisionStore } from '../shared/adapters/decision-store.js';
 import type { EventPublisher } from '../shared/adapters/event-publisher.js';
 import type { DecisionRecord, ScoreResponse } from '../shared/contracts/api.js';
-import { type Attribution, decide, type ModelRef } from '../shared/contracts/decision.js';
 import { type BusEvent, busEvent, EVENT_SOURCES } from '../shared/contracts/events.js';
-import type { Transaction } from '../shared/contracts/transaction.js';
 import { ConflictError } from '../shared/errors.js';
 
 /** Port: the online feature state of the transaction's customer and merchant (empty state when unseen). */

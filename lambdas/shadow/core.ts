@@ -1,8 +1,8 @@
 // The shadow comparison: the champion's and the shadow's captured answers paired by inference id, their score
 // differences, decision agreement at the policy thresholds, PSI of the shadow's scores vs the champion's, a verdict.
 import { z } from 'zod';
+import { decide } from '../../models/shared/contracts/decision.js';
 import { binOf, PSI_EPSILON } from '../drift/core.js';
-import { decide } from '../shared/contracts/decision.js';
 
 // Capture is laid out the same for every variant, and PSI is binned the same way: the drift check owns both.
 export { captureHourPrefixes } from '../drift/core.js';

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadManifest, type ModelManifest } from '../../models/shared/manifest.js';
+import { loadModule } from '../../models/shared/module.js';
 
 export interface ModelDeclaration {
   /** The folder holding model.json (and, once trained, artifacts/). */
@@ -24,6 +25,15 @@ export function discoverModels(modelsRoot: string): ModelDeclaration[] {
     names.add(manifest.name);
   }
   return models;
+}
+
+/**
+ * Loads each model's module (`src/module.ts`) and refuses, before anything is synthesized, a manifest that declares
+ * another model than its module implements (name, feature list, training script). Async because modules are imported
+ * by path, so `bin/` runs it before building the app.
+ */
+export async function checkModelModules(models: readonly ModelDeclaration[]): Promise<void> {
+  for (const { dir, manifest } of models) await loadModule(dir, manifest);
 }
 
 /**

@@ -25,7 +25,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
-import { DECISIONS } from '../../lambdas/shared/contracts/decision.js';
+import { DECISIONS } from '../../models/shared/contracts/decision.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { DRIFT_METRICS, ModelEndpoint, SHADOW_METRICS } from './model-endpoint.js';
 import { ModelMonitor } from './model-monitor.js';

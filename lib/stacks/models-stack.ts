@@ -33,6 +33,7 @@ import { FactName } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { buildTritonArchive } from '../../lambdas/retraining/triton-archive.js';
 import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
+import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
@@ -414,7 +415,7 @@ function bootstrapArtifacts(
 ): BootstrapArtifacts {
   const { dir, manifest } = declaration;
   const artifacts = path.join(dir, 'bootstrap');
-  const template = path.join(dir, 'triton', 'config.pbtxt');
+  const template = TRITON_CONFIG_TEMPLATE;
   const digest = createHash('sha256').update(
     `${manifest.name}\n${instanceType}\n${JSON.stringify(manifest.serving)}\n`,
   );

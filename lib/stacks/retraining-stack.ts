@@ -1,6 +1,5 @@
 // Retraining: per model the registry (package group + champion pointer), the state machine and its triggers
 // (drift events, a schedule); shared task functions, the lock table, and the Glue/Athena view of the lake.
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -30,6 +29,8 @@ import { FactName } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { writeTarGz } from '../../lambdas/retraining/tar.js';
 import { DETAIL_TYPES } from '../../lambdas/shared/contracts/events.js';
+import { trainingCodeHash, trainingSources } from '../../models/shared/training.js';
+import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
@@ -300,7 +301,7 @@ export class RetrainingStack extends Stack {
       const code = trainingCodeAsset(this, `${name}-TrainingCode`, dir);
       const workflow = new RetrainingWorkflow(this, `${name}-Workflow`, {
         manifest,
-        tritonTemplate: readFileSync(path.join(dir, 'triton', 'config.pbtxt'), 'utf8'),
+        tritonTemplate: readFileSync(TRITON_CONFIG_TEMPLATE, 'utf8'),
         servingInstanceType: manifest.serving.instanceType[settings.profile],
         tritonImageUri: `${ecr}/sagemaker-tritonserver:${TRITON_IMAGE_TAG}`,
         trainingImageUri: `${ecr}/${PYTORCH_TRAINING_IMAGE}`,
@@ -405,11 +406,10 @@ export function datasetQuery(features: readonly string[], label: string, lookbac
   ].join('\n');
 }
 
-/** train.py packed as the script-mode source tarball (sagemaker_submit_directory), built at synth. */
+/** train.py and the shared trainer it imports, packed as the script-mode source tarball (sagemaker_submit_directory). */
 function trainingCodeAsset(scope: Construct, id: string, modelDir: string): { asset: Asset; hash: string } {
-  const script = path.join(modelDir, 'train.py');
-  const source = readFileSync(script);
-  const hash = createHash('sha256').update(source).digest('hex');
+  const sources = trainingSources(modelDir);
+  const hash = trainingCodeHash(sources);
   const asset = new Asset(scope, id, {
     path: modelDir,
     assetHash: hash,
@@ -420,7 +420,7 @@ function trainingCodeAsset(scope: Construct, id: string, modelDir: string): { as
       local: {
         tryBundle(outputDir: string) {
           mkdirSync(outputDir, { recursive: true });
-          writeFileSync(path.join(outputDir, 'sourcedir.tar.gz'), writeTarGz([{ path: 'train.py', data: source }]));
+          writeFileSync(path.join(outputDir, 'sourcedir.tar.gz'), writeTarGz(sources));
           return true;
         },
       },

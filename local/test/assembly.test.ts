@@ -155,7 +155,7 @@ describe('GIVEN this project', () => {
         'models/fraud-detector/bootstrap/baseline/statistics.json',
         'models/fraud-detector/bootstrap/baseline/constraints.json',
         'models/fraud-detector/bootstrap/baseline/psi-bins.json',
-        'models/fraud-detector/triton/config.pbtxt',
+        'models/shared/triton/config.pbtxt',
         'models/fraud-detector/train.py',
         'models/fraud-detector/src/features.ts',
       ]),

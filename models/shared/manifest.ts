@@ -1,6 +1,6 @@
 // The model manifest (`models/<name>/model.json`): one zod schema for every model, and a loader with clear errors.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 
 const ENVIRONMENTS = ['dev', 'staging', 'prod'] as const;
@@ -162,4 +162,9 @@ export function loadManifest(modelDir: string): ModelManifest {
     throw new ManifestError(file, [`not valid JSON: ${(err as Error).message}`]);
   }
   return parseManifest(raw, file);
+}
+
+/** The folder whose `model.json` describes a model artifact folder: the folder itself, or its parent. */
+export function findManifestDir(modelDir: string): string | undefined {
+  return [resolve(modelDir), dirname(resolve(modelDir))].find((dir) => existsSync(join(dir, 'model.json')));
 }

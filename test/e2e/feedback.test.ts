@@ -3,7 +3,7 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { FeedbackResponse } from '../../lambdas/shared/contracts/api.js';
-import type { Label } from '../../lambdas/shared/contracts/transaction.js';
+import type { Label } from '../../models/shared/contracts/transaction.js';
 import {
   type Caller,
   call,

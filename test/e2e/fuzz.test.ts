@@ -10,8 +10,8 @@ import {
   IngestResponse,
   ScoreResponse,
 } from '../../lambdas/shared/contracts/api.js';
-import { CHANNELS, MERCHANT_CATEGORIES, type Transaction } from '../../lambdas/shared/contracts/transaction.js';
 import { ErrorBody } from '../../lambdas/shared/errors.js';
+import { CHANNELS, MERCHANT_CATEGORIES, type Transaction } from '../../models/shared/contracts/transaction.js';
 import {
   type ApiResponse,
   type Caller,

@@ -2,9 +2,9 @@
 import { rmSync } from 'node:fs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DecisionRecord, ScoreResponse } from '../../lambdas/shared/contracts/api.js';
-import type { Transaction } from '../../lambdas/shared/contracts/transaction.js';
 import type { LocalCredentials } from '../../local/api/index.js';
 import type { CustomerState } from '../../models/fraud-detector/src/features.js';
+import type { Transaction } from '../../models/shared/contracts/transaction.js';
 import {
   call,
   callerFor,

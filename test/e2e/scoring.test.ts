@@ -3,8 +3,8 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { featureHash } from '../../lambdas/score/core.js';
 import { DecisionRecord, ScoreResponse } from '../../lambdas/shared/contracts/api.js';
-import type { Transaction } from '../../lambdas/shared/contracts/transaction.js';
 import { FEATURE_NAMES } from '../../models/fraud-detector/src/features.js';
+import type { Transaction } from '../../models/shared/contracts/transaction.js';
 import {
   type Caller,
   call,

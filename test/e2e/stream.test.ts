@@ -3,8 +3,8 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { IngestResponse } from '../../lambdas/shared/contracts/api.js';
-import type { Transaction } from '../../lambdas/shared/contracts/transaction.js';
 import type { CustomerState, MerchantState } from '../../models/fraud-detector/src/features.js';
+import type { Transaction } from '../../models/shared/contracts/transaction.js';
 import {
   type Caller,
   call,

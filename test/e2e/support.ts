@@ -9,9 +9,9 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { Transaction } from '../../lambdas/shared/contracts/transaction.js';
 import { ErrorBody } from '../../lambdas/shared/errors.js';
 import { type LocalStage, type LocalStageOptions, startLocalStage } from '../../local/stage.js';
+import type { Transaction } from '../../models/shared/contracts/transaction.js';
 
 /** Starting a stage (15 workers importing their bundles) and closing it take seconds; on a busy 2-core box, more. */
 export const STAGE_HOOK_TIMEOUT_MS = 180_000;

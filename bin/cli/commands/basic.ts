@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { Transaction } from '../../../lambdas/shared/contracts/transaction.js';
+import { Transaction } from '../../../models/shared/contracts/transaction.js';
 import type { Context } from '../context.js';
 import { ApiError, CliError, UsageError } from '../errors.js';
 import { keyValues, type Output, show, signed, table } from '../output.js';

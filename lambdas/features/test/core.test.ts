@@ -8,7 +8,7 @@ import {
   idHash,
   type MerchantState,
 } from '../../../models/fraud-detector/src/features.js';
-import type { Transaction } from '../../shared/contracts/transaction.js';
+import type { Transaction } from '../../../models/shared/contracts/transaction.js';
 import {
   ConcurrentUpdateError,
   decodeTransaction,

@@ -8,8 +8,8 @@ import {
   emptyCustomerState,
   emptyMerchantState,
 } from '../../../models/fraud-detector/src/features.js';
+import type { Transaction } from '../../../models/shared/contracts/transaction.js';
 import { dynamoDocumentClient } from '../../shared/aws.js';
-import type { Transaction } from '../../shared/contracts/transaction.js';
 import { type RawStreamRecord, updateAggregates } from '../core.js';
 import { DynamoAggregateStore } from '../dynamo-aggregate-store.js';
 import { type LocalServer, startDynalite } from './local-servers.js';

@@ -2,10 +2,10 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Label } from '../../../models/shared/contracts/transaction.js';
 import { type LocalServer, startDynalite, startS3rver } from '../../features/test/local-servers.js';
 import { InMemoryEventPublisher } from '../../shared/adapters/event-publisher.js';
 import { dynamoDocumentClient, s3Client } from '../../shared/aws.js';
-import type { Label } from '../../shared/contracts/transaction.js';
 import { busAnnouncer, DynamoLabelStore, S3GroundTruthSink } from '../adapters.js';
 import { groundTruthLine, recordLabel, type StoredLabel } from '../core.js';
 

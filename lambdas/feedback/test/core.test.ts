@@ -1,5 +1,5 @@
 // Feedback core with in-memory ports: ground-truth format and key layout, newest label wins, bus echo avoided.
-import type { Label } from '../../shared/contracts/transaction.js';
+import type { Label } from '../../../models/shared/contracts/transaction.js';
 import {
   type GroundTruthSink,
   groundTruthKey,

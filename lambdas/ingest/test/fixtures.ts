@@ -1,5 +1,5 @@
 // Test fixtures for ingest: valid transactions built from a counter so every id is unique and readable.
-import type { Transaction } from '../../shared/contracts/transaction.js';
+import type { Transaction } from '../../../models/shared/contracts/transaction.js';
 
 export function txn(n: number, overrides: Partial<Transaction> = {}): Transaction {
   return {

@@ -8,11 +8,11 @@ import {
   type FeatureName,
   type MerchantState,
 } from '../../../models/fraud-detector/src/features.js';
+import { referenceBaseline } from '../../../models/fraud-detector/src/reference.js';
+import type { ModelRef } from '../../../models/shared/contracts/decision.js';
+import type { Transaction } from '../../../models/shared/contracts/transaction.js';
 import { InMemoryDecisionStore } from '../../shared/adapters/decision-store.js';
 import { InMemoryEventPublisher } from '../../shared/adapters/event-publisher.js';
-import type { ModelRef } from '../../shared/contracts/decision.js';
-import type { Transaction } from '../../shared/contracts/transaction.js';
-import { referenceBaseline } from '../baseline.js';
 import {
   createModelPolicy,
   type DecisionLog,

@@ -1,6 +1,6 @@
 // The shadow comparison's pure core: pairing by inference id, differences, agreement at the policy, PSI, verdict.
 import { describe, expect, it } from '@jest/globals';
-import { decide } from '../../shared/contracts/decision.js';
+import { decide } from '../../../models/shared/contracts/decision.js';
 import {
   type CapturedScore,
   captureHourPrefixes,

@@ -1,9 +1,9 @@
 // The HTTP API contract: request/response schemas of every route and the route table (scope per route), the single
 // source for the handlers, the authorizer and the OpenAPI documents.
 import * as z from 'zod';
+import { Attribution, Decision, ModelRef } from '../../../models/shared/contracts/decision.js';
+import { Label, Transaction } from '../../../models/shared/contracts/transaction.js';
 import type { ErrorCode } from '../errors.js';
-import { Attribution, Decision, ModelRef } from './decision.js';
-import { Label, Transaction } from './transaction.js';
 
 /** The Cognito resource server identifier; scopes are `<server>/<name>`. */
 export const RESOURCE_SERVER = 'aims';

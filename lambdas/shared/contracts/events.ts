@@ -1,7 +1,7 @@
 // The bus events: sources, detail types, versioned zod envelopes, PutEvents entries and schema-registry JSON Schemas.
 import * as z from 'zod';
-import { Attribution, Decision, ModelRef } from './decision.js';
-import { Label, Transaction } from './transaction.js';
+import { Attribution, Decision, ModelRef } from '../../../models/shared/contracts/decision.js';
+import { Label, Transaction } from '../../../models/shared/contracts/transaction.js';
 
 /** The version every detail carries today; a breaking change bumps it and adds a schema, never edits one. */
 export const EVENT_VERSION = 1;

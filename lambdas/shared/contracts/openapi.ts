@@ -8,6 +8,7 @@ import {
   zodToOpenAPIRegistry,
 } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
+import { Transaction } from '../../../models/shared/contracts/transaction.js';
 import { ERROR_STATUS, ErrorBody, type ErrorCode } from '../errors.js';
 import {
   API_KEY_HEADER,
@@ -22,7 +23,6 @@ import {
   SCOPE_DESCRIPTIONS,
   ScoreResponse,
 } from './api.js';
-import { Transaction } from './transaction.js';
 
 /** Component names of the shared schemas (routes referencing them get a `$ref`). */
 const NAMED_SCHEMAS: readonly (readonly [string, z.ZodType])[] = [

@@ -3,7 +3,7 @@
 import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Transaction } from '../../../lambdas/shared/contracts/transaction.js';
+import type { Transaction } from '../../shared/contracts/transaction.js';
 import {
   applyToCustomer,
   applyToMerchant,

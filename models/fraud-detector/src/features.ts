@@ -1,7 +1,7 @@
 // The one feature definition: every model input, the bounded per-customer/per-merchant state, and how a
 // transaction updates it. Imported by the stream Lambda, the scorer and the offline training-set builder,
 // so it is pure (no I/O, no Node-only APIs) and its state is plain JSON.
-import type { Transaction } from '../../../lambdas/shared/contracts/transaction.js';
+import type { Transaction } from '../../shared/contracts/transaction.js';
 import { countryDistanceKm } from './countries.js';
 
 const MINUTE = 60_000;

@@ -1,10 +1,11 @@
 // The local training pipeline behind `npm run train`: simulate → build the training set → train.py → quality check.
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadManifest, type ModelManifest } from '../../shared/manifest.js';
+import { loadManifest } from '../../shared/manifest.js';
+import { checkModule, type QualityVerdict } from '../../shared/module.js';
 import { buildDataset, type DatasetInfo } from './dataset.js';
-import { FEATURE_NAMES } from './features.js';
+import { checkQuality, readMetrics, type TrainingMetrics } from './gate.js';
+import fraudDetector from './module.js';
 import { ensureTorch, runPython } from './python.js';
 import { type SimulationSummary, simulate } from './simulator/simulate.js';
 
@@ -29,18 +30,6 @@ export interface PipelineOptions {
 
 export type PipelinePhase = 'simulate' | 'features' | 'train';
 
-/** What train.py writes into metrics.json that the pipeline relies on. */
-export interface TrainingMetrics {
-  readonly model: { readonly aucPr: number; readonly recallAt1pct: number } & Record<string, unknown>;
-  readonly rules: ({ readonly aucPr?: number; readonly recallAt1pct: number } & Record<string, unknown>) | null;
-}
-
-export interface QualityVerdict {
-  readonly passed: boolean;
-  readonly problems: string[];
-  readonly lift: number | null;
-}
-
 export interface PipelineResult {
   readonly out: string;
   readonly datasetDir: string;
@@ -49,37 +38,6 @@ export interface PipelineResult {
   readonly metrics: TrainingMetrics | null;
   readonly verdict: QualityVerdict | null;
   readonly seconds: { simulate: number; dataset: number; train: number };
-}
-
-/** Reads metrics.json and says what is missing instead of failing on `undefined` later. */
-export function readMetrics(file: string): TrainingMetrics {
-  if (!existsSync(file)) throw new Error(`train.py wrote no metrics file at ${file}`);
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as Partial<TrainingMetrics>;
-  const missing: string[] = [];
-  if (typeof raw.model?.aucPr !== 'number') missing.push('model.aucPr');
-  if (typeof raw.model?.recallAt1pct !== 'number') missing.push('model.recallAt1pct');
-  if (typeof raw.rules?.recallAt1pct !== 'number') missing.push('rules.recallAt1pct');
-  if (missing.length > 0) throw new Error(`${file} lacks ${missing.join(', ')}`);
-  return raw as TrainingMetrics;
-}
-
-/** Applies the manifest's quality gate (AUC-PR floor, recall lift over the rules at a 1% alert rate). */
-export function checkQuality(metrics: TrainingMetrics, gate: ModelManifest['training']['qualityGate']): QualityVerdict {
-  const problems: string[] = [];
-  const model = metrics.model.recallAt1pct;
-  const rules = metrics.rules?.recallAt1pct ?? null;
-  const lift = rules === null ? null : rules > 0 ? model / rules : Number.POSITIVE_INFINITY;
-  if (rules === null) problems.push('no rules baseline in metrics.json');
-  else if (model < gate.minRecallLiftVsRules * rules) {
-    problems.push(
-      `model recall@1% ${model.toFixed(4)} < ${gate.minRecallLiftVsRules} × rules recall@1% ${rules.toFixed(4)} ` +
-        `(= ${(gate.minRecallLiftVsRules * rules).toFixed(4)})`,
-    );
-  }
-  if (metrics.model.aucPr < gate.minAucPr) {
-    problems.push(`model AUC-PR ${metrics.model.aucPr.toFixed(4)} < the gate's minAucPr ${gate.minAucPr}`);
-  }
-  return { passed: problems.length === 0, problems, lift };
 }
 
 /** Runs the pipeline end to end. Throws on a broken step; a failed quality gate is reported in `verdict`. */
@@ -92,9 +50,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   const datasetDir = join(out, 'dataset');
   const log = options.log ?? (() => {});
   const manifest = loadManifest(MODEL_DIR);
-  if (manifest.features.join(',') !== FEATURE_NAMES.join(',')) {
-    throw new Error(`${MODEL_DIR}/model.json features differ from features.ts FEATURE_NAMES; update the manifest`);
-  }
+  checkModule(manifest, fraudDetector, MODEL_DIR);
 
   let t = performance.now();
   const lap = () => {
@@ -142,7 +98,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     String(v),
   ]);
   const args = [
-    join(MODEL_DIR, 'train.py'),
+    join(MODEL_DIR, fraudDetector.training.script),
     '--train',
     datasetDir,
     '--model-dir',

@@ -1,7 +1,11 @@
 // The hand-written rules baseline: transparent points per red flag. It is the bar the model must beat and
 // the scorer's fallback when the model endpoint fails, so every point comes with a human-readable reason.
-import type { Transaction } from '../../../lambdas/shared/contracts/transaction.js';
+import type { ModelRef } from '../../shared/contracts/decision.js';
+import type { Transaction } from '../../shared/contracts/transaction.js';
 import { SMALL_AMOUNT } from './features.js';
+
+/** How the rules are named where a model's name would be (responses, audit records) when they answer instead. */
+export const RULES_MODEL: ModelRef = { name: 'rules', version: '1' };
 
 export interface RulesResult {
   /** 0..1, monotone in the number and weight of red flags. */

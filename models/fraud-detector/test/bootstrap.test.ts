@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadManifest } from '../../shared/manifest.js';
-import { checkQuality, MODEL_DIR, readMetrics } from '../src/pipeline.js';
+import { checkQuality, readMetrics } from '../src/gate.js';
+import { MODEL_DIR } from '../src/pipeline.js';
 
 const bootstrap = join(MODEL_DIR, 'bootstrap');
 const manifest = loadManifest(MODEL_DIR);

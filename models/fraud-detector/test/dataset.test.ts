@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Transaction } from '../../../lambdas/shared/contracts/transaction.js';
+import type { Transaction } from '../../shared/contracts/transaction.js';
 import { buildDataset, buildRows, CSV_HEADER, splitByTime } from '../src/dataset.js';
 import {
   applyToCustomer,

@@ -1,7 +1,7 @@
 // Tests the one feature module: manifest agreement, window edges, order tolerance, idempotency and no leakage.
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { type Transaction, Transaction as TransactionSchema } from '../../../lambdas/shared/contracts/transaction.js';
+import { type Transaction, Transaction as TransactionSchema } from '../../shared/contracts/transaction.js';
 import { loadManifest } from '../../shared/manifest.js';
 import {
   applyToCustomer,

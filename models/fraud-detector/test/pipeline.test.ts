@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkQuality, readMetrics, type TrainingMetrics } from '../src/pipeline.js';
+import { checkQuality, readMetrics, type TrainingMetrics } from '../src/gate.js';
 
 const gate = { minAucPr: 0.3, minRecallLiftVsRules: 1.3, maxRegressionVsChampion: 0.05 };
 const metrics = (model: number, rules: number, aucPr = 0.6): TrainingMetrics => ({

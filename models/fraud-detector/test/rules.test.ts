@@ -1,6 +1,6 @@
 // Tests the rules baseline: quiet transactions score 0, each red flag raises the score with a reason, and on
 // simulated data it separates fraud from legitimate traffic (it is the fallback when the model is down).
-import type { Transaction } from '../../../lambdas/shared/contracts/transaction.js';
+import type { Transaction } from '../../shared/contracts/transaction.js';
 import { buildRows } from '../src/dataset.js';
 import { FEATURE_NAMES, type FeatureName, featureRecord } from '../src/features.js';
 import { rulesScore } from '../src/rules.js';

@@ -2,7 +2,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Label, Transaction } from '../../../lambdas/shared/contracts/transaction.js';
+import { Label, Transaction } from '../../shared/contracts/transaction.js';
 import { readSimulation, SIMULATION_FILES, writeSimulation } from '../src/simulator/io.js';
 import { formatTimestamp, parseDrift, type SimulationResult, simulate } from '../src/simulator/simulate.js';
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { SHARED_TRAINER, sourceHashes, trainingSources } from '../../shared/training.js';
 import { DEFAULT_PYTHON, ensureTorch, runPython, TorchMissingError } from '../src/python.js';
 import { SYNTHETIC_FEATURES, writeSyntheticChannel } from './fixtures/synthetic-channel.js';
 
@@ -109,6 +110,9 @@ describe('train.py', () => {
     expect((card.dataset as { sha256: string }).sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(card.modelSha256).toBe(sha256(join(dir, 'model.onnx')));
     expect(card.hyperparameters).toMatchObject({ hidden_units: '64,32', seed: 5 });
+    // The training code is part of the model's provenance: the quality test reuses a model only when it is unchanged.
+    expect(card.code).toEqual(sourceHashes(trainingSources(join(here, '..'), 'train.py')));
+    expect(Object.keys(card.code as object).sort()).toEqual(['aims_training.py', 'train.py']);
 
     const metrics = readJson<Metrics>(join(dir, 'metrics.json'));
     for (const key of ['aucPr', 'rocAuc', 'recallAt1pct', 'precisionAt1pct']) {
@@ -268,11 +272,11 @@ describe('train.py', () => {
     // 200 rows, 2 alerts; 4 rows tie at the top, 2 of them positive: expected recall = 2 alerts * 1/2 / 2 positives.
     const code = [
       'import sys, json, numpy as np',
-      `sys.path.insert(0, ${JSON.stringify(dirname(TRAIN_PY))})`,
-      'import train',
+      `sys.path.insert(0, ${JSON.stringify(dirname(SHARED_TRAINER))})`,
+      'import aims_training as t',
       'y = np.zeros(200); y[0] = 1; y[1] = 1',
       's = np.zeros(200); s[:4] = 0.9',
-      'print(json.dumps([train.at_alert_rate(y, s, 0.01), train.average_precision(y, s), train.roc_auc(y, s)]))',
+      'print(json.dumps([t.at_alert_rate(y, s, 0.01), t.average_precision(y, s), t.roc_auc(y, s)]))',
     ].join('\n');
     // No __pycache__ in the source tree.
     const { stdout } = await execFileAsync(python, ['-c', code], {

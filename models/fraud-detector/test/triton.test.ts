@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { instanceKindFor, packageTriton } from '../../shared/triton/package.js';
 import { DEFAULT_PYTHON } from '../src/python.js';
-import { instanceKindFor, packageTriton } from '../triton/package.js';
 import { SYNTHETIC_FEATURES, writeSyntheticChannel } from './fixtures/synthetic-channel.js';
 
 const execFileAsync = promisify(execFile);
@@ -133,7 +133,7 @@ describe('package-triton CLI', () => {
     writeFileSync(join(manifestDir, 'model.json'), JSON.stringify(manifest));
     const out = join(work, 'cli', 'model.tar.gz');
     const { stdout } = await execFileAsync(join(repoRoot, 'node_modules', '.bin', 'tsx'), [
-      join(here, '..', 'src', 'cli', 'package-triton.ts'),
+      join(repoRoot, 'models', 'shared', 'cli', 'package-triton.ts'),
       ...['--model-dir', modelDir, '--out', out, '--manifest-dir', manifestDir],
     ]);
     expect(JSON.parse(stdout)).toMatchObject({
@@ -149,7 +149,7 @@ describe('package-triton CLI', () => {
     // dev serves from a CPU instance type in the manifest: Triton must not ask for a GPU there.
     const devOut = join(work, 'cli', 'dev.tar.gz');
     await execFileAsync(join(repoRoot, 'node_modules', '.bin', 'tsx'), [
-      join(here, '..', 'src', 'cli', 'package-triton.ts'),
+      join(repoRoot, 'models', 'shared', 'cli', 'package-triton.ts'),
       ...['--model-dir', modelDir, '--out', devOut, '--manifest-dir', manifestDir, '--environment', 'dev'],
     ]);
     const { stdout: devConfig } = await execFileAsync('tar', ['-xzOf', devOut, `${manifest.name}/config.pbtxt`]);
@@ -163,8 +163,8 @@ describe('package-triton CLI', () => {
   test('GIVEN the real manifest and a model trained on other features THEN the CLI exits 1 and says why', async () => {
     await expect(
       execFileAsync(join(repoRoot, 'node_modules', '.bin', 'tsx'), [
-        join(here, '..', 'src', 'cli', 'package-triton.ts'),
-        ...['--model-dir', modelDir, '--out', join(work, 'e.tar.gz')],
+        join(repoRoot, 'models', 'shared', 'cli', 'package-triton.ts'),
+        ...['--model-dir', modelDir, '--out', join(work, 'e.tar.gz'), '--manifest-dir', join(here, '..')],
       ]),
     ).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/package-triton: .*different feature list/) });
   });

@@ -1,11 +1,12 @@
 // Loads one model version (manifest + model card + ONNX session), refuses mismatched artifacts, and counts users
 // so a replaced version's session is released only after its last in-flight batch.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { loadManifest, type ModelManifest } from '../../shared/manifest.js';
+import { findManifestDir, loadManifest, type ModelManifest } from '../../shared/manifest.js';
+import { describeFeatureMismatch, hasModule, loadModule } from '../../shared/module.js';
 import { ModelLoadError } from './errors.js';
 
 const TensorSpec = z.object({
@@ -37,30 +38,15 @@ export interface ModelSource {
   intraOpNumThreads?: number;
 }
 
-/** Describes, for each position, where two feature lists part ways; empty when they are equal. */
-export function describeFeatureMismatch(expected: readonly string[], actual: readonly string[]): string[] {
-  const problems: string[] = [];
-  const missing = expected.filter((f) => !actual.includes(f));
-  const extra = actual.filter((f) => !expected.includes(f));
-  if (missing.length > 0) problems.push(`missing from the model: ${missing.join(', ')}`);
-  if (extra.length > 0) problems.push(`not in the manifest: ${extra.join(', ')}`);
-  if (problems.length === 0) {
-    const moved = expected.flatMap((f, i) =>
-      actual[i] === f ? [] : [`${f} (manifest #${i}, model #${actual.indexOf(f)})`],
-    );
-    if (moved.length > 0) problems.push(`in a different order: ${moved.join(', ')}`);
-    else if (expected.length !== actual.length) problems.push('repeated features');
-  }
-  return problems;
-}
-
 /** Finds the directory whose `model.json` describes the artifact: explicit, beside it, or one level up. */
 export function resolveManifestDir(modelDir: string, manifestDir?: string): string {
   if (manifestDir !== undefined) return resolve(manifestDir);
-  const candidates = [resolve(modelDir), dirname(resolve(modelDir))];
-  const found = candidates.find((dir) => existsSync(join(dir, 'model.json')));
+  const found = findManifestDir(modelDir);
   if (found === undefined) {
-    throw new ModelLoadError(modelDir, `no model.json manifest in ${candidates.join(' or ')}; pass --manifest-dir`);
+    throw new ModelLoadError(
+      modelDir,
+      `no model.json manifest in ${resolve(modelDir)} or ${dirname(resolve(modelDir))}; pass --manifest-dir`,
+    );
   }
   return found;
 }
@@ -138,6 +124,15 @@ export class LoadedModel {
       manifest = loadManifest(manifestDir);
     } catch (err) {
       throw new ModelLoadError(modelDir, (err as Error).message);
+    }
+    // Beside its source (the local stage, `npm run model-server`) the manifest must describe the model module too; a
+    // serving container holds only the artifacts, and the synth-time check covered its module.
+    if (hasModule(manifestDir)) {
+      try {
+        await loadModule(manifestDir, manifest);
+      } catch (err) {
+        throw new ModelLoadError(modelDir, (err as Error).message);
+      }
     }
     const card = readCard(modelDir);
     if (card.name !== manifest.name) {

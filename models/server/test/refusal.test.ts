@@ -1,7 +1,8 @@
 // The server refuses to start on an artifact that does not match its manifest, and says exactly why.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeFeatureMismatch } from '../src/model.js';
-import { FEATURES, makeFixtureModel, makeTempDir, removeDir, runRefusingServer } from './support.js';
+import { describeFeatureMismatch } from '../../shared/module.js';
+import { FEATURES, makeFixtureModel, makeTempDir, removeDir, repoRoot, runRefusingServer } from './support.js';
 
 let root: string;
 
@@ -68,4 +69,28 @@ describe('describeFeatureMismatch', () => {
   test('GIVEN a repeated feature THEN it is reported', () => {
     expect(describeFeatureMismatch(['a', 'b'], ['a', 'b', 'b'])).toEqual(['repeated features']);
   });
+});
+
+test('GIVEN a manifest whose features differ from its model module WHEN the server starts THEN it exits 1 naming them', async () => {
+  // The fraud detector's own module and bootstrap model, under a manifest with one feature renamed.
+  const fraud = join(repoRoot, 'models', 'fraud-detector');
+  const manifestDir = join(root, 'module-mismatch');
+  mkdirSync(join(manifestDir, 'src'), { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(fraud, 'model.json'), 'utf8')) as { features: string[] };
+  manifest.features = manifest.features.map((f) => (f === 'country_changed' ? 'country_switched' : f));
+  writeFileSync(join(manifestDir, 'model.json'), JSON.stringify(manifest));
+  writeFileSync(join(manifestDir, 'train.py'), '');
+  writeFileSync(join(manifestDir, 'package.json'), '{ "type": "module" }\n');
+  writeFileSync(
+    join(manifestDir, 'src', 'module.ts'),
+    `export { default } from ${JSON.stringify(join(fraud, 'src', 'module.ts'))};\n`,
+  );
+  const { code, logs } = await runRefusingServer([
+    ...['--model-dir', join(fraud, 'bootstrap'), '--manifest-dir', manifestDir],
+  ]);
+  expect(code).toBe(1);
+  expect(failure(logs)).toMatch(
+    /model\.json and src\/module\.ts disagree:\n {2}- features missing from the model: country_switched\n {2}- features not in the manifest: country_changed/,
+  );
+  expect(logs.some((l) => l.event === 'model_loaded')).toBe(false);
 });

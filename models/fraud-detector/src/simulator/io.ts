@@ -1,7 +1,7 @@
 // Writes and reads a simulation as JSONL files: transactions (the stream), labels (delayed feedback), truth (kept apart).
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Label, Transaction } from '../../../../lambdas/shared/contracts/transaction.js';
+import { Label, Transaction } from '../../../shared/contracts/transaction.js';
 import { readJsonl } from '../dataset.js';
 import type { SimulationResult, SimulationSummary, TruthRecord } from './simulate.js';
 

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-export const CONFIG_TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), 'config.pbtxt');
+/** The config.pbtxt every model's Triton repository is rendered from (placeholders from manifest and model card). */
+export const TRITON_CONFIG_TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), 'config.pbtxt');
 /** Triton loads the highest numeric version directory; the endpoint serves exactly one. */
 export const TRITON_VERSION_DIR = '1';
 
@@ -101,7 +102,7 @@ export interface PackageTritonOptions {
   serving: TritonServing;
   /** The manifest's feature list; packaging refuses a model trained on a different one. */
   expectedFeatures?: readonly string[];
-  /** @default - triton/config.pbtxt next to this file */
+  /** @default TRITON_CONFIG_TEMPLATE */
   templatePath?: string;
 }
 
@@ -188,7 +189,7 @@ export async function packageTriton(opts: PackageTritonOptions): Promise<Package
   if (card.modelSha256 && createHash('sha256').update(onnx).digest('hex') !== card.modelSha256) {
     throw new Error(`${onnxPath} does not match model-card.json's modelSha256: the artifacts come from different runs`);
   }
-  const template = await readFile(opts.templatePath ?? CONFIG_TEMPLATE, 'utf8');
+  const template = await readFile(opts.templatePath ?? TRITON_CONFIG_TEMPLATE, 'utf8');
   const config = renderTritonConfig({ modelName: opts.modelName, card, serving: opts.serving, template });
 
   const staging = await mkdtemp(join(tmpdir(), 'triton-repo-'));

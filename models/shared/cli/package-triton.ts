@@ -1,21 +1,26 @@
-// `npm run package:triton -- --model-dir <artifacts> --out <file>`: the Triton model.tar.gz for the GPU endpoint.
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// `npm run package:triton -- --model-dir <artifacts> [--out <file>]`: the Triton model.tar.gz of any model folder's
+// trained artifacts, with the serving settings of its manifest, for the GPU endpoint.
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { loadManifest } from '../../../shared/manifest.js';
-import { instanceKindFor, packageTriton } from '../../triton/package.js';
-
-const modelRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { findManifestDir, loadManifest } from '../manifest.js';
+import { instanceKindFor, packageTriton } from '../triton/package.js';
 
 const program = new Command()
   .name('package-triton')
   .description('Pack model.onnx and a rendered config.pbtxt as a Triton model repository (model.tar.gz).')
-  .option('--model-dir <dir>', 'directory with model.onnx and model-card.json', join(modelRoot, 'artifacts'))
+  .requiredOption('--model-dir <dir>', 'directory with model.onnx and model-card.json (e.g. models/<name>/artifacts)')
   .option('--out <file>', 'output archive (default: <model-dir>/model.tar.gz)')
-  .option('--manifest-dir <dir>', 'directory holding model.json', modelRoot)
+  .option(
+    '--manifest-dir <dir>',
+    'directory holding model.json (default: the model dir if it has one, else its parent)',
+  )
   .option('--environment <env>', 'dev | staging | prod: KIND_CPU if its serving.instanceType has no GPU', 'prod')
-  .action(async (opts: { modelDir: string; out?: string; manifestDir: string; environment: string }) => {
-    const manifest = loadManifest(opts.manifestDir);
+  .action(async (opts: { modelDir: string; out?: string; manifestDir?: string; environment: string }) => {
+    const manifestDir = opts.manifestDir ?? findManifestDir(opts.modelDir);
+    if (manifestDir === undefined) {
+      throw new Error(`no model.json in ${opts.modelDir} or its parent; pass --manifest-dir`);
+    }
+    const manifest = loadManifest(manifestDir);
     const environments = manifest.serving.instanceType;
     if (!Object.hasOwn(environments, opts.environment)) {
       throw new Error(

@@ -1,6 +1,6 @@
 // The occlusion baseline the score function ships as a literal must be what the feature module computes.
-import { FEATURE_NAMES } from '../../../models/fraud-detector/src/features.js';
-import { REFERENCE_BASELINE, referenceBaseline } from '../baseline.js';
+import { FEATURE_NAMES } from '../src/features.js';
+import { REFERENCE_BASELINE, referenceBaseline } from '../src/reference.js';
 
 describe('GIVEN the reference baseline', () => {
   test('WHEN computed with the current feature module THEN it equals the literal the handler uses, feature by feature', () => {

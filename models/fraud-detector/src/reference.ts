@@ -1,5 +1,7 @@
 // The occlusion baseline: the feature vector of an unremarkable transaction by an established customer at a steady
 // merchant, computed with the feature module itself so it can never drift from the model's feature definitions.
+
+import type { Transaction } from '../../shared/contracts/transaction.js';
 import {
   applyToCustomer,
   applyToMerchant,
@@ -8,8 +10,7 @@ import {
   emptyMerchantState,
   type FeatureName,
   featureRecord,
-} from '../../models/fraud-detector/src/features.js';
-import type { Transaction } from '../shared/contracts/transaction.js';
+} from './features.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -51,9 +52,9 @@ export function referenceBaseline(): Record<FeatureName, number> {
 
 /**
  * `referenceBaseline()` as it computes today, kept as a literal: replaying its 366 transactions through the feature
- * module cost ≈ 20 ms of every cold start (bench/score-init.bench.ts). lambdas/score/test/baseline.test.ts fails the
- * moment the feature module changes the result; print the new values with
- * `npx tsx -e "import('./lambdas/score/baseline.ts').then((m) => console.log(m.referenceBaseline()))"`.
+ * module cost ≈ 20 ms of every cold start (bench/score-init.bench.ts). models/fraud-detector/test/reference.test.ts
+ * fails the moment the feature module changes the result; print the new values with
+ * `npx tsx -e "import('./models/fraud-detector/src/reference.ts').then((m) => console.log(m.referenceBaseline()))"`.
  */
 export const REFERENCE_BASELINE: Readonly<Record<FeatureName, number>> = Object.freeze({
   log_amount: 3.713572066704308,
