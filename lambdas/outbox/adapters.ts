@@ -6,6 +6,7 @@ import {
   checkEntryRetryOptions,
   type EntryFailure,
   type EntryRetryOptions,
+  positionalFailures,
   sendBatchesEach,
   sendWithEntryRetry,
 } from '../shared/adapters/entry-retry.js';
@@ -61,13 +62,7 @@ export class FirehoseDecisionLog implements DecisionLog {
             Records: pending.map((Data) => ({ Data })),
           }),
         );
-        // RequestResponses are positional: response i answers record i.
-        return pending.map((_, i) => {
-          const result = out.FailedPutCount ? out.RequestResponses?.[i] : undefined;
-          return result?.ErrorCode
-            ? { errorCode: result.ErrorCode, errorMessage: result.ErrorMessage ?? '' }
-            : undefined;
-        });
+        return positionalFailures(pending.length, out.FailedPutCount, out.RequestResponses);
       },
       this.retry,
     );

@@ -9,27 +9,32 @@ import { decision } from './fakes.js';
 type Batch = { DeliveryStreamName: string; Records: { Data: string }[] };
 const idOf = (r: { Data: string }) => JSON.parse(Buffer.from(r.Data, 'base64').toString('utf8')).transactionId;
 
+/** A PutRecordBatch endpoint that refuses the records `refuse` names (by transactionId) and accepts the rest. */
+const firehose = (refuse: (id: string) => { ErrorCode: string; ErrorMessage: string } | undefined) =>
+  startJsonServer(({ body }) => {
+    const responses = (JSON.parse(body) as Batch).Records.map((r) => refuse(idOf(r)) ?? { RecordId: `r-${idOf(r)}` });
+    const failed = responses.filter((r) => 'ErrorCode' in r).length;
+    return { status: 200, body: { FailedPutCount: failed, Encrypted: false, RequestResponses: responses } };
+  });
+const logAt = (endpoint: { clientOptions: Parameters<typeof firehoseClient>[0] }, maxAttempts = 3) =>
+  new FirehoseDecisionLog({
+    client: firehoseClient(endpoint.clientOptions),
+    deliveryStreamName: 'aims-decisions',
+    maxAttempts,
+    baseDelayMs: 1,
+  });
+
 describe('FirehoseDecisionLog', () => {
   it('GIVEN 501 lines and one record refused once WHEN appending THEN two calls of ≤ 500, and only the refused one again', async () => {
     const seen = new Map<string, number>();
-    const server = await startJsonServer(({ body }) => {
-      const batch = JSON.parse(body) as Batch;
-      const responses = batch.Records.map((r) => {
-        const id = idOf(r);
-        seen.set(id, (seen.get(id) ?? 0) + 1);
-        return id === 't-7' && seen.get(id) === 1
-          ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'busy' }
-          : { RecordId: `r-${id}` };
-      });
-      const failed = responses.filter((r) => 'ErrorCode' in r).length;
-      return { status: 200, body: { FailedPutCount: failed, Encrypted: false, RequestResponses: responses } };
+    const server = await firehose((id) => {
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+      return id === 't-7' && seen.get(id) === 1
+        ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'busy' }
+        : undefined;
     });
     try {
-      const log = new FirehoseDecisionLog({
-        client: firehoseClient(server.clientOptions),
-        deliveryStreamName: 'aims-decisions',
-        baseDelayMs: 1,
-      });
+      const log = logAt(server);
       const lines = Array.from({ length: 501 }, (_, i) => decisionLogRecord(decision(i)));
       const out = await log.appendEach(lines);
       expect(out.every((f) => f === undefined)).toBe(true);
@@ -45,20 +50,11 @@ describe('FirehoseDecisionLog', () => {
   });
 
   it('GIVEN a record refused on every attempt WHEN appending THEN its failure is returned and the others are accepted', async () => {
-    const server = await startJsonServer(({ body }) => {
-      const responses = (JSON.parse(body) as Batch).Records.map((r) =>
-        idOf(r) === 't-1' ? { ErrorCode: 'InternalFailure', ErrorMessage: 'no' } : { RecordId: 'ok' },
-      );
-      const failed = responses.filter((r) => 'ErrorCode' in r).length;
-      return { status: 200, body: { FailedPutCount: failed, Encrypted: false, RequestResponses: responses } };
-    });
+    const server = await firehose((id) =>
+      id === 't-1' ? { ErrorCode: 'InternalFailure', ErrorMessage: 'no' } : undefined,
+    );
     try {
-      const log = new FirehoseDecisionLog({
-        client: firehoseClient(server.clientOptions),
-        deliveryStreamName: 'aims-decisions',
-        maxAttempts: 2,
-        baseDelayMs: 1,
-      });
+      const log = logAt(server, 2);
       const out = await log.appendEach([0, 1, 2].map((i) => decisionLogRecord(decision(i))));
       expect(out).toEqual([undefined, { errorCode: 'InternalFailure', errorMessage: 'no' }, undefined]);
       expect(server.requests).toHaveLength(2);

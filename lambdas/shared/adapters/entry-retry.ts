@@ -66,3 +66,18 @@ export async function sendBatchesEach<E>(
     return (batches[b] ?? []).map(() => failure);
   });
 }
+
+/**
+ * The per-entry results of a batch call that answers positionally (result i answers entry i), as `send` returns them
+ * to `sendWithEntryRetry`: undefined when nothing failed or the result carries no error code.
+ */
+export function positionalFailures(
+  sent: number,
+  failedCount: number | undefined,
+  results: readonly { ErrorCode?: string; ErrorMessage?: string }[] | undefined,
+): (EntryFailure | undefined)[] {
+  return Array.from({ length: sent }, (_, i) => {
+    const result = failedCount ? results?.[i] : undefined;
+    return result?.ErrorCode ? { errorCode: result.ErrorCode, errorMessage: result.ErrorMessage ?? '' } : undefined;
+  });
+}

@@ -5,6 +5,7 @@ import {
   checkEntryRetryOptions,
   type EntryFailure,
   type EntryRetryOptions,
+  positionalFailures,
   sendBatchesEach,
   sendWithEntryRetry,
 } from './entry-retry.js';
@@ -84,13 +85,7 @@ export class EventBridgePublisher implements EventPublisher, EventBatchPublisher
       batch,
       async (pending) => {
         const out = await this.props.client.send(new PutEventsCommand({ Entries: [...pending] }));
-        // Result entries are positional: entry i answers request entry i.
-        return pending.map((_, i) => {
-          const result = out.FailedEntryCount ? out.Entries?.[i] : undefined;
-          return result?.ErrorCode
-            ? { errorCode: result.ErrorCode, errorMessage: result.ErrorMessage ?? '' }
-            : undefined;
-        });
+        return positionalFailures(pending.length, out.FailedEntryCount, out.Entries);
       },
       this.retry,
     );
