@@ -3,17 +3,10 @@
 // Run by bench/scoring.bench.ts: `node --import tsx bench/support/scoring-load.ts <config.json>`; prints one JSON line.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { PutRecordCommand } from '@aws-sdk/client-firehose';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
-import {
-  dynamoDocumentClient,
-  eventBridgeClient,
-  firehoseClient,
-  sageMakerRuntimeClient,
-} from '../../lambdas/shared/aws.js';
+import { dynamoDocumentClient, sageMakerRuntimeClient } from '../../lambdas/shared/aws.js';
 
 export interface LoadConfig {
   readonly url: string;
@@ -33,9 +26,6 @@ export interface LoadConfig {
   readonly modelRows: readonly (readonly number[])[];
   /** A real audit record, re-put under fresh ids. */
   readonly auditItem: Record<string, unknown>;
-  /** The PutEvents entries of one approve decision. */
-  readonly eventEntries: readonly Record<string, unknown>[];
-  readonly firehoseStream: string;
   readonly fixedRate: number;
   readonly fixedSeconds: number;
   readonly rampConcurrency: readonly number[];
@@ -221,8 +211,6 @@ async function pacedRun(o: { rate: number; seconds: number }, parseScorer = fals
 
 // ---- the bare calls ---------------------------------------------------------------------------------------------
 const doc = dynamoDocumentClient();
-const events = eventBridgeClient();
-const firehose = firehoseClient();
 const sagemaker = sageMakerRuntimeClient();
 const modelBody = new TextEncoder().encode(
   JSON.stringify({
@@ -237,15 +225,10 @@ const modelBody = new TextEncoder().encode(
   }),
 );
 let bareId = 0;
-const BARE_CALLS = [
-  'BatchGetItem features',
-  'InvokeEndpoint (F+1 rows)',
-  'PutItem audit (conditional)',
-  'PutEvents',
-  'Firehose PutRecord',
-] as const;
+const BARE_CALLS = ['BatchGetItem features', 'InvokeEndpoint (F+1 rows)', 'PutItem audit (conditional)'] as const;
 
-/** The scorer's calls, one after another; returns each call's time in ms. */
+/** The scorer's calls, one after another (the outbox sends the events and the log line off the request path);
+ * returns each call's time in ms. */
 async function bareSequence(): Promise<number[]> {
   const i = bareId++;
   const [customer, merchant] = config.featureKeys[i % config.featureKeys.length] as readonly [string, string];
@@ -279,19 +262,6 @@ async function bareSequence(): Promise<number[]> {
         TableName: config.decisionsTable,
         Item: item,
         ConditionExpression: 'attribute_not_exists(transactionId)',
-      }),
-    ),
-  );
-  await time(() =>
-    events.send(
-      new PutEventsCommand({ Entries: config.eventEntries as unknown as PutEventsCommand['input']['Entries'] }),
-    ),
-  );
-  await time(() =>
-    firehose.send(
-      new PutRecordCommand({
-        DeliveryStreamName: config.firehoseStream,
-        Record: { Data: new TextEncoder().encode(`${JSON.stringify(item)}\n`) },
       }),
     ),
   );
