@@ -33,8 +33,6 @@ const FLOOR_PROBE = `const u = process.cpuUsage(); process.stdout.write('${MARKE
 const SCORE_VARIABLES = {
   FEATURES_TABLE: 'bench-features',
   DECISIONS_TABLE: 'bench-decisions',
-  EVENT_BUS_NAME: 'bench-bus',
-  DECISION_LOG_STREAM: 'bench-decision-log',
   MODEL_ENDPOINT_NAME: 'aims-dev-fraud-detector',
   MODEL_NAME: environments.Dev.scoring.model,
   MODEL_TIMEOUT_MS: '200',

@@ -9,7 +9,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDocumentClient } from '../lambdas/shared/aws.js';
-import { busEvent, EVENT_SOURCES, toPutEventsEntry } from '../lambdas/shared/contracts/events.js';
 import { type LocalStage, startLocalStage } from '../local/stage.js';
 import { sdkEnvironment } from '../local/types.js';
 import { FEATURE_NAMES } from '../models/fraud-detector/src/features.js';
@@ -74,9 +73,6 @@ function scoreFunction(stage: LocalStage) {
     fn,
     featuresTable: env('FEATURES_TABLE'),
     decisionsTable: env('DECISIONS_TABLE'),
-    // Present only while the scorer publishes on its request path (before the outbox, ADR 0004).
-    bus: fn.environment.EVENT_BUS_NAME,
-    firehoseStream: fn.environment.DECISION_LOG_STREAM,
     endpointName: env('MODEL_ENDPOINT_NAME'),
   };
 }
@@ -174,7 +170,7 @@ async function main(): Promise<void> {
     say(`  streamed ${history.length} history transactions; ${live.length} live transactions as request bodies`);
 
     const s = scoreFunction(stage);
-    // A real audit record of this model and feature set, for the bare PutItem and the Firehose line.
+    // A real audit record of this model and feature set, for the bare PutItem.
     const sample = live[0] as Transaction;
     const scored = await fetch(`${stage.url}/v1/score`, { method: 'POST', headers, body: JSON.stringify(sample) });
     if (!scored.ok) throw new Error(`POST /v1/score answered ${scored.status}: ${await scored.text()}`);
@@ -192,19 +188,6 @@ async function main(): Promise<void> {
         vector.map((v, k) => (k === i ? baseline[FEATURE_NAMES[k] as keyof typeof baseline] : v)),
       ),
     ];
-    const event = busEvent('TransactionScored', EVENT_SOURCES.score, {
-      transactionId: sample.transactionId,
-      customerId: sample.customerId,
-      merchantId: sample.merchantId,
-      amount: sample.amount,
-      currency: sample.currency,
-      decision: 'approve',
-      score: Number(audit.score),
-      degraded: false,
-      model: audit.model as { name: string; version: string },
-      decidedAt: String(audit.decidedAt),
-    });
-
     // The runtime alone: what the worker hop and the handler cost without HTTP and the API emulator.
     const apiEvent = (i: number, path: string, body: string | null) => ({
       resource: path,
@@ -257,8 +240,6 @@ async function main(): Promise<void> {
       featureKeys: live.slice(0, 500).map((t) => [`customer#${t.customerId}`, `merchant#${t.merchantId}`] as const),
       modelRows,
       auditItem: audit,
-      ...(s.bus ? { eventEntries: [toPutEventsEntry(event, s.bus) as unknown as Record<string, unknown>] } : {}),
-      ...(s.firehoseStream ? { firehoseStream: s.firehoseStream } : {}),
       fixedRate: FIXED_RATE,
       fixedSeconds: FIXED_SECONDS,
       rampConcurrency: RAMP,

@@ -88,6 +88,17 @@ describe('GIVEN the data stack of each environment', () => {
     });
   });
 
+  test('THEN the decisions table alone streams its new images (the outbox source), in every environment', () => {
+    for (const template of [dev, prod]) {
+      const tables = Object.values(template.findResources('AWS::DynamoDB::Table')) as {
+        Properties: { KeySchema: { AttributeName: string }[]; StreamSpecification?: unknown };
+      }[];
+      const streamed = tables.filter((t) => t.Properties.StreamSpecification !== undefined);
+      expect(streamed.map((t) => t.Properties.KeySchema[0]?.AttributeName)).toEqual(['transactionId']);
+      expect(streamed[0]?.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+    }
+  });
+
   test('THEN every bucket blocks public access, is versioned, TLS-only and has lifecycle rules', () => {
     const buckets = dev.findResources('AWS::S3::Bucket');
     for (const [id, bucket] of Object.entries(buckets)) {

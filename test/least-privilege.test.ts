@@ -120,6 +120,17 @@ const KINESIS_MAPPING_ACTIONS = [
   'kinesis:ListShards',
 ];
 
+/**
+ * Lambda reads a DynamoDB stream for an event-source mapping with the function's role: the actions of
+ * AWSLambdaDynamoDBExecutionRole. Lambda checks all four when the mapping is created (ListStreams has no resource).
+ */
+const DYNAMODB_MAPPING_ACTIONS = [
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:ListStreams',
+];
+
 interface Needs {
   readonly actions: Permission[];
   /** Resources the function's own calls touch (for the KMS rule), with whether it writes them. */
@@ -163,11 +174,27 @@ function impliedNeeds(fn: FunctionUnderProof, templates: StageTemplates): Needs 
       if (r.Type === 'AWS::Lambda::EventSourceMapping') {
         const source = templates.resolve(stack, p.EventSourceArn);
         const type = source && templates.resource(source)?.Type;
-        if (!source || (type !== 'AWS::Kinesis::Stream' && type !== 'AWS::Kinesis::StreamConsumer')) {
+        const kinds: Record<string, { actions: readonly string[]; reason: string }> = {
+          'AWS::Kinesis::Stream': {
+            actions: KINESIS_MAPPING_ACTIONS,
+            reason: 'the Kinesis event-source mapping reads the stream with the execution role',
+          },
+          'AWS::Kinesis::StreamConsumer': {
+            actions: KINESIS_MAPPING_ACTIONS,
+            reason: 'the Kinesis event-source mapping reads the stream with the execution role',
+          },
+          // The mapping's EventSourceArn is the table's StreamArn: its records are encrypted with the table's key.
+          'AWS::DynamoDB::Table': {
+            actions: DYNAMODB_MAPPING_ACTIONS,
+            reason: "the DynamoDB event-source mapping reads the table's stream with the execution role",
+          },
+        };
+        const kind = type ? kinds[type] : undefined;
+        if (!source || !kind) {
           throw new Error(`${fn.path}: the proof does not know what an event-source mapping on ${type} needs`);
         }
-        const reason = 'the Kinesis event-source mapping reads the stream with the execution role';
-        KINESIS_MAPPING_ACTIONS.forEach(why(reason));
+        const reason = kind.reason;
+        kind.actions.forEach(why(reason));
         if (type === 'AWS::Kinesis::StreamConsumer') {
           why(reason)('kinesis:DescribeStreamConsumer');
           why(reason)('kinesis:SubscribeToShard');

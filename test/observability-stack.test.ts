@@ -201,20 +201,21 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
     }
   });
 
-  test('THEN the features mapping alarms on iterator age at the configured limit', () => {
+  test('THEN both stream mappings (features on Kinesis, the outbox on the decisions stream) alarm on iterator age at the configured limit', () => {
     const alarms = withMetric(template, 'IteratorAge');
-    expect(alarms).toHaveLength(1);
-    expect(alarms[0].Properties.Threshold).toBe(config.alarms.iteratorAgeMs);
-    expect(alarms[0].Properties.Statistic).toBe('Maximum');
-    expect(JSON.stringify(alarms[0].Properties.Dimensions)).toContain(
-      logicalIdOf(stage.services.functions.features as ServiceFunction),
-    );
+    const consumers = [stage.services.functions.features, stage.services.functions.outbox] as ServiceFunction[];
+    expect(alarms).toHaveLength(consumers.length);
+    for (const fn of consumers) {
+      const alarm = alarms.find((a) => JSON.stringify(a.Properties.Dimensions).includes(logicalIdOf(fn)));
+      expect(alarm?.Properties).toMatchObject({ Threshold: config.alarms.iteratorAgeMs, Statistic: 'Maximum' });
+    }
   });
 
-  test('THEN every dead-letter queue (features, events, bus, models, retraining) alarms on its first message', () => {
+  test('THEN every dead-letter queue (features, events, outbox, bus, models, retraining) alarms on its first message', () => {
     const dlqs = [
       stage.services.featuresDeadLetterQueue,
       stage.services.eventsDeadLetterQueue,
+      stage.services.outboxDeadLetterQueue,
       stage.data.busDeadLetterQueue,
       stage.models.deadLetterQueue,
       stage.retraining.deadLetterQueue,

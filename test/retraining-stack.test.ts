@@ -416,4 +416,38 @@ describe('GIVEN the retraining triggers and resources', () => {
     expect(sql).toContain("interval '30' day");
     expect(sql).toContain('champion_score');
   });
+
+  test('WHEN the decision log holds a transaction twice (the outbox delivers at least once) THEN the dataset has it once', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      // Athena's date_format as the local stage defines it; the tables with the columns the query reads.
+      await db.run('CREATE MACRO date_format(ts, fmt) AS strftime(ts, fmt)');
+      await db.run(
+        'CREATE TABLE decisions (transactionid VARCHAR, features MAP(VARCHAR, DOUBLE), decidedat VARCHAR, ' +
+          'degraded BOOLEAN, score DOUBLE, "transaction" VARCHAR, dt VARCHAR)',
+      );
+      await db.run(
+        'CREATE TABLE ground_truth (eventmetadata STRUCT(eventid VARCHAR), groundtruthdata STRUCT(data VARCHAR), "hour" VARCHAR)',
+      );
+      const day = (ago: number) => `strftime(current_date - interval '${ago}' day, '%Y-%m-%d')`;
+      const row = (id: string, ago: number) =>
+        `('${id}', MAP {'a': 1.5}, '2026-11-01T12:00:00Z', false, 0.7, '{}', ${day(ago)})`;
+      // t-1 twice: a retried relay, its copy landing in the next day's partition; t-2 once.
+      await db.run(`INSERT INTO decisions VALUES ${[row('t-1', 10), row('t-1', 9), row('t-2', 10)].join(', ')}`);
+      await db.run(
+        `INSERT INTO ground_truth VALUES ({'eventid': 't-1'}, {'data': '1'}, strftime(current_date - interval '5' day, '%Y/%m/%d/%H'))`,
+      );
+      const reader = await db.runAndReadAll(datasetQuery(['a'], 'label', 30));
+      const rows = reader.getRowObjectsJson();
+      expect(rows.map((r) => [r.transaction_id, r.a, r.label]).sort()).toEqual([
+        ['t-1', 1.5, 1],
+        ['t-2', 1.5, 0],
+      ]);
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+  });
 });

@@ -331,6 +331,89 @@ describe('GIVEN the stream consumer and the bus', () => {
     });
   });
 
+  test('THEN the outbox relays new decisions from the decisions stream: INSERT only, partial failures, bisection, no retry limit inside the stream’s day, a DLQ', () => {
+    for (const template of [dev, staging, prod]) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: Match.stringLikeRegexp('^OutboxFunction') },
+        EventSourceArn: { 'Fn::GetStackOutput': Match.objectLike({ OutputName: Match.stringLikeRegexp('StreamArn') }) },
+        StartingPosition: 'TRIM_HORIZON',
+        FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'] }) }] },
+        BatchSize: 100,
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: -1,
+        MaximumRecordAgeInSeconds: 23 * 3600,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OutboxDeadLetterQueue'), 'Arn'] } },
+        },
+      });
+    }
+    const mapping = Object.values(dev.findResources('AWS::Lambda::EventSourceMapping')).find((m) =>
+      JSON.stringify(m.Properties.FunctionName).includes('OutboxFunction'),
+    );
+    expect(mapping?.Properties.MaximumBatchingWindowInSeconds).toBeUndefined();
+    // The stream it reads is the decisions table's, exported by the data stack.
+    const data = templateOf(stages.Dev.data).toJSON();
+    const output = data.Outputs[mapping?.Properties.EventSourceArn['Fn::GetStackOutput'].OutputName];
+    expect(output.Value).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^DecisionsTable/), 'StreamArn'],
+    });
+  });
+
+  test('THEN the outbox reads the stream (and the data key), puts events on the bus and batches into the decision log, and the score function does neither', () => {
+    const grants = (fnPrefix: string) => {
+      const fnId = logicalIdOf(dev, 'AWS::Lambda::Function', `${fnPrefix}Function`);
+      const roleId = (dev.toJSON().Resources[fnId].Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      return (Object.values(dev.findResources('AWS::IAM::Policy')) as Resource[])
+        .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+        .flatMap((p) => (p.Properties.PolicyDocument as { Statement: JsonTree[] }).Statement);
+    };
+    const outbox = JSON.stringify(grants('Outbox'));
+    expect(grants('Outbox')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+          Resource: {
+            'Fn::GetStackOutput': expect.objectContaining({ OutputName: expect.stringMatching(/StreamArn/) }),
+          },
+        }),
+        expect.objectContaining({ Action: expect.arrayContaining(['dynamodb:ListStreams']), Resource: '*' }),
+        expect.objectContaining({ Action: 'events:PutEvents' }),
+        expect.objectContaining({
+          Action: 'firehose:PutRecordBatch',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DecisionLogStream/), 'Arn'] },
+        }),
+        expect.objectContaining({
+          Action: 'sqs:SendMessage',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^OutboxDeadLetterQueue/), 'Arn'] },
+        }),
+        expect.objectContaining({ Action: 'kms:Decrypt' }),
+      ]),
+    );
+    expect(outbox).toMatch(/DataKey/);
+    const score = JSON.stringify(grants('Score'));
+    expect(score).not.toMatch(/events:PutEvents|firehose:/);
+  });
+
+  test('THEN the score function no longer knows the bus or the decision log, and the outbox does', () => {
+    const env = (fnPrefix: string) =>
+      (dev.toJSON().Resources[logicalIdOf(dev, 'AWS::Lambda::Function', `${fnPrefix}Function`)].Properties.Environment
+        .Variables ?? {}) as Record<string, unknown>;
+    expect(Object.keys(env('Score'))).not.toEqual(expect.arrayContaining(['EVENT_BUS_NAME']));
+    expect(Object.keys(env('Score'))).not.toContain('DECISION_LOG_STREAM');
+    expect(Object.keys(env('Outbox'))).toEqual(expect.arrayContaining(['EVENT_BUS_NAME', 'DECISION_LOG_STREAM']));
+  });
+
+  test('THEN the model timeout is per environment: production-sized in staging and prod, looser for the local stage', () => {
+    const timeout = (t: Template) =>
+      t.toJSON().Resources[logicalIdOf(t, 'AWS::Lambda::Function', 'ScoreFunction')].Properties.Environment.Variables
+        .MODEL_TIMEOUT_MS;
+    expect(timeout(staging)).toBe(String(environments.Staging.scoring.modelTimeoutMs));
+    expect(timeout(prod)).toBe(String(environments.Prod.scoring.modelTimeoutMs));
+    expect(timeout(dev)).toBe(String(environments.Dev.scoring.modelTimeoutMs));
+    expect(environments.Prod.scoring.modelTimeoutMs).toBeLessThanOrEqual(30);
+  });
+
   test('THEN bus rules route the public events and alerts, each target with retries and a DLQ', () => {
     const expectRule = (pattern: Record<string, unknown>, fnPrefix: string) =>
       dev.hasResourceProperties('AWS::Events::Rule', {
@@ -378,8 +461,6 @@ describe('GIVEN least privilege per function', () => {
       'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
-      'events:PutEvents',
-      'firehose:PutRecord',
       'kms:Decrypt',
       'kms:GenerateDataKey',
       'sagemaker:InvokeEndpoint',
@@ -390,6 +471,18 @@ describe('GIVEN least privilege per function', () => {
       'kinesis:PutRecords',
       'kms:Decrypt',
       'kms:GenerateDataKey',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ],
+    Outbox: [
+      'dynamodb:DescribeStream',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:ListStreams',
+      'events:PutEvents',
+      'firehose:PutRecordBatch',
+      'kms:Decrypt',
+      'sqs:SendMessage',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
     ],
@@ -433,7 +526,7 @@ describe('GIVEN least privilege per function', () => {
     expect(actions).toEqual(expected[fn]);
   });
 
-  test('THEN no function role carries an AWS managed policy, and only X-Ray and ListModelPackages use Resource "*"', () => {
+  test('THEN no function role carries an AWS managed policy, and only X-Ray, ListModelPackages and ListStreams use Resource "*"', () => {
     const functionRoles = (Object.values(dev.findResources('AWS::IAM::Role')) as Resource[]).filter((role) =>
       JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
     );
@@ -448,9 +541,14 @@ describe('GIVEN least privilege per function', () => {
       };
       for (const statement of doc.Statement) {
         if (statement.Resource === '*')
-          // ListModelPackages has no resource-level permissions (the models API describes each package it lists).
+          // ListModelPackages and ListStreams have no resource-level permissions (the models API describes each package
+          // it lists; the outbox reads one stream, named by its other grants).
           expect(
-            [statement.Action].flat().every((a) => a.startsWith('xray:') || a === 'sagemaker:ListModelPackages'),
+            [statement.Action]
+              .flat()
+              .every(
+                (a) => a.startsWith('xray:') || a === 'sagemaker:ListModelPackages' || a === 'dynamodb:ListStreams',
+              ),
           ).toBe(true);
       }
     }

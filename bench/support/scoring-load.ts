@@ -3,17 +3,10 @@
 // Run by bench/scoring.bench.ts: `node --import tsx bench/support/scoring-load.ts <config.json>`; prints one JSON line.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { PutRecordCommand } from '@aws-sdk/client-firehose';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { BatchGetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
-import {
-  dynamoDocumentClient,
-  eventBridgeClient,
-  firehoseClient,
-  sageMakerRuntimeClient,
-} from '../../lambdas/shared/aws.js';
+import { dynamoDocumentClient, sageMakerRuntimeClient } from '../../lambdas/shared/aws.js';
 
 export interface LoadConfig {
   readonly url: string;
@@ -33,10 +26,6 @@ export interface LoadConfig {
   readonly modelRows: readonly (readonly number[])[];
   /** A real audit record, re-put under fresh ids. */
   readonly auditItem: Record<string, unknown>;
-  /** The PutEvents entries of one approve decision, when the scorer publishes on its request path. */
-  readonly eventEntries?: readonly Record<string, unknown>[];
-  /** The decision-log stream, when the scorer writes it on its request path. */
-  readonly firehoseStream?: string;
   readonly fixedRate: number;
   readonly fixedSeconds: number;
   readonly rampConcurrency: readonly number[];
@@ -234,8 +223,6 @@ async function pacedRun(o: { rate: number; seconds: number }, parseScorer = fals
 
 // ---- the bare calls ---------------------------------------------------------------------------------------------
 const doc = dynamoDocumentClient();
-const events = eventBridgeClient();
-const firehose = firehoseClient();
 const sagemaker = sageMakerRuntimeClient();
 // The cold run makes no bare calls (its config has no model rows).
 const modelBody = cold
@@ -253,16 +240,10 @@ const modelBody = cold
       }),
     );
 let bareId = 0;
-/** The calls on the scorer's request path: the two deliveries only when its environment says it makes them. */
-const BARE_CALLS = [
-  'BatchGetItem features',
-  'InvokeEndpoint (F+1 rows)',
-  'PutItem audit (conditional)',
-  ...(config.eventEntries ? ['PutEvents'] : []),
-  ...(config.firehoseStream ? ['Firehose PutRecord'] : []),
-];
+const BARE_CALLS = ['BatchGetItem features', 'InvokeEndpoint (F+1 rows)', 'PutItem audit (conditional)'] as const;
 
-/** The scorer's calls, one after another; returns each call's time in ms. */
+/** The scorer's calls, one after another (the outbox sends the events and the log line off the request path);
+ * returns each call's time in ms. */
 async function bareSequence(): Promise<number[]> {
   const i = bareId++;
   const [customer, merchant] = config.featureKeys[i % config.featureKeys.length] as readonly [string, string];
@@ -299,23 +280,6 @@ async function bareSequence(): Promise<number[]> {
       }),
     ),
   );
-  const entries = config.eventEntries;
-  if (entries) {
-    await time(() =>
-      events.send(new PutEventsCommand({ Entries: entries as unknown as PutEventsCommand['input']['Entries'] })),
-    );
-  }
-  const stream = config.firehoseStream;
-  if (stream) {
-    await time(() =>
-      firehose.send(
-        new PutRecordCommand({
-          DeliveryStreamName: stream,
-          Record: { Data: new TextEncoder().encode(`${JSON.stringify(item)}\n`) },
-        }),
-      ),
-    );
-  }
   return times;
 }
 

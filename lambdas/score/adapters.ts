@@ -1,5 +1,4 @@
-// Adapters of the score ports: the features table, the SageMaker endpoint (Open Inference Protocol v2), Firehose.
-import { type FirehoseClient, PutRecordCommand } from '@aws-sdk/client-firehose';
+// Adapters of the score ports: the features table and the SageMaker endpoint (Open Inference Protocol v2).
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
@@ -10,7 +9,7 @@ import {
   type MerchantState,
 } from '../../models/fraud-detector/src/features.js';
 import type { ModelRef } from '../../models/shared/contracts/decision.js';
-import type { DecisionLog, DecisionLogRecord, FeatureReader, ModelEndpoint } from './core.js';
+import type { FeatureReader, ModelEndpoint } from './core.js';
 
 export { DynamoDecisionStore } from '../shared/adapters/decision-store.js';
 
@@ -146,22 +145,5 @@ export class SageMakerModelEndpoint implements ModelEndpoint {
       scores: output.data,
       model: { name: parsed.data.model_name || this.props.modelName, version: parsed.data.model_version || 'unknown' },
     };
-  }
-}
-
-/** One JSON line per decision into the Firehose delivery stream (S3 lake, partitioned by Firehose). */
-export class FirehoseDecisionLog implements DecisionLog {
-  constructor(
-    private readonly client: FirehoseClient,
-    private readonly deliveryStreamName: string,
-  ) {}
-
-  async append(record: DecisionLogRecord): Promise<void> {
-    await this.client.send(
-      new PutRecordCommand({
-        DeliveryStreamName: this.deliveryStreamName,
-        Record: { Data: new TextEncoder().encode(`${JSON.stringify(record)}\n`) },
-      }),
-    );
   }
 }

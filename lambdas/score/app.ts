@@ -1,21 +1,19 @@
 // Assembles the score handler: env → adapters → the core inside the shared HTTP middy stack. The core is idempotent
-// per transactionId through the audit record's conditional write (docs/decisions/0002-score-idempotency.md).
+// per transactionId through the audit record's conditional write (docs/decisions/0002-score-idempotency.md); its
+// events and decision-log line leave through the outbox (docs/decisions/0004-decision-outbox.md).
 import type { z } from 'zod';
 import { REFERENCE_BASELINE } from '../../models/fraud-detector/src/reference.js';
-import { EventBridgePublisher } from '../shared/adapters/event-publisher.js';
-import { dynamoDocumentClient, eventBridgeClient, firehoseClient, sageMakerRuntimeClient } from '../shared/aws.js';
+import { dynamoDocumentClient, sageMakerRuntimeClient } from '../shared/aws.js';
 import { ScoreRequest } from '../shared/contracts/api.js';
 import { CommonEnv, envInt, envNumber, envString, parseEnv } from '../shared/env.js';
 import { type HttpHandler, httpHandler } from '../shared/http.js';
 import { createPowertools, type Powertools } from '../shared/powertools.js';
-import { DynamoDecisionStore, DynamoFeatureReader, FirehoseDecisionLog, SageMakerModelEndpoint } from './adapters.js';
+import { DynamoDecisionStore, DynamoFeatureReader, SageMakerModelEndpoint } from './adapters.js';
 import { createModelPolicy, type ScoreConfig, type ScorePorts, scoreTransaction, validateConfig } from './core.js';
 
 export const ScoreEnv = CommonEnv.extend({
   FEATURES_TABLE: envString(),
   DECISIONS_TABLE: envString(),
-  EVENT_BUS_NAME: envString(),
-  DECISION_LOG_STREAM: envString(),
   MODEL_ENDPOINT_NAME: envString(),
   MODEL_NAME: envString(),
   MODEL_TIMEOUT_MS: envInt(1),
@@ -57,11 +55,6 @@ export function scoreDepsFromEnv(env: Readonly<Record<string, string | undefined
     }),
     modelPolicy: modelPolicy.policy,
     decisions: new DynamoDecisionStore(doc, e.DECISIONS_TABLE),
-    decisionLog: new FirehoseDecisionLog(tracer.captureAWSv3Client(firehoseClient()), e.DECISION_LOG_STREAM),
-    events: new EventBridgePublisher({
-      client: tracer.captureAWSv3Client(eventBridgeClient()),
-      eventBusName: e.EVENT_BUS_NAME,
-    }),
     observer: scoreObserver(powertools),
   };
   // A default dimension survives every flush (addDimension would be cleared after the first invocation's publish),
@@ -76,10 +69,6 @@ export function scoreObserver({ logger, metrics }: Powertools): NonNullable<Scor
     fallback: (reason, error) => {
       logger.warn('model unavailable, rules fallback', { reason, error: error as Error });
       metrics.addMetric('ModelFallback', 'Count', 1);
-    },
-    deliveryFailed: (what, error) => {
-      logger.error('decision delivery failed', { what, error: error as Error });
-      metrics.addMetric(what === 'events' ? 'EventPublishFailed' : 'DecisionLogFailed', 'Count', 1);
     },
   };
 }

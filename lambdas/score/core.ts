@@ -1,5 +1,6 @@
 // The score use case: features → model (timeout + circuit breaker, rules fallback) → decision → explanation →
-// audit record, decision log and events. Pure apart from its ports.
+// audit record. Pure apart from its ports. The audit record is the one durable write: the decision's events and its
+// decision-log line are derived from it by the outbox (lambdas/outbox, docs/decisions/0004-decision-outbox.md).
 import { createHash } from 'node:crypto';
 import {
   BrokenCircuitError,
@@ -25,9 +26,7 @@ import { rulesScore } from '../../models/fraud-detector/src/rules.js';
 import { type Attribution, decide, type ModelRef } from '../../models/shared/contracts/decision.js';
 import type { Transaction } from '../../models/shared/contracts/transaction.js';
 import type { DecisionStore } from '../shared/adapters/decision-store.js';
-import type { EventPublisher } from '../shared/adapters/event-publisher.js';
 import type { DecisionRecord, ScoreResponse } from '../shared/contracts/api.js';
-import { type BusEvent, busEvent, EVENT_SOURCES } from '../shared/contracts/events.js';
 import { ConflictError } from '../shared/errors.js';
 
 /** Port: the online feature state of the transaction's customer and merchant (empty state when unseen). */
@@ -43,23 +42,13 @@ export interface ModelEndpoint {
   ): Promise<{ scores: number[]; model: ModelRef }>;
 }
 
-/** Port: the decision log (Firehose → S3 lake), the retraining input. */
-export interface DecisionLog {
-  append(record: DecisionLogRecord): Promise<void>;
-}
-
-/** One line of the decision log: the audit record without the request hash and TTL. */
-export type DecisionLogRecord = Omit<DecisionRecord, 'requestHash' | 'expiresAt'>;
-
 export interface ScorePorts {
   readonly features: FeatureReader;
   readonly model: ModelEndpoint;
   /** Built once per process with `createModelPolicy`: the breaker's state must outlive one invocation. */
   readonly modelPolicy: IPolicy;
   readonly decisions: DecisionStore;
-  readonly decisionLog: DecisionLog;
-  readonly events: EventPublisher;
-  /** Told about failures that do not change the answer (fallback, log/event delivery), for logs and metrics. */
+  /** Told about failures that do not change the answer (the rules fallback), for logs and metrics. */
   readonly observer?: ScoreObserver;
   /** @default () => new Date() */
   readonly now?: () => Date;
@@ -69,7 +58,6 @@ export interface ScorePorts {
 
 export interface ScoreObserver {
   fallback?(reason: FallbackReason, error: unknown): void;
-  deliveryFailed?(what: 'decision_log' | 'events', error: unknown): void;
 }
 
 export type FallbackReason = 'timeout' | 'circuit_open' | 'error';
@@ -252,7 +240,8 @@ const toResponse = (r: DecisionRecord): ScoreResponse => ({
 
 /**
  * Scores one transaction. Idempotent per transactionId: when an audit record exists, the same request gets the
- * stored decision back (and nothing is emitted again); a different request under the same id is a ConflictError.
+ * stored decision back; a different request under the same id is a ConflictError. Nothing is emitted here: the
+ * written audit record is the commit point, and the outbox derives the events and the log line from it.
  */
 export async function scoreTransaction(
   txn: Transaction,
@@ -306,41 +295,5 @@ export async function scoreTransaction(
     }
     return toResponse(put.existing);
   }
-
-  // The audit record is the commit point: delivery failures below are reported, not turned into a failed answer.
-  const { requestHash: _r, expiresAt: _e, ...logRecord } = record;
-  const [log, events] = await Promise.allSettled([
-    ports.decisionLog.append(logRecord),
-    ports.events.publish(eventsFor(record)),
-  ]);
-  if (log.status === 'rejected') ports.observer?.deliveryFailed?.('decision_log', log.reason);
-  if (events.status === 'rejected') ports.observer?.deliveryFailed?.('events', events.reason);
   return toResponse(record);
-}
-
-function eventsFor(r: DecisionRecord): BusEvent[] {
-  const data = {
-    transactionId: r.transactionId,
-    customerId: r.customerId,
-    merchantId: r.transaction.merchantId,
-    amount: r.transaction.amount,
-    currency: r.transaction.currency,
-    decision: r.decision,
-    score: r.score,
-    degraded: r.degraded,
-    model: r.model,
-    decidedAt: r.decidedAt,
-  };
-  const events: BusEvent[] = [busEvent('TransactionScored', EVENT_SOURCES.score, data)];
-  if (r.decision !== 'approve') {
-    events.push(
-      busEvent('FraudSuspected', EVENT_SOURCES.score, {
-        ...data,
-        decision: r.decision,
-        reasons: r.reasons,
-        explanation: r.explanation,
-      }),
-    );
-  }
-  return events;
 }

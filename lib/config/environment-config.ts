@@ -83,6 +83,9 @@ export interface EnvironmentConfig {
     readonly reviewThreshold: number;
     /** Scores at or above this are declined. */
     readonly declineThreshold: number;
+    /** Milliseconds the score function waits for the model before the rules fallback answers (MODEL_TIMEOUT_MS). A
+     *  timed-out request costs the rest of the path plus this, so it must fit the p99 budget (docs/capacity.md §7). */
+    readonly modelTimeoutMs: number;
     /** Provisioned concurrency on the score function's alias (the API integrates the alias in every environment),
      *  or `false` for none: environments then start on demand, each first request paying the cold init. */
     readonly provisionedConcurrency: false | ProvisionedConcurrencySettings;

@@ -81,11 +81,11 @@ export class DecisionLog extends Construct {
     this.deliveryStreamArn = this.deliveryStream.attrArn;
   }
 
-  /** Allows PutRecord on the stream (the key use is Firehose's own). */
-  public grantPutRecord(grantee: IGrantable & { allow(statement: PolicyStatement): void }): void {
+  /** Allows PutRecordBatch on the stream (the key use is Firehose's own): the outbox appends a batch at a time. */
+  public grantPutRecordBatch(grantee: IGrantable & { allow(statement: PolicyStatement): void }): void {
     grantee.allow(
       new PolicyStatement({
-        actions: ['firehose:PutRecord'],
+        actions: ['firehose:PutRecordBatch'],
         resources: [this.deliveryStreamArn],
       }),
     );

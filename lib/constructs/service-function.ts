@@ -187,7 +187,7 @@ export class ServiceFunction extends Construct implements IGrantable {
       Validations.of(defaultPolicy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions; every other grant names its resource.',
+          'X-Ray PutTraceSegments/PutTelemetryRecords and dynamodb:ListStreams (stream mappings) have no resource-level permissions; every other grant names its resource.',
       });
     }
   }
@@ -265,6 +265,23 @@ export class ServiceFunction extends Construct implements IGrantable {
       }),
     );
     if (stream.encryptionKey) this.allowKey(stream.encryptionKey, false);
+  }
+
+  /**
+   * Allows what a Lambda event-source mapping needs to read the table's stream, and the table key's decrypt (stream
+   * records are encrypted with the table's key). ListStreams has no resource-level permission (it is granted on `*`);
+   * Lambda checks for it with the other three when the mapping is created.
+   */
+  public allowTableStreamRead(table: ITable): void {
+    if (!table.tableStreamArn) throw new Error(`table ${table.node.path} has no stream: give it a StreamViewType`);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resources: [table.tableStreamArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }));
+    if (table.encryptionKey) this.allowKey(table.encryptionKey, false);
   }
 
   /** Allows SendMessage to the queue (e.g. an on-failure destination), and the key use that needs. */

@@ -1,7 +1,14 @@
 // The stateful stack: keys, buckets, tables, the stream, the bus and its schema registry.
 // Construct IDs here are a contract: renaming one replaces (and, outside dev, orphans) live data.
 import { ArnFormat, Duration, Names, type RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { type Archive, type CfnArchive, EventBus } from 'aws-cdk-lib/aws-events';
 import { CfnRegistry } from 'aws-cdk-lib/aws-eventschemas';
 import { AnyPrincipal, Effect, ManagedPolicy, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -146,11 +153,15 @@ export class DataStack extends Stack {
     this.monitoringBucket = this.secureBucket('MonitoringBucket', 'monitoring/', removalPolicy, expiring);
 
     this.featuresTable = this.table('FeaturesTable', TABLE_KEYS.features.partitionKey, removalPolicy);
+    // The stream is the decision outbox's source (docs/decisions/0004-decision-outbox.md): each new audit record's
+    // image becomes its events and decision-log line. NEW_IMAGE: records are written once, so no old image is needed.
+    // StreamSpecification updates in place; the stream's ARN is new when it is first enabled.
     this.decisionsTable = this.table(
       'DecisionsTable',
       TABLE_KEYS.decisions.partitionKey,
       removalPolicy,
       TABLE_KEYS.decisions.ttl,
+      StreamViewType.NEW_IMAGE,
     );
     const [customerKey, decidedAtKey] = TABLE_KEYS.decisions.byCustomer;
     this.decisionsTable.addGlobalSecondaryIndex({
@@ -332,7 +343,13 @@ export class DataStack extends Stack {
     });
   }
 
-  private table(id: string, partitionKey: string, removalPolicy: RemovalPolicy, timeToLiveAttribute?: string): Table {
+  private table(
+    id: string,
+    partitionKey: string,
+    removalPolicy: RemovalPolicy,
+    timeToLiveAttribute?: string,
+    stream?: StreamViewType,
+  ): Table {
     return new Table(this, id, {
       partitionKey: { name: partitionKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
@@ -341,6 +358,7 @@ export class DataStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: this.terminationProtection,
       timeToLiveAttribute,
+      stream,
       removalPolicy,
     });
   }

@@ -389,6 +389,8 @@ export class RetrainingStack extends Stack {
 /**
  * The training set: decisions of the lookback window old enough for labels to have arrived, with the newest label
  * per transaction (no label = legitimate), the features the model was served, and the champion's served score.
+ * The decision log is written at least once (the outbox relays a decision again after a retry), so a transaction
+ * may have several identical lines, possibly in neighbouring `dt` partitions: one row per transactionId is kept.
  */
 export function datasetQuery(features: readonly string[], label: string, lookbackDays: number): string {
   const columns = features.map((f) => `d.features['${f}'] AS ${f}`).join(', ');
@@ -396,13 +398,16 @@ export function datasetQuery(features: readonly string[], label: string, lookbac
     'WITH labels AS (',
     '  SELECT eventmetadata.eventid AS transaction_id, max_by(groundtruthdata.data, "hour") AS label FROM ground_truth',
     `  WHERE "hour" >= date_format(current_timestamp - interval '${lookbackDays}' day, '%Y/%m/%d/%H') GROUP BY 1`,
+    '), decided AS (',
+    '  SELECT *, row_number() OVER (PARTITION BY transactionid ORDER BY dt) AS copy FROM decisions',
+    `  WHERE dt >= date_format(current_date - interval '${lookbackDays}' day, '%Y-%m-%d')`,
+    `    AND dt <= date_format(current_date - interval '${LABEL_MATURITY_DAYS}' day, '%Y-%m-%d')`,
     ')',
     `SELECT d.transactionid AS transaction_id, ${columns}, CAST(coalesce(l.label, '0') AS integer) AS ${label},`,
     '  d.decidedat AS event_time, CASE WHEN d.degraded THEN NULL ELSE d.score END AS champion_score,',
     '  d.transaction AS transaction_json',
-    'FROM decisions d LEFT JOIN labels l ON l.transaction_id = d.transactionid',
-    `WHERE d.dt >= date_format(current_date - interval '${lookbackDays}' day, '%Y-%m-%d')`,
-    `  AND d.dt <= date_format(current_date - interval '${LABEL_MATURITY_DAYS}' day, '%Y-%m-%d')`,
+    'FROM decided d LEFT JOIN labels l ON l.transaction_id = d.transactionid',
+    'WHERE d.copy = 1',
   ].join('\n');
 }
 

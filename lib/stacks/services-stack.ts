@@ -8,7 +8,7 @@ import { type CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
 import { type IManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Stream } from 'aws-cdk-lib/aws-kinesis';
 import type { Key } from 'aws-cdk-lib/aws-kms';
-import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -54,7 +54,7 @@ export interface ScoringModel {
   readonly name: string;
   /** SageMaker endpoint name (derived from stage and model name). */
   readonly endpointName: string;
-  /** Budget for one inference call before the rules fallback takes over. */
+  /** Budget for one inference call before the rules fallback takes over (per environment: scoring.modelTimeoutMs). */
   readonly timeoutMs: number;
 }
 
@@ -105,6 +105,8 @@ export class ServicesStack extends Stack {
   public readonly featuresDeadLetterQueue: Queue;
   /** Bus events a target could not take after retries. */
   public readonly eventsDeadLetterQueue: Queue;
+  /** Decisions-stream batches the outbox gave up on (the mapping's on-failure destination). */
+  public readonly outboxDeadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: ServicesStackProps) {
     super(scope, id, props);
@@ -147,15 +149,17 @@ export class ServicesStack extends Stack {
       removalPolicy: props.removalPolicy,
       acknowledgement: DLQ_ACKNOWLEDGEMENT,
     });
+    this.outboxDeadLetterQueue = deadLetterQueue(this, 'OutboxDeadLetterQueue', {
+      removalPolicy: props.removalPolicy,
+      acknowledgement: DLQ_ACKNOWLEDGEMENT,
+    });
 
     // Handlers, each granted exactly what its adapters call.
     const score = make('Score', 'lambdas/score/handler.ts', 'score', {
-      description: 'Scores a transaction: features, model (rules fallback), decision, explanation, audit, events',
+      description: 'Scores a transaction: features, model (rules fallback), decision, explanation, audit record',
       environment: {
         FEATURES_TABLE: data.featuresTable.tableName,
         DECISIONS_TABLE: data.decisionsTable.tableName,
-        EVENT_BUS_NAME: data.bus.eventBusName,
-        DECISION_LOG_STREAM: this.decisionLog.deliveryStreamName,
         MODEL_ENDPOINT_NAME: props.model.endpointName,
         MODEL_NAME: props.model.name,
         MODEL_TIMEOUT_MS: String(props.model.timeoutMs),
@@ -169,8 +173,6 @@ export class ServicesStack extends Stack {
     const scoreAlias = score.addLiveAlias({ provisionedConcurrency: props.scoring.provisionedConcurrency });
     score.allowTable(data.featuresTable, ['BatchGetItem', 'GetItem']);
     score.allowTable(data.decisionsTable, ['PutItem', 'GetItem']);
-    score.allowPutEvents(data.bus);
-    this.decisionLog.grantPutRecord(score);
     score.allow(
       new PolicyStatement({
         actions: ['sagemaker:InvokeEndpoint'],
@@ -179,6 +181,8 @@ export class ServicesStack extends Stack {
         ],
       }),
     );
+
+    const outbox = this.outboxFunction(make, data);
 
     const ingest = make('Ingest', 'lambdas/ingest/handler.ts', 'ingest', {
       description: 'Puts submitted transactions on the stream (partial success per record)',
@@ -329,6 +333,7 @@ export class ServicesStack extends Stack {
 
     this.functions = {
       score,
+      outbox,
       ingest,
       ingestEvents,
       features,
@@ -340,6 +345,47 @@ export class ServicesStack extends Stack {
       authorizer,
       models,
     };
+  }
+
+  /**
+   * The decision outbox (docs/decisions/0004-decision-outbox.md): a relay on the decisions table's stream that turns
+   * each new audit record into its events and decision-log line. The mapping never gives up on a record while the
+   * stream can still be read back: retries are unbounded and only a record 23 hours old (the stream keeps 24) goes
+   * to the dead-letter queue, whose message names its shard and sequence numbers for a replay; the alarm on the queue
+   * and on the iterator age fire long before. Poison records are parked by the function itself and not retried.
+   */
+  private outboxFunction(
+    make: (fnId: string, entry: string, serviceName: string, extra?: Partial<ServiceFunctionProps>) => ServiceFunction,
+    data: ServicesData,
+  ): ServiceFunction {
+    const fn = make('Outbox', 'lambdas/outbox/handler.ts', 'outbox', {
+      description:
+        'Decision outbox: each new audit record (decisions stream) → its events on the bus and its decision-log line',
+      timeout: Duration.seconds(60),
+      environment: { EVENT_BUS_NAME: data.bus.eventBusName, DECISION_LOG_STREAM: this.decisionLog.deliveryStreamName },
+    });
+    fn.allowPutEvents(data.bus);
+    this.decisionLog.grantPutRecordBatch(fn);
+    fn.allowTableStreamRead(data.decisionsTable);
+    fn.allowQueueSend(this.outboxDeadLetterQueue);
+    const streamArn = data.decisionsTable.tableStreamArn;
+    if (!streamArn) throw new Error('data.decisionsTable must have a stream (the outbox reads it)');
+    const dlq = this.outboxDeadLetterQueue;
+    fn.function.addEventSourceMapping('DecisionsStream', {
+      eventSourceArn: streamArn,
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      // New audit records only: the table holds nothing but decisions, each written once; REMOVE is TTL expiry.
+      // Validity is the function's to judge (a malformed INSERT is parked with its image, never silently filtered).
+      filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT') })],
+      batchSize: 100,
+      // No batching window: events (alerts among them) leave as soon as a poll returns records.
+      bisectBatchOnError: true,
+      retryAttempts: -1,
+      maxRecordAge: Duration.hours(23),
+      reportBatchItemFailures: true,
+      onFailure: { bind: () => ({ destination: dlq.queueArn }) },
+    });
+    return fn;
   }
 
   /** The models API: each grant names the exact state machines, package groups, pointers and the models stack. */

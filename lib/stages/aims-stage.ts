@@ -77,7 +77,7 @@ export class AimsStage extends Stage {
       model: {
         name: scoringModel.manifest.name,
         endpointName: modelEndpointName(id, scoringModel.manifest.name),
-        timeoutMs: scoringModel.manifest.serving.timeoutMs,
+        timeoutMs: config.scoring.modelTimeoutMs,
       },
       clients: props.clients,
       authDomainPrefix: `aims-${id.toLowerCase()}-${config.account}`,

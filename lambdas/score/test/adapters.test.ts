@@ -1,5 +1,5 @@
-// Score adapters with the real AWS SDK: features and decisions tables on dynalite; SageMaker Runtime and Firehose
-// against a local HTTP server speaking their wire protocols.
+// Score adapters with the real AWS SDK: features and decisions tables on dynalite; SageMaker Runtime against a local
+// HTTP server speaking its wire protocol.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import {
@@ -9,16 +9,10 @@ import {
   emptyMerchantState,
 } from '../../../models/fraud-detector/src/features.js';
 import { DynamoDecisionStore } from '../../shared/adapters/decision-store.js';
-import { dynamoDocumentClient, firehoseClient, sageMakerRuntimeClient } from '../../shared/aws.js';
+import { dynamoDocumentClient, sageMakerRuntimeClient } from '../../shared/aws.js';
 import type { DecisionRecord } from '../../shared/contracts/api.js';
 import { createTable, type LocalServer, startDynalite, startJsonServer, TABLES } from '../../shared/test/local.js';
-import {
-  customerKey,
-  DynamoFeatureReader,
-  FirehoseDecisionLog,
-  merchantKey,
-  SageMakerModelEndpoint,
-} from '../adapters.js';
+import { customerKey, DynamoFeatureReader, merchantKey, SageMakerModelEndpoint } from '../adapters.js';
 import { txn } from './fakes.js';
 
 let dynamo: LocalServer;
@@ -184,26 +178,6 @@ describe('SageMakerModelEndpoint', () => {
       const started = performance.now();
       await expect(endpoint.invoke([[1]], { inferenceId: 'x', signal: AbortSignal.timeout(50) })).rejects.toThrow();
       expect(performance.now() - started).toBeLessThan(1_000);
-    } finally {
-      await server.close();
-    }
-  });
-});
-
-describe('FirehoseDecisionLog', () => {
-  it('GIVEN a record WHEN appending THEN PutRecord carries one JSON line to the delivery stream', async () => {
-    const server = await startJsonServer(() => ({ status: 200, body: { RecordId: 'r-1', Encrypted: false } }));
-    try {
-      const { requestHash: _r, expiresAt: _e, ...line } = record('d-9', 1);
-      await new FirehoseDecisionLog(firehoseClient(server.clientOptions), 'aims-decisions').append(line);
-      const request = server.requests[0];
-      expect(request?.headers['x-amz-target']).toBe('Firehose_20150804.PutRecord');
-      const body = JSON.parse(request?.body ?? '');
-      expect(body.DeliveryStreamName).toBe('aims-decisions');
-      const text = Buffer.from(body.Record.Data, 'base64').toString('utf8');
-      expect(text.endsWith('\n')).toBe(true);
-      expect(text.trim().includes('\n')).toBe(false);
-      expect(JSON.parse(text)).toEqual(line);
     } finally {
       await server.close();
     }

@@ -1,4 +1,4 @@
-// Test doubles for the score ports: a real (linear) model function, in-memory stores, a recording decision log.
+// Test doubles for the score ports: a real (linear) model function and in-memory stores.
 import {
   applyToCustomer,
   type CustomerState,
@@ -12,11 +12,8 @@ import { referenceBaseline } from '../../../models/fraud-detector/src/reference.
 import type { ModelRef } from '../../../models/shared/contracts/decision.js';
 import type { Transaction } from '../../../models/shared/contracts/transaction.js';
 import { InMemoryDecisionStore } from '../../shared/adapters/decision-store.js';
-import { InMemoryEventPublisher } from '../../shared/adapters/event-publisher.js';
 import {
   createModelPolicy,
-  type DecisionLog,
-  type DecisionLogRecord,
   type FallbackReason,
   type FeatureReader,
   type ModelEndpoint,
@@ -91,25 +88,13 @@ export class LinearModel implements ModelEndpoint {
   }
 }
 
-export class MemoryDecisionLog implements DecisionLog {
-  readonly lines: string[] = [];
-  failing = false;
-  async append(record: DecisionLogRecord) {
-    if (this.failing) throw new Error('firehose unavailable');
-    this.lines.push(`${JSON.stringify(record)}\n`);
-  }
-}
-
 export interface Harness {
   ports: ScorePorts;
   config: ScoreConfig;
   model: LinearModel;
   features: MemoryFeatureReader;
   decisions: InMemoryDecisionStore;
-  events: InMemoryEventPublisher;
-  log: MemoryDecisionLog;
   fallbacks: FallbackReason[];
-  deliveryFailures: string[];
   breaker: ReturnType<typeof createModelPolicy>;
 }
 
@@ -130,10 +115,7 @@ export function harness(
   );
   const features = new MemoryFeatureReader();
   const decisions = new InMemoryDecisionStore(() => NOW);
-  const events = new InMemoryEventPublisher();
-  const log = new MemoryDecisionLog();
   const fallbacks: FallbackReason[] = [];
-  const deliveryFailures: string[] = [];
   const breaker = createModelPolicy({
     timeoutMs: options.timeoutMs ?? 200,
     breakAfter: options.breakAfter ?? 5,
@@ -144,12 +126,7 @@ export function harness(
     model,
     modelPolicy: breaker.policy,
     decisions,
-    decisionLog: log,
-    events,
-    observer: {
-      fallback: (reason) => fallbacks.push(reason),
-      deliveryFailed: (what) => deliveryFailures.push(what),
-    },
+    observer: { fallback: (reason) => fallbacks.push(reason) },
     now: () => NOW,
   };
   const config: ScoreConfig = {
@@ -160,5 +137,5 @@ export function harness(
     baseline: referenceBaseline(),
     explainTopK: 3,
   };
-  return { ports, config, model, features, decisions, events, log, fallbacks, deliveryFailures, breaker };
+  return { ports, config, model, features, decisions, fallbacks, breaker };
 }

@@ -1,16 +1,35 @@
-// The EventPublisher port and its EventBridge adapter: validated entries, batches of 10, failed entries retried.
+// The EventPublisher ports and their EventBridge adapter: validated entries, batches of 10, failed entries retried.
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type BusEvent, type PutEventsEntry, toPutEventsEntry } from '../contracts/events.js';
+import {
+  checkEntryRetryOptions,
+  type EntryFailure,
+  type EntryRetryOptions,
+  positionalFailures,
+  sendBatchesEach,
+  sendWithEntryRetry,
+} from './entry-retry.js';
 
 /** Port: publish domain events to the bus (all or throw). */
 export interface EventPublisher {
   publish(events: readonly BusEvent[]): Promise<void>;
 }
 
+/** One event that could not be published after every attempt. */
+export interface EventFailure extends EntryFailure {
+  readonly detailType: string;
+}
+
+/** Port: publish many events at once and learn, per event, which could not be published (a relay maps them back). */
+export interface EventBatchPublisher {
+  /** Validates every event first (throws EventValidationError); then one result per event, undefined = published. */
+  publishEach(events: readonly BusEvent[]): Promise<(EventFailure | undefined)[]>;
+}
+
 /** Thrown when some entries are still rejected after every attempt; says which and why. */
 export class EventPublishError extends Error {
   override readonly name = 'EventPublishError';
-  constructor(readonly failures: readonly { detailType: string; errorCode: string; errorMessage: string }[]) {
+  constructor(readonly failures: readonly EventFailure[]) {
     super(
       `failed to publish ${failures.length} event(s): ${failures
         .map((f) => `${f.detailType} (${f.errorCode}: ${f.errorMessage})`)
@@ -31,63 +50,60 @@ export interface EventBridgePublisherProps {
   readonly baseDelayMs?: number;
 }
 
-export class EventBridgePublisher implements EventPublisher {
-  private readonly maxAttempts: number;
-  private readonly baseDelayMs: number;
+export class EventBridgePublisher implements EventPublisher, EventBatchPublisher {
+  private readonly retry: EntryRetryOptions;
 
   constructor(private readonly props: EventBridgePublisherProps) {
-    this.maxAttempts = props.maxAttempts ?? 3;
-    this.baseDelayMs = props.baseDelayMs ?? 50;
-    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
-      throw new Error(`maxAttempts must be a positive integer, got ${this.maxAttempts}`);
-    }
+    this.retry = { maxAttempts: props.maxAttempts ?? 3, baseDelayMs: props.baseDelayMs ?? 50 };
+    checkEntryRetryOptions(this.retry);
   }
 
   async publish(events: readonly BusEvent[]): Promise<void> {
     // Validate everything before sending anything: a bad event must not leave half a batch on the bus.
+    const batches = this.batches(events);
+    const results = (await Promise.all(batches.map((batch) => this.send(batch)))).flat();
+    const failures = named(batches.flat(), results).filter((f): f is EventFailure => f !== undefined);
+    if (failures.length > 0) throw new EventPublishError(failures);
+  }
+
+  async publishEach(events: readonly BusEvent[]): Promise<(EventFailure | undefined)[]> {
+    const batches = this.batches(events);
+    return named(batches.flat(), await sendBatchesEach(batches, (batch) => this.send(batch)));
+  }
+
+  private batches(events: readonly BusEvent[]): PutEventsEntry[][] {
     const entries = events.map((event) => toPutEventsEntry(event, this.props.eventBusName));
     const batches: PutEventsEntry[][] = [];
     for (let i = 0; i < entries.length; i += PUT_EVENTS_BATCH_SIZE) {
       batches.push(entries.slice(i, i + PUT_EVENTS_BATCH_SIZE));
     }
-    const failures = (await Promise.all(batches.map((batch) => this.sendWithRetry(batch)))).flat();
-    if (failures.length > 0) throw new EventPublishError(failures);
+    return batches;
   }
 
-  private async sendWithRetry(batch: PutEventsEntry[]) {
-    let pending = batch;
-    let lastErrors: { detailType: string; errorCode: string; errorMessage: string }[] = [];
-    for (let attempt = 1; attempt <= this.maxAttempts && pending.length > 0; attempt++) {
-      if (attempt > 1) await sleep(this.baseDelayMs * 2 ** (attempt - 2));
-      const out = await this.props.client.send(new PutEventsCommand({ Entries: pending }));
-      if (!out.FailedEntryCount) return [];
-      // Result entries are positional: entry i answers request entry i.
-      const retry: PutEventsEntry[] = [];
-      lastErrors = [];
-      (out.Entries ?? []).forEach((result, i) => {
-        const entry = pending[i];
-        if (entry && result.ErrorCode) {
-          retry.push(entry);
-          lastErrors.push({
-            detailType: entry.DetailType,
-            errorCode: result.ErrorCode,
-            errorMessage: result.ErrorMessage ?? '',
-          });
-        }
-      });
-      pending = retry;
-    }
-    return pending.length > 0 ? lastErrors : [];
+  private send(batch: readonly PutEventsEntry[]): Promise<(EntryFailure | undefined)[]> {
+    return sendWithEntryRetry(
+      batch,
+      async (pending) => {
+        const out = await this.props.client.send(new PutEventsCommand({ Entries: [...pending] }));
+        return positionalFailures(pending.length, out.FailedEntryCount, out.Entries);
+      },
+      this.retry,
+    );
   }
 }
 
+const named = (entries: readonly PutEventsEntry[], results: readonly (EntryFailure | undefined)[]) =>
+  results.map((failure, i) => failure && { detailType: entries[i]?.DetailType ?? '', ...failure });
+
 /** In-memory publisher for core tests and tools: records what was published, validating like the real one. */
-export class InMemoryEventPublisher implements EventPublisher {
+export class InMemoryEventPublisher implements EventPublisher, EventBatchPublisher {
   readonly published: BusEvent[] = [];
   async publish(events: readonly BusEvent[]): Promise<void> {
     for (const event of events) toPutEventsEntry(event, 'in-memory');
     this.published.push(...events);
   }
+  async publishEach(events: readonly BusEvent[]): Promise<undefined[]> {
+    await this.publish(events);
+    return events.map(() => undefined);
+  }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -81,4 +81,29 @@ describe('EventBridgePublisher', () => {
       await server.close();
     }
   });
+
+  it('GIVEN 12 events and a call the endpoint rejects whole WHEN publishing each THEN only that call’s entries report it', async () => {
+    const server = await startJsonServer(({ body }) => {
+      const entries = JSON.parse(body).Entries as Entry[];
+      // The call holding t-11 is refused as a whole (a 400 the SDK does not retry); the other is accepted.
+      if (entries.some((e) => e.Detail.includes('"t-11"'))) {
+        return { status: 400, body: { __type: 'ValidationException', message: 'bad batch' } };
+      }
+      return { status: 200, body: { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e${i}` })) } };
+    });
+    try {
+      const publisher = new EventBridgePublisher({
+        client: eventBridgeClient(server.clientOptions),
+        eventBusName: 'bus',
+      });
+      const out = await publisher.publishEach(Array.from({ length: 12 }, (_, i) => event(i)));
+      expect(out.slice(0, 10)).toEqual(Array(10).fill(undefined));
+      expect(out.slice(10)).toEqual([
+        { detailType: 'TransactionSubmitted', errorCode: 'ValidationException', errorMessage: 'bad batch' },
+        { detailType: 'TransactionSubmitted', errorCode: 'ValidationException', errorMessage: 'bad batch' },
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -1,0 +1,180 @@
+// The decision outbox: what a decision owes the rest of the system — its TransactionScored / FraudSuspected events and
+// its decision-log line — derived from its audit record as the decisions table's stream delivers it (docs/decisions/
+// 0004-decision-outbox.md). Pure apart from its ports. At least once: consumers dedupe by transactionId.
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { EntryFailure } from '../shared/adapters/entry-retry.js';
+import type { EventBatchPublisher } from '../shared/adapters/event-publisher.js';
+import { DecisionRecord } from '../shared/contracts/api.js';
+import { type BusEvent, busEvent, EVENT_SOURCES, EVENT_VERSION, parseEventDetail } from '../shared/contracts/events.js';
+
+/** One line of the decision log: the audit record without the request hash and TTL. */
+export type DecisionLogRecord = Omit<DecisionRecord, 'requestHash' | 'expiresAt'>;
+
+/** Port: the decision log (Firehose → S3 lake), the retraining input. One result per record, undefined = accepted. */
+export interface DecisionLog {
+  appendEach(records: readonly DecisionLogRecord[]): Promise<(EntryFailure | undefined)[]>;
+}
+
+/** A stream record that can never become a decision's events: parked with everything it carried, never retried. */
+export interface PoisonRecord {
+  /** The stream record's sequence number. */
+  readonly recordId: string;
+  readonly reason: string;
+  /** The NewImage exactly as the stream delivered it (DynamoDB attribute values), or undefined when it had none. */
+  readonly image: unknown;
+}
+
+/** Port: where poison records go, image and reason, for a person to look at. */
+export interface DeadLetters {
+  park(records: readonly PoisonRecord[]): Promise<void>;
+}
+
+export interface OutboxPorts {
+  readonly events: EventBatchPublisher;
+  readonly decisionLog: DecisionLog;
+  readonly deadLetters: DeadLetters;
+}
+
+/** The part of a DynamoDB stream record the relay reads. */
+export interface ChangeRecord {
+  /** The sequence number: what a batch item failure names. */
+  readonly recordId: string;
+  readonly eventName?: string;
+  readonly newImage?: Record<string, AttributeValue>;
+}
+
+export interface RelayOutcome {
+  /** Records whose events and log line were all accepted. */
+  readonly relayed: number;
+  /** Events accepted by the bus. */
+  readonly events: number;
+  /** Records that are not INSERTs (the mapping's filter lets none through; counted, not relayed). */
+  readonly ignored: readonly string[];
+  /** Records parked as poison (not retried). */
+  readonly poisoned: readonly PoisonRecord[];
+  /** Records to retry, by sequence number: some event, the log line or the parking failed. */
+  readonly failures: ReadonlyMap<string, Error>;
+}
+
+/** A record whose delivery failed after the adapters' own retries: the stream retries it. */
+export class DeliveryError extends Error {
+  override readonly name = 'DeliveryError';
+}
+
+/** The events a decision owes: TransactionScored always, FraudSuspected when it was not approved. */
+export function eventsFor(r: DecisionRecord): BusEvent[] {
+  const data = {
+    transactionId: r.transactionId,
+    customerId: r.customerId,
+    merchantId: r.transaction.merchantId,
+    amount: r.transaction.amount,
+    currency: r.transaction.currency,
+    decision: r.decision,
+    score: r.score,
+    degraded: r.degraded,
+    model: r.model,
+    decidedAt: r.decidedAt,
+  };
+  const events: BusEvent[] = [busEvent('TransactionScored', EVENT_SOURCES.score, data)];
+  if (r.decision !== 'approve') {
+    events.push(
+      busEvent('FraudSuspected', EVENT_SOURCES.score, {
+        ...data,
+        decision: r.decision,
+        reasons: r.reasons,
+        explanation: r.explanation,
+      }),
+    );
+  }
+  return events;
+}
+
+/** The decision-log line of a decision. */
+export function decisionLogRecord(r: DecisionRecord): DecisionLogRecord {
+  const { requestHash: _r, expiresAt: _e, ...line } = r;
+  return line;
+}
+
+type Derived =
+  | { readonly ok: true; readonly events: BusEvent[]; readonly line: DecisionLogRecord }
+  | { readonly ok: false; readonly reason: string };
+
+/** Unmarshals and validates one INSERT image; anything that throws here would throw on every retry too. */
+export function derive(image: Record<string, AttributeValue> | undefined): Derived {
+  if (!image) return { ok: false, reason: 'the record has no NewImage (is the stream view type NEW_IMAGE?)' };
+  let item: unknown;
+  try {
+    item = unmarshall(image);
+  } catch (error) {
+    return { ok: false, reason: `the NewImage cannot be unmarshalled: ${(error as Error).message}` };
+  }
+  const parsed = DecisionRecord.safeParse(item);
+  if (!parsed.success) return { ok: false, reason: `not a DecisionRecord: ${parsed.error.message}` };
+  const events = eventsFor(parsed.data);
+  try {
+    for (const e of events) parseEventDetail(e.detailType, { version: EVENT_VERSION, data: e.data });
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+  return { ok: true, events, line: decisionLogRecord(parsed.data) };
+}
+
+/**
+ * Relays one stream batch: every valid INSERT's events go to the bus and its line to the decision log, batched across
+ * records; poison records are parked; a record any of whose deliveries failed is returned for the stream to retry
+ * (all of its deliveries then go again: duplicates are possible, never gaps).
+ */
+export async function relayDecisions(records: readonly ChangeRecord[], ports: OutboxPorts): Promise<RelayOutcome> {
+  const failures = new Map<string, Error>();
+  const ignored: string[] = [];
+  const poisoned: PoisonRecord[] = [];
+  const ready: { recordId: string; events: BusEvent[]; line: DecisionLogRecord }[] = [];
+  for (const record of records) {
+    if (record.eventName !== 'INSERT') {
+      ignored.push(record.recordId);
+      continue;
+    }
+    const derived = derive(record.newImage);
+    if (derived.ok) ready.push({ recordId: record.recordId, events: derived.events, line: derived.line });
+    else poisoned.push({ recordId: record.recordId, reason: derived.reason, image: record.newImage });
+  }
+
+  const events = ready.flatMap((r) => r.events);
+  const owners = ready.flatMap((r) => r.events.map(() => r.recordId));
+  const [parked, eventResults, lineResults] = await Promise.all([
+    poisoned.length > 0
+      ? ports.deadLetters.park(poisoned).then(
+          () => undefined,
+          (error: unknown) => error,
+        )
+      : undefined,
+    events.length > 0 ? ports.events.publishEach(events) : [],
+    ready.length > 0 ? ports.decisionLog.appendEach(ready.map((r) => r.line)) : [],
+  ]);
+
+  const fail = (recordId: string, what: string) => {
+    const previous = failures.get(recordId)?.message;
+    failures.set(recordId, new DeliveryError(previous ? `${previous}; ${what}` : what));
+  };
+  if (parked !== undefined) {
+    for (const p of poisoned) fail(p.recordId, `poison record not parked: ${(parked as Error).message ?? parked}`);
+  }
+  let accepted = 0;
+  eventResults.forEach((failure, i) => {
+    const owner = owners[i] as string;
+    if (failure) fail(owner, `${events[i]?.detailType} not published (${failure.errorCode}: ${failure.errorMessage})`);
+    else accepted++;
+  });
+  lineResults.forEach((failure, i) => {
+    const owner = ready[i]?.recordId as string;
+    if (failure) fail(owner, `decision-log line not accepted (${failure.errorCode}: ${failure.errorMessage})`);
+  });
+  return {
+    relayed: ready.filter((r) => !failures.has(r.recordId)).length,
+    events: accepted,
+    ignored,
+    poisoned: parked === undefined ? poisoned : [],
+    failures,
+  };
+}

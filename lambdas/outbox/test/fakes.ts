@@ -1,0 +1,121 @@
+// Test doubles and stream records for the outbox: audit records as the decisions table's stream delivers them, and
+// in-memory ports whose failures are chosen per transaction.
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { EntryFailure } from '../../shared/adapters/entry-retry.js';
+import type { EventBatchPublisher, EventFailure } from '../../shared/adapters/event-publisher.js';
+import type { DecisionRecord } from '../../shared/contracts/api.js';
+import { type BusEvent, toPutEventsEntry } from '../../shared/contracts/events.js';
+import type { DeadLetters, DecisionLog, DecisionLogRecord, OutboxPorts, PoisonRecord } from '../core.js';
+
+export function decision(n: number, overrides: Partial<DecisionRecord> = {}): DecisionRecord {
+  const transactionId = `t-${n}`;
+  return {
+    transactionId,
+    customerId: 'c-1',
+    transaction: {
+      transactionId,
+      customerId: 'c-1',
+      merchantId: 'm-7',
+      merchantCategory: 'electronics',
+      amount: 129.9,
+      currency: 'EUR',
+      country: 'DE',
+      channel: 'online',
+      timestamp: '2026-11-01T12:00:00Z',
+    },
+    decision: 'approve',
+    score: 0.123456789,
+    degraded: false,
+    reasons: [],
+    explanation: [{ feature: 'log_amount', contribution: -0.0125 }],
+    model: { name: 'fraud-detector', version: '3' },
+    features: { log_amount: 4.874434, hour_sin: 1.2246467991473532e-16, is_new_device: 0 },
+    featureHash: 'a'.repeat(64),
+    requestHash: 'b'.repeat(64),
+    latencyMs: 12.34,
+    decidedAt: '2026-11-01T12:00:01.000Z',
+    expiresAt: 1_764_590_401,
+    ...overrides,
+  };
+}
+
+/** The audit item as the stream's NewImage: marshalled as the DocumentClient writes it. */
+export const image = (record: unknown) =>
+  marshall(record as Record<string, unknown>, { removeUndefinedValues: true, convertClassInstanceToMap: false });
+
+export function streamRecord(
+  sequenceNumber: string,
+  eventName: 'INSERT' | 'MODIFY' | 'REMOVE',
+  newImage?: Record<string, unknown>,
+): DynamoDBRecord {
+  return {
+    eventID: `ev-${sequenceNumber}`,
+    eventName,
+    eventVersion: '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: 'eu-west-1',
+    eventSourceARN: 'arn:aws:dynamodb:eu-west-1:111111111111:table/decisions/stream/2026-11-01T00:00:00.000',
+    dynamodb: {
+      ApproximateCreationDateTime: 1_761_998_401,
+      Keys: { transactionId: { S: String((newImage?.transactionId as { S?: string } | undefined)?.S ?? '') } },
+      ...(newImage ? { NewImage: newImage as never } : {}),
+      SequenceNumber: sequenceNumber,
+      SizeBytes: 1_500,
+      StreamViewType: 'NEW_IMAGE',
+    },
+  };
+}
+
+export const inserts = (records: readonly DecisionRecord[], firstSequence = 100): DynamoDBRecord[] =>
+  records.map((r, i) => streamRecord(String(firstSequence + i), 'INSERT', image(r)));
+
+export const streamEvent = (records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
+
+const refused = (what: string): EntryFailure => ({ errorCode: 'ServiceUnavailable', errorMessage: `${what} refused` });
+
+/** Publishes (validating as EventBridge's adapter does) unless the event's transaction is in `failFor`. */
+export class MemoryBus implements EventBatchPublisher {
+  readonly published: BusEvent[] = [];
+  readonly calls: number[] = [];
+  readonly failFor = new Set<string>();
+  async publishEach(events: readonly BusEvent[]): Promise<(EventFailure | undefined)[]> {
+    this.calls.push(events.length);
+    return events.map((event) => {
+      toPutEventsEntry(event, 'memory');
+      if (this.failFor.has((event.data as { transactionId: string }).transactionId)) {
+        return { detailType: event.detailType, ...refused(event.detailType) };
+      }
+      this.published.push(event);
+      return undefined;
+    });
+  }
+}
+
+export class MemoryDecisionLog implements DecisionLog {
+  readonly lines: string[] = [];
+  readonly failFor = new Set<string>();
+  async appendEach(records: readonly DecisionLogRecord[]): Promise<(EntryFailure | undefined)[]> {
+    return records.map((r) => {
+      if (this.failFor.has(r.transactionId)) return refused('line');
+      this.lines.push(`${JSON.stringify(r)}\n`);
+      return undefined;
+    });
+  }
+}
+
+export class MemoryDeadLetters implements DeadLetters {
+  readonly parked: PoisonRecord[] = [];
+  failing = false;
+  async park(records: readonly PoisonRecord[]): Promise<void> {
+    if (this.failing) throw new Error('dead-letter queue unavailable');
+    this.parked.push(...records);
+  }
+}
+
+export function ports(): OutboxPorts & { bus: MemoryBus; log: MemoryDecisionLog; dead: MemoryDeadLetters } {
+  const bus = new MemoryBus();
+  const log = new MemoryDecisionLog();
+  const dead = new MemoryDeadLetters();
+  return { events: bus, decisionLog: log, deadLetters: dead, bus, log, dead };
+}
