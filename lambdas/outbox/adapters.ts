@@ -1,7 +1,7 @@
-// Adapters of the outbox ports: the decision log over Firehose PutRecordBatch, and the poison-record sink.
+// Adapters of the outbox ports: the decision log over Firehose PutRecordBatch, and poison records into the SQS DLQ.
 
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { type FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
   checkEntryRetryOptions,
   type EntryFailure,
@@ -69,22 +69,63 @@ export class FirehoseDecisionLog implements DecisionLog {
   }
 }
 
+/** SendMessageBatch takes at most 10 messages per call. */
+export const SEND_MESSAGE_BATCH_MAX = 10;
+
+export interface SqsDeadLettersProps {
+  readonly client: SQSClient;
+  readonly queueUrl: string;
+  /** Attempts per message, counting the first. @default 3 */
+  readonly maxAttempts?: number;
+  /** Delay before the first retry, doubled each time. @default 50 */
+  readonly baseDelayMs?: number;
+}
+
 /**
- * Parks poison records in the function's log, one ERROR line each with the reason and the full image, and counts
- * them (metric `PoisonRecords`). The audit record itself stays in the decisions table. The intended sink is the
- * mapping's SQS dead-letter queue (SendMessage with the image); that adapter needs @aws-sdk/client-sqs, which the
- * project does not depend on yet.
+ * Parks poison records in the outbox's dead-letter queue, one message each: `{ kind: 'PoisonDecisionRecord',
+ * sequenceNumber, reason, image }` with the image as the stream delivered it, beside the mapping's own on-failure
+ * messages (which name shard and sequence numbers only). Throws unless every record is parked, so a record that could
+ * not be parked is retried by the stream rather than lost.
  */
-export class LoggedDeadLetters implements DeadLetters {
-  constructor(private readonly logger: Logger) {}
+export class SqsDeadLetters implements DeadLetters {
+  private readonly retry: EntryRetryOptions;
+
+  constructor(private readonly props: SqsDeadLettersProps) {
+    this.retry = { maxAttempts: props.maxAttempts ?? 3, baseDelayMs: props.baseDelayMs ?? 50 };
+    checkEntryRetryOptions(this.retry);
+  }
 
   async park(records: readonly PoisonRecord[]): Promise<void> {
-    for (const r of records) {
-      this.logger.error('poison decision record parked: it is not relayed and not retried', {
-        sequenceNumber: r.recordId,
-        reason: r.reason,
-        image: r.image,
-      });
+    const bodies = records.map((r) =>
+      JSON.stringify({ kind: 'PoisonDecisionRecord', sequenceNumber: r.recordId, reason: r.reason, image: r.image }),
+    );
+    const batches: string[][] = [];
+    for (let i = 0; i < bodies.length; i += SEND_MESSAGE_BATCH_MAX) {
+      batches.push(bodies.slice(i, i + SEND_MESSAGE_BATCH_MAX));
     }
+    const failures = await sendBatchesEach(batches, (batch) => this.send(batch));
+    const failed = failures.flatMap((f, i) => (f ? [`${records[i]?.recordId}: ${f.errorCode} ${f.errorMessage}`] : []));
+    if (failed.length > 0) throw new Error(`${failed.length} poison record(s) not parked: ${failed.join('; ')}`);
+  }
+
+  private send(batch: readonly string[]): Promise<(EntryFailure | undefined)[]> {
+    return sendWithEntryRetry(
+      batch,
+      async (pending) => {
+        const out = await this.props.client.send(
+          new SendMessageBatchCommand({
+            QueueUrl: this.props.queueUrl,
+            Entries: pending.map((MessageBody, i) => ({ Id: String(i), MessageBody })),
+          }),
+        );
+        // SendMessageBatch answers by entry id, not position.
+        const byId = new Map((out.Failed ?? []).map((f) => [f.Id, f]));
+        return pending.map((_, i) => {
+          const f = byId.get(String(i));
+          return f ? { errorCode: f.Code ?? 'Failed', errorMessage: f.Message ?? '' } : undefined;
+        });
+      },
+      this.retry,
+    );
   }
 }

@@ -7,13 +7,17 @@ import middy from '@middy/core';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { z } from 'zod';
 import { EventBridgePublisher } from '../shared/adapters/event-publisher.js';
-import { eventBridgeClient, firehoseClient } from '../shared/aws.js';
+import { eventBridgeClient, firehoseClient, sqsClient } from '../shared/aws.js';
 import { CommonEnv, envString, parseEnv } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
-import { FirehoseDecisionLog, LoggedDeadLetters } from './adapters.js';
+import { FirehoseDecisionLog, SqsDeadLetters } from './adapters.js';
 import { type ChangeRecord, type OutboxPorts, relayDecisions } from './core.js';
 
-export const OutboxEnv = CommonEnv.extend({ EVENT_BUS_NAME: envString(), DECISION_LOG_STREAM: envString() });
+export const OutboxEnv = CommonEnv.extend({
+  EVENT_BUS_NAME: envString(),
+  DECISION_LOG_STREAM: envString(),
+  DEAD_LETTER_QUEUE_URL: envString(),
+});
 export type OutboxEnv = z.infer<typeof OutboxEnv>;
 
 export interface OutboxDeps {
@@ -25,7 +29,7 @@ export interface OutboxDeps {
 export function outboxDepsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): OutboxDeps {
   const e = parseEnv(OutboxEnv, env);
   const powertools = createPowertools();
-  const { tracer, logger } = powertools;
+  const { tracer } = powertools;
   return {
     powertools,
     ports: {
@@ -37,7 +41,10 @@ export function outboxDepsFromEnv(env: Readonly<Record<string, string | undefine
         client: tracer.captureAWSv3Client(firehoseClient()),
         deliveryStreamName: e.DECISION_LOG_STREAM,
       }),
-      deadLetters: new LoggedDeadLetters(logger),
+      deadLetters: new SqsDeadLetters({
+        client: tracer.captureAWSv3Client(sqsClient()),
+        queueUrl: e.DEAD_LETTER_QUEUE_URL,
+      }),
     },
   };
 }

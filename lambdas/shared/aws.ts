@@ -6,6 +6,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -69,6 +70,10 @@ export function firehoseClient(options: ClientOptions = {}): FirehoseClient {
 /** SageMaker Runtime; retries off by default because the caller owns timeout and circuit breaking. */
 export function sageMakerRuntimeClient(options: ClientOptions = {}): SageMakerRuntimeClient {
   return new SageMakerRuntimeClient(base({ maxAttempts: 1, ...options }));
+}
+
+export function sqsClient(options: ClientOptions = {}): SQSClient {
+  return new SQSClient(base(options));
 }
 
 export function snsClient(options: ClientOptions = {}): SNSClient {

@@ -362,7 +362,12 @@ export class ServicesStack extends Stack {
       description:
         'Decision outbox: each new audit record (decisions stream) → its events on the bus and its decision-log line',
       timeout: Duration.seconds(60),
-      environment: { EVENT_BUS_NAME: data.bus.eventBusName, DECISION_LOG_STREAM: this.decisionLog.deliveryStreamName },
+      environment: {
+        EVENT_BUS_NAME: data.bus.eventBusName,
+        DECISION_LOG_STREAM: this.decisionLog.deliveryStreamName,
+        // Poison records are parked here with their image, beside the mapping's on-failure messages.
+        DEAD_LETTER_QUEUE_URL: this.outboxDeadLetterQueue.queueUrl,
+      },
     });
     fn.allowPutEvents(data.bus);
     this.decisionLog.grantPutRecordBatch(fn);

@@ -1,8 +1,15 @@
 // The Firehose decision log with the real SDK against a local PutRecordBatch endpoint: batches of at most 500
-// records, refused records retried, a call the SDK gives up on failing only its own records.
-import { firehoseClient } from '../../shared/aws.js';
+// records, refused records retried, a call the SDK gives up on failing only its own records. The SQS dead letters
+// likewise against a local SendMessageBatch endpoint.
+import { createHash } from 'node:crypto';
+import { firehoseClient, sqsClient } from '../../shared/aws.js';
 import { startJsonServer } from '../../shared/test/local.js';
-import { FirehoseDecisionLog, PUT_RECORD_BATCH_MAX_RECORDS } from '../adapters.js';
+import {
+  FirehoseDecisionLog,
+  PUT_RECORD_BATCH_MAX_RECORDS,
+  SEND_MESSAGE_BATCH_MAX,
+  SqsDeadLetters,
+} from '../adapters.js';
 import { decisionLogRecord } from '../core.js';
 import { decision } from './fakes.js';
 
@@ -75,6 +82,80 @@ describe('FirehoseDecisionLog', () => {
         { errorCode: 'ResourceNotFoundException', errorMessage: 'no such stream' },
         { errorCode: 'ResourceNotFoundException', errorMessage: 'no such stream' },
       ]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
+type MessageBatch = { QueueUrl: string; Entries: { Id: string; MessageBody: string }[] };
+const QUEUE_URL = 'http://127.0.0.1/000000000000/outbox-dlq';
+/** A SendMessageBatch endpoint that fails the messages `refuse` names (by sequence number). */
+const sqs = (refuse: (sequenceNumber: string) => boolean) =>
+  startJsonServer(({ body }) => {
+    const entries = (JSON.parse(body) as MessageBatch).Entries;
+    const seq = (e: { MessageBody: string }) =>
+      (JSON.parse(e.MessageBody) as { sequenceNumber: string }).sequenceNumber;
+    // One verdict per entry per call (`refuse` may count calls).
+    const refused = new Set(entries.filter((e) => refuse(seq(e))).map((e) => e.Id));
+    return {
+      status: 200,
+      body: {
+        Successful: entries
+          .filter((e) => !refused.has(e.Id))
+          .map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: md5(e.MessageBody) })),
+        Failed: entries
+          .filter((e) => refused.has(e.Id))
+          .map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'try again' })),
+      },
+    };
+  });
+const poison = (i: number) => ({
+  recordId: String(1000 + i),
+  reason: 'not a DecisionRecord',
+  image: { transactionId: { S: `t-${i}` } },
+});
+
+describe('SqsDeadLetters', () => {
+  it('GIVEN 12 poison records, one refused once WHEN parked THEN batches of ≤ 10 carry each image, the refused one again', async () => {
+    const seen = new Map<string, number>();
+    const server = await sqs((seq) => {
+      seen.set(seq, (seen.get(seq) ?? 0) + 1);
+      return seq === '1003' && seen.get(seq) === 1;
+    });
+    try {
+      const dead = new SqsDeadLetters({ client: sqsClient(server.clientOptions), queueUrl: QUEUE_URL, baseDelayMs: 1 });
+      await dead.park(Array.from({ length: 12 }, (_, i) => poison(i)));
+      const calls = server.requests.map((r) => JSON.parse(r.body) as MessageBatch);
+      expect(calls.map((c) => c.Entries.length).sort((a, b) => b - a)).toEqual([SEND_MESSAGE_BATCH_MAX, 2, 1]);
+      expect(calls.every((c) => c.QueueUrl === QUEUE_URL)).toBe(true);
+      const bodies = calls.flatMap((c) => c.Entries.map((e) => JSON.parse(e.MessageBody)));
+      expect(bodies.find((b) => b.sequenceNumber === '1011')).toEqual({
+        kind: 'PoisonDecisionRecord',
+        sequenceNumber: '1011',
+        reason: 'not a DecisionRecord',
+        image: { transactionId: { S: 't-11' } },
+      });
+      expect(seen.get('1003')).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('GIVEN a message refused on every attempt WHEN parked THEN park throws naming it, so the stream retries the record', async () => {
+    const server = await sqs((seq) => seq === '1001');
+    try {
+      const dead = new SqsDeadLetters({
+        client: sqsClient(server.clientOptions),
+        queueUrl: QUEUE_URL,
+        maxAttempts: 2,
+        baseDelayMs: 1,
+      });
+      await expect(dead.park([poison(0), poison(1)])).rejects.toThrow(
+        /1 poison record\(s\) not parked: 1001: InternalError/,
+      );
+      expect(server.requests).toHaveLength(2);
     } finally {
       await server.close();
     }

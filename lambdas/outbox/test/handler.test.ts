@@ -1,5 +1,7 @@
 // The outbox handler: the middy + Powertools batch stack with fake ports (partial failures, poison, a batch that fails
-// whole), then the deployed entry (handler.ts) wired from env to a local PutEvents / PutRecordBatch endpoint.
+// whole), then the deployed entry (handler.ts) wired from env to a local PutEvents / PutRecordBatch / SendMessageBatch
+// endpoint.
+import { createHash } from 'node:crypto';
 import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { createPowertools } from '../../shared/powertools.js';
 import { lambdaContext, quietPowertools } from '../../shared/test/apigw.js';
@@ -72,6 +74,19 @@ describe('lambdas/outbox/handler.ts as deployed', () => {
           },
         };
       }
+      if (target.endsWith('SendMessageBatch')) {
+        return {
+          status: 200,
+          body: {
+            Successful: request.Entries.map((e: { Id: string; MessageBody: string }) => ({
+              Id: e.Id,
+              MessageId: `m${e.Id}`,
+              MD5OfMessageBody: createHash('md5').update(e.MessageBody, 'utf8').digest('hex'),
+            })),
+            Failed: [],
+          },
+        };
+      }
       return { status: 400, body: { message: `unexpected ${target}` } };
     });
     Object.assign(process.env, {
@@ -82,13 +97,16 @@ describe('lambdas/outbox/handler.ts as deployed', () => {
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_ENDPOINT_URL_FIREHOSE: aws.endpoint,
       AWS_ENDPOINT_URL_EVENTBRIDGE: aws.endpoint,
+      AWS_ENDPOINT_URL_SQS: aws.endpoint,
       EVENT_BUS_NAME: 'aims-bus',
       DECISION_LOG_STREAM: 'aims-decisions',
+      DEAD_LETTER_QUEUE_URL: `${aws.endpoint}/000000000000/outbox-dlq`,
     });
     try {
       const { handler } = await import('../handler.js');
       const records = Array.from({ length: 12 }, (_, i) => decision(i, { decision: 'decline', score: 0.99 }));
-      const out = await handler(streamEvent(inserts(records)), lambdaContext('outbox'));
+      const poison = streamRecord('9999', 'INSERT', { transactionId: { S: 't-x' }, decision: { S: 'perhaps' } });
+      const out = await handler(streamEvent([...inserts(records), poison]), lambdaContext('outbox'));
       expect(out).toEqual({ batchItemFailures: [] });
 
       const bodies = (suffix: string) =>
@@ -108,6 +126,16 @@ describe('lambdas/outbox/handler.ts as deployed', () => {
       const lines = batches[0].Records.map((r: { Data: string }) => Buffer.from(r.Data, 'base64').toString('utf8'));
       expect(lines.every((l: string) => l.endsWith('\n') && !l.trim().includes('\n'))).toBe(true);
       expect(lines.map((l: string) => JSON.parse(l).transactionId)).toEqual(records.map((r) => r.transactionId));
+
+      // The poison record is parked in the dead-letter queue with its image, and not reported for retry.
+      const parked = bodies('SendMessageBatch');
+      expect(parked).toHaveLength(1);
+      expect(parked[0].QueueUrl).toBe(`${aws.endpoint}/000000000000/outbox-dlq`);
+      expect(JSON.parse(parked[0].Entries[0].MessageBody)).toMatchObject({
+        kind: 'PoisonDecisionRecord',
+        sequenceNumber: '9999',
+        image: poison.dynamodb?.NewImage,
+      });
     } finally {
       await aws.close();
     }
