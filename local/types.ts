@@ -47,6 +47,8 @@ export type InvokeResult =
 /** Runs the template's functions locally. `target` is a function ARN or name, as the template gives it. */
 export interface FunctionInvoker {
   invoke(target: string, event: unknown): Promise<InvokeResult>;
+  /** The function's configured timeout in seconds, when the target is a function this invoker runs. */
+  timeoutSeconds?(target: string): number | undefined;
 }
 
 /** Loopback URLs of the local servers that stand in for AWS services (SDK clients use them through

@@ -540,6 +540,13 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
     functions: definitions,
     resolve: (target) => poolOf(target)?.fn,
     invoke: async (target, event) => mustPool(target).invoke(event),
+    timeoutSeconds: (target) => {
+      try {
+        return mustPool(target).fn.timeoutSeconds;
+      } catch {
+        return undefined;
+      }
+    },
     warm: async (targets) => {
       const chosen = [...new Set(targets ? targets.map(mustPool) : pools.values())];
       const outcomes = await mapLimited(chosen, warmConcurrency, async (pool) => ({

@@ -482,8 +482,7 @@ export class LocalEventBridge {
       const retriesUsed = delivery.attempts - 1;
       const tooOld = this.clock.now() - invocation.acceptedAt >= target.maxAgeSeconds * 1000;
       if (retriesUsed >= target.maxRetries || tooOld) break;
-      const delay = Math.min(this.retryBaseDelayMs * 2 ** retriesUsed, this.retryMaxDelayMs);
-      await this.clock.sleep(delay, this.closing.signal);
+      await this.clock.sleep(this.retryDelayMs(target, retriesUsed), this.closing.signal);
     }
     if (target.deadLetterArn) {
       // AWS puts the original event in the DLQ and says why in message attributes.
@@ -497,6 +496,20 @@ export class LocalEventBridge {
     } else {
       this.end(invocation, 'dropped');
     }
+  }
+
+  /**
+   * The wait before retry `retriesUsed + 1`: exponential backoff, and for a Lambda target never less than the
+   * function's timeout. On AWS a Lambda target is invoked asynchronously and Lambda retries a function error after
+   * about 1 and then 2 minutes; what matters locally is that a retry does not come before an invocation cut off by a
+   * crash has timed out, or it meets that invocation's idempotency lock (held for the function's timeout) and fails
+   * again, until the event lands in the DLQ although the function would succeed.
+   */
+  private retryDelayMs(target: Target, retriesUsed: number): number {
+    const backoff = Math.min(this.retryBaseDelayMs * 2 ** retriesUsed, this.retryMaxDelayMs);
+    if (!target.arn.startsWith('arn:aws:lambda:')) return backoff;
+    const timeoutSeconds = this.options.invoker.timeoutSeconds?.(target.arn);
+    return timeoutSeconds === undefined ? backoff : Math.max(backoff, timeoutSeconds * 1000);
   }
 
   /** Records the end of an invocation; compacts the journal once enough have ended. */

@@ -85,11 +85,17 @@ interface RawResource {
 }
 
 /** The raw resources of one stack of the synthesized dev stage (by stack-name prefix, e.g. `DevServices`). */
-export function devStack(prefix: string): Record<string, RawResource> {
+export function devTemplate(prefix: string): {
+  Resources: Record<string, RawResource>;
+  Outputs?: Record<string, { Value: unknown }>;
+} {
   const file = readdirSync(DEV_ASSEMBLY).find((f) => f.startsWith(prefix) && f.endsWith('.template.json'));
   if (!file) throw new Error(`no ${prefix}*.template.json in ${DEV_ASSEMBLY}: run npm run synth once`);
-  return (JSON.parse(readFileSync(join(DEV_ASSEMBLY, file), 'utf8')) as { Resources: Record<string, RawResource> })
-    .Resources;
+  return JSON.parse(readFileSync(join(DEV_ASSEMBLY, file), 'utf8'));
+}
+
+export function devStack(prefix: string): Record<string, RawResource> {
+  return devTemplate(prefix).Resources;
 }
 
 /** A crude stand-in for the template loader, enough for the runtime tests: intrinsics become the given values. */

@@ -9,7 +9,16 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { LocalEndpoints, LocalResource } from '../../types.js';
 import { type EventSourceMappings, firstFailedIndex, startEventSourceMappings } from '../esm.js';
 import { type LambdaRuntime, startLambdaRuntime } from '../runtime.js';
-import { ACCOUNT, closedEndpoints, devStack, functionResource, makeTemplate, REGION, tempDir } from './fixtures.js';
+import {
+  ACCOUNT,
+  closedEndpoints,
+  devStack,
+  devTemplate,
+  functionResource,
+  makeTemplate,
+  REGION,
+  tempDir,
+} from './fixtures.js';
 
 const require = createRequire(import.meta.url);
 const kinesalite = require('kinesalite') as (options: { createStreamMs: number; path?: string }) => Server;
@@ -35,9 +44,22 @@ interface KinesisEventRecord {
 
 /** The dev template's own mapping properties, pointed at the test consumer. */
 function devMapping(functionName: string): LocalResource {
+  // The dev services stack maps a Kinesis stream (features) and a table stream (outbox): take the Kinesis one, found
+  // by the type of the data-stack resource its source's output points at.
+  const data = devTemplate('DevData');
+  const sourceType = (arn: unknown): string | undefined => {
+    const output = (arn as { 'Fn::GetStackOutput'?: { OutputName: string } })['Fn::GetStackOutput']?.OutputName;
+    const value = output ? data.Outputs?.[output]?.Value : undefined;
+    const [producer] = (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'] ?? [];
+    return producer ? data.Resources[producer]?.Type : undefined;
+  };
   const [logicalId, raw] =
-    Object.entries(devStack('DevServices')).find(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping') ?? [];
-  if (!logicalId || !raw) throw new Error('the dev template has no event-source mapping');
+    Object.entries(devStack('DevServices')).find(
+      ([, r]) =>
+        r.Type === 'AWS::Lambda::EventSourceMapping' &&
+        sourceType(r.Properties?.EventSourceArn) === 'AWS::Kinesis::Stream',
+    ) ?? [];
+  if (!logicalId || !raw) throw new Error('the dev template has no event-source mapping on a Kinesis stream');
   return {
     stackName: 'Dev-Services',
     logicalId,

@@ -62,6 +62,11 @@ const template = {
 class TargetInvoker implements FunctionInvoker {
   readonly calls: string[] = [];
   down = false;
+  /** What the runtime reports as the function's timeout (undefined: not a function it runs). */
+  timeout: number | undefined;
+  timeoutSeconds(): number | undefined {
+    return this.timeout;
+  }
   async invoke(_target: string, event: unknown): Promise<InvokeResult> {
     this.calls.push((event as { id: string }).id);
     if (this.down) return { ok: false, errorType: 'Error', errorMessage: 'target down', durationMs: 1 };
@@ -89,6 +94,8 @@ class FakeS3 {
  *  `backoffs(n)` resolves once n retry waits have begun, i.e. n attempts have failed. */
 interface TestClock extends BusClock {
   at: number;
+  /** Every wait asked for, in ms. */
+  readonly waits: number[];
   backoffs(n: number): Promise<void>;
 }
 
@@ -97,8 +104,10 @@ function testClock(options: { stuck?: boolean; start?: number } = {}): TestClock
   const waiting: { n: number; resolve: () => void }[] = [];
   const clock: TestClock = {
     at: options.start ?? 1_700_000_000_000,
+    waits: [],
     now: () => clock.at,
-    sleep: (_ms: number, cancel: AbortSignal): Promise<void> => {
+    sleep: (ms: number, cancel: AbortSignal): Promise<void> => {
+      clock.waits.push(ms);
       began += 1;
       for (const w of waiting.filter((w) => w.n <= began)) w.resolve();
       return options.stuck
@@ -253,6 +262,19 @@ describe('local bus delivery journal', () => {
     await third.idle();
     expect(third.pendingCount()).toBe(0);
     expect(invoker.calls).toHaveLength(3);
+  });
+
+  it('GIVEN a Lambda target failing WHEN retried THEN no retry comes before the function could have timed out', async () => {
+    // A crash mid-invocation leaves its idempotency lock for the function's timeout: a quicker retry meets the lock.
+    const invoker = new TargetInvoker();
+    invoker.down = true;
+    invoker.timeout = 10;
+    const clock = testClock({ stuck: true });
+    const running = bus(invoker, clock);
+    running.putEvents(fraud(1));
+    await running.sync();
+    await clock.backoffs(1);
+    expect(clock.waits).toEqual([10_000]);
   });
 
   it('GIVEN retries counted before a crash WHEN they run out after the restart THEN the event lands in the DLQ once', async () => {
