@@ -10,7 +10,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ErrorBody } from '../../lambdas/shared/errors.js';
+import { localCredentials } from '../../local/api/index.js';
 import { type LocalStage, type LocalStageOptions, startLocalStage } from '../../local/stage.js';
+import type { LocalTemplate } from '../../local/types.js';
 import type { Transaction } from '../../models/shared/contracts/transaction.js';
 
 /** Starting a stage (15 workers importing their bundles) and closing it take seconds; on a busy 2-core box, more. */
@@ -76,7 +78,7 @@ export async function startE2eStage(
 }
 
 /** What `Ref` gives for the template resource at a construct path (a table or bucket name, a queue URL, a topic ARN). */
-export function refOf(stage: LocalStage, path: string): string {
+export function refOf(stage: { readonly template: LocalTemplate }, path: string): string {
   const found = stage.template.resources.find((r) => r.path === path);
   if (!found) throw new Error(`the dev template has no resource at ${path}`);
   return found.ref;
@@ -163,6 +165,47 @@ export interface Caller {
 export async function callerFor(stage: LocalStage, name: string): Promise<Required<Caller>> {
   const creds = credentialsOf(stage, name);
   return { token: await fetchToken(creds), apiKey: creds.apiKey };
+}
+
+/** The same for a stage running as its own process: its clients as it persisted them in its data directory. */
+export async function callerOfDataDir(dataDir: string, name: string): Promise<Required<Caller>> {
+  const client = localCredentials(dataDir).clients.find((c) => c.name === name);
+  if (!client?.apiKey) throw new Error(`no client ${name} with an API key in ${dataDir}`);
+  return { token: await fetchToken({ ...client, apiKey: client.apiKey }), apiKey: client.apiKey };
+}
+
+/** How one request ended for the client: an answer (status, parsed body), or the network error it saw instead. */
+export interface RequestOutcome {
+  readonly status?: number;
+  readonly body?: unknown;
+  /** ECONNRESET, ECONNREFUSED, …: no answer came. */
+  readonly error?: string;
+}
+
+/** POSTs a JSON body as an integrating client does; a reset or a refused connection is an outcome, not a throw. */
+export async function postJson(url: string, caller: Caller, body: unknown): Promise<RequestOutcome> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        ...(caller.token ? { authorization: `Bearer ${caller.token}` } : {}),
+        ...(caller.apiKey ? { 'x-api-key': caller.apiKey } : {}),
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+    return { status: response.status, body: parsed };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return { error: cause?.code ?? cause?.message ?? String(error) };
+  }
 }
 
 export interface ApiResponse {
