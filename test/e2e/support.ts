@@ -182,32 +182,6 @@ export interface RequestOutcome {
   readonly error?: string;
 }
 
-/** POSTs a JSON body as an integrating client does; a reset or a refused connection is an outcome, not a throw. */
-export async function postJson(url: string, caller: Caller, body: unknown): Promise<RequestOutcome> {
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        ...(caller.token ? { authorization: `Bearer ${caller.token}` } : {}),
-        ...(caller.apiKey ? { 'x-api-key': caller.apiKey } : {}),
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify(body),
-    });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = text;
-    }
-    return { status: response.status, body: parsed };
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return { error: cause?.code ?? cause?.message ?? String(error) };
-  }
-}
-
 export interface ApiResponse {
   readonly status: number;
   readonly headers: Headers;
@@ -225,12 +199,12 @@ export interface RequestOptions {
 }
 
 /** One HTTP call to the stage's API. */
-export async function call(
-  stage: LocalStage,
-  method: string,
-  path: string,
-  o: RequestOptions = {},
-): Promise<ApiResponse> {
+export function call(stage: LocalStage, method: string, path: string, o: RequestOptions = {}): Promise<ApiResponse> {
+  return callUrl(`${stage.url}${path}`, method, o);
+}
+
+/** One HTTP call to a URL (of a stage running as its own process, say). */
+export async function callUrl(url: string, method: string, o: RequestOptions = {}): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...(o.headers ?? {}) };
   if (o.caller?.token) headers.authorization = `Bearer ${o.caller.token}`;
   if (o.caller?.apiKey) headers['x-api-key'] = o.caller.apiKey;
@@ -238,7 +212,7 @@ export async function call(
   if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
     headers['content-type'] = 'application/json';
   }
-  const response = await fetch(`${stage.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await response.text();
   let json: unknown;
   try {
@@ -247,6 +221,17 @@ export async function call(
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
+}
+
+/** POSTs a JSON body as an integrating client does; a reset or a refused connection is an outcome, not a throw. */
+export async function postJson(url: string, caller: Caller, body: unknown): Promise<RequestOutcome> {
+  try {
+    const response = await callUrl(url, 'POST', { caller, body });
+    return { status: response.status, body: response.json };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return { error: cause?.code ?? cause?.message ?? String(error) };
+  }
 }
 
 /** Asserts the one error JSON shape `{ error: { code, message, details? }, requestId }` and returns it. */
