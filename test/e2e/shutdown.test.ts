@@ -88,14 +88,14 @@ async function loadAndSignal(stage: StageProcess, signal: 'SIGINT' | 'SIGTERM', 
   expect(tookMs).toBeLessThan(STOP_LIMIT_MS);
   expect(stage.output()).toMatch(/stopped in \d+\.\d s; state kept/);
   // Every request was answered: a score, or a 503 with the error JSON (the stage answers until it closes its
-  // listener); one that found the listener closed is refused, never accepted; a reset or hang-up would be a request
-  // cut off mid-way.
+  // listener), or the usage plan's 429 (two lanes outrun its 50 req/s on a quiet machine); one that found the listener
+  // closed is refused, never accepted; a reset or hang-up would be a request cut off mid-way.
   for (const o of load.outcomes) {
     if (o.error !== undefined) {
       expect(o.error).toBe('ECONNREFUSED');
       continue;
     }
-    if (o.status === 503) expect(ErrorBody.safeParse(o.body).success).toBe(true);
+    if (o.status === 503 || o.status === 429) expect(ErrorBody.safeParse(o.body).success).toBe(true);
     else expect({ id: o.id, status: o.status, body: o.body }).toMatchObject({ status: 200 });
   }
   const acknowledged = load.outcomes.filter((o) => o.status === 200).map((o) => o.id);
