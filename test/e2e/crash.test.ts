@@ -13,12 +13,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { IngestResponse, ScoreResponse } from '../../lambdas/shared/contracts/api.js';
-import type { Decision } from '../../lambdas/shared/contracts/decision.js';
-import type { Transaction } from '../../lambdas/shared/contracts/transaction.js';
 import { ROOT, STAGE_NAME } from '../../local/stage.js';
 import { loadLocalTemplate } from '../../local/template/index.js';
 import type { LocalTemplate } from '../../local/types.js';
 import { type CustomerState, idHash } from '../../models/fraud-detector/src/features.js';
+import type { Decision } from '../../models/shared/contracts/decision.js';
+import type { Transaction } from '../../models/shared/contracts/transaction.js';
 import { killGroup, type StageProcess, startStageProcess } from '../support/process.js';
 import {
   type Caller,
