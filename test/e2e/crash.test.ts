@@ -42,6 +42,8 @@ const INGEST_LANES = 1;
 const INGEST_BATCH = 3;
 /** Every FRAUD_EVERY-th score is the card-testing victim's: declined by the model and by the rules fallback alike. */
 const FRAUD_EVERY = 3;
+/** A load lane's pause after a 429 (the dev usage plan allows 50 req/s; a quiet machine outruns it). */
+const THROTTLED_PAUSE_MS = 200;
 /** Score requests in flight when the signal lands, on top of the lanes'. */
 const BURST = 8;
 /** How long the SIGKILL waits, at most, for a decision of the burst to be written and not yet answered. */
@@ -124,22 +126,24 @@ interface Phase {
 const newPhase = (label: string): Phase => ({ label, scores: [], ingests: [] });
 
 /** Sends one score request and books its outcome. */
-async function sendScore(url: string, caller: Caller, call: ScoreCall): Promise<void> {
+async function sendScore(url: string, caller: Caller, call: ScoreCall): Promise<RequestOutcome> {
   call.last = await postJson(`${url}/v1/score`, caller, call.txn);
   if (call.last.status !== undefined && call.last.status >= 200 && call.last.status < 300) {
     const answer = ScoreResponse.parse(call.last.body);
     call.answered = { decision: answer.decision, degraded: answer.degraded };
   }
+  return call.last;
 }
 
 /** Sends the transactions of an ingest call that are not accepted yet, and books which were. */
-async function sendIngest(url: string, caller: Caller, call: IngestCall): Promise<void> {
+async function sendIngest(url: string, caller: Caller, call: IngestCall): Promise<RequestOutcome> {
   const pending = call.txns.filter((t) => !call.accepted.has(t.transactionId));
   call.last = await postJson(`${url}/v1/transactions`, caller, { transactions: pending });
   if (call.last.status !== undefined && call.last.status >= 200 && call.last.status < 300) {
     const failed = new Set(IngestResponse.parse(call.last.body).failed.map((f) => f.transactionId));
     for (const t of pending) if (!failed.has(t.transactionId)) call.accepted.add(t.transactionId);
   }
+  return call.last;
 }
 
 const ingestDone = (call: IngestCall): boolean => call.accepted.size === call.txns.length;
@@ -165,17 +169,19 @@ function startLoad(url: string, caller: Caller, phase: Phase) {
     phase.ingests.push(call);
     return call;
   };
+  // A lane backs off when throttled, as a client honouring 429 does (what was throttled is retried after the restart).
+  const lane = async (send: () => Promise<RequestOutcome>): Promise<void> => {
+    while (!stopped) {
+      if ((await send()).status === 429) await new Promise((resolve) => setTimeout(resolve, THROTTLED_PAUSE_MS));
+    }
+  };
   const lanes = [
-    ...Array.from({ length: SCORE_LANES }, async () => {
-      while (!stopped) await sendScore(url, caller, nextScore());
-    }),
-    ...Array.from({ length: INGEST_LANES }, async () => {
-      while (!stopped) await sendIngest(url, caller, nextIngest());
-    }),
+    ...Array.from({ length: SCORE_LANES }, () => lane(() => sendScore(url, caller, nextScore()))),
+    ...Array.from({ length: INGEST_LANES }, () => lane(() => sendIngest(url, caller, nextIngest()))),
   ];
   return {
     /** Requests issued at once without waiting, so more are in flight when the signal lands. */
-    burst: (): Promise<void>[] => [
+    burst: (): Promise<RequestOutcome>[] => [
       ...Array.from({ length: BURST }, () => sendScore(url, caller, nextScore())),
       sendIngest(url, caller, nextIngest()),
     ],
@@ -245,14 +251,9 @@ async function retryUnanswered(
 ): Promise<{ scores: number; ingests: number }> {
   const scores = phase.scores.filter((c) => !c.answered && retriable(c.last));
   const ingests = phase.ingests.filter((c) => !ingestDone(c) && retriable(c.last));
-  const withBackoff = async (
-    send: () => Promise<void>,
-    done: () => boolean,
-    last: () => RequestOutcome | undefined,
-  ) => {
+  const withBackoff = async (send: () => Promise<RequestOutcome>, done: () => boolean): Promise<void> => {
     for (let attempt = 1; attempt <= RETRY_ATTEMPTS && !done(); attempt++) {
-      await send();
-      if (done() || !retriable(last())) return;
+      if (!retriable(await send()) || done()) return;
       await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
     }
   };
@@ -260,14 +261,12 @@ async function retryUnanswered(
     withBackoff(
       () => sendScore(url, caller, c),
       () => c.answered !== undefined,
-      () => c.last,
     ),
   );
   await mapLimit(ingests, 2, (c) =>
     withBackoff(
       () => sendIngest(url, caller, c),
       () => ingestDone(c),
-      () => c.last,
     ),
   );
   return { scores: scores.length, ingests: ingests.length };
