@@ -60,11 +60,12 @@ const RETRY_ATTEMPTS = 6;
 const STOP_LIMIT_MS = 5_000;
 /**
  * Duplicates tolerated after a SIGKILL, per derived output (events, decision-log lines). The outbox derives them from
- * the decisions table's stream at least once: across a crash a batch that reached its target before the reader's
+ * the decisions table's stream at least once: across a crash a batch that reached its targets before the reader's
  * position was saved is delivered again, so a duplicate can only be what was in flight at the kill — at most one
- * stream batch (10: the most a pipe hands an event bus target at once). After a Ctrl-C the stage drains: none.
+ * stream batch (the relay's event source mapping reads up to 100 records at once). After a Ctrl-C the stage drains:
+ * none.
  */
-const ONE_STREAM_BATCH = 10;
+const ONE_STREAM_BATCH = 100;
 /** Bounds the whole scenario: three starts (≈ 7–40 s each on this 2-core machine) and two load phases take ≈ 1–1.5
  *  min; this is the ceiling for a machine that is busy, not the expected time. */
 const FILE_TIMEOUT_MS = 240_000;
