@@ -44,7 +44,8 @@ export interface LocalStageOptions {
   readonly enforceLimits?: boolean;
   /** Progress lines (the CLI prints them; tests pass a no-op). @default stdout */
   readonly log?: (line: string) => void;
-  /** Firehose buffer interval override in ms (tests flush fast). @default - the template's */
+  /** Firehose buffer interval override in ms (tests flush fast).
+   *  @default AIMS_FIREHOSE_BUFFER_SECONDS (what a test running `npm start` as a process can set), else the template's */
   readonly firehoseIntervalMs?: number;
   /** The model lifecycle's local timings (tests and demos shorten them). */
   readonly lifecycle?: {
@@ -187,11 +188,14 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
     log('▶ starting the local stage from the synthesized template');
     const bootTemplate = loadLocalTemplate({ assemblyDir, stageName: STAGE_NAME, apiBaseUrl });
     const invoker = new DeferredInvoker();
+    const firehoseSeconds = numberFromEnv('AIMS_FIREHOSE_BUFFER_SECONDS');
+    const firehoseIntervalMs =
+      options.firehoseIntervalMs ?? (firehoseSeconds !== undefined ? firehoseSeconds * 1000 : undefined);
     const services = await startLocalServices({
       template: bootTemplate,
       dataDir,
       invoker,
-      ...(options.firehoseIntervalMs !== undefined ? { firehoseIntervalMs: options.firehoseIntervalMs } : {}),
+      ...(firehoseIntervalMs !== undefined ? { firehoseIntervalMs } : {}),
     });
     closables.push(services);
     // aws-local-stepfunctions calls Lambda through the SDK for a Task without an override: a closed loopback port

@@ -10,7 +10,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ErrorBody } from '../../lambdas/shared/errors.js';
+import { localCredentials } from '../../local/api/index.js';
 import { type LocalStage, type LocalStageOptions, startLocalStage } from '../../local/stage.js';
+import type { LocalTemplate } from '../../local/types.js';
 import type { Transaction } from '../../models/shared/contracts/transaction.js';
 
 /** Starting a stage (15 workers importing their bundles) and closing it take seconds; on a busy 2-core box, more. */
@@ -76,7 +78,7 @@ export async function startE2eStage(
 }
 
 /** What `Ref` gives for the template resource at a construct path (a table or bucket name, a queue URL, a topic ARN). */
-export function refOf(stage: LocalStage, path: string): string {
+export function refOf(stage: { readonly template: LocalTemplate }, path: string): string {
   const found = stage.template.resources.find((r) => r.path === path);
   if (!found) throw new Error(`the dev template has no resource at ${path}`);
   return found.ref;
@@ -165,6 +167,21 @@ export async function callerFor(stage: LocalStage, name: string): Promise<Requir
   return { token: await fetchToken(creds), apiKey: creds.apiKey };
 }
 
+/** The same for a stage running as its own process: its clients as it persisted them in its data directory. */
+export async function callerOfDataDir(dataDir: string, name: string): Promise<Required<Caller>> {
+  const client = localCredentials(dataDir).clients.find((c) => c.name === name);
+  if (!client?.apiKey) throw new Error(`no client ${name} with an API key in ${dataDir}`);
+  return { token: await fetchToken({ ...client, apiKey: client.apiKey }), apiKey: client.apiKey };
+}
+
+/** How one request ended for the client: an answer (status, parsed body), or the network error it saw instead. */
+export interface RequestOutcome {
+  readonly status?: number;
+  readonly body?: unknown;
+  /** ECONNRESET, ECONNREFUSED, …: no answer came. */
+  readonly error?: string;
+}
+
 export interface ApiResponse {
   readonly status: number;
   readonly headers: Headers;
@@ -182,12 +199,12 @@ export interface RequestOptions {
 }
 
 /** One HTTP call to the stage's API. */
-export async function call(
-  stage: LocalStage,
-  method: string,
-  path: string,
-  o: RequestOptions = {},
-): Promise<ApiResponse> {
+export function call(stage: LocalStage, method: string, path: string, o: RequestOptions = {}): Promise<ApiResponse> {
+  return callUrl(`${stage.url}${path}`, method, o);
+}
+
+/** One HTTP call to a URL (of a stage running as its own process, say). */
+export async function callUrl(url: string, method: string, o: RequestOptions = {}): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...(o.headers ?? {}) };
   if (o.caller?.token) headers.authorization = `Bearer ${o.caller.token}`;
   if (o.caller?.apiKey) headers['x-api-key'] = o.caller.apiKey;
@@ -195,7 +212,7 @@ export async function call(
   if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
     headers['content-type'] = 'application/json';
   }
-  const response = await fetch(`${stage.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await response.text();
   let json: unknown;
   try {
@@ -204,6 +221,17 @@ export async function call(
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
+}
+
+/** POSTs a JSON body as an integrating client does; a reset or a refused connection is an outcome, not a throw. */
+export async function postJson(url: string, caller: Caller, body: unknown): Promise<RequestOutcome> {
+  try {
+    const response = await callUrl(url, 'POST', { caller, body });
+    return { status: response.status, body: response.json };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return { error: cause?.code ?? cause?.message ?? String(error) };
+  }
 }
 
 /** Asserts the one error JSON shape `{ error: { code, message, details? }, requestId }` and returns it. */
