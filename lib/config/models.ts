@@ -2,7 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadManifest, type ModelManifest } from '../../models/shared/manifest.js';
-import { loadModule } from '../../models/shared/module.js';
+import { loadModule, MODULE_ENTRY } from '../../models/shared/module.js';
 
 export interface ModelDeclaration {
   /** The folder holding model.json (and, once trained, artifacts/). */
@@ -34,6 +34,18 @@ export function discoverModels(modelsRoot: string): ModelDeclaration[] {
  */
 export async function checkModelModules(models: readonly ModelDeclaration[]): Promise<void> {
   for (const { dir, manifest } of models) await loadModule(dir, manifest);
+}
+
+/**
+ * The model's module file relative to `projectRoot`, `/`-separated: what a function serving the model bundles as its
+ * model module (ServiceFunction's `modelModule`). Throws for a model folder outside the project.
+ */
+export function modelModulePath(model: ModelDeclaration, projectRoot: string): string {
+  const relative = path.relative(projectRoot, path.join(model.dir, MODULE_ENTRY));
+  if (path.isAbsolute(relative) || relative.split(path.sep)[0] === '..') {
+    throw new Error(`model '${model.manifest.name}' lives outside the project (${model.dir}): bundles cannot reach it`);
+  }
+  return relative.split(path.sep).join('/');
 }
 
 /**

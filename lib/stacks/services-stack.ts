@@ -56,6 +56,8 @@ export interface ScoringModel {
   readonly endpointName: string;
   /** Budget for one inference call before the rules fallback takes over (per environment: scoring.modelTimeoutMs). */
   readonly timeoutMs: number;
+  /** The model's module, relative to the repository root: the score and features bundles import it. */
+  readonly module: string;
 }
 
 /** One model the models API administers: its retraining state machine and its registry (package group + pointer). */
@@ -157,6 +159,7 @@ export class ServicesStack extends Stack {
     // Handlers, each granted exactly what its adapters call.
     const score = make('Score', 'lambdas/score/handler.ts', 'score', {
       description: 'Scores a transaction: features, model (rules fallback), decision, explanation, audit record',
+      modelModule: props.model.module,
       environment: {
         FEATURES_TABLE: data.featuresTable.tableName,
         DECISIONS_TABLE: data.decisionsTable.tableName,
@@ -198,6 +201,7 @@ export class ServicesStack extends Stack {
     const features = make('Features', 'lambdas/features/handler.ts', 'features', {
       description: 'Stream consumer: updates customer and merchant aggregates (idempotent, partial batch failures)',
       timeout: Duration.seconds(60),
+      modelModule: props.model.module,
       environment: { FEATURES_TABLE: data.featuresTable.tableName },
     });
     features.allowTable(data.featuresTable, ['GetItem', 'PutItem']);

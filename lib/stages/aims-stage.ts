@@ -3,7 +3,8 @@ import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
-import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
+import { type ModelDeclaration, modelEndpointName, modelModulePath } from '../config/models.js';
+import { PROJECT_ROOT } from '../constructs/service-function.js';
 import { DataStack } from '../stacks/data-stack.js';
 import { ModelsStack } from '../stacks/models-stack.js';
 import { ObservabilityStack } from '../stacks/observability-stack.js';
@@ -77,6 +78,7 @@ export class AimsStage extends Stage {
       model: {
         name: scoringModel.manifest.name,
         endpointName: modelEndpointName(id, scoringModel.manifest.name),
+        module: modelModulePath(scoringModel, PROJECT_ROOT),
         timeoutMs: config.scoring.modelTimeoutMs,
       },
       clients: props.clients,
