@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadManifest, type ModelManifest } from '../../models/shared/manifest.js';
 import { loadModule, MODULE_ENTRY } from '../../models/shared/module.js';
+import type { DomainRoute, ModelServingSettings } from './environment-config.js';
 
 export interface ModelDeclaration {
   /** The folder holding model.json (and, once trained, artifacts/). */
@@ -34,6 +35,59 @@ export function discoverModels(modelsRoot: string): ModelDeclaration[] {
  */
 export async function checkModelModules(models: readonly ModelDeclaration[]): Promise<void> {
   for (const { dir, manifest } of models) await loadModule(dir, manifest);
+}
+
+/** A discovered model with how this environment serves it. */
+export interface ConfiguredModel extends ModelDeclaration {
+  readonly serving: ModelServingSettings;
+}
+
+/**
+ * Pairs the environment's `models` table with the discovered manifests: a name no manifest declares, or a model with
+ * no entry, is refused with the names on both sides; so is a domain route bound to two models.
+ */
+export function servedModels(
+  declarations: readonly ModelDeclaration[],
+  settings: Readonly<Record<string, ModelServingSettings>>,
+  environment: string,
+): ConfiguredModel[] {
+  const known = declarations.map((d) => d.manifest.name);
+  const unknown = Object.keys(settings).filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `${environment}: models ${unknown.map((n) => `'${n}'`).join(', ')} in the environments table have no models/<name>/model.json (found: ${known.join(', ') || 'none'})`,
+    );
+  }
+  const unset = known.filter((name) => !Object.hasOwn(settings, name));
+  if (unset.length > 0) {
+    throw new Error(
+      `${environment}: models ${unset.map((n) => `'${n}'`).join(', ')} have a manifest but no entry in the environments table's models`,
+    );
+  }
+  const served = declarations.map((d) => ({ ...d, serving: settings[d.manifest.name] as ModelServingSettings }));
+  const routes = new Map<DomainRoute, string[]>();
+  for (const m of served) {
+    if (m.serving.route) routes.set(m.serving.route, [...(routes.get(m.serving.route) ?? []), m.manifest.name]);
+  }
+  for (const [route, names] of routes) {
+    if (names.length > 1) throw new Error(`${environment}: route '${route}' is bound to ${names.join(' and ')}`);
+  }
+  return served;
+}
+
+/** The model bound to `route` in this environment; throws when none is. */
+export function routeModel(
+  served: readonly ConfiguredModel[],
+  route: DomainRoute,
+  environment: string,
+): ConfiguredModel {
+  const model = served.find((m) => m.serving.route === route);
+  if (!model) {
+    throw new Error(
+      `${environment}: no model has route '${route}' in the environments table (models: ${served.map((m) => m.manifest.name).join(', ') || 'none'})`,
+    );
+  }
+  return model;
 }
 
 /**

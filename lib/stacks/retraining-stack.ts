@@ -65,7 +65,7 @@ export interface RetrainingStackProps extends StackProps {
   readonly stageName: string;
   readonly data: RetrainingData;
   readonly models: readonly ModelDeclaration[];
-  readonly settings: EnvironmentConfig['models'];
+  readonly settings: EnvironmentConfig['lifecycle'];
   /** The stack the deploy step updates; read for its name and parameter keys only (no CloudFormation reference). */
   readonly modelsStack: { readonly stackName: string; readonly parameterKeys: readonly string[] };
   readonly logRetention: RetentionDays;

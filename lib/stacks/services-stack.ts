@@ -18,7 +18,7 @@ import type { Construct } from 'constructs';
 import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import { DETAIL_TYPES, EVENT_SOURCES, eventJsonSchemas } from '../../lambdas/shared/contracts/events.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
-import type { EnvironmentConfig } from '../config/environment-config.js';
+import type { EnvironmentConfig, ModelServingSettings } from '../config/environment-config.js';
 import { ApiAuth } from '../constructs/api-auth.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import { DecisionLog } from '../constructs/decision-log.js';
@@ -54,7 +54,7 @@ export interface ScoringModel {
   readonly name: string;
   /** SageMaker endpoint name (derived from stage and model name). */
   readonly endpointName: string;
-  /** Budget for one inference call before the rules fallback takes over (per environment: scoring.modelTimeoutMs). */
+  /** Budget for one inference call before the baseline takes over (per environment: the model's modelTimeoutMs). */
   readonly timeoutMs: number;
   /** The model's module, relative to the repository root: the score and features bundles import it. */
   readonly module: string;
@@ -92,7 +92,8 @@ export interface ServicesStackProps extends StackProps {
   readonly logRetention: RetentionDays;
   readonly memorySize: number;
   readonly api: EnvironmentConfig['api'];
-  readonly scoring: EnvironmentConfig['scoring'];
+  /** How this environment serves the model of POST /v1/score (its entry in the environments table's models). */
+  readonly scoring: ModelServingSettings;
   readonly decisionTtlDays: number;
   readonly lifecycle: ServicesLifecycle;
 }
