@@ -28,13 +28,34 @@ export function discoverModels(modelsRoot: string): ModelDeclaration[] {
   return models;
 }
 
+/** The thresholds a model's output policy (`policy.validate`, `policy.decide`) receives from its serving settings. */
+export const policyThresholds = (serving: Pick<ModelServingSettings, 'reviewThreshold' | 'declineThreshold'>) => ({
+  review: serving.reviewThreshold,
+  decline: serving.declineThreshold,
+});
+
 /**
  * Loads each model's module (`src/module.ts`) and refuses, before anything is synthesized, a manifest that declares
- * another model than its module implements (name, feature list, training script). Async because modules are imported
- * by path, so `bin/` runs it before building the app.
+ * another model than its module implements (name, feature list, training script), and thresholds an environment sets
+ * that the model's own policy refuses (`tables`: each environment's models table, by environment name). Async because
+ * modules are imported by path, so `bin/` runs it before building the app.
  */
-export async function checkModelModules(models: readonly ModelDeclaration[]): Promise<void> {
-  for (const { dir, manifest } of models) await loadModule(dir, manifest);
+export async function checkModelModules(
+  models: readonly ModelDeclaration[],
+  tables: Readonly<Record<string, Readonly<Record<string, ModelServingSettings>>>> = {},
+): Promise<void> {
+  for (const { dir, manifest } of models) {
+    const module = await loadModule(dir, manifest);
+    for (const [environment, table] of Object.entries(tables)) {
+      const serving = table[manifest.name];
+      if (!serving) continue;
+      try {
+        module.policy.validate(policyThresholds(serving));
+      } catch (error) {
+        throw new Error(`${environment}: the thresholds of ${manifest.name}: ${(error as Error).message}`);
+      }
+    }
+  }
 }
 
 /** A discovered model with how this environment serves it. */

@@ -518,13 +518,8 @@ export class ServicesStack extends Stack {
 // SQS-managed encryption: the services that write here (Lambda, EventBridge) need no key grant.
 const DLQ_ACKNOWLEDGEMENT = 'This queue is itself a dead-letter queue (of an event-source mapping or a bus rule).';
 
+// The thresholds are the model's policy's to judge: bin/ checks them with its module before synth (checkModelModules).
 function validate(props: ServicesStackProps): void {
-  const { reviewThreshold, declineThreshold } = props.scoring;
-  if (!(reviewThreshold > 0 && reviewThreshold < declineThreshold && declineThreshold <= 1)) {
-    throw new Error(
-      `scoring thresholds must satisfy 0 < reviewThreshold < declineThreshold <= 1, got ${reviewThreshold} and ${declineThreshold}`,
-    );
-  }
   if (!Number.isInteger(props.model.timeoutMs) || props.model.timeoutMs < 1) {
     throw new Error(`model.timeoutMs must be a positive integer, got ${props.model.timeoutMs}`);
   }
