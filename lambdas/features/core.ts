@@ -8,8 +8,6 @@ import { aggregateKey } from '../shared/contracts/features.js';
 /** An entity kind, as the model module names it (a key of its `entities`). */
 export type EntityKind = string;
 
-export { aggregateKey };
-
 /** A stored aggregate and the optimistic-concurrency version it was read at. */
 export interface StoredAggregate {
   readonly state: unknown;

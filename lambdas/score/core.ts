@@ -27,7 +27,8 @@ import type { DecisionStore } from '../shared/adapters/decision-store.js';
 import type { DecisionRecord, ScoreResponse } from '../shared/contracts/api.js';
 import { ConflictError } from '../shared/errors.js';
 
-/** Port: the online state of each entity of the model's that `request` names, by kind (empty state when unseen). */
+/** Port: the online state of every entity the model keys by the request (e.g. customer, merchant), by entity kind;
+ *  the entity's empty state when it was never seen. */
 export interface FeatureReader {
   read(request: Transaction): Promise<Record<string, unknown>>;
 }
