@@ -8,7 +8,12 @@ export default {
   roots: roots.map((dir) => `<rootDir>/${dir}`),
   testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Handlers import their model as MODEL_MODULE_SPECIFIER, which each bundle aliases at synth; the handler tests run
+    // them against the fraud detector (tests of the cores inject the module they need instead).
+    '^@aims/model-module$': '<rootDir>/models/fraud-detector/src/module.ts',
+  },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }],
   },

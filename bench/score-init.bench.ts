@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 import type { ScoreEnv } from '../lambdas/score/app.js';
 import { environments } from '../lib/config/environments.js';
-import { serviceBundling, serviceEnvironment } from '../lib/constructs/service-function.js';
+import { MODEL_MODULE_SPECIFIER, serviceBundling, serviceEnvironment } from '../lib/constructs/service-function.js';
 import { type Figure, info, median, NODE, printTable, ROOT, round, writeResult } from './support/figures.js';
 
 /** Cold processes per variant (the brief asks for medians of at least 10). */
@@ -34,10 +34,10 @@ const SCORE_VARIABLES = {
   FEATURES_TABLE: 'bench-features',
   DECISIONS_TABLE: 'bench-decisions',
   MODEL_ENDPOINT_NAME: 'aims-dev-fraud-detector',
-  MODEL_NAME: environments.Dev.scoring.model,
+  MODEL_NAME: 'fraud-detector',
   MODEL_TIMEOUT_MS: '200',
-  REVIEW_THRESHOLD: String(environments.Dev.scoring.reviewThreshold),
-  DECLINE_THRESHOLD: String(environments.Dev.scoring.declineThreshold),
+  REVIEW_THRESHOLD: String(environments.Dev.models['fraud-detector'].reviewThreshold),
+  DECLINE_THRESHOLD: String(environments.Dev.models['fraud-detector'].declineThreshold),
   DECISION_TTL_DAYS: String(environments.Dev.data.decisionTtlDays),
 } satisfies Record<
   Exclude<keyof ScoreEnv, 'POWERTOOLS_SERVICE_NAME' | 'POWERTOOLS_METRICS_NAMESPACE' | 'AWS_REGION'>,
@@ -89,6 +89,9 @@ function esbuildOptions(entry: string, outdir: string, sourceMap: boolean): Buil
     sourcesContent: b.sourcesContent,
     external: [...b.externalModules],
     banner: { js: b.banner },
+    // As the Dev stage bundles the score function: its model module is the fraud detector's.
+    alias: { [MODEL_MODULE_SPECIFIER]: './models/fraud-detector/src/module.ts' },
+    absWorkingDir: ROOT,
     logLevel: 'error',
     metafile: true,
   };

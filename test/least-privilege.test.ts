@@ -43,6 +43,8 @@ interface FunctionUnderProof {
   readonly path: string;
   readonly entry: string;
   readonly handler: string;
+  /** The model module the bundle resolves MODEL_MODULE_SPECIFIER to, if the function serves a model. */
+  readonly modelModule: string | undefined;
   readonly function: ResourceRef;
   readonly role: ResourceRef;
 }
@@ -79,7 +81,8 @@ function functionsOf(stage: AimsStage, templates: StageTemplates): FunctionUnder
       const match = /^index\.([\w$]+)$/.exec(handler);
       if (!match?.[1])
         throw new Error(`${fn.node.path}: expected a bundled handler 'index.<export>', got '${handler}'`);
-      return { path: fn.node.path, entry: entryOf(fn), handler: match[1], function: fnRef, role };
+      const modelModule = fn.modelModule;
+      return { path: fn.node.path, entry: entryOf(fn), handler: match[1], modelModule, function: fnRef, role };
     })
     .sort((a, b) => a.path.localeCompare(b.path));
 }
@@ -223,7 +226,7 @@ interface Verdict {
 }
 
 async function prove(fn: FunctionUnderProof, templates: StageTemplates): Promise<Verdict> {
-  const code = await commandsOfHandler(fn.entry, fn.handler);
+  const code = await commandsOfHandler(fn.entry, fn.handler, fn.modelModule);
   const grants = grantsOfRole(templates, fn.role);
   const implied = impliedNeeds(fn, templates);
 
@@ -345,6 +348,9 @@ describe.each(STAGE_NAMES.map((name) => [name] as [StageName]))('GIVEN the %s st
     for (const fn of functions) verdicts.push(await prove(fn, templates));
     // The analysis must have seen code: an entry it could not follow would prove nothing.
     for (const v of verdicts) expect(v.code.sources).toContain(v.fn.entry);
+    // A function serving a model bundles that model's module: the analysis must have followed the alias into it.
+    for (const v of verdicts) if (v.fn.modelModule) expect(v.code.sources).toContain(v.fn.modelModule);
+    expect(verdicts.filter((v) => v.fn.modelModule).length).toBeGreaterThan(0);
     const failing = verdicts.filter((v) => v.missing.length > 0 || v.unneeded.length > 0);
     if (failing.length > 0) throw new Error(report(name, verdicts));
   });

@@ -1,7 +1,9 @@
-// The synth refuses a model folder whose manifest and module disagree, before any stage is built (bin/aims.ts).
+// The synth refuses a model folder whose manifest and module disagree, or thresholds its policy refuses, before any
+// stage is built (bin/aims.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { environments } from '../lib/config/environments.js';
 import { checkModelModules, discoverModels } from '../lib/config/models.js';
 import { fraudCopy, MODELS_ROOT } from '../models/shared/test/fixtures.js';
 
@@ -22,6 +24,16 @@ describe('GIVEN the model folders', () => {
     });
     await expect(checkModelModules(discoverModels(join(work, 'models')))).rejects.toThrow(
       /models\/fraud-detector: model\.json and src\/module\.ts disagree:\n {2}- features not in the manifest: merch_velocity_ratio/,
+    );
+  });
+
+  test('WHEN an environment sets thresholds the model’s policy refuses THEN the check is refused naming both', async () => {
+    const models = discoverModels(MODELS_ROOT);
+    const serving = environments.Dev.models['fraud-detector'];
+    await expect(checkModelModules(models, { Dev: environments.Dev.models })).resolves.toBeUndefined();
+    const inverted = { 'fraud-detector': { ...serving, reviewThreshold: 0.95, declineThreshold: 0.9 } };
+    await expect(checkModelModules(models, { Staging: inverted })).rejects.toThrow(
+      'Staging: the thresholds of fraud-detector: thresholds must satisfy 0 <= review <= decline <= 1, got 0.95 and 0.9',
     );
   });
 });

@@ -93,8 +93,8 @@ describe('GIVEN the models stack of each environment', () => {
         BlueGreenUpdatePolicy: {
           TrafficRoutingConfiguration: {
             Type: 'CANARY',
-            CanarySize: { Type: 'CAPACITY_PERCENT', Value: environments.Prod.models.canary.capacityPercent },
-            WaitIntervalInSeconds: environments.Prod.models.canary.bakeMinutes * 60,
+            CanarySize: { Type: 'CAPACITY_PERCENT', Value: environments.Prod.lifecycle.canary.capacityPercent },
+            WaitIntervalInSeconds: environments.Prod.lifecycle.canary.bakeMinutes * 60,
           },
         },
         AutoRollbackConfiguration: { Alarms: alarmIds },
@@ -111,7 +111,7 @@ describe('GIVEN the models stack of each environment', () => {
     const latency = refs.map((id) => alarms[id]).find((a) => a.Properties.MetricName === 'ModelLatency');
     expect(latency.Properties).toMatchObject({
       ExtendedStatistic: 'p99',
-      Threshold: environments.Prod.models.alarms.modelLatencyP99Ms * 1000,
+      Threshold: environments.Prod.lifecycle.alarms.modelLatencyP99Ms * 1000,
       Dimensions: [
         { Name: 'EndpointName', Value: 'aims-prod-fraud-detector' },
         { Name: 'VariantName', Value: 'champion' },
@@ -130,7 +130,7 @@ describe('GIVEN the models stack of each environment', () => {
       PolicyType: 'TargetTrackingScaling',
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({
         PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
-        TargetValue: environments.Prod.models.invocationsPerInstanceTarget,
+        TargetValue: environments.Prod.lifecycle.invocationsPerInstanceTarget,
       }),
     });
   });
@@ -174,7 +174,7 @@ describe('GIVEN the models stack of each environment', () => {
     expect(comparisons(prod)).toEqual([]);
     const [fn] = comparisons(staging);
     const manifest = loadManifest(path.join(PROJECT_ROOT, 'models/fraud-detector'));
-    const shadow = environments.Staging.models.shadow;
+    const shadow = environments.Staging.lifecycle.shadow;
     expect(fn.Properties.FunctionName).toBe(shadowComparisonFunctionName('Staging', 'fraud-detector'));
     expect(fn.Properties.Environment.Variables).toMatchObject({
       MODEL_NAME: 'fraud-detector',
@@ -182,8 +182,8 @@ describe('GIVEN the models stack of each environment', () => {
       CHAMPION_VARIANT: 'champion',
       SHADOW_VARIANT: 'shadow',
       WINDOW_MINUTES: String(shadow.windowMinutes),
-      REVIEW_THRESHOLD: String(environments.Staging.scoring.reviewThreshold),
-      DECLINE_THRESHOLD: String(environments.Staging.scoring.declineThreshold),
+      REVIEW_THRESHOLD: String(environments.Staging.models['fraud-detector'].reviewThreshold),
+      DECLINE_THRESHOLD: String(environments.Staging.models['fraud-detector'].declineThreshold),
       SHADOW_THRESHOLDS: JSON.stringify(manifest.monitoring.shadow),
     });
     staging.hasResourceProperties('AWS::Events::Rule', {
@@ -301,7 +301,7 @@ describe('GIVEN the models stack of each environment', () => {
       EventPattern: Match.objectLike({ source: ['aws.cloudwatch'], detail: { state: { value: ['ALARM'] } } }),
     });
     dev.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: `rate(${environments.Dev.models.driftCheckMinutes} minutes)`,
+      ScheduleExpression: `rate(${environments.Dev.lifecycle.driftCheckMinutes} minutes)`,
     });
   });
 
@@ -351,8 +351,8 @@ describe('GIVEN a model folder without its committed bootstrap model', () => {
             stageName: 'Dev',
             data,
             models: [{ dir: modelDir, manifest }],
-            settings: config.models,
-            policy: config.scoring,
+            settings: config.lifecycle,
+            serving: config.models,
             logRetention: config.logRetention,
             removalPolicy: config.removalPolicy,
           }),

@@ -25,7 +25,7 @@ type Json = any;
 
 const thresholdsOf = (name: StageName): ObservabilityThresholds => {
   const config = environments[name];
-  return { ...config.alarms, models: config.models.alarms, driftCheckMinutes: config.models.driftCheckMinutes };
+  return { ...config.alarms, models: config.lifecycle.alarms, driftCheckMinutes: config.lifecycle.driftCheckMinutes };
 };
 
 /** Another observability stack over the same stage: derivation means it sees whatever exists when it is built. */
@@ -113,7 +113,7 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
   test('THEN a live alias with provisioned concurrency alarms when calls keep spilling onto cold environments', () => {
     const withProvisioned = functionsIn(stage.services, stage.models, stage.retraining).filter((fn) => fn.alias);
     const spillover = withMetric(template, 'ProvisionedConcurrencySpilloverInvocations');
-    const provisioned = config.scoring.provisionedConcurrency;
+    const provisioned = config.models['fraud-detector'].provisionedConcurrency;
     // Only the scorer has a live alias; it is provisioned where the environments table says so.
     expect(withProvisioned.map((fn) => fn.node.id)).toEqual(['Score']);
     expect(spillover).toHaveLength(provisioned ? 1 : 0);
@@ -183,7 +183,7 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
       `100 * FILL(degraded, 0) / (${decisionIds.map((id) => `FILL(${id}, 0)`).join(' + ')})`,
     );
     const dims = [
-      { Name: 'model', Value: config.scoring.model },
+      { Name: 'model', Value: manifest.name },
       { Name: 'service', Value: 'score' },
     ];
     const stat = (id: string) => {
@@ -246,10 +246,10 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
       MetricName: 'Invocation5XXErrors',
       Namespace: 'AWS/SageMaker',
       Dimensions: champion,
-      Threshold: config.models.alarms.invocation5xxPerMinute,
+      Threshold: config.lifecycle.alarms.invocation5xxPerMinute,
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Threshold: config.models.alarms.modelLatencyP99Ms,
+      Threshold: config.lifecycle.alarms.modelLatencyP99Ms,
       Metrics: Match.arrayWith([
         Match.objectLike({ Expression: 'l / 1000' }),
         Match.objectLike({
@@ -274,7 +274,7 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
     expect(JSON.stringify(alarmsOf(template))).not.toContain('"Value":"shadow"');
     // A shadow variant, where the environment serves one, is on the dashboard all the same.
     const body = JSON.stringify(stack.resolve(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]));
-    expect(body.includes(`${endpointName}/shadow`)).toBe(config.models.shadow !== false);
+    expect(body.includes(`${endpointName}/shadow`)).toBe(config.lifecycle.shadow !== false);
   });
 
   test('THEN a shadow comparison, where the environment has a shadow, alarms on disagreement and score PSI', () => {
@@ -283,7 +283,7 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
       { Name: 'service', Value: 'shadow-compare' },
     ];
     const shadowAlarms = alarmsOf(template).filter((a) => JSON.stringify(a).includes('shadow-compare'));
-    if (config.models.shadow === false) {
+    if (config.lifecycle.shadow === false) {
       expect(shadowAlarms).toEqual([]);
       return;
     }
@@ -311,13 +311,13 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
       { Name: 'model', Value: 'fraud-detector' },
       { Name: 'service', Value: 'model-drift' },
     ];
-    const period = config.models.driftCheckMinutes * 60;
+    const period = config.lifecycle.driftCheckMinutes * 60;
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AIMS/Models',
       MetricName: 'ScoreShiftPsi',
       Dimensions: dims,
       Period: period,
-      Threshold: config.models.alarms.scoreShiftPsi,
+      Threshold: config.lifecycle.alarms.scoreShiftPsi,
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'FeaturePsiMax',

@@ -235,7 +235,7 @@ describe('GIVEN the retraining state machine of each environment', () => {
       Resource: 'arn:aws:states:::aws-sdk:ssm:putParameter',
       Parameters: { Name: name, 'Value.$': '$.evaluation.versionPrefix' },
     });
-    expect(stagingAsl.States.BakeShadow.Seconds).toBe(environments.Staging.models.shadow.bakeMinutes * 60);
+    expect(stagingAsl.States.BakeShadow.Seconds).toBe(environments.Staging.lifecycle.shadow.bakeMinutes * 60);
     // Invoked by its derived name: the models stack depends on this one, so no CloudFormation reference.
     expect(stagingAsl.States.CompareShadow.Resource).toMatch(
       new RegExp(
@@ -244,7 +244,7 @@ describe('GIVEN the retraining state machine of each environment', () => {
     );
     expect(stagingAsl.States.CompareShadow.Parameters).toEqual({
       trigger: 'pipeline',
-      windowMinutes: environments.Staging.models.shadow.bakeMinutes,
+      windowMinutes: environments.Staging.lifecycle.shadow.bakeMinutes,
     });
     expect(stagingAsl.States['ShadowAgrees?'].Choices[0]).toEqual({
       Variable: '$.shadow.passed',
@@ -337,7 +337,7 @@ describe('GIVEN the retraining triggers and resources', () => {
       Targets: [Match.objectLike({ Input: JSON.stringify({ trigger: 'drift' }) })],
     });
     dev.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: environments.Dev.models.retraining.schedule,
+      ScheduleExpression: environments.Dev.lifecycle.retraining.schedule,
       Targets: [Match.objectLike({ Input: JSON.stringify({ trigger: 'schedule' }) })],
     });
   });

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { ServiceFunction } from '../lib/constructs/service-function.js';
+import { MODEL_MODULE_SPECIFIER, modelModuleAlias, ServiceFunction } from '../lib/constructs/service-function.js';
+import fraudDetector from '../models/fraud-detector/src/module.js';
 import { CDK_CONTEXT } from './support/app.js';
 
 const baseProps = {
@@ -87,6 +88,37 @@ describe('GIVEN bundling runs (local esbuild, never Docker)', () => {
     expect(bundle.split('\n').length).toBeLessThan(10);
     const mod = (await import(path.join(dir, 'index.mjs'))) as { handler: () => Promise<{ statusCode: number }> };
     await expect(mod.handler()).resolves.toMatchObject({ statusCode: 200 });
+  });
+});
+
+describe('GIVEN a function that serves a model', () => {
+  test('WHEN bundled THEN the model-module specifier resolves, at synth, to the module it was given', async () => {
+    const modelModule = 'models/fraud-detector/src/module.ts';
+    const { app, stack, fn } = stackWith({ entry: 'test/fixtures/model-handler.ts', modelModule }, true);
+    expect(fn.modelModule).toBe(modelModule);
+    const assembly = app.synth();
+    const template = Template.fromStack(stack).toJSON() as {
+      Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+    };
+    const asset = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function')?.Metadata?.[
+      'aws:asset:path'
+    ];
+    const bundle = path.join(assembly.directory, String(asset), 'index.mjs');
+    expect(readFileSync(bundle, 'utf8')).not.toContain(MODEL_MODULE_SPECIFIER);
+    const mod = (await import(bundle)) as { handler: () => Promise<{ name: string; features: number }> };
+    await expect(mod.handler()).resolves.toEqual({
+      name: fraudDetector.name,
+      features: fraudDetector.features.names.length,
+    });
+  });
+
+  test('THEN a model module outside the repository, or not TypeScript, is refused', () => {
+    expect(() => modelModuleAlias('/abs/module.ts')).toThrow(/modelModule must be a .ts path inside the repository/);
+    expect(() => modelModuleAlias('../elsewhere/module.ts')).toThrow(/got '..\/elsewhere\/module.ts'/);
+    expect(() => modelModuleAlias('models/x/src/module.js')).toThrow(/modelModule must be/);
+    expect(modelModuleAlias('models/x/src/module.ts')).toEqual({
+      '--alias': `${MODEL_MODULE_SPECIFIER}=./models/x/src/module.ts`,
+    });
   });
 });
 

@@ -214,7 +214,7 @@ describe('GIVEN the production request path (the score alias)', () => {
   });
 
   test('THEN dev has no provisioned concurrency and no scaling of it', () => {
-    expect(environments.Dev.scoring.provisionedConcurrency).toBe(false);
+    expect(environments.Dev.models['fraud-detector'].provisionedConcurrency).toBe(false);
     const alias = Object.values(dev.findResources('AWS::Lambda::Alias'))[0] as Resource;
     expect(alias.Properties.ProvisionedConcurrencyConfig).toBeUndefined();
     dev.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
@@ -222,8 +222,8 @@ describe('GIVEN the production request path (the score alias)', () => {
   });
 
   test.each([
-    ['Staging', () => staging, environments.Staging.scoring.provisionedConcurrency],
-    ['Prod', () => prod, environments.Prod.scoring.provisionedConcurrency],
+    ['Staging', () => staging, environments.Staging.models['fraud-detector'].provisionedConcurrency],
+    ['Prod', () => prod, environments.Prod.models['fraud-detector'].provisionedConcurrency],
   ] as const)(
     'THEN %s provisions the floor on the alias and tracks utilization between floor and ceiling',
     (_, of, pc) => {
@@ -259,9 +259,15 @@ describe('GIVEN the production request path (the score alias)', () => {
 
   test('THEN prod provisions more than staging, and its ceiling leaves the 100 unreserved of the default quota', () => {
     const { Staging, Prod } = environments;
-    if (!Staging.scoring.provisionedConcurrency || !Prod.scoring.provisionedConcurrency) throw new Error('unset');
-    expect(Prod.scoring.provisionedConcurrency.min).toBeGreaterThan(Staging.scoring.provisionedConcurrency.min);
-    expect(Prod.scoring.provisionedConcurrency.max).toBeLessThanOrEqual(1_000 - 100);
+    if (
+      !Staging.models['fraud-detector'].provisionedConcurrency ||
+      !Prod.models['fraud-detector'].provisionedConcurrency
+    )
+      throw new Error('unset');
+    expect(Prod.models['fraud-detector'].provisionedConcurrency.min).toBeGreaterThan(
+      Staging.models['fraud-detector'].provisionedConcurrency.min,
+    );
+    expect(Prod.models['fraud-detector'].provisionedConcurrency.max).toBeLessThanOrEqual(1_000 - 100);
   });
 });
 
@@ -408,10 +414,10 @@ describe('GIVEN the stream consumer and the bus', () => {
     const timeout = (t: Template) =>
       t.toJSON().Resources[logicalIdOf(t, 'AWS::Lambda::Function', 'ScoreFunction')].Properties.Environment.Variables
         .MODEL_TIMEOUT_MS;
-    expect(timeout(staging)).toBe(String(environments.Staging.scoring.modelTimeoutMs));
-    expect(timeout(prod)).toBe(String(environments.Prod.scoring.modelTimeoutMs));
-    expect(timeout(dev)).toBe(String(environments.Dev.scoring.modelTimeoutMs));
-    expect(environments.Prod.scoring.modelTimeoutMs).toBeLessThanOrEqual(30);
+    expect(timeout(staging)).toBe(String(environments.Staging.models['fraud-detector'].modelTimeoutMs));
+    expect(timeout(prod)).toBe(String(environments.Prod.models['fraud-detector'].modelTimeoutMs));
+    expect(timeout(dev)).toBe(String(environments.Dev.models['fraud-detector'].modelTimeoutMs));
+    expect(environments.Prod.models['fraud-detector'].modelTimeoutMs).toBeLessThanOrEqual(30);
   });
 
   test('THEN bus rules route the public events and alerts, each target with retries and a DLQ', () => {
@@ -606,7 +612,7 @@ describe('GIVEN the models API', () => {
   test('THEN the function is configured with each model, the approval mode, the lock table, the models stack and the drift bucket', () => {
     const fn = dev.toJSON().Resources[modelsFn] as Resource;
     const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(env.MODELS_APPROVAL).toBe(environments.Dev.models.approval);
+    expect(env.MODELS_APPROVAL).toBe(environments.Dev.lifecycle.approval);
     expect(env.MODELS_STACK_NAME).toBe('Dev-Models');
     const models = JSON.stringify(env.MODELS);
     for (const part of [

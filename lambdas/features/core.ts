@@ -1,19 +1,12 @@
-// Features use case: fold a stream batch into the per-customer and per-merchant aggregates, one conditional write per
-// entity, idempotent on replays, with a per-record verdict so the stream can retry exactly what did not land.
-import {
-  applyToCustomer,
-  applyToMerchant,
-  type CustomerState,
-  emptyCustomerState,
-  emptyMerchantState,
-  type MerchantState,
-} from '../../models/fraud-detector/src/features.js';
+// Features use case: fold a stream batch into the aggregate of each entity the model's module declares (e.g. the
+// customer and the merchant), one conditional write per entity, idempotent on replays, with a per-record verdict so
+// the stream can retry exactly what did not land.
 import { Transaction } from '../../models/shared/contracts/transaction.js';
+import type { AnyModelModule } from '../../models/shared/module.js';
+import { aggregateKey } from '../shared/contracts/features.js';
 
-export type EntityKind = 'customer' | 'merchant';
-
-/** Features-table key of an entity (the contract: `customer#<id>` / `merchant#<id>`). */
-export const aggregateKey = (kind: EntityKind, id: string): string => `${kind}#${id}`;
+/** An entity kind, as the model module names it (a key of its `entities`). */
+export type EntityKind = string;
 
 /** A stored aggregate and the optimistic-concurrency version it was read at. */
 export interface StoredAggregate {
@@ -32,7 +25,7 @@ export interface AggregateStore {
   put(
     pk: string,
     kind: EntityKind,
-    state: CustomerState | MerchantState,
+    state: unknown,
     expectedVersion: number | undefined,
   ): Promise<'written' | 'conflict'>;
 }
@@ -60,6 +53,8 @@ export class CorruptAggregateError extends Error {
 
 export interface UpdateDeps {
   readonly store: AggregateStore;
+  /** The model whose entities' state the stream folds into. */
+  readonly module: AnyModelModule;
   /** Conditional-write attempts per entity before giving up. @default 6 */
   readonly maxAttempts?: number;
   /** Entities updated at once. @default 16 */
@@ -97,26 +92,29 @@ export function decodeTransaction(data: string): Transaction {
   return parsed.data;
 }
 
-function asState(kind: EntityKind, stored: StoredAggregate | undefined): CustomerState | MerchantState {
-  if (!stored) return kind === 'customer' ? emptyCustomerState() : emptyMerchantState();
+type Entity = AnyModelModule['entities'][string];
+
+/** The stored state, refused unless it is an object of the version the entity's empty state has. */
+function asState(group: Group, stored: StoredAggregate | undefined): unknown {
+  const empty: unknown = group.entity.empty();
+  if (!stored) return empty;
+  const version = (empty as { version?: unknown }).version;
   const s = stored.state as { version?: unknown } | null;
-  if (typeof s !== 'object' || s === null || Array.isArray(s) || s.version !== 1) {
-    throw new CorruptAggregateError(`stored ${kind} aggregate is not a version-1 state`);
+  if (typeof s !== 'object' || s === null || Array.isArray(s) || s.version !== version) {
+    throw new CorruptAggregateError(`stored ${group.kind} aggregate is not a version-${String(version)} state`);
   }
-  return stored.state as CustomerState | MerchantState;
+  return stored.state;
 }
 
-function fold(kind: EntityKind, state: CustomerState | MerchantState, txns: readonly Transaction[]) {
+function fold(entity: Entity, state: unknown, txns: readonly Transaction[]): unknown {
   let next = state;
-  for (const txn of txns) {
-    next =
-      kind === 'customer' ? applyToCustomer(next as CustomerState, txn) : applyToMerchant(next as MerchantState, txn);
-  }
+  for (const txn of txns) next = entity.fold(next, txn);
   return next;
 }
 
 interface Group {
   readonly kind: EntityKind;
+  readonly entity: Entity;
   readonly pk: string;
   readonly txns: Transaction[];
   readonly recordIds: string[];
@@ -135,8 +133,8 @@ async function updateGroup(
   const random = deps.random ?? Math.random;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const stored = await deps.store.get(group.pk);
-    const before = asState(group.kind, stored);
-    const after = fold(group.kind, before, group.txns);
+    const before = asState(group, stored);
+    const after = fold(group.entity, before, group.txns);
     // The feature module returns the very same object for an id it has seen: nothing new, so no write.
     if (after === before && stored) {
       stats.unchanged++;
@@ -164,18 +162,19 @@ async function runBounded<T>(items: readonly T[], limit: number, work: (item: T)
 }
 
 /**
- * Applies a batch of stream records to the aggregates. Records of one customer (or merchant) are folded together
- * and written once; a record succeeds only if both its customer and its merchant write landed. Poison records fail
- * alone and never block the others.
+ * Applies a batch of stream records to the aggregates. Records of one entity (a customer, a merchant) are folded
+ * together and written once; a record succeeds only if the write of every entity it names landed. Poison records
+ * fail alone and never block the others.
  */
 export async function updateAggregates(records: readonly RawStreamRecord[], deps: UpdateDeps): Promise<BatchOutcome> {
   const failures = new Map<string, Error>();
   const groups = new Map<string, Group>();
-  const addTo = (kind: EntityKind, id: string, txn: Transaction, recordId: string) => {
-    const pk = aggregateKey(kind, id);
+  const entities = Object.entries(deps.module.entities);
+  const addTo = (kind: EntityKind, entity: Entity, txn: Transaction, recordId: string) => {
+    const pk = aggregateKey(kind, entity.key(txn));
     let group = groups.get(pk);
     if (!group) {
-      group = { kind, pk, txns: [], recordIds: [] };
+      group = { kind, entity, pk, txns: [], recordIds: [] };
       groups.set(pk, group);
     }
     group.txns.push(txn);
@@ -184,8 +183,7 @@ export async function updateAggregates(records: readonly RawStreamRecord[], deps
   for (const record of records) {
     try {
       const txn = decodeTransaction(record.data);
-      addTo('customer', txn.customerId, txn, record.recordId);
-      addTo('merchant', txn.merchantId, txn, record.recordId);
+      for (const [kind, entity] of entities) addTo(kind, entity, txn, record.recordId);
     } catch (error) {
       failures.set(record.recordId, error as Error);
     }

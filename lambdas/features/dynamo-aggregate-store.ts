@@ -1,16 +1,15 @@
 // Adapter: the AggregateStore port over the features table, versioned items written with a condition expression.
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { CustomerState, MerchantState } from '../../models/fraud-detector/src/features.js';
 import type { AggregateStore, EntityKind, StoredAggregate } from './core.js';
 
 /**
- * The item layout readers (the score service) rely on:
- * `{ pk: 'customer#<id>' | 'merchant#<id>', kind, state: <CustomerState | MerchantState as a map>, version, updatedAt }`.
+ * The item layout readers (the score service) rely on: `{ pk: '<kind>#<id>', kind, state: <the model module's state
+ * of that entity kind, as a map>, version, updatedAt }`, e.g. `customer#c-1`.
  */
 export interface AggregateItem {
   readonly pk: string;
   readonly kind: EntityKind;
-  readonly state: CustomerState | MerchantState;
+  readonly state: unknown;
   readonly version: number;
   readonly updatedAt: string;
 }
@@ -37,7 +36,7 @@ export class DynamoAggregateStore implements AggregateStore {
   async put(
     pk: string,
     kind: EntityKind,
-    state: CustomerState | MerchantState,
+    state: unknown,
     expectedVersion: number | undefined,
   ): Promise<'written' | 'conflict'> {
     const item: AggregateItem = {

@@ -1,8 +1,11 @@
 // Features handler: the Kinesis consumer. Folds each batch into the aggregates and reports failed records by sequence number.
+
+import model from '@aims/model-module';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { PartialItemFailureResponse } from '@aws-lambda-powertools/batch/types';
 import middy from '@middy/core';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type { AnyModelModule } from '../../models/shared/module.js';
 import { dynamoDocumentClient } from '../shared/aws.js';
 import { CommonEnv, envString, parseEnv } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
@@ -14,6 +17,8 @@ export const FeaturesEnv = CommonEnv.extend({ FEATURES_TABLE: envString() });
 export interface FeaturesHandlerDeps {
   readonly powertools: Powertools;
   readonly store: AggregateStore;
+  /** The model whose entities' state the stream folds into. */
+  readonly module: AnyModelModule;
 }
 
 export function createHandler(deps: FeaturesHandlerDeps) {
@@ -24,7 +29,7 @@ export function createHandler(deps: FeaturesHandlerDeps) {
     // The whole batch is folded first (one write per entity); the record handler then only reports each verdict.
     const outcome = await updateAggregates(
       event.Records.map((r) => ({ recordId: r.kinesis.sequenceNumber, data: r.kinesis.data })),
-      { store: deps.store },
+      { store: deps.store, module: deps.module },
     );
     let poison = 0;
     for (const [sequenceNumber, error] of outcome.failures) {
@@ -55,9 +60,11 @@ export function createHandler(deps: FeaturesHandlerDeps) {
   return handler;
 }
 
-// Cold start: environment and clients once per execution environment.
+// Cold start: environment and clients once per execution environment; the model is the one this bundle was built for
+// (the specifier is aliased to its module at synth).
 const env = parseEnv(FeaturesEnv);
 export const handler = createHandler({
   powertools: createPowertools(),
   store: new DynamoAggregateStore(dynamoDocumentClient(), env.FEATURES_TABLE),
+  module: model,
 });

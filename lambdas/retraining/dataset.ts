@@ -1,7 +1,7 @@
 // Training-set builder: Athena's CSV of labelled decisions → train/validation/test.csv + dataset.json for train.py,
-// split by time (oldest to train, newest to test) with the rules score and the champion's served score kept.
-import { rulesScore } from '../../models/fraud-detector/src/rules.js';
-import { Transaction } from '../../models/shared/contracts/transaction.js';
+// split by time (oldest to train, newest to test) with the model's baseline score (the `rules_score` column train.py
+// measures the lift against) and the champion's served score kept.
+import { type AnyModelModule, describeFeatureMismatch } from '../../models/shared/module.js';
 
 /** Parses RFC 4180 CSV as Athena writes it (every field quoted, `""` for a quote, `\n` line ends). */
 export function parseCsv(text: string): string[][] {
@@ -64,9 +64,20 @@ export const SPLIT = { train: 0.7, validation: 0.15 } as const;
 
 /**
  * Splits Athena's result (columns: transaction_id, <features>, label, event_time, champion_score, transaction_json)
- * into train.py's channel. Rows are ordered by event_time so the test split is the most recent period.
+ * into train.py's channel. Rows are ordered by event_time so the test split is the most recent period. `module` is the
+ * model being trained: its request schema reads transaction_json and its baseline scores each row.
  */
-export function buildTrainingSet(csv: string, spec: DatasetSpec, options: { minRows: number; minPositives: number }) {
+export function buildTrainingSet(
+  csv: string,
+  spec: DatasetSpec,
+  options: { minRows: number; minPositives: number },
+  module: AnyModelModule,
+) {
+  // The baseline reads the vector in the module's order: a dataset of another model's features would score garbage.
+  const mismatch = describeFeatureMismatch(module.features.names, spec.features);
+  if (mismatch.length > 0) {
+    throw new Error(`the dataset's features are not those of ${module.name}: ${mismatch.join('; ')}`);
+  }
   const [header, ...body] = parseCsv(csv).filter((r) => r.length > 1 || (r[0] ?? '') !== '');
   if (!header) throw new DatasetTooSmallError('the dataset query returned no header: is the result empty?');
   const col = (name: string) => {
@@ -99,18 +110,20 @@ export function buildTrainingSet(csv: string, spec: DatasetSpec, options: { minR
     );
   }
   const rows = parsed.map(({ r, index, features, label }) => {
-    const txn = Transaction.safeParse(JSON.parse(r[txnCol] as string));
-    if (!txn.success)
-      throw new Error(`dataset row ${index + 1}: transaction_json is not a Transaction: ${txn.error.message}`);
-    const record = Object.fromEntries(spec.features.map((name, j) => [name, features[j] as number]));
+    const request = module.request.safeParse(JSON.parse(r[txnCol] as string));
+    if (!request.success) {
+      throw new Error(
+        `dataset row ${index + 1}: transaction_json is not a ${module.name} request: ${request.error.message}`,
+      );
+    }
     const champion = r[championCol] === '' || r[championCol] === undefined ? '' : String(Number(r[championCol]));
     return {
       id: r[idCol] as string,
       time: r[timeCol] as string,
       features,
       label,
-      // Recomputed from the logged features and transaction: the lift check needs the rules on the same rows.
-      rules: rulesScore(record, txn.data).score,
+      // Recomputed from the logged features and request: the lift check needs the baseline on the same rows.
+      rules: module.baseline.score(features, request.data).score,
       champion,
     };
   });

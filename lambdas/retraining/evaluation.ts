@@ -1,4 +1,6 @@
-// Challenger vs champion on the same holdout (the newest split): metrics, and the quality gate from the manifest.
+// Challenger vs champion on the same holdout (the newest split): metrics, and the quality gate from the manifest —
+// the model's own checks through its module, the comparison with the champion here.
+import type { QualityVerdict } from '../../models/shared/module.js';
 
 /** AUC-PR as average precision, ties forming one threshold (train.py's and sklearn's definition). */
 export function averagePrecision(labels: readonly number[], scores: readonly number[]): number {
@@ -50,20 +52,15 @@ export function scoreMetrics(labels: readonly number[], scores: readonly number[
   };
 }
 
-export interface QualityGate {
-  readonly minAucPr: number;
-  readonly minRecallLiftVsRules: number;
-  readonly maxRegressionVsChampion: number;
-}
-
 export interface GateInput {
-  /** train.py's metrics.json `model` block (on test.csv). */
-  readonly challenger: { readonly aucPr: number | null; readonly recallAt1pct: number | null };
-  /** train.py's `rules` block (rules_score on test.csv), or null when the split had no rules score. */
-  readonly rules: { readonly recallAt1pct: number | null } | null;
+  /** The model's own quality gate over its metrics.json (its module's `gate`: its bar, its lift over its baseline). */
+  readonly model: QualityVerdict;
+  /** The challenger's AUC-PR on test.csv (metrics.json `model.aucPr`), compared with the champion's on the same rows. */
+  readonly challengerAucPr: number | null;
   /** The champion's served scores on the test rows that had one; null when none had (first model, all degraded). */
   readonly champion: ScoreMetrics | null;
-  readonly gate: QualityGate;
+  /** The manifest's `maxRegressionVsChampion`: how much worse than the champion a challenger may be. */
+  readonly maxRegressionVsChampion: number;
 }
 
 export interface GateResult {
@@ -74,34 +71,22 @@ export interface GateResult {
 
 const fmt = (n: number) => n.toFixed(4);
 
+/** The model's gate (the module's verdict) and the platform's own check: no worse than the champion. */
 export function applyGate(input: GateInput): GateResult {
-  const { challenger, rules, champion, gate } = input;
+  const { model, champion } = input;
   const checks: { name: string; passed: boolean; detail: string }[] = [];
-  const aucPr = challenger.aucPr ?? Number.NaN;
   checks.push({
-    name: 'minAucPr',
-    passed: aucPr >= gate.minAucPr,
-    detail: `challenger AUC-PR ${fmt(aucPr)} vs bar ${fmt(gate.minAucPr)}`,
+    name: 'qualityGate',
+    passed: model.passed,
+    detail: model.passed
+      ? `the model's gate holds${model.lift === null ? '' : ` (lift vs baseline ${fmt(model.lift)})`}`
+      : model.problems.join('; ') || "the model's gate failed without saying why",
   });
-  const rulesRecall = rules?.recallAt1pct ?? null;
-  if (rulesRecall === null || rulesRecall === 0 || challenger.recallAt1pct === null) {
-    checks.push({
-      name: 'minRecallLiftVsRules',
-      passed: false,
-      detail: 'no rules recall on the holdout (no rules_score or no positives): the lift cannot be shown',
-    });
-  } else {
-    const lift = challenger.recallAt1pct / rulesRecall;
-    checks.push({
-      name: 'minRecallLiftVsRules',
-      passed: lift >= gate.minRecallLiftVsRules,
-      detail: `recall@1% lift vs rules ${fmt(lift)} vs bar ${fmt(gate.minRecallLiftVsRules)}`,
-    });
-  }
+  const aucPr = input.challengerAucPr ?? Number.NaN;
   if (champion === null || !Number.isFinite(champion.aucPr)) {
     checks.push({ name: 'notWorseThanChampion', passed: true, detail: 'no champion scores on the holdout to compare' });
   } else {
-    const floor = champion.aucPr * (1 - gate.maxRegressionVsChampion);
+    const floor = champion.aucPr * (1 - input.maxRegressionVsChampion);
     checks.push({
       name: 'notWorseThanChampion',
       passed: aucPr >= floor,

@@ -1,9 +1,13 @@
 // The retraining tasks behind the state machine's Lambda states: coordinate (lock, debounce, approval token),
 // prepareDataset (Athena CSV → train.py channel), evaluate (gate + Triton package + version files), and their wiring.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import type { AnyModelModule, QualityVerdict } from '../../models/shared/module.js';
 import { CommonEnv, envInt, envString } from '../shared/env.js';
 import { type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
 import { CoordinationRequest, coordinate, type LockStore } from './coordination.js';
@@ -49,9 +53,13 @@ export const PrepareDatasetRequest = z.object({
   minPositives: z.number().int().min(1),
 });
 
-export async function prepareDataset(input: z.infer<typeof PrepareDatasetRequest>, store: ObjectStore) {
+export async function prepareDataset(
+  input: z.infer<typeof PrepareDatasetRequest>,
+  store: ObjectStore,
+  module: AnyModelModule,
+) {
   const csv = (await store.get(input.resultUri)).toString('utf8');
-  const result = buildTrainingSet(csv, input, input);
+  const result = buildTrainingSet(csv, input, input, module);
   for (const [name, body] of Object.entries(result.files)) {
     await store.put(`${input.outputPrefix}${name}`, body, name.endsWith('.json') ? 'application/json' : 'text/csv');
   }
@@ -82,12 +90,32 @@ export const EvaluateRequest = z.object({
   }),
 });
 
+/** What the platform reads of metrics.json itself: the challenger's AUC-PR (the champion comparison) and the record. */
 const Metrics = z.object({
-  model: z.object({ aucPr: z.number().nullable(), recallAt1pct: z.number().nullable() }).passthrough(),
-  rules: z.object({ recallAt1pct: z.number().nullable() }).passthrough().nullable(),
+  model: z.object({ aucPr: z.number().nullable() }).passthrough(),
+  rules: z.object({}).passthrough().nullable().optional(),
 });
 
-export async function evaluate(input: z.infer<typeof EvaluateRequest>, store: ObjectStore) {
+/** The module's gate over metrics.json; metrics it cannot read are a failed verdict that says what is missing. */
+function modelVerdict(
+  module: AnyModelModule,
+  metrics: Buffer,
+  gate: z.infer<typeof EvaluateRequest>['gate'],
+): QualityVerdict {
+  // The module reads metrics.json as train.py leaves it, from a file.
+  const dir = mkdtempSync(join(tmpdir(), 'aims-metrics-'));
+  try {
+    const file = join(dir, 'metrics.json');
+    writeFileSync(file, metrics);
+    return module.gate.check(module.gate.readMetrics(file), gate);
+  } catch (error) {
+    return { passed: false, problems: [(error as Error).message], lift: null };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function evaluate(input: z.infer<typeof EvaluateRequest>, store: ObjectStore, module: AnyModelModule) {
   const files = new Map(readTarGz(await store.get(input.trainingArtifactUri)).map((e) => [e.path, e.data]));
   const need = (name: string) => {
     const data = files.get(name);
@@ -101,12 +129,17 @@ export async function evaluate(input: z.infer<typeof EvaluateRequest>, store: Ob
   const test = (await store.get(`${input.datasetPrefix}test.csv`)).toString('utf8');
   const champ = championScores(test, input.label);
   const champion: ScoreMetrics | null = champ.labels.length > 0 ? scoreMetrics(champ.labels, champ.scores) : null;
-  const gate = applyGate({ challenger: metrics.model, rules: metrics.rules, champion, gate: input.gate });
+  const gate = applyGate({
+    model: modelVerdict(module, need('metrics.json'), input.gate),
+    challengerAucPr: metrics.model.aucPr,
+    champion,
+    maxRegressionVsChampion: input.gate.maxRegressionVsChampion,
+  });
   const evaluation = {
     model: input.modelName,
     version: input.version,
     challenger: metrics.model,
-    rules: metrics.rules,
+    rules: metrics.rules ?? null,
     champion,
     gate,
     trainingArtifactUri: input.trainingArtifactUri,
@@ -175,6 +208,8 @@ export interface CoordinateDeps {
 export interface ObjectTaskDeps {
   readonly powertools: Powertools;
   readonly store: ObjectStore;
+  /** The model these tasks train: its request schema, baseline and quality gate. */
+  readonly module: AnyModelModule;
 }
 
 /** Lock, drift debounce and approval token (DynamoDB only). */
@@ -182,10 +217,10 @@ export const createCoordinateHandler = (deps: CoordinateDeps) =>
   wrap(deps.powertools, CoordinationRequest, (r) => coordinate(r, deps.locks, deps.settings));
 /** Athena result → train/validation/test channels (S3 only). */
 export const createPrepareDatasetHandler = (deps: ObjectTaskDeps) =>
-  wrap(deps.powertools, PrepareDatasetRequest, (r) => prepareDataset(r, deps.store));
+  wrap(deps.powertools, PrepareDatasetRequest, (r) => prepareDataset(r, deps.store, deps.module));
 /** Challenger vs champion, gate, Triton package (S3 only). */
 export const createEvaluateHandler = (deps: ObjectTaskDeps) =>
-  wrap(deps.powertools, EvaluateRequest, (r) => evaluate(r, deps.store));
+  wrap(deps.powertools, EvaluateRequest, (r) => evaluate(r, deps.store, deps.module));
 
 export function createHandlers(deps: CoordinateDeps & ObjectTaskDeps) {
   return {

@@ -2,20 +2,13 @@
 import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import {
-  type CustomerState,
-  emptyCustomerState,
-  emptyMerchantState,
-  type MerchantState,
-} from '../../models/fraud-detector/src/features.js';
 import type { ModelRef } from '../../models/shared/contracts/decision.js';
+import type { Transaction } from '../../models/shared/contracts/transaction.js';
+import type { AnyModelModule } from '../../models/shared/module.js';
+import { aggregateKey } from '../shared/contracts/features.js';
 import type { FeatureReader, ModelEndpoint } from './core.js';
 
 export { DynamoDecisionStore } from '../shared/adapters/decision-store.js';
-
-/** Features-table keys, as the features service writes them. */
-export const customerKey = (id: string) => `customer#${id}`;
-export const merchantKey = (id: string) => `merchant#${id}`;
 
 /**
  * Refuses an item that is not a state of the feature module's current shape (every key of its empty state, same
@@ -32,20 +25,26 @@ function checkState(pk: string, state: unknown, empty: Record<string, unknown>):
   }
 }
 
-/** Reads both aggregates in one BatchGetItem; a missing item is the empty state (a customer never seen). */
+/** Reads every entity's aggregate in one BatchGetItem; a missing item is the empty state (an entity never seen). */
 export class DynamoFeatureReader implements FeatureReader {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly entities: AnyModelModule['entities'],
   ) {}
 
-  async read(customerId: string, merchantId: string): Promise<{ customer: CustomerState; merchant: MerchantState }> {
-    const keys = [{ pk: customerKey(customerId) }, { pk: merchantKey(merchantId) }];
+  async read(txn: Transaction): Promise<Record<string, unknown>> {
+    const wanted = Object.entries(this.entities).map(([kind, entity]) => ({
+      kind,
+      entity,
+      pk: aggregateKey(kind, entity.key(txn)),
+    }));
+    const keys = [...new Set(wanted.map((w) => w.pk))].map((pk) => ({ pk }));
     const items = new Map<string, Record<string, unknown>>();
     let request: Record<string, { Keys: Record<string, unknown>[] }> | undefined = {
       [this.tableName]: { Keys: keys },
     };
-    // BatchGetItem may return keys unprocessed under load; two keys means at most a couple of rounds.
+    // BatchGetItem may return keys unprocessed under load; a key per entity means at most a couple of rounds.
     for (let attempt = 0; request && attempt < 5; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
       const out: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: request }));
@@ -54,16 +53,15 @@ export class DynamoFeatureReader implements FeatureReader {
       request = unprocessed?.length ? { [this.tableName]: { Keys: unprocessed } } : undefined;
     }
     if (request) throw new Error(`features table ${this.tableName} left keys unprocessed after 5 attempts`);
-    const customer = items.get(customerKey(customerId));
-    const merchant = items.get(merchantKey(merchantId));
-    if (customer)
-      checkState(customerKey(customerId), customer.state, emptyCustomerState() as unknown as Record<string, unknown>);
-    if (merchant)
-      checkState(merchantKey(merchantId), merchant.state, emptyMerchantState() as unknown as Record<string, unknown>);
-    return {
-      customer: customer ? (customer.state as CustomerState) : emptyCustomerState(),
-      merchant: merchant ? (merchant.state as MerchantState) : emptyMerchantState(),
-    };
+    return Object.fromEntries(
+      wanted.map(({ kind, entity, pk }) => {
+        const empty: unknown = entity.empty();
+        const item = items.get(pk);
+        if (!item) return [kind, empty];
+        checkState(pk, item.state, empty as Record<string, unknown>);
+        return [kind, item.state];
+      }),
+    );
   }
 }
 

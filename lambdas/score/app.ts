@@ -2,7 +2,7 @@
 // per transactionId through the audit record's conditional write (docs/decisions/0002-score-idempotency.md); its
 // events and decision-log line leave through the outbox (docs/decisions/0004-decision-outbox.md).
 import type { z } from 'zod';
-import { REFERENCE_BASELINE } from '../../models/fraud-detector/src/reference.js';
+import type { AnyModelModule } from '../../models/shared/module.js';
 import { dynamoDocumentClient, sageMakerRuntimeClient } from '../shared/aws.js';
 import { ScoreRequest } from '../shared/contracts/api.js';
 import { CommonEnv, envInt, envNumber, envString, parseEnv } from '../shared/env.js';
@@ -29,25 +29,27 @@ export interface ScoreDeps {
   readonly config: ScoreConfig;
 }
 
-/** Everything the handler needs, from the environment (cold start). */
-export function scoreDepsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): ScoreDeps {
+/** Everything the handler needs for `module` (the model the route serves), from the environment (cold start). */
+export function scoreDepsFromEnv(
+  module: AnyModelModule,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ScoreDeps {
   const e = parseEnv(ScoreEnv, env);
   const powertools = createPowertools();
   const { tracer, logger, metrics } = powertools;
   const doc = dynamoDocumentClient();
   tracer.captureAWSv3Client(doc);
   const config: ScoreConfig = {
+    module,
     modelName: e.MODEL_NAME,
-    reviewThreshold: e.REVIEW_THRESHOLD,
-    declineThreshold: e.DECLINE_THRESHOLD,
+    thresholds: { review: e.REVIEW_THRESHOLD, decline: e.DECLINE_THRESHOLD },
     decisionTtlDays: e.DECISION_TTL_DAYS,
-    baseline: REFERENCE_BASELINE,
   };
   validateConfig(config);
   const modelPolicy = createModelPolicy({ timeoutMs: e.MODEL_TIMEOUT_MS });
   modelPolicy.breaker.onStateChange((state) => logger.warn('model circuit breaker changed state', { state }));
   const ports: ScorePorts = {
-    features: new DynamoFeatureReader(doc, e.FEATURES_TABLE),
+    features: new DynamoFeatureReader(doc, e.FEATURES_TABLE, module.entities),
     model: new SageMakerModelEndpoint({
       client: tracer.captureAWSv3Client(sageMakerRuntimeClient({ requestTimeoutMs: e.MODEL_TIMEOUT_MS * 2 })),
       endpointName: e.MODEL_ENDPOINT_NAME,

@@ -15,23 +15,22 @@ import {
   wrap,
 } from 'cockatiel';
 import {
-  type CustomerState,
-  computeFeatures,
-  FEATURE_NAMES,
-  type FeatureName,
-  featureRecord,
-  type MerchantState,
-} from '../../models/fraud-detector/src/features.js';
-import { rulesScore } from '../../models/fraud-detector/src/rules.js';
-import { type Attribution, decide, type ModelRef } from '../../models/shared/contracts/decision.js';
+  type Attribution,
+  DECISIONS,
+  type Decision,
+  decide,
+  type ModelRef,
+} from '../../models/shared/contracts/decision.js';
 import type { Transaction } from '../../models/shared/contracts/transaction.js';
+import type { AnyModelModule } from '../../models/shared/module.js';
 import type { DecisionStore } from '../shared/adapters/decision-store.js';
 import type { DecisionRecord, ScoreResponse } from '../shared/contracts/api.js';
 import { ConflictError } from '../shared/errors.js';
 
-/** Port: the online feature state of the transaction's customer and merchant (empty state when unseen). */
+/** Port: the online state of every entity the model keys by the request (e.g. customer, merchant), by entity kind;
+ *  the entity's empty state when it was never seen. */
 export interface FeatureReader {
-  read(customerId: string, merchantId: string): Promise<{ customer: CustomerState; merchant: MerchantState }>;
+  read(request: Transaction): Promise<Record<string, unknown>>;
 }
 
 /** Port: the model endpoint. One call scores every row; `signal` aborts it when the timeout fires. */
@@ -63,20 +62,20 @@ export interface ScoreObserver {
 export type FallbackReason = 'timeout' | 'circuit_open' | 'error';
 
 export interface ScoreConfig {
+  /**
+   * The model this route serves: its features, baseline scorer (the fallback and every answer's reasons), output
+   * policy and explanation reference. Its outcomes must be decisions: the domain route answers in those.
+   */
+  readonly module: AnyModelModule;
   /** The model's name when the endpoint does not report one. */
   readonly modelName: string;
-  readonly reviewThreshold: number;
-  readonly declineThreshold: number;
+  /** The environment's thresholds for the module's policy (checked by `policy.validate`). */
+  readonly thresholds: unknown;
   /** How long audit records are kept. */
   readonly decisionTtlDays: number;
-  /** The reference value of each feature for occlusion (see baseline.ts). */
-  readonly baseline: Readonly<Record<FeatureName, number>>;
   /** Attributions returned. @default 5 */
   readonly explainTopK?: number;
 }
-
-/** How the fallback scorer is named in responses and the audit record. */
-export const RULES_MODEL: ModelRef = { name: 'rules', version: '1' };
 
 export interface ModelPolicyOptions {
   readonly timeoutMs: number;
@@ -102,16 +101,27 @@ export function createModelPolicy(options: ModelPolicyOptions) {
 /** The shared decision policy (the shadow comparison applies it too). */
 export { decide };
 
-/** Throws when thresholds are not 0 ≤ review ≤ decline ≤ 1 (read at cold start, so a bad deploy fails loudly). */
+const isDecision = (outcome: string): outcome is Decision => (DECISIONS as readonly string[]).includes(outcome);
+
+/**
+ * Throws when the config cannot serve the route (read at cold start, so a bad deploy fails loudly): thresholds the
+ * model's policy refuses, outcomes that are not decisions, an explanation reference without a finite value per feature.
+ */
 export function validateConfig(config: ScoreConfig): void {
-  const { reviewThreshold: r, declineThreshold: d } = config;
-  if (!(r >= 0 && r <= d && d <= 1)) {
-    throw new Error(`thresholds must satisfy 0 <= REVIEW_THRESHOLD <= DECLINE_THRESHOLD <= 1, got ${r} and ${d}`);
+  const { module } = config;
+  module.policy.validate(config.thresholds);
+  const foreign = module.policy.outcomes.filter((o) => !isDecision(o));
+  if (foreign.length > 0) {
+    throw new Error(
+      `model ${module.name} decides ${foreign.join(', ')}: the score route answers in ${DECISIONS.join(', ')}`,
+    );
   }
   if (!(config.decisionTtlDays > 0)) throw new Error(`decisionTtlDays must be positive, got ${config.decisionTtlDays}`);
-  for (const name of FEATURE_NAMES) {
-    if (!Number.isFinite(config.baseline[name])) throw new Error(`baseline has no finite value for '${name}'`);
-  }
+  module.features.names.forEach((name, i) => {
+    if (!Number.isFinite(module.explanation.reference[i])) {
+      throw new Error(`the explanation reference of ${module.name} has no finite value for '${name}'`);
+    }
+  });
 }
 
 /**
@@ -209,22 +219,35 @@ async function scoreWithModel(
     score: original,
     degraded: false,
     model: { name: out.model.name || config.modelName, version: out.model.version },
-    explanation: topAttributions(FEATURE_NAMES, original, occluded, topK),
+    explanation: topAttributions(config.module.features.names, original, occluded, topK),
   };
 }
 
-/** The rules' score, explained by the same occlusion over the rules (pure, so it costs no call). */
-function scoreWithRules(txn: Transaction, vector: number[], baselineVector: number[], topK: number): Scored {
-  const score = rulesScore(featureRecord(vector), txn).score;
+/** The baseline's score, explained by the same occlusion over the baseline (pure, so it costs no call). */
+function scoreWithBaseline(
+  txn: Transaction,
+  vector: number[],
+  baselineVector: number[],
+  module: AnyModelModule,
+  topK: number,
+): Scored {
+  const score = module.baseline.score(vector, txn).score;
   const occluded = occlusionRows(vector, baselineVector)
     .slice(1)
-    .map((row) => rulesScore(featureRecord(row), txn).score);
+    .map((row) => module.baseline.score(row, txn).score);
   return {
     score,
     degraded: true,
-    model: RULES_MODEL,
-    explanation: topAttributions(FEATURE_NAMES, score, occluded, topK),
+    model: module.baseline.model,
+    explanation: topAttributions(module.features.names, score, occluded, topK),
   };
+}
+
+/** The decision the model's policy makes of `score`; an outcome that is no decision is a broken module. */
+function decisionOf(score: number, config: ScoreConfig): Decision {
+  const outcome = config.module.policy.decide(score, config.thresholds);
+  if (!isDecision(outcome)) throw new Error(`model ${config.module.name} decided '${outcome}', which is no decision`);
+  return outcome;
 }
 
 const toResponse = (r: DecisionRecord): ScoreResponse => ({
@@ -254,19 +277,20 @@ export async function scoreTransaction(
   const topK = config.explainTopK ?? 5;
   const hash = requestHash(txn);
 
-  const state = await ports.features.read(txn.customerId, txn.merchantId);
-  const vector = computeFeatures(txn, state.customer, state.merchant);
-  const baselineVector = FEATURE_NAMES.map((name) => config.baseline[name]);
-  const features = featureRecord(vector);
-  // The rules' reasons are the human-readable part of every answer, model or not; they cost microseconds.
-  const reasons = rulesScore(features, txn).reasons;
+  const { module } = config;
+  const states = await ports.features.read(txn);
+  const vector = module.features.compute(txn, states);
+  const baselineVector = [...module.explanation.reference];
+  const features = Object.fromEntries(module.features.names.map((name, i) => [name, vector[i] as number]));
+  // The baseline's reasons are the human-readable part of every answer, model or not; they cost microseconds.
+  const reasons = [...module.baseline.score(vector, txn).reasons];
 
   let scored: Scored;
   try {
     scored = await scoreWithModel(txn, vector, baselineVector, ports, config, topK);
   } catch (error) {
     ports.observer?.fallback?.(fallbackReason(error), error);
-    scored = scoreWithRules(txn, vector, baselineVector, topK);
+    scored = scoreWithBaseline(txn, vector, baselineVector, module, topK);
   }
 
   const decidedAt = now();
@@ -274,7 +298,7 @@ export async function scoreTransaction(
     transactionId: txn.transactionId,
     customerId: txn.customerId,
     transaction: txn,
-    decision: decide(scored.score, config.reviewThreshold, config.declineThreshold),
+    decision: decisionOf(scored.score, config),
     score: scored.score,
     degraded: scored.degraded,
     reasons,

@@ -29,6 +29,27 @@ export interface ProvisionedConcurrencySettings {
   readonly targetUtilization: number;
 }
 
+/** The domain routes a model can be bound to: 'score' is POST /v1/score. */
+export const DOMAIN_ROUTES = ['score'] as const;
+export type DomainRoute = (typeof DOMAIN_ROUTES)[number];
+
+/** How one model is served in an environment. */
+export interface ModelServingSettings {
+  /** The domain route this model answers (one model per route). @default - none: the model has no domain route */
+  readonly route?: DomainRoute;
+  /** Scores at or above this are sent to review. */
+  readonly reviewThreshold: number;
+  /** Scores at or above this are declined. */
+  readonly declineThreshold: number;
+  /** Milliseconds a caller waits for the model before the baseline answers (MODEL_TIMEOUT_MS). A timed-out request
+   *  costs the rest of the path plus this, so it must fit the p99 budget (docs/capacity.md §7). */
+  readonly modelTimeoutMs: number;
+  /** Provisioned concurrency on the alias of the function serving the model's route (the API integrates the alias in
+   *  every environment), or `false` for none: environments then start on demand, each first request paying the
+   *  cold init. */
+  readonly provisionedConcurrency: false | ProvisionedConcurrencySettings;
+}
+
 export interface EnvironmentConfig {
   /** AWS account id; a placeholder until overridden by AIMS_<STAGE>_ACCOUNT for a real deploy. */
   readonly account: string;
@@ -76,20 +97,11 @@ export interface EnvironmentConfig {
     /** Requests per 5 minutes from one IP before WAF blocks it. */
     readonly wafRateLimitPer5Min: number;
   };
-  readonly scoring: {
-    /** The model (by manifest name) the score service calls. */
-    readonly model: string;
-    /** Scores at or above this are sent to review. */
-    readonly reviewThreshold: number;
-    /** Scores at or above this are declined. */
-    readonly declineThreshold: number;
-    /** Milliseconds the score function waits for the model before the rules fallback answers (MODEL_TIMEOUT_MS). A
-     *  timed-out request costs the rest of the path plus this, so it must fit the p99 budget (docs/capacity.md §7). */
-    readonly modelTimeoutMs: number;
-    /** Provisioned concurrency on the score function's alias (the API integrates the alias in every environment),
-     *  or `false` for none: environments then start on demand, each first request paying the cold init. */
-    readonly provisionedConcurrency: false | ProvisionedConcurrencySettings;
-  };
+  /**
+   * The models this environment serves, by manifest name: every model under models/ has an entry (checked at synth),
+   * and its serving settings live here beside the lifecycle settings all models share.
+   */
+  readonly models: Readonly<Record<string, ModelServingSettings>>;
   readonly alarms: {
     /** API latency p99 above this (ms) alarms. */
     readonly apiLatencyP99Ms: number;
@@ -120,8 +132,8 @@ export interface EnvironmentConfig {
     /** Drift-check periods in a row without a run before the silence alarm fires. */
     readonly driftCheckMissedRuns: number;
   };
-  /** Model serving per environment, read with each model's manifest. */
-  readonly models: {
+  /** The model lifecycle per environment (endpoints, canary, shadow, retraining), read with each model's manifest. */
+  readonly lifecycle: {
     /** Which manifest `serving.instanceType` key this environment uses. */
     readonly profile: 'dev' | 'staging' | 'prod';
     /** How a challenger that passed the quality gate is approved: at once, or by the approve API (task token). */

@@ -25,15 +25,17 @@ export const environments = {
     },
     functions: { memorySize: 512 },
     api: { rateLimit: 50, burstLimit: 100, dailyQuota: 100_000, wafRateLimitPer5Min: 10_000 },
-    scoring: {
-      model: 'fraud-detector',
-      reviewThreshold: 0.5,
-      declineThreshold: 0.9,
-      // Dev runs as the local stage on a shared 2-core machine, where the local model server's p99 under load is tens
-      // of milliseconds (seconds just after a start): a production-sized timeout would turn most of its decisions into
-      // rules fallbacks. The deployed dev stage has no latency target.
-      modelTimeoutMs: 200,
-      provisionedConcurrency: false,
+    models: {
+      'fraud-detector': {
+        route: 'score',
+        reviewThreshold: 0.5,
+        declineThreshold: 0.9,
+        // Dev runs as the local stage on a shared 2-core machine, where the local model server's p99 under load is tens
+        // of milliseconds (seconds just after a start): a production-sized timeout would turn most of its decisions
+        // into rules fallbacks. The deployed dev stage has no latency target.
+        modelTimeoutMs: 200,
+        provisionedConcurrency: false,
+      },
     },
     alarms: {
       apiLatencyP99Ms: 250,
@@ -51,7 +53,7 @@ export const environments = {
       retrainingFailuresPerHour: 0,
       driftCheckMissedRuns: 4,
     },
-    models: {
+    lifecycle: {
       profile: 'dev',
       approval: 'auto',
       canary: { capacityPercent: 50, bakeMinutes: 5 },
@@ -82,17 +84,19 @@ export const environments = {
     },
     functions: { memorySize: 1024 },
     api: { rateLimit: 200, burstLimit: 400, dailyQuota: 1_000_000, wafRateLimitPer5Min: 50_000 },
-    scoring: {
-      model: 'fraud-detector',
-      reviewThreshold: 0.5,
-      declineThreshold: 0.9,
-      // docs/capacity.md §7: the rest of the path is ≈ 20 ms at p99, so a timed-out call answers by ≈ 45 ms, inside
-      // the 50 ms target; the endpoint's own p99 budget is 10 ms. Staging times out like prod, so load tests see it.
-      modelTimeoutMs: 25,
-      // docs/capacity.md §4 (C = λ × W, W p99 55 ms): the stage throttle caps staging at 200 req/s × 4 clients = 800,
-      // so max = ⌈800 × 0.055 / 0.7⌉ = 63. Staging serves load tests (§8: 10 M scores a month, ≈ 4 tx/s on average),
-      // so one environment is the floor and each test ramps through target tracking as prod would.
-      provisionedConcurrency: { min: 1, max: 63, targetUtilization: 0.7 },
+    models: {
+      'fraud-detector': {
+        route: 'score',
+        reviewThreshold: 0.5,
+        declineThreshold: 0.9,
+        // docs/capacity.md §7: the rest of the path is ≈ 20 ms at p99, so a timed-out call answers by ≈ 45 ms, inside
+        // the 50 ms target; the endpoint's own p99 budget is 10 ms. Staging times out like prod, so load tests see it.
+        modelTimeoutMs: 25,
+        // docs/capacity.md §4 (C = λ × W, W p99 55 ms): the stage throttle caps staging at 200 req/s × 4 clients = 800,
+        // so max = ⌈800 × 0.055 / 0.7⌉ = 63. Staging serves load tests (§8: 10 M scores a month, ≈ 4 tx/s on average),
+        // so one environment is the floor and each test ramps through target tracking as prod would.
+        provisionedConcurrency: { min: 1, max: 63, targetUtilization: 0.7 },
+      },
     },
     alarms: {
       apiLatencyP99Ms: 150,
@@ -110,7 +114,7 @@ export const environments = {
       retrainingFailuresPerHour: 0,
       driftCheckMissedRuns: 3,
     },
-    models: {
+    lifecycle: {
       profile: 'staging',
       approval: 'auto',
       canary: { capacityPercent: 25, bakeMinutes: 10 },
@@ -142,18 +146,20 @@ export const environments = {
     },
     functions: { memorySize: 1769 },
     api: { rateLimit: 2_000, burstLimit: 4_000, dailyQuota: 50_000_000, wafRateLimitPer5Min: 200_000 },
-    scoring: {
-      model: 'fraud-detector',
-      reviewThreshold: 0.5,
-      declineThreshold: 0.9,
-      // docs/capacity.md §7: the rest of the path is ≈ 20 ms at p99, so a timed-out call answers by ≈ 45 ms, inside
-      // the 50 ms target; the endpoint's own p99 budget is 10 ms.
-      modelTimeoutMs: 25,
-      // docs/capacity.md §4 (C = λ × W): the floor carries the planned steady 1,000 tx/s at W mean 30 ms without a
-      // scale-out, ⌈1,000 × 0.030 / 0.7⌉ = 43; the ceiling is the stage throttle, 2,000 req/s × 4 clients = 8,000, at
-      // W p99 55 ms, ⌈8,000 × 0.055 / 0.7⌉ = 629, which with the other functions (§4: ≈ 40) stays under the default
-      // 1,000 account quota less the 100 Lambda keeps unreserved (docs/deploy.md §3).
-      provisionedConcurrency: { min: 43, max: 629, targetUtilization: 0.7 },
+    models: {
+      'fraud-detector': {
+        route: 'score',
+        reviewThreshold: 0.5,
+        declineThreshold: 0.9,
+        // docs/capacity.md §7: the rest of the path is ≈ 20 ms at p99, so a timed-out call answers by ≈ 45 ms, inside
+        // the 50 ms target; the endpoint's own p99 budget is 10 ms.
+        modelTimeoutMs: 25,
+        // docs/capacity.md §4 (C = λ × W): the floor carries the planned steady 1,000 tx/s at W mean 30 ms without a
+        // scale-out, ⌈1,000 × 0.030 / 0.7⌉ = 43; the ceiling is the stage throttle, 2,000 req/s × 4 clients = 8,000, at
+        // W p99 55 ms, ⌈8,000 × 0.055 / 0.7⌉ = 629, which with the other functions (§4: ≈ 40) stays under the default
+        // 1,000 account quota less the 100 Lambda keeps unreserved (docs/deploy.md §3).
+        provisionedConcurrency: { min: 43, max: 629, targetUtilization: 0.7 },
+      },
     },
     alarms: {
       apiLatencyP99Ms: 100,
@@ -171,7 +177,7 @@ export const environments = {
       retrainingFailuresPerHour: 0,
       driftCheckMissedRuns: 3,
     },
-    models: {
+    lifecycle: {
       profile: 'prod',
       approval: 'manual',
       canary: { capacityPercent: 10, bakeMinutes: 15 },

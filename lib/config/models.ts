@@ -2,7 +2,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadManifest, type ModelManifest } from '../../models/shared/manifest.js';
-import { loadModule } from '../../models/shared/module.js';
+import { loadModule, MODULE_ENTRY } from '../../models/shared/module.js';
+import type { DomainRoute, ModelServingSettings } from './environment-config.js';
 
 export interface ModelDeclaration {
   /** The folder holding model.json (and, once trained, artifacts/). */
@@ -27,13 +28,99 @@ export function discoverModels(modelsRoot: string): ModelDeclaration[] {
   return models;
 }
 
+/** The thresholds a model's output policy (`policy.validate`, `policy.decide`) receives from its serving settings. */
+export const policyThresholds = (serving: Pick<ModelServingSettings, 'reviewThreshold' | 'declineThreshold'>) => ({
+  review: serving.reviewThreshold,
+  decline: serving.declineThreshold,
+});
+
 /**
  * Loads each model's module (`src/module.ts`) and refuses, before anything is synthesized, a manifest that declares
- * another model than its module implements (name, feature list, training script). Async because modules are imported
- * by path, so `bin/` runs it before building the app.
+ * another model than its module implements (name, feature list, training script), and thresholds an environment sets
+ * that the model's own policy refuses (`tables`: each environment's models table, by environment name). Async because
+ * modules are imported by path, so `bin/` runs it before building the app.
  */
-export async function checkModelModules(models: readonly ModelDeclaration[]): Promise<void> {
-  for (const { dir, manifest } of models) await loadModule(dir, manifest);
+export async function checkModelModules(
+  models: readonly ModelDeclaration[],
+  tables: Readonly<Record<string, Readonly<Record<string, ModelServingSettings>>>> = {},
+): Promise<void> {
+  for (const { dir, manifest } of models) {
+    const module = await loadModule(dir, manifest);
+    for (const [environment, table] of Object.entries(tables)) {
+      const serving = table[manifest.name];
+      if (!serving) continue;
+      try {
+        module.policy.validate(policyThresholds(serving));
+      } catch (error) {
+        throw new Error(`${environment}: the thresholds of ${manifest.name}: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+/** A discovered model with how this environment serves it. */
+export interface ConfiguredModel extends ModelDeclaration {
+  readonly serving: ModelServingSettings;
+}
+
+/**
+ * Pairs the environment's `models` table with the discovered manifests: a name no manifest declares, or a model with
+ * no entry, is refused with the names on both sides; so is a domain route bound to two models.
+ */
+export function servedModels(
+  declarations: readonly ModelDeclaration[],
+  settings: Readonly<Record<string, ModelServingSettings>>,
+  environment: string,
+): ConfiguredModel[] {
+  const known = declarations.map((d) => d.manifest.name);
+  const unknown = Object.keys(settings).filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `${environment}: models ${unknown.map((n) => `'${n}'`).join(', ')} in the environments table have no models/<name>/model.json (found: ${known.join(', ') || 'none'})`,
+    );
+  }
+  const unset = known.filter((name) => !Object.hasOwn(settings, name));
+  if (unset.length > 0) {
+    throw new Error(
+      `${environment}: models ${unset.map((n) => `'${n}'`).join(', ')} have a manifest but no entry in the environments table's models`,
+    );
+  }
+  const served = declarations.map((d) => ({ ...d, serving: settings[d.manifest.name] as ModelServingSettings }));
+  const routes = new Map<DomainRoute, string[]>();
+  for (const m of served) {
+    if (m.serving.route) routes.set(m.serving.route, [...(routes.get(m.serving.route) ?? []), m.manifest.name]);
+  }
+  for (const [route, names] of routes) {
+    if (names.length > 1) throw new Error(`${environment}: route '${route}' is bound to ${names.join(' and ')}`);
+  }
+  return served;
+}
+
+/** The model bound to `route` in this environment; throws when none is. */
+export function routeModel(
+  served: readonly ConfiguredModel[],
+  route: DomainRoute,
+  environment: string,
+): ConfiguredModel {
+  const model = served.find((m) => m.serving.route === route);
+  if (!model) {
+    throw new Error(
+      `${environment}: no model has route '${route}' in the environments table (models: ${served.map((m) => m.manifest.name).join(', ') || 'none'})`,
+    );
+  }
+  return model;
+}
+
+/**
+ * The model's module file relative to `projectRoot`, `/`-separated: what a function serving the model bundles as its
+ * model module (ServiceFunction's `modelModule`). Throws for a model folder outside the project.
+ */
+export function modelModulePath(model: ModelDeclaration, projectRoot: string): string {
+  const relative = path.relative(projectRoot, path.join(model.dir, MODULE_ENTRY));
+  if (path.isAbsolute(relative) || relative.split(path.sep)[0] === '..') {
+    throw new Error(`model '${model.manifest.name}' lives outside the project (${model.dir}): bundles cannot reach it`);
+  }
+  return relative.split(path.sep).join('/');
 }
 
 /**

@@ -34,7 +34,7 @@ import { ServiceFunction } from './service-function.js';
 /** Every threshold the alarms use: the environment's `alarms`, its endpoint alarms and its drift-check cadence. */
 export interface ObservabilityThresholds extends Readonly<EnvironmentConfig['alarms']> {
   /** The endpoint alarms of the environment (the same limits that roll a deployment back). */
-  readonly models: EnvironmentConfig['models']['alarms'];
+  readonly models: EnvironmentConfig['lifecycle']['alarms'];
   /** How often each stream drift check runs (minutes): the period of its silence alarm. */
   readonly driftCheckMinutes: number;
 }

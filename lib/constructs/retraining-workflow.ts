@@ -141,7 +141,7 @@ export interface RetrainingWorkflowProps {
   };
   readonly bus: IEventBus;
   readonly functions: RetrainingFunctions;
-  readonly approval: EnvironmentConfig['models']['approval'];
+  readonly approval: EnvironmentConfig['lifecycle']['approval'];
   /** How long a manual approval waits (the AwaitApproval task's timeout); the run may take one day more besides.
    *  @default Duration.days(7) */
   readonly approvalTimeout?: Duration;

@@ -38,9 +38,26 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 /** The Node.js version the bundles target: the local stage runs them on this major. */
 export const BUNDLE_TARGET = 'node22';
 
+/**
+ * The import specifier through which a function serving a model reaches that model's module (`ModelModule`). Platform
+ * code never names a model folder: the bundle of each such function resolves this specifier, at synth, to the module
+ * of the model the environment assigns it (`modelModule`).
+ */
+export const MODEL_MODULE_SPECIFIER = '@aims/model-module';
+
+/** esbuild arguments that resolve MODEL_MODULE_SPECIFIER to `modelModule` (relative to the repository root). */
+export function modelModuleAlias(modelModule: string): Record<string, string> {
+  if (path.isAbsolute(modelModule) || !/^[\w./-]+\.ts$/.test(modelModule) || modelModule.split('/').includes('..')) {
+    throw new Error(`modelModule must be a .ts path inside the repository, relative to its root, got '${modelModule}'`);
+  }
+  // esbuild resolves an alias's target from its working directory, which is the project root for local bundling.
+  return { '--alias': `${MODEL_MODULE_SPECIFIER}=./${modelModule}` };
+}
+
 /** How every function is bundled (bench/score-init.bench.ts bundles with the same options to measure cold init). */
-export function serviceBundling(sourceMap: boolean) {
+export function serviceBundling(sourceMap: boolean, modelModule?: string) {
   return {
+    ...(modelModule === undefined ? {} : { esbuildArgs: modelModuleAlias(modelModule) }),
     format: OutputFormat.ESM,
     target: BUNDLE_TARGET,
     platform: 'node',
@@ -113,6 +130,11 @@ export interface ServiceFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   /** Source maps in the bundle (stack traces point at TypeScript). @default true */
   readonly sourceMap?: boolean;
+  /**
+   * The module of the model this function serves (e.g. `models/<name>/src/module.ts`, relative to the repository
+   * root): what its code imports as MODEL_MODULE_SPECIFIER. @default - the function serves no model
+   */
+  readonly modelModule?: string;
 }
 
 export class ServiceFunction extends Construct implements IGrantable {
@@ -124,6 +146,8 @@ export class ServiceFunction extends Construct implements IGrantable {
   public readonly entry: string;
   /** The exported handler name. */
   public readonly handler: string;
+  /** The model module MODEL_MODULE_SPECIFIER resolves to in this bundle, relative to the repository root. */
+  public readonly modelModule?: string;
   private liveAlias?: Alias;
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
@@ -141,6 +165,7 @@ export class ServiceFunction extends Construct implements IGrantable {
     const sourceMap = props.sourceMap ?? true;
     this.entry = props.entry;
     this.handler = props.handler ?? 'handler';
+    this.modelModule = props.modelModule;
 
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention,
@@ -180,7 +205,7 @@ export class ServiceFunction extends Construct implements IGrantable {
         ...serviceEnvironment({ serviceName: props.serviceName, metricsNamespace: props.metricsNamespace, sourceMap }),
         ...props.environment,
       },
-      bundling: serviceBundling(sourceMap),
+      bundling: serviceBundling(sourceMap, props.modelModule),
     });
     const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');
     if (defaultPolicy) {

@@ -34,7 +34,7 @@ import type { Construct } from 'constructs';
 import { buildTritonArchive } from '../../lambdas/retraining/triton-archive.js';
 import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
-import type { EnvironmentConfig } from '../config/environment-config.js';
+import type { EnvironmentConfig, ModelServingSettings } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import {
@@ -86,9 +86,9 @@ export interface ModelsStackProps extends StackProps {
   readonly stageName: string;
   readonly data: ModelsData;
   readonly models: readonly ModelDeclaration[];
-  readonly settings: EnvironmentConfig['models'];
-  /** The score service's decision thresholds: the shadow comparison counts agreement at the same cut-offs. */
-  readonly policy: Pick<EnvironmentConfig['scoring'], 'reviewThreshold' | 'declineThreshold'>;
+  readonly settings: EnvironmentConfig['lifecycle'];
+  /** How each model is served, by name: its shadow comparison counts agreement at its own decision thresholds. */
+  readonly serving: Readonly<Record<string, Pick<ModelServingSettings, 'reviewThreshold' | 'declineThreshold'>>>;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -308,12 +308,14 @@ export class ModelsStack extends Stack {
     props: ModelsStackProps,
     declaration: ModelDeclaration,
     endpointName: string,
-    shadow: Exclude<EnvironmentConfig['models']['shadow'], false>,
+    shadow: Exclude<EnvironmentConfig['lifecycle']['shadow'], false>,
   ): ServiceFunction {
     const { data } = props;
     const { manifest } = declaration;
     const name = manifest.name;
     const capturePrefix = `${name}/${endpointName}/`;
+    const policy = props.serving[name];
+    if (!policy) throw new Error(`model '${name}' has no serving settings: its shadow has no thresholds to compare at`);
     const fn = new ServiceFunction(this, `${name}-ShadowComparison`, {
       entry: 'lambdas/shadow/handler.ts',
       serviceName: SHADOW_METRICS.service,
@@ -330,8 +332,8 @@ export class ModelsStack extends Stack {
         CHAMPION_VARIANT,
         SHADOW_VARIANT,
         WINDOW_MINUTES: String(shadow.windowMinutes),
-        REVIEW_THRESHOLD: String(props.policy.reviewThreshold),
-        DECLINE_THRESHOLD: String(props.policy.declineThreshold),
+        REVIEW_THRESHOLD: String(policy.reviewThreshold),
+        DECLINE_THRESHOLD: String(policy.declineThreshold),
         SHADOW_THRESHOLDS: JSON.stringify(manifest.monitoring.shadow),
         EVENT_BUS_NAME: data.bus.eventBusName,
       },

@@ -1,5 +1,6 @@
 // Retraining: per model the registry (package group + champion pointer), the state machine and its triggers
-// (drift events, a schedule); shared task functions, the lock table, and the Glue/Athena view of the lake.
+// (drift events, a schedule); the task functions (the lock shared, the S3 tasks per model, built with its module), the
+// lock table, and the Glue/Athena view of the lake.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -32,7 +33,7 @@ import { DETAIL_TYPES } from '../../lambdas/shared/contracts/events.js';
 import { trainingCodeHash, trainingSources } from '../../models/shared/training.js';
 import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
-import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
+import { type ModelDeclaration, modelEndpointName, modelModulePath } from '../config/models.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import { dataQualityScheduleName } from '../constructs/model-monitor.js';
 import {
@@ -43,7 +44,7 @@ import {
   nagBucketArn,
 } from '../constructs/model-registry.js';
 import { type RetrainingFunctions, RetrainingWorkflow } from '../constructs/retraining-workflow.js';
-import { ServiceFunction } from '../constructs/service-function.js';
+import { PROJECT_ROOT, ServiceFunction } from '../constructs/service-function.js';
 import { BUCKET_LAYOUT } from './data-stack.js';
 import { shadowComparisonFunctionName, TRITON_IMAGE_TAG } from './models-stack.js';
 
@@ -64,7 +65,7 @@ export interface RetrainingStackProps extends StackProps {
   readonly stageName: string;
   readonly data: RetrainingData;
   readonly models: readonly ModelDeclaration[];
-  readonly settings: EnvironmentConfig['models'];
+  readonly settings: EnvironmentConfig['lifecycle'];
   /** The stack the deploy step updates; read for its name and parameter keys only (no CloudFormation reference). */
   readonly modelsStack: { readonly stackName: string; readonly parameterKeys: readonly string[] };
   readonly logRetention: RetentionDays;
@@ -77,7 +78,8 @@ export class RetrainingStack extends Stack {
   public readonly workflows: Readonly<Record<string, RetrainingWorkflow>>;
   /** One item per model: the run lock, last start (drift debounce) and the parked approval token. */
   public readonly lockTable: Table;
-  public readonly functions: RetrainingFunctions;
+  /** The task functions of each model's workflow, by model name (the lock task is one for all). */
+  public readonly functions: Readonly<Record<string, RetrainingFunctions>>;
   public readonly database: CfnDatabase;
   public readonly workGroup: CfnWorkGroup;
   public readonly deadLetterQueue: Queue;
@@ -107,7 +109,14 @@ export class RetrainingStack extends Stack {
       LEASE_HOURS: String(8 * 24 + 1),
       DRIFT_DEBOUNCE_HOURS: String(settings.retraining.driftDebounceHours),
     };
-    const fn = (fnId: string, handler: string, description: string, memorySize: number, timeout: Duration) =>
+    const fn = (
+      fnId: string,
+      handler: string,
+      description: string,
+      memorySize: number,
+      timeout: Duration,
+      modelModule?: string,
+    ) =>
       new ServiceFunction(this, fnId, {
         // The lock task and the S3 tasks are separate bundles, so neither carries the other's AWS calls.
         entry:
@@ -123,71 +132,85 @@ export class RetrainingStack extends Stack {
         memorySize,
         timeout,
         environment: handler === 'coordinateHandler' ? lockEnvironment : {},
+        ...(modelModule === undefined ? {} : { modelModule }),
       });
-    this.functions = {
-      coordinate: fn(
-        'Coordinate',
-        'coordinateHandler',
-        'Retraining lock, drift debounce, approval token',
-        props.memorySize,
-        Duration.seconds(10),
-      ),
-      prepareDataset: fn(
-        'PrepareDataset',
-        'prepareDatasetHandler',
-        'Athena result → train/validation/test.csv',
-        3008,
-        Duration.minutes(10),
-      ),
-      evaluate: fn(
-        'Evaluate',
-        'evaluateHandler',
-        'Challenger vs champion, quality gate, Triton package',
-        2048,
-        Duration.minutes(5),
-      ),
-    };
-    this.functions.coordinate.allowTable(this.lockTable, ['GetItem', 'UpdateItem']);
+    // One lock task for every model (its items are keyed by model); the S3 tasks run a model's own code (its request
+    // schema, baseline and gate), so each model has its own bundle of them.
+    const coordinate = fn(
+      'Coordinate',
+      'coordinateHandler',
+      'Retraining lock, drift debounce, approval token',
+      props.memorySize,
+      Duration.seconds(10),
+    );
+    coordinate.allowTable(this.lockTable, ['GetItem', 'UpdateItem']);
     const resultsPrefix = 'athena-results';
-    this.functions.prepareDataset.allow(
-      new PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [data.lakeBucket.arnForObjects(`${resultsPrefix}/*`)],
-      }),
-    );
-    this.functions.prepareDataset.allow(
-      new PolicyStatement({ actions: ['s3:PutObject'], resources: [data.lakeBucket.arnForObjects('training-sets/*')] }),
-    );
-    this.functions.evaluate.allow(
-      new PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [data.artifactsBucket.arnForObjects('training/*'), data.lakeBucket.arnForObjects('training-sets/*')],
-      }),
-    );
-    this.functions.evaluate.allow(
-      new PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: [data.artifactsBucket.arnForObjects('models/*/versions/*')],
-      }),
-    );
-    for (const f of [this.functions.prepareDataset, this.functions.evaluate]) {
-      f.allow(new PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [data.key.keyArn] }));
-    }
     const lake = nagBucketArn(data.lakeBucket);
     const artifacts = nagBucketArn(data.artifactsBucket);
-    acknowledgeWildcards(this.functions.prepareDataset.role.node.findChild('DefaultPolicy'), {
-      [`Resource::${lake}/${resultsPrefix}/*`]:
-        'Athena names result objects by query id; read-only, results prefix only.',
-      [`Resource::${lake}/training-sets/*`]:
-        'Each execution writes its own training set under the training-sets prefix.',
-    });
-    acknowledgeWildcards(this.functions.evaluate.role.node.findChild('DefaultPolicy'), {
-      [`Resource::${lake}/training-sets/*`]:
-        'Reads the holdout of the execution being evaluated; training-sets prefix only.',
-      [`Resource::${artifacts}/training/*`]: 'Reads the output of the generated training job; training prefix only.',
-      [`Resource::${artifacts}/models/*/versions/*`]:
-        'Writes the files of the version it packages; model versions prefix only.',
-    });
+    const objectTasks = (declaration: ModelDeclaration) => {
+      const name = declaration.manifest.name;
+      const modelModule = modelModulePath(declaration, PROJECT_ROOT);
+      const prepareDataset = fn(
+        `${name}-PrepareDataset`,
+        'prepareDatasetHandler',
+        `Athena result → train/validation/test.csv (${name})`,
+        3008,
+        Duration.minutes(10),
+        modelModule,
+      );
+      const evaluate = fn(
+        `${name}-Evaluate`,
+        'evaluateHandler',
+        `Challenger vs champion, quality gate, Triton package (${name})`,
+        2048,
+        Duration.minutes(5),
+        modelModule,
+      );
+      prepareDataset.allow(
+        new PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [data.lakeBucket.arnForObjects(`${resultsPrefix}/*`)],
+        }),
+      );
+      prepareDataset.allow(
+        new PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [data.lakeBucket.arnForObjects('training-sets/*')],
+        }),
+      );
+      evaluate.allow(
+        new PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [
+            data.artifactsBucket.arnForObjects('training/*'),
+            data.lakeBucket.arnForObjects('training-sets/*'),
+          ],
+        }),
+      );
+      evaluate.allow(
+        new PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [data.artifactsBucket.arnForObjects('models/*/versions/*')],
+        }),
+      );
+      for (const f of [prepareDataset, evaluate]) {
+        f.allow(new PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [data.key.keyArn] }));
+      }
+      acknowledgeWildcards(prepareDataset.role.node.findChild('DefaultPolicy'), {
+        [`Resource::${lake}/${resultsPrefix}/*`]:
+          'Athena names result objects by query id; read-only, results prefix only.',
+        [`Resource::${lake}/training-sets/*`]:
+          'Each execution writes its own training set under the training-sets prefix.',
+      });
+      acknowledgeWildcards(evaluate.role.node.findChild('DefaultPolicy'), {
+        [`Resource::${lake}/training-sets/*`]:
+          'Reads the holdout of the execution being evaluated; training-sets prefix only.',
+        [`Resource::${artifacts}/training/*`]: 'Reads the output of the generated training job; training prefix only.',
+        [`Resource::${artifacts}/models/*/versions/*`]:
+          'Writes the files of the version it packages; model versions prefix only.',
+      });
+      return { coordinate, prepareDataset, evaluate };
+    };
 
     // ---- the lake as Athena sees it: decisions (Firehose JSON lines) and ground truth (Model Monitor jsonlines)
     this.database = new CfnDatabase(this, 'Lake', {
@@ -286,6 +309,7 @@ export class RetrainingStack extends Stack {
 
     const registries: Record<string, ModelRegistry> = {};
     const workflows: Record<string, RetrainingWorkflow> = {};
+    const functions: Record<string, RetrainingFunctions> = {};
     // The bootstrap's execution role (what `cdk deploy` uses): the synthesizer's ARN carries ${AWS::…} placeholders.
     const cfnRole = Fn.sub((this.synthesizer as DefaultStackSynthesizer).cloudFormationExecutionRoleArn);
     for (const declaration of props.models) {
@@ -299,6 +323,7 @@ export class RetrainingStack extends Stack {
       });
       registries[name] = registry;
       const code = trainingCodeAsset(this, `${name}-TrainingCode`, dir);
+      functions[name] = objectTasks(declaration);
       const workflow = new RetrainingWorkflow(this, `${name}-Workflow`, {
         manifest,
         tritonTemplate: readFileSync(TRITON_CONFIG_TEMPLATE, 'utf8'),
@@ -333,7 +358,7 @@ export class RetrainingStack extends Stack {
           results: { bucket: data.lakeBucket, prefix: resultsPrefix },
         },
         bus: data.bus,
-        functions: this.functions,
+        functions: functions[name],
         approval: settings.approval,
         ...(settings.approvalTimeoutSeconds === undefined
           ? {}
@@ -383,6 +408,7 @@ export class RetrainingStack extends Stack {
     }
     this.registries = registries;
     this.workflows = workflows;
+    this.functions = functions;
   }
 }
 

@@ -18,7 +18,7 @@ import type { Construct } from 'constructs';
 import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import { DETAIL_TYPES, EVENT_SOURCES, eventJsonSchemas } from '../../lambdas/shared/contracts/events.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
-import type { EnvironmentConfig } from '../config/environment-config.js';
+import type { EnvironmentConfig, ModelServingSettings } from '../config/environment-config.js';
 import { ApiAuth } from '../constructs/api-auth.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import { DecisionLog } from '../constructs/decision-log.js';
@@ -54,8 +54,10 @@ export interface ScoringModel {
   readonly name: string;
   /** SageMaker endpoint name (derived from stage and model name). */
   readonly endpointName: string;
-  /** Budget for one inference call before the rules fallback takes over (per environment: scoring.modelTimeoutMs). */
+  /** Budget for one inference call before the baseline takes over (per environment: the model's modelTimeoutMs). */
   readonly timeoutMs: number;
+  /** The model's module, relative to the repository root: the score and features bundles import it. */
+  readonly module: string;
 }
 
 /** One model the models API administers: its retraining state machine and its registry (package group + pointer). */
@@ -90,7 +92,8 @@ export interface ServicesStackProps extends StackProps {
   readonly logRetention: RetentionDays;
   readonly memorySize: number;
   readonly api: EnvironmentConfig['api'];
-  readonly scoring: EnvironmentConfig['scoring'];
+  /** How this environment serves the model of POST /v1/score (its entry in the environments table's models). */
+  readonly scoring: ModelServingSettings;
   readonly decisionTtlDays: number;
   readonly lifecycle: ServicesLifecycle;
 }
@@ -157,6 +160,7 @@ export class ServicesStack extends Stack {
     // Handlers, each granted exactly what its adapters call.
     const score = make('Score', 'lambdas/score/handler.ts', 'score', {
       description: 'Scores a transaction: features, model (rules fallback), decision, explanation, audit record',
+      modelModule: props.model.module,
       environment: {
         FEATURES_TABLE: data.featuresTable.tableName,
         DECISIONS_TABLE: data.decisionsTable.tableName,
@@ -198,6 +202,7 @@ export class ServicesStack extends Stack {
     const features = make('Features', 'lambdas/features/handler.ts', 'features', {
       description: 'Stream consumer: updates customer and merchant aggregates (idempotent, partial batch failures)',
       timeout: Duration.seconds(60),
+      modelModule: props.model.module,
       environment: { FEATURES_TABLE: data.featuresTable.tableName },
     });
     features.allowTable(data.featuresTable, ['GetItem', 'PutItem']);
@@ -513,13 +518,8 @@ export class ServicesStack extends Stack {
 // SQS-managed encryption: the services that write here (Lambda, EventBridge) need no key grant.
 const DLQ_ACKNOWLEDGEMENT = 'This queue is itself a dead-letter queue (of an event-source mapping or a bus rule).';
 
+// The thresholds are the model's policy's to judge: bin/ checks them with its module before synth (checkModelModules).
 function validate(props: ServicesStackProps): void {
-  const { reviewThreshold, declineThreshold } = props.scoring;
-  if (!(reviewThreshold > 0 && reviewThreshold < declineThreshold && declineThreshold <= 1)) {
-    throw new Error(
-      `scoring thresholds must satisfy 0 < reviewThreshold < declineThreshold <= 1, got ${reviewThreshold} and ${declineThreshold}`,
-    );
-  }
   if (!Number.isInteger(props.model.timeoutMs) || props.model.timeoutMs < 1) {
     throw new Error(`model.timeoutMs must be a positive integer, got ${props.model.timeoutMs}`);
   }

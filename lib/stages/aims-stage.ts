@@ -3,7 +3,14 @@ import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
-import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
+import {
+  type ModelDeclaration,
+  modelEndpointName,
+  modelModulePath,
+  routeModel,
+  servedModels,
+} from '../config/models.js';
+import { PROJECT_ROOT } from '../constructs/service-function.js';
 import { DataStack } from '../stacks/data-stack.js';
 import { ModelsStack } from '../stacks/models-stack.js';
 import { ObservabilityStack } from '../stacks/observability-stack.js';
@@ -36,19 +43,17 @@ export class AimsStage extends Stage {
       data: config.data,
     });
 
-    const scoringModel = props.models.find((m) => m.manifest.name === config.scoring.model);
-    if (!scoringModel) {
-      const known = props.models.map((m) => m.manifest.name).join(', ') || 'none';
-      throw new Error(`scoring.model '${config.scoring.model}' has no models/<name>/model.json (found: ${known})`);
-    }
+    // The environments table's models must be the discovered ones; POST /v1/score serves the model bound to it.
+    const served = servedModels(props.models, config.models, id);
+    const scoringModel = routeModel(served, 'score', id);
 
     this.models = new ModelsStack(this, 'Models', {
       description: `AIMS ${id}: model endpoints serving the registry's champions, Model Monitor, drift checks`,
       stageName: id,
       data: this.data,
       models: props.models,
-      settings: config.models,
-      policy: config.scoring,
+      settings: config.lifecycle,
+      serving: config.models,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });
@@ -58,7 +63,7 @@ export class AimsStage extends Stage {
       stageName: id,
       data: this.data,
       models: props.models,
-      settings: config.models,
+      settings: config.lifecycle,
       modelsStack: this.models,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
@@ -77,7 +82,8 @@ export class AimsStage extends Stage {
       model: {
         name: scoringModel.manifest.name,
         endpointName: modelEndpointName(id, scoringModel.manifest.name),
-        timeoutMs: config.scoring.modelTimeoutMs,
+        module: modelModulePath(scoringModel, PROJECT_ROOT),
+        timeoutMs: scoringModel.serving.modelTimeoutMs,
       },
       clients: props.clients,
       authDomainPrefix: `aims-${id.toLowerCase()}-${config.account}`,
@@ -85,10 +91,10 @@ export class AimsStage extends Stage {
       logRetention: config.logRetention,
       memorySize: config.functions.memorySize,
       api: config.api,
-      scoring: config.scoring,
+      scoring: scoringModel.serving,
       decisionTtlDays: config.data.decisionTtlDays,
       lifecycle: {
-        approval: config.models.approval,
+        approval: config.lifecycle.approval,
         lockTable: this.retraining.lockTable,
         modelsStack: this.models,
         driftStatusBucket: this.data.monitoringBucket,
@@ -111,8 +117,8 @@ export class AimsStage extends Stage {
       retraining: this.retraining,
       thresholds: {
         ...config.alarms,
-        models: config.models.alarms,
-        driftCheckMinutes: config.models.driftCheckMinutes,
+        models: config.lifecycle.alarms,
+        driftCheckMinutes: config.lifecycle.driftCheckMinutes,
       },
     });
   }

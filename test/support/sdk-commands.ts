@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { PROJECT_ROOT } from '../../lib/constructs/service-function.js';
+import { MODEL_MODULE_SPECIFIER, PROJECT_ROOT } from '../../lib/constructs/service-function.js';
 
 /** One SDK command (or library call) the handler's code can send, with the IAM actions it needs. */
 export interface SdkCommandUse {
@@ -229,17 +229,17 @@ const cache = new Map<string, Promise<HandlerCommands>>();
  * external, tree-shaken), so the code it keeps is the code reachable from the handler; the metafile names the
  * project files it came from. A command counts when its class is referenced in that code.
  */
-export function commandsOfHandler(entry: string, handler: string): Promise<HandlerCommands> {
-  const key = `${entry}#${handler}`;
+export function commandsOfHandler(entry: string, handler: string, modelModule?: string): Promise<HandlerCommands> {
+  const key = `${entry}#${handler}@${modelModule ?? ''}`;
   let found = cache.get(key);
   if (!found) {
-    found = analyse(entry, handler);
+    found = analyse(entry, handler, modelModule);
     cache.set(key, found);
   }
   return found;
 }
 
-async function analyse(entry: string, handler: string): Promise<HandlerCommands> {
+async function analyse(entry: string, handler: string, modelModule: string | undefined): Promise<HandlerCommands> {
   if (!/^[A-Za-z_$][\w$]*$/.test(handler)) throw new Error(`handler must be an export name, got '${handler}'`);
   // Entries are relative to the repository root; absolute paths (test fixtures) are taken as they are.
   const specifier = path.isAbsolute(entry) ? entry : `./${entry.split(path.sep).join('/')}`;
@@ -252,6 +252,10 @@ async function analyse(entry: string, handler: string): Promise<HandlerCommands>
     },
     bundle: true,
     write: false,
+    // The model module as the function's bundle resolves it (ServiceFunction's modelModule), so its code is seen too.
+    ...(modelModule === undefined
+      ? {}
+      : { alias: { [MODEL_MODULE_SPECIFIER]: `./${modelModule}` }, absWorkingDir: PROJECT_ROOT }),
     platform: 'node',
     format: 'esm',
     packages: 'external',

@@ -8,6 +8,7 @@ import {
   idHash,
   type MerchantState,
 } from '../../../models/fraud-detector/src/features.js';
+import fraudDetector from '../../../models/fraud-detector/src/module.js';
 import type { Transaction } from '../../../models/shared/contracts/transaction.js';
 import {
   ConcurrentUpdateError,
@@ -33,7 +34,8 @@ const record = (t: Transaction, seq: number): RawStreamRecord => ({
   recordId: String(seq).padStart(10, '0'),
   data: Buffer.from(JSON.stringify(t)).toString('base64'),
 });
-const noSleep = { sleep: async () => {}, random: () => 0 };
+/** The fraud detector's entities (customer, merchant), folded without waiting between retries. */
+const noSleep = { module: fraudDetector, sleep: async () => {}, random: () => 0 };
 
 const customerState = (store: MemoryAggregateStore, id: string) =>
   store.items.get(`customer#${id}`)?.state as CustomerState;

@@ -8,6 +8,7 @@ import {
   emptyCustomerState,
   emptyMerchantState,
 } from '../../../models/fraud-detector/src/features.js';
+import module from '../../../models/fraud-detector/src/module.js';
 import type { Transaction } from '../../../models/shared/contracts/transaction.js';
 import { dynamoDocumentClient } from '../../shared/aws.js';
 import { type RawStreamRecord, updateAggregates } from '../core.js';
@@ -96,7 +97,9 @@ describe('DynamoAggregateStore', () => {
     const batches = [0, 1, 2, 3].map((b) =>
       Array.from({ length: 25 }, (_, i) => record(txn(b * 100 + i, 'c-hot', 'm-hot'), b * 100 + i)),
     );
-    const outcomes = await Promise.all(batches.map((recs) => updateAggregates(recs, { store, maxAttempts: 20 })));
+    const outcomes = await Promise.all(
+      batches.map((recs) => updateAggregates(recs, { store, module, maxAttempts: 20 })),
+    );
     expect(outcomes.flatMap((o) => [...o.failures.values()])).toEqual([]);
     expect(outcomes.reduce((n, o) => n + o.conflicts, 0)).toBeGreaterThan(0);
     const customer = (await store.get('customer#c-hot'))?.state as CustomerState;
@@ -113,9 +116,9 @@ describe('DynamoAggregateStore', () => {
     };
     const store = new DynamoAggregateStore(doc, table, tick);
     const recs = Array.from({ length: 30 }, (_, i) => record(txn(i, `c${i % 4}`, `m${i % 2}`), i));
-    await updateAggregates(recs, { store });
+    await updateAggregates(recs, { store, module });
     const before = await doc.send(new GetCommand({ TableName: table, Key: { pk: 'customer#c1' } }));
-    const replay = await updateAggregates(recs, { store });
+    const replay = await updateAggregates(recs, { store, module });
     const after = await doc.send(new GetCommand({ TableName: table, Key: { pk: 'customer#c1' } }));
     expect(replay).toMatchObject({ writes: 0, unchanged: 6, conflicts: 0 });
     expect(after.Item).toEqual(before.Item);

@@ -3,6 +3,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import type { CustomerState } from '../../../models/fraud-detector/src/features.js';
+import fraudDetector from '../../../models/fraud-detector/src/module.js';
 import type { Transaction } from '../../../models/shared/contracts/transaction.js';
 import { dynamoDocumentClient } from '../../shared/aws.js';
 import { createPowertools } from '../../shared/powertools.js';
@@ -119,7 +120,11 @@ describe('features handler', () => {
         return inner.put(pk, kind, state, expected);
       },
     };
-    const handler = mod.createHandler({ powertools: createPowertools({ serviceName: 'features' }), store });
+    const handler = mod.createHandler({
+      powertools: createPowertools({ serviceName: 'features' }),
+      store,
+      module: fraudDetector,
+    });
     const batch = [kinesisRecord(encode(txn(10, 'c3', 'm9')), 10), kinesisRecord(encode(txn(11, 'c3', 'm1')), 11)];
     const response = await handler({ Records: batch }, context);
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: batch[0]?.kinesis.sequenceNumber }] });

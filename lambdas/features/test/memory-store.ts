@@ -1,5 +1,4 @@
 // In-memory AggregateStore for the core tests: same version semantics as the DynamoDB adapter, with hooks for races.
-import type { CustomerState, MerchantState } from '../../../models/fraud-detector/src/features.js';
 import type { AggregateStore, EntityKind, StoredAggregate } from '../core.js';
 
 export class MemoryAggregateStore implements AggregateStore {
@@ -19,7 +18,7 @@ export class MemoryAggregateStore implements AggregateStore {
   async put(
     pk: string,
     _kind: EntityKind,
-    state: CustomerState | MerchantState,
+    state: unknown,
     expectedVersion: number | undefined,
   ): Promise<'written' | 'conflict'> {
     this.beforePut?.(pk);

@@ -1,7 +1,5 @@
-// Metrics and the quality gate: average precision as train.py computes it, and each gate check.
+// Metrics and the quality gate: average precision as train.py computes it, the model's verdict and the champion check.
 import { applyGate, averagePrecision, recallAtAlertRate } from '../evaluation.js';
-
-const gate = { minAucPr: 0.3, minRecallLiftVsRules: 1.3, maxRegressionVsChampion: 0.05 };
 
 describe('GIVEN labels and scores', () => {
   test('THEN average precision matches the hand-computed value, ties forming one threshold', () => {
@@ -22,31 +20,29 @@ describe('GIVEN labels and scores', () => {
 
 describe('GIVEN the quality gate', () => {
   const champion = { aucPr: 0.7, recallAt1pct: 0.6, rows: 100, positives: 10 };
+  const holds = { passed: true, problems: [], lift: 2 };
+  const input = { model: holds, challengerAucPr: 0.69, champion, maxRegressionVsChampion: 0.05 };
+
   test('WHEN every check holds THEN it passes and records each check', () => {
-    const result = applyGate({
-      challenger: { aucPr: 0.69, recallAt1pct: 0.6 },
-      rules: { recallAt1pct: 0.3 },
-      champion,
-      gate,
-    });
+    const result = applyGate(input);
     expect(result.passed).toBe(true);
-    expect(result.checks.map((c) => c.name)).toEqual(['minAucPr', 'minRecallLiftVsRules', 'notWorseThanChampion']);
+    expect(result.checks.map((c) => c.name)).toEqual(['qualityGate', 'notWorseThanChampion']);
+    expect(result.checks[0]?.detail).toBe("the model's gate holds (lift vs baseline 2.0000)");
   });
 
   test('WHEN the challenger regresses more than allowed vs the champion THEN it fails on that check only', () => {
-    const result = applyGate({
-      challenger: { aucPr: 0.6, recallAt1pct: 0.6 },
-      rules: { recallAt1pct: 0.3 },
-      champion,
-      gate,
-    });
+    const result = applyGate({ ...input, challengerAucPr: 0.6 });
     expect(result.passed).toBe(false);
     expect(result.checks.filter((c) => !c.passed).map((c) => c.name)).toEqual(['notWorseThanChampion']);
   });
 
-  test('WHEN the rules recall is unknown THEN the lift cannot be shown and the gate fails', () => {
-    const result = applyGate({ challenger: { aucPr: 0.9, recallAt1pct: 0.6 }, rules: null, champion: null, gate });
+  test('WHEN the model’s own gate fails THEN the gate fails with the model’s reasons, whatever the champion', () => {
+    const failed = { passed: false, problems: ['AUC-PR too low', 'no lift'], lift: 1 };
+    const result = applyGate({ ...input, model: failed, champion: null });
     expect(result.passed).toBe(false);
-    expect(result.checks.find((c) => c.name === 'minRecallLiftVsRules')?.passed).toBe(false);
+    expect(result.checks).toEqual([
+      { name: 'qualityGate', passed: false, detail: 'AUC-PR too low; no lift' },
+      { name: 'notWorseThanChampion', passed: true, detail: 'no champion scores on the holdout to compare' },
+    ]);
   });
 });

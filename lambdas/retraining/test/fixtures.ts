@@ -16,7 +16,7 @@ export class MemoryObjectStore implements ObjectStore {
   }
 }
 
-/** The real feature list: the dataset step recomputes the rules score, which reads named features. */
+/** The fraud detector's feature list: the dataset step recomputes its baseline (the rules), which reads them. */
 export const FEATURES = FEATURE_NAMES;
 
 const quote = (v: string) => `"${v.replaceAll('"', '""')}"`;

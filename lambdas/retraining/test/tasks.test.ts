@@ -1,4 +1,5 @@
 // The retraining tasks over an in-memory store: the training set train.py reads, and evaluate's gate + packaging.
+import fraudDetector from '../../../models/fraud-detector/src/module.js';
 import { readTarGz } from '../tar.js';
 import { evaluate, prepareDataset } from '../tasks.js';
 import { athenaCsv, FEATURES, MemoryObjectStore, TEMPLATE, trainingOutput } from './fixtures.js';
@@ -19,6 +20,7 @@ describe('GIVEN an Athena result of labelled decisions', () => {
         minPositives: 5,
       },
       store,
+      fraudDetector,
     );
     expect(out.rows).toEqual({ train: 70, validation: 15, test: 15 });
     const train = (await store.get(`${prefix}train.csv`)).toString().trim().split('\n');
@@ -35,6 +37,22 @@ describe('GIVEN an Athena result of labelled decisions', () => {
     expect(spec).toMatchObject({ features: [...FEATURES], label: 'label', idColumn: 'transaction_id' });
   });
 
+  test('WHEN the dataset names another model’s features THEN the baseline is not run on them and the task says why', async () => {
+    const store = new MemoryObjectStore();
+    await store.put('s3://lake/athena-results/q.csv', athenaCsv(100));
+    const request = {
+      resultUri: 's3://lake/athena-results/q.csv',
+      outputPrefix: prefix,
+      features: [...FEATURES].reverse(),
+      label: 'label',
+      minRows: 50,
+      minPositives: 5,
+    };
+    await expect(prepareDataset(request, store, fraudDetector)).rejects.toThrow(
+      /the dataset's features are not those of fraud-detector: in a different order/,
+    );
+  });
+
   test('WHEN the lake holds too few fraud labels THEN the task fails and says how many it found', async () => {
     const store = new MemoryObjectStore();
     await store.put('s3://lake/r.csv', athenaCsv(30));
@@ -49,6 +67,7 @@ describe('GIVEN an Athena result of labelled decisions', () => {
           minPositives: 20,
         },
         store,
+        fraudDetector,
       ),
     ).rejects.toThrow('the lake holds 30 labelled decisions with 3 fraud labels; training needs at least 10 and 20');
   });
@@ -80,6 +99,7 @@ describe('GIVEN a finished training job', () => {
         minPositives: 5,
       },
       store,
+      fraudDetector,
     );
     await store.put(request.trainingArtifactUri, trainingOutput(metrics));
     return store;
@@ -87,7 +107,7 @@ describe('GIVEN a finished training job', () => {
 
   test('WHEN the challenger beats the bar, the rules and the champion THEN the version files and Triton archive are written', async () => {
     const store = await storeWith({ model: { aucPr: 0.99, recallAt1pct: 0.9 }, rules: { recallAt1pct: 0.3 } });
-    const out = await evaluate(request, store);
+    const out = await evaluate(request, store, fraudDetector);
     expect(out).toMatchObject({ passed: true, modelDataUri: `${versionPrefix}model.tar.gz`, reasons: [] });
     const triton = readTarGz(await store.get(`${versionPrefix}model.tar.gz`))
       .map((e) => e.path)
@@ -108,11 +128,19 @@ describe('GIVEN a finished training job', () => {
   test('WHEN the challenger is worse than the champion on the same holdout THEN nothing is packaged and the reason is given', async () => {
     // The champion's served scores separate the test rows perfectly (AUC-PR 1.0); the challenger reports 0.5.
     const store = await storeWith({ model: { aucPr: 0.5, recallAt1pct: 0.9 }, rules: { recallAt1pct: 0.3 } });
-    const out = await evaluate(request, store);
+    const out = await evaluate(request, store, fraudDetector);
     expect(out.passed).toBe(false);
     expect(out.reasons.join('\n')).toMatch(/notWorseThanChampion: challenger AUC-PR 0\.5000 vs champion 1\.0000/);
     expect(store.objects.has(`${versionPrefix}model.tar.gz`)).toBe(false);
     expect(store.objects.has(`${versionPrefix}evaluation.json`)).toBe(true);
+  });
+
+  test('WHEN metrics.json lacks what the model’s gate reads THEN the gate fails, saying what is missing, and nothing is packaged', async () => {
+    const store = await storeWith({ model: { aucPr: 0.99, recallAt1pct: 0.9 }, rules: null });
+    const out = await evaluate(request, store, fraudDetector);
+    expect(out.passed).toBe(false);
+    expect(out.reasons.join('\n')).toMatch(/^qualityGate: .*metrics\.json lacks rules\.recallAt1pct$/m);
+    expect(store.objects.has(`${versionPrefix}model.tar.gz`)).toBe(false);
   });
 
   test('WHEN the model was trained on another feature list THEN packaging refuses it', async () => {
@@ -124,6 +152,6 @@ describe('GIVEN a finished training job', () => {
         [...FEATURES].reverse(),
       ),
     );
-    await expect(evaluate(request, store)).rejects.toThrow(/trained on a different feature list/);
+    await expect(evaluate(request, store, fraudDetector)).rejects.toThrow(/trained on a different feature list/);
   });
 });

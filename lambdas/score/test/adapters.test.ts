@@ -8,11 +8,13 @@ import {
   emptyCustomerState,
   emptyMerchantState,
 } from '../../../models/fraud-detector/src/features.js';
+import fraudDetector from '../../../models/fraud-detector/src/module.js';
 import { DynamoDecisionStore } from '../../shared/adapters/decision-store.js';
 import { dynamoDocumentClient, sageMakerRuntimeClient } from '../../shared/aws.js';
 import type { DecisionRecord } from '../../shared/contracts/api.js';
+import { aggregateKey } from '../../shared/contracts/features.js';
 import { createTable, type LocalServer, startDynalite, startJsonServer, TABLES } from '../../shared/test/local.js';
-import { customerKey, DynamoFeatureReader, merchantKey, SageMakerModelEndpoint } from '../adapters.js';
+import { DynamoFeatureReader, SageMakerModelEndpoint } from '../adapters.js';
 import { txn } from './fakes.js';
 
 let dynamo: LocalServer;
@@ -33,29 +35,30 @@ describe('DynamoFeatureReader', () => {
     const customer = applyToCustomer(emptyCustomerState(), txn(1, { customerId: 'c-a' }));
     const merchant = applyToMerchant(emptyMerchantState(), txn(1, { merchantId: 'm-a' }));
     for (const [pk, kind, state] of [
-      [customerKey('c-a'), 'customer', customer],
-      [merchantKey('m-a'), 'merchant', merchant],
+      [aggregateKey('customer', 'c-a'), 'customer', customer],
+      [aggregateKey('merchant', 'm-a'), 'merchant', merchant],
     ] as const) {
       await doc.send(new PutCommand({ TableName: 'features', Item: { pk, kind, state, version: 1, updatedAt: 'x' } }));
     }
-    const out = await new DynamoFeatureReader(doc, 'features').read('c-a', 'm-a');
+    const reader = new DynamoFeatureReader(doc, 'features', fraudDetector.entities);
+    const out = await reader.read(txn(2, { customerId: 'c-a', merchantId: 'm-a' }));
     expect(out).toEqual({ customer, merchant });
   });
 
   it('GIVEN an unseen customer and merchant WHEN reading THEN the empty states come back', async () => {
-    const out = await new DynamoFeatureReader(dynamoDocumentClient(dynamo.clientOptions), 'features').read(
-      'c-new',
-      'm-new',
-    );
+    const doc = dynamoDocumentClient(dynamo.clientOptions);
+    const reader = new DynamoFeatureReader(doc, 'features', fraudDetector.entities);
+    const out = await reader.read(txn(2, { customerId: 'c-new', merchantId: 'm-new' }));
     expect(out).toEqual({ customer: emptyCustomerState(), merchant: emptyMerchantState() });
   });
 
   it('GIVEN an item whose state is not a v1 state WHEN reading THEN it fails naming the item', async () => {
     const doc = dynamoDocumentClient(dynamo.clientOptions);
     await doc.send(
-      new PutCommand({ TableName: 'features', Item: { pk: customerKey('c-bad'), state: { version: 2 } } }),
+      new PutCommand({ TableName: 'features', Item: { pk: aggregateKey('customer', 'c-bad'), state: { version: 2 } } }),
     );
-    await expect(new DynamoFeatureReader(doc, 'features').read('c-bad', 'm-new')).rejects.toThrow(
+    const reader = new DynamoFeatureReader(doc, 'features', fraudDetector.entities);
+    await expect(reader.read(txn(2, { customerId: 'c-bad', merchantId: 'm-new' }))).rejects.toThrow(
       /customer#c-bad does not hold a v1 state/,
     );
   });

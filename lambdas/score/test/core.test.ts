@@ -1,19 +1,15 @@
 // Score core with in-memory ports: decision policy, occlusion explanation, idempotency, fallback, audit contents.
 import { createHash } from 'node:crypto';
 import { CircuitState } from 'cockatiel';
-import {
-  computeFeatures,
-  FEATURE_COUNT,
-  FEATURE_NAMES,
-  featureRecord,
-} from '../../../models/fraud-detector/src/features.js';
+import { computeFeatures, FEATURE_COUNT, featureRecord } from '../../../models/fraud-detector/src/features.js';
+import { RULES_MODEL } from '../../../models/fraud-detector/src/rules.js';
+import type { AnyModelModule } from '../../../models/shared/module.js';
 import { DecisionRecord } from '../../shared/contracts/api.js';
 import { ConflictError } from '../../shared/errors.js';
 import {
   decide,
   featureHash,
   occlusionRows,
-  RULES_MODEL,
   requestHash,
   scoreTransaction,
   topAttributions,
@@ -43,8 +39,23 @@ describe('decision policy', () => {
 
   it('GIVEN review above decline WHEN validating the config THEN it is refused with both values', () => {
     const h = harness();
-    expect(() => validateConfig({ ...h.config, reviewThreshold: 0.9, declineThreshold: 0.8 })).toThrow(/0\.9 and 0\.8/);
+    expect(() => validateConfig({ ...h.config, thresholds: { review: 0.9, decline: 0.8 } })).toThrow(/0\.9 and 0\.8/);
     expect(() => validateConfig(h.config)).not.toThrow();
+  });
+
+  it('GIVEN a model whose policy has outcomes that are no decisions WHEN validating the config THEN it is refused', () => {
+    const h = harness();
+    const policy = { ...h.config.module.policy, outcomes: ['approve', 'compromised'] };
+    const module: AnyModelModule = { ...h.config.module, policy };
+    expect(() => validateConfig({ ...h.config, module })).toThrow(/decides compromised/);
+  });
+
+  it('GIVEN an explanation reference without a finite value per feature WHEN validating THEN it names the feature', () => {
+    const h = harness();
+    const reference = h.config.module.explanation.reference.map((v: number, i: number) => (i === 2 ? Number.NaN : v));
+    const module: AnyModelModule = { ...h.config.module, explanation: { reference } };
+    const third = h.config.module.features.names[2];
+    expect(() => validateConfig({ ...h.config, module })).toThrow(`no finite value for '${third}'`);
   });
 });
 
@@ -56,7 +67,7 @@ describe('explanation by occlusion', () => {
     const { rows, inferenceId } = h.model.calls[0] as { rows: number[][]; inferenceId: string };
     expect(inferenceId).toBe('t-1');
     expect(rows).toHaveLength(FEATURE_COUNT + 1);
-    const baseline = FEATURE_NAMES.map((n) => h.config.baseline[n]);
+    const baseline = [...h.config.module.explanation.reference];
     expect(rows.slice(1)).toEqual(occlusionRows(rows[0] as number[], baseline).slice(1));
     rows.slice(1).forEach((row, i) => {
       expect(row[i]).toBe(baseline[i]);
@@ -171,11 +182,7 @@ describe('the audit record (the one write; the outbox derives events and the log
 
     const record = h.decisions.records.get('t-30') as DecisionRecord;
     expect(DecisionRecord.parse(record)).toEqual(record);
-    const vector = computeFeatures(
-      t,
-      customer,
-      h.features.merchants.get('m-1') ?? (await h.features.read('x', 'm-1')).merchant,
-    );
+    const vector = computeFeatures(t, customer, h.features.merchants.get('m-1') ?? (await h.features.read(t)).merchant);
     expect(record.features).toEqual(featureRecord(vector));
     const f32 = Buffer.from(new Float32Array(vector).buffer);
     expect(record.featureHash).toBe(createHash('sha256').update(f32).digest('hex'));

@@ -8,7 +8,7 @@ import {
   type FeatureName,
   type MerchantState,
 } from '../../../models/fraud-detector/src/features.js';
-import { referenceBaseline } from '../../../models/fraud-detector/src/reference.js';
+import fraudDetector from '../../../models/fraud-detector/src/module.js';
 import type { ModelRef } from '../../../models/shared/contracts/decision.js';
 import type { Transaction } from '../../../models/shared/contracts/transaction.js';
 import { InMemoryDecisionStore } from '../../shared/adapters/decision-store.js';
@@ -50,10 +50,10 @@ export function customerWithHistory(n: number): CustomerState {
 export class MemoryFeatureReader implements FeatureReader {
   readonly customers = new Map<string, CustomerState>();
   readonly merchants = new Map<string, MerchantState>();
-  async read(customerId: string, merchantId: string) {
+  async read(request: Transaction) {
     return {
-      customer: this.customers.get(customerId) ?? emptyCustomerState(),
-      merchant: this.merchants.get(merchantId) ?? emptyMerchantState(),
+      customer: this.customers.get(request.customerId) ?? emptyCustomerState(),
+      merchant: this.merchants.get(request.merchantId) ?? emptyMerchantState(),
     };
   }
 }
@@ -130,11 +130,10 @@ export function harness(
     now: () => NOW,
   };
   const config: ScoreConfig = {
+    module: fraudDetector,
     modelName: 'fraud-detector',
-    reviewThreshold: 0.5,
-    declineThreshold: 0.8,
+    thresholds: { review: 0.5, decline: 0.8 },
     decisionTtlDays: 30,
-    baseline: referenceBaseline(),
     explainTopK: 3,
   };
   return { ports, config, model, features, decisions, fallbacks, breaker };

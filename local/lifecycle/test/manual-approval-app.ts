@@ -1,5 +1,5 @@
 // The dev stage with one change, Prod's manual model approval, for the local manual-approval test: the same
-// constructs and props as bin/aims.ts builds for Dev (lib/app.ts), only `models.approval` differs, with an approval
+// constructs and props as bin/aims.ts builds for Dev (lib/app.ts), only `lifecycle.approval` differs, with an approval
 // timeout the test gives as context (`-c approvalTimeoutSeconds=N`), so the unapproved run's timeout can be watched. The test
 // synthesizes it with the CDK CLI (cdk.json's context and feature flags apply) into a temporary assembly.
 import * as path from 'node:path';
@@ -14,7 +14,7 @@ const dev = resolveEnvironment('Dev', process.env);
 const app = new App();
 const approvalTimeoutSeconds = Number(app.node.getContext('approvalTimeoutSeconds'));
 new AimsStage(app, 'Dev', {
-  config: { ...dev, models: { ...dev.models, approval: 'manual', approvalTimeoutSeconds } },
+  config: { ...dev, lifecycle: { ...dev.lifecycle, approval: 'manual', approvalTimeoutSeconds } },
   models: discoverModels(path.join(PROJECT_ROOT, 'models')),
   clients: API_CLIENTS,
 });
