@@ -71,7 +71,10 @@ export interface MerchantHistory {
 
 export const emptyHistory = (): MerchantHistory => ({ days: [] });
 
-/** The history after `day`: arrival order does not matter, a day already folded returns the same object. */
+/**
+ * The history after `day`: arrival order does not matter, a day already folded returns the same object. Only the
+ * latest HISTORY_DAYS are kept, so re-scoring a day older than those sees a shorter week.
+ */
 export function foldDay(state: MerchantHistory, day: MerchantDay): MerchantHistory {
   if (state.days.some((d) => d.date === day.date)) return state;
   const summary: DaySummary = {
