@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadManifest } from '../../shared/manifest.js';
+import { BOOTSTRAP_FILES } from '../../shared/training.js';
 import { checkMerchantQuality, type MerchantMetrics, readMerchantMetrics } from '../src/gate.js';
 import { MODEL_DIR } from '../src/pipeline.js';
 
@@ -38,14 +39,7 @@ describe('GIVEN the committed merchant-risk bootstrap model', () => {
   const bootstrap = join(MODEL_DIR, 'bootstrap');
 
   test('THEN it holds what serving and monitoring need, and its card describes this model.onnx', () => {
-    for (const file of [
-      'model.onnx',
-      'model-card.json',
-      'metrics.json',
-      'baseline/statistics.json',
-      'baseline/constraints.json',
-      'baseline/psi-bins.json',
-    ]) {
+    for (const file of BOOTSTRAP_FILES) {
       expect([file, existsSync(join(bootstrap, file))]).toEqual([file, true]);
     }
     const card = JSON.parse(readFileSync(join(bootstrap, 'model-card.json'), 'utf8')) as {

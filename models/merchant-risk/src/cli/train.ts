@@ -1,12 +1,10 @@
 // `tsx models/merchant-risk/src/cli/train.ts [--out dir] [--bootstrap]`: trains merchant-risk on simulated data and,
 // with --bootstrap and a passed gate, refreshes the committed bootstrap model every synth bundles.
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BOOTSTRAP_FILES } from '../../../shared/training.js';
 import { MODEL_DIR, runMerchantPipeline } from '../pipeline.js';
-
-/** What serving and monitoring need of a trained model: the committed bootstrap holds exactly these. */
-const ARTIFACTS = ['model.onnx', 'model-card.json', 'metrics.json', 'baseline'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -28,7 +26,9 @@ if (!result.verdict.passed) {
 if (values.bootstrap) {
   const target = join(MODEL_DIR, 'bootstrap');
   rmSync(target, { recursive: true, force: true });
-  mkdirSync(target, { recursive: true });
-  for (const name of ARTIFACTS) cpSync(join(out, name), join(target, name), { recursive: true });
+  for (const file of BOOTSTRAP_FILES) {
+    mkdirSync(dirname(join(target, file)), { recursive: true });
+    copyFileSync(join(out, file), join(target, file));
+  }
   console.log(`bootstrap refreshed in ${target} (commit it)`);
 }
