@@ -42,6 +42,22 @@ const ShadowThresholds = z
   })
   .strict();
 
+/** How a model's predictions are served: an endpoint answering requests, or a scheduled run over a population. */
+export const SERVING_MODES = ['realtime', 'batch'] as const;
+export type ServingMode = (typeof SERVING_MODES)[number];
+
+const BatchServing = z
+  .object({
+    /** When the batch transform runs: an EventBridge Scheduler expression in UTC, e.g. `cron(30 0 * * ? *)`. */
+    schedule: z.string().regex(/^(cron|rate)\(.+\)$/, { message: "expected 'cron(…)' or 'rate(…)'" }),
+    /** What one run scores, for people reading the manifest (e.g. every merchant active the day before). */
+    population: z.string().min(1),
+    instanceType: perEnvironment(InstanceType),
+    /** Rows per request to the model within a transform (the transform's MaxPayload follows from it). */
+    rowsPerRequest: z.number().int().min(1).max(65_536),
+  })
+  .strict();
+
 export const ModelManifest = z
   .object({
     name: z
@@ -74,8 +90,28 @@ export const ModelManifest = z
         maxBatchSize: z.number().int().min(1).max(65_536),
         maxQueueDelayMicroseconds: z.number().int().min(0).max(10_000_000),
         timeoutMs: z.number().int().min(1).max(60_000),
+        /** How predictions are served: `realtime` (an endpoint) and/or `batch` (a scheduled transform). @default ['realtime'] */
+        modes: z
+          .array(z.enum(SERVING_MODES))
+          .min(1)
+          .refine((modes) => new Set(modes).size === modes.length, { message: 'expected each mode at most once' })
+          .default(['realtime']),
+        /** The scheduled batch transform (required with the `batch` mode). */
+        batch: BatchServing.optional(),
       })
-      .strict(),
+      .strict()
+      .superRefine((s, ctx) => {
+        if (s.modes.includes('batch') && !s.batch) {
+          ctx.addIssue({ code: 'custom', path: ['batch'], message: "expected a 'batch' block with the batch mode" });
+        }
+        if (!s.modes.includes('batch') && s.batch) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['batch'],
+            message: "expected the 'batch' mode in 'modes' beside a batch block",
+          });
+        }
+      }),
     monitoring: z
       .object({
         schedule: z.enum(['hourly', 'daily']),

@@ -5,6 +5,16 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** What serving and monitoring need of a trained model (relative to its model dir): a committed bootstrap holds these. */
+export const BOOTSTRAP_FILES = [
+  'model.onnx',
+  'model-card.json',
+  'metrics.json',
+  'baseline/statistics.json',
+  'baseline/constraints.json',
+  'baseline/psi-bins.json',
+] as const;
+
 /** The model-independent half of every training script (data, loop, ONNX export, metrics, monitoring baseline). */
 export const SHARED_TRAINER = join(dirname(fileURLToPath(import.meta.url)), 'python', 'aims_training.py');
 

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadManifest } from '../../shared/manifest.js';
+import { BOOTSTRAP_FILES } from '../../shared/training.js';
 import { checkQuality, readMetrics } from '../src/gate.js';
 import { MODEL_DIR } from '../src/pipeline.js';
 
@@ -12,14 +13,7 @@ const manifest = loadManifest(MODEL_DIR);
 
 describe('GIVEN the committed bootstrap model', () => {
   test('THEN it holds every file serving and monitoring need', () => {
-    for (const file of [
-      'model.onnx',
-      'model-card.json',
-      'metrics.json',
-      'baseline/statistics.json',
-      'baseline/constraints.json',
-      'baseline/psi-bins.json',
-    ]) {
+    for (const file of BOOTSTRAP_FILES) {
       expect([file, existsSync(join(bootstrap, file))]).toEqual([file, true]);
     }
   });

@@ -4,6 +4,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MultiBar, type SingleBar } from 'cli-progress';
 import { Command } from 'commander';
+import { BOOTSTRAP_FILES } from '../../../shared/training.js';
 import { MODEL_DIR, type PipelinePhase, runPipeline, TRAINING_DEFAULTS } from '../pipeline.js';
 import { TorchMissingError } from '../python.js';
 import { positiveInt, seedValue } from './options.js';
@@ -30,16 +31,6 @@ const opts = program.opts<{
   datasetOnly: boolean;
   bootstrap: boolean;
 }>();
-
-/** What serving and monitoring need of a trained model: the committed bootstrap holds exactly these. */
-const BOOTSTRAP_FILES = [
-  'model.onnx',
-  'model-card.json',
-  'metrics.json',
-  'baseline/statistics.json',
-  'baseline/constraints.json',
-  'baseline/psi-bins.json',
-];
 
 const tty = Boolean(process.stderr.isTTY);
 const multibar = tty

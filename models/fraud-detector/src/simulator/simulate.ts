@@ -22,6 +22,20 @@ export interface TruthRecord {
   readonly isFraud: boolean;
   readonly scenario: FraudScenario | null;
   readonly incidentId: string | null;
+  /** Set only on the probing transactions that precede a merchant compromise (see `MerchantCompromiseOptions`). */
+  readonly phase?: 'probe';
+}
+
+/**
+ * Merchant compromises (off by default): a physical merchant's terminal is compromised and, on one day, runs a burst
+ * of stolen cards; on the day before, fraudsters usually probe it with a few small purchases, mostly at night, from
+ * cards that never shopped there. The probes are the warning a merchant-risk model can learn from.
+ */
+export interface MerchantCompromiseOptions {
+  /** Expected compromises per physical merchant per day. @default 0 */
+  readonly rate?: number;
+  /** Share of compromises preceded by a probing day (the rest come without warning). @default 0.8 */
+  readonly probeShare?: number;
 }
 
 export interface DriftOptions {
@@ -46,6 +60,8 @@ export interface SimulationOptions {
   /** Mean legitimate transactions per customer per day. @default 2.2 */
   readonly meanDailyTransactions?: number;
   readonly drift?: DriftOptions;
+  /** Compromised merchants with a probing day before the cash-out; none by default. */
+  readonly merchantCompromise?: MerchantCompromiseOptions;
 }
 
 export interface SimulationSummary {
@@ -207,6 +223,7 @@ interface DraftTxn {
   deviceId: string | undefined;
   scenario: FraudScenario | null;
   incidentId: string | null;
+  phase?: 'probe';
 }
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
@@ -252,6 +269,8 @@ export function simulate(options: SimulationOptions, onProgress?: ProgressListen
   const legitRng = root.fork();
   const fraudRng = root.fork();
   const labelRng = root.fork();
+  // Forked last, so a world without merchant compromises draws exactly what it drew before they existed.
+  const compromiseRng = root.fork();
 
   // ---- the world -------------------------------------------------------------------------------------
   const merchants: Merchant[] = [];
@@ -574,7 +593,62 @@ export function simulate(options: SimulationOptions, onProgress?: ProgressListen
     }
   }
   // `add` keeps exactly the target count (the last incident may be cut short) and only inside the period.
-  const keptFraud = fraudDrafts;
+  const keptFraud = fraudDrafts.concat(merchantCompromises(compromiseRng));
+
+  function merchantCompromises(rng: Random): DraftTxn[] {
+    const rate = options.merchantCompromise?.rate ?? 0;
+    const probeShare = options.merchantCompromise?.probeShare ?? 0.8;
+    if (!(rate >= 0 && rate < 1)) throw new Error(`merchantCompromise.rate must be in [0, 1), got ${rate}`);
+    if (!(probeShare >= 0 && probeShare <= 1)) {
+      throw new Error(`merchantCompromise.probeShare must be in [0, 1], got ${probeShare}`);
+    }
+    const physical = baseMerchants.filter((m) => !m.online);
+    const count = days < 2 ? 0 : Math.round(rate * physical.length * days);
+    const out: DraftTxn[] = [];
+    for (let k = 1; k <= count; k++) {
+      const merchant = rng.pick(physical);
+      const incidentId = `mc_${k}`;
+      const day = start + rng.int(1, days - 1) * DAY;
+      const median = AMOUNT_PROFILE[merchant.category][0];
+      if (rng.chance(probeShare)) {
+        // The probing day: small amounts, cards new to the merchant, mostly in its local night.
+        const probes = rng.int(3, 9);
+        for (let i = 0; i < probes; i++) {
+          const localHour = rng.chance(0.7) ? rng.uniform(0, 5) : rng.uniform(0, 24);
+          const utc = (((localHour * HOUR - offsetOf(merchant.country) * MINUTE) % DAY) + DAY) % DAY;
+          out.push({
+            t: Math.floor(day - DAY + utc),
+            customer: rng.pick(customers),
+            merchant,
+            amount: clampAmount(rng.uniform(0.5, Math.min(15, median / 2))),
+            country: merchant.country,
+            channel: 'card_present',
+            deviceId: undefined,
+            scenario: 'compromised_merchant',
+            incidentId,
+            phase: 'probe',
+          });
+        }
+      }
+      // The cash-out: many stolen cards within three hours, starting early enough to end inside the day.
+      const t0 = day + Math.floor(rng.uniform(0, 21) * HOUR);
+      const burst = rng.int(4, 14);
+      for (let i = 0; i < burst; i++) {
+        out.push({
+          t: t0 + Math.floor(rng.uniform(0, 3) * HOUR),
+          customer: rng.pick(customers),
+          merchant,
+          amount: clampAmount(rng.logNormal(median * 1.8, 0.5)),
+          country: merchant.country,
+          channel: rng.chance(0.6) ? 'card_present' : 'online',
+          deviceId: undefined,
+          scenario: 'compromised_merchant',
+          incidentId,
+        });
+      }
+    }
+    return out;
+  }
 
   // ---- assemble in time order ------------------------------------------------------------------------
   const all = drafts.concat(keptFraud);
@@ -605,7 +679,13 @@ export function simulate(options: SimulationOptions, onProgress?: ProgressListen
       timestamp: formatTimestamp(d.t, offsetOf(d.country)),
     };
     transactions.push(txn);
-    truth.push({ transactionId, isFraud: d.scenario !== null, scenario: d.scenario, incidentId: d.incidentId });
+    truth.push({
+      transactionId,
+      isFraud: d.scenario !== null,
+      scenario: d.scenario,
+      incidentId: d.incidentId,
+      ...(d.phase ? { phase: d.phase } : {}),
+    });
     if (d.scenario) byScenario[d.scenario]++;
   });
 
