@@ -64,8 +64,9 @@ export interface ConfiguredModel extends ModelDeclaration {
 }
 
 /**
- * Pairs the environment's `models` table with the discovered manifests: a name no manifest declares, or a model with
- * no entry, is refused with the names on both sides; so is a domain route bound to two models.
+ * Pairs the environment's `models` table with the discovered manifests. The table is the opt-in: a model folder runs
+ * in an environment only once the table has its entry (a new folder deploys nothing, and costs nothing, until then),
+ * while a name no manifest declares is refused with the names on both sides; so is a domain route bound to two models.
  */
 export function servedModels(
   declarations: readonly ModelDeclaration[],
@@ -79,13 +80,9 @@ export function servedModels(
       `${environment}: models ${unknown.map((n) => `'${n}'`).join(', ')} in the environments table have no models/<name>/model.json (found: ${known.join(', ') || 'none'})`,
     );
   }
-  const unset = known.filter((name) => !Object.hasOwn(settings, name));
-  if (unset.length > 0) {
-    throw new Error(
-      `${environment}: models ${unset.map((n) => `'${n}'`).join(', ')} have a manifest but no entry in the environments table's models`,
-    );
-  }
-  const served = declarations.map((d) => ({ ...d, serving: settings[d.manifest.name] as ModelServingSettings }));
+  const served = declarations
+    .filter((d) => Object.hasOwn(settings, d.manifest.name))
+    .map((d) => ({ ...d, serving: settings[d.manifest.name] as ModelServingSettings }));
   const routes = new Map<DomainRoute, string[]>();
   for (const m of served) {
     if (m.serving.route) routes.set(m.serving.route, [...(routes.get(m.serving.route) ?? []), m.manifest.name]);

@@ -43,7 +43,7 @@ export class AimsStage extends Stage {
       data: config.data,
     });
 
-    // The environments table's models must be the discovered ones; POST /v1/score serves the model bound to it.
+    // The environments table picks which discovered models run here; POST /v1/score serves the model bound to it.
     const served = servedModels(props.models, config.models, id);
     const scoringModel = routeModel(served, 'score', id);
 
@@ -51,7 +51,7 @@ export class AimsStage extends Stage {
       description: `AIMS ${id}: model endpoints serving the registry's champions, Model Monitor, drift checks`,
       stageName: id,
       data: this.data,
-      models: props.models,
+      models: served,
       settings: config.lifecycle,
       serving: config.models,
       logRetention: config.logRetention,
@@ -62,7 +62,7 @@ export class AimsStage extends Stage {
       description: `AIMS ${id}: model registry, champion pointers and the retraining state machine`,
       stageName: id,
       data: this.data,
-      models: props.models,
+      models: served,
       settings: config.lifecycle,
       modelsStack: this.models,
       logRetention: config.logRetention,
@@ -99,7 +99,7 @@ export class AimsStage extends Stage {
         modelsStack: this.models,
         driftStatusBucket: this.data.monitoringBucket,
         artifactsBucket: this.data.artifactsBucket,
-        models: props.models.map(({ manifest }) => {
+        models: served.map(({ manifest }) => {
           const registry = this.retraining.registries[manifest.name];
           const workflow = this.retraining.workflows[manifest.name];
           if (!registry || !workflow) throw new Error(`model '${manifest.name}' has no registry or workflow`);
