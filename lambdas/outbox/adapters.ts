@@ -3,9 +3,10 @@
 import { type FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
-  checkEntryRetryOptions,
   type EntryFailure,
   type EntryRetryOptions,
+  type EntryRetryProps,
+  entryRetryOptions,
   positionalFailures,
   sendBatchesEach,
   sendWithEntryRetry,
@@ -16,13 +17,9 @@ import type { DeadLetters, DecisionLog, DecisionLogRecord, PoisonRecord } from '
 export const PUT_RECORD_BATCH_MAX_RECORDS = 500;
 export const PUT_RECORD_BATCH_MAX_BYTES = 4 * 1024 * 1024;
 
-export interface FirehoseDecisionLogProps {
+export interface FirehoseDecisionLogProps extends EntryRetryProps {
   readonly client: FirehoseClient;
   readonly deliveryStreamName: string;
-  /** Attempts per record, counting the first. @default 3 */
-  readonly maxAttempts?: number;
-  /** Delay before the first retry, doubled each time. @default 50 */
-  readonly baseDelayMs?: number;
 }
 
 /** One JSON line per decision into the Firehose delivery stream (S3 lake, partitioned by Firehose). */
@@ -30,8 +27,7 @@ export class FirehoseDecisionLog implements DecisionLog {
   private readonly retry: EntryRetryOptions;
 
   constructor(private readonly props: FirehoseDecisionLogProps) {
-    this.retry = { maxAttempts: props.maxAttempts ?? 3, baseDelayMs: props.baseDelayMs ?? 50 };
-    checkEntryRetryOptions(this.retry);
+    this.retry = entryRetryOptions(props);
   }
 
   async appendEach(records: readonly DecisionLogRecord[]): Promise<(EntryFailure | undefined)[]> {
@@ -72,13 +68,9 @@ export class FirehoseDecisionLog implements DecisionLog {
 /** SendMessageBatch takes at most 10 messages per call. */
 export const SEND_MESSAGE_BATCH_MAX = 10;
 
-export interface SqsDeadLettersProps {
+export interface SqsDeadLettersProps extends EntryRetryProps {
   readonly client: SQSClient;
   readonly queueUrl: string;
-  /** Attempts per message, counting the first. @default 3 */
-  readonly maxAttempts?: number;
-  /** Delay before the first retry, doubled each time. @default 50 */
-  readonly baseDelayMs?: number;
 }
 
 /**
@@ -91,8 +83,7 @@ export class SqsDeadLetters implements DeadLetters {
   private readonly retry: EntryRetryOptions;
 
   constructor(private readonly props: SqsDeadLettersProps) {
-    this.retry = { maxAttempts: props.maxAttempts ?? 3, baseDelayMs: props.baseDelayMs ?? 50 };
-    checkEntryRetryOptions(this.retry);
+    this.retry = entryRetryOptions(props);
   }
 
   async park(records: readonly PoisonRecord[]): Promise<void> {

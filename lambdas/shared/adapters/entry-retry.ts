@@ -14,11 +14,22 @@ export interface EntryRetryOptions {
   readonly baseDelayMs: number;
 }
 
-/** Throws when `maxAttempts` is not a positive integer (adapters call it in their constructors). */
-export function checkEntryRetryOptions(options: EntryRetryOptions): void {
+/** What an adapter over a per-entry batch API takes: both optional, with the defaults `entryRetryOptions` fills in. */
+export interface EntryRetryProps {
+  /** Attempts per entry, counting the first. @default 3 */
+  readonly maxAttempts?: number;
+  /** Delay before the first retry, doubled each time. @default 50 */
+  readonly baseDelayMs?: number;
+}
+
+/** The options with their defaults; throws when `maxAttempts` is not a positive integer (adapters call it in their
+ *  constructors, so a bad value fails at cold start). */
+export function entryRetryOptions(props: EntryRetryProps): EntryRetryOptions {
+  const options = { maxAttempts: props.maxAttempts ?? 3, baseDelayMs: props.baseDelayMs ?? 50 };
   if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1) {
     throw new Error(`maxAttempts must be a positive integer, got ${options.maxAttempts}`);
   }
+  return options;
 }
 
 /**

@@ -2,9 +2,10 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { type BusEvent, type PutEventsEntry, toPutEventsEntry } from '../contracts/events.js';
 import {
-  checkEntryRetryOptions,
   type EntryFailure,
   type EntryRetryOptions,
+  type EntryRetryProps,
+  entryRetryOptions,
   positionalFailures,
   sendBatchesEach,
   sendWithEntryRetry,
@@ -41,21 +42,16 @@ export class EventPublishError extends Error {
 /** PutEvents takes at most 10 entries per call. */
 export const PUT_EVENTS_BATCH_SIZE = 10;
 
-export interface EventBridgePublisherProps {
+export interface EventBridgePublisherProps extends EntryRetryProps {
   readonly client: EventBridgeClient;
   readonly eventBusName: string;
-  /** Attempts per entry, counting the first. @default 3 */
-  readonly maxAttempts?: number;
-  /** Delay before the first retry, doubled each time. @default 50 */
-  readonly baseDelayMs?: number;
 }
 
 export class EventBridgePublisher implements EventPublisher, EventBatchPublisher {
   private readonly retry: EntryRetryOptions;
 
   constructor(private readonly props: EventBridgePublisherProps) {
-    this.retry = { maxAttempts: props.maxAttempts ?? 3, baseDelayMs: props.baseDelayMs ?? 50 };
-    checkEntryRetryOptions(this.retry);
+    this.retry = entryRetryOptions(props);
   }
 
   async publish(events: readonly BusEvent[]): Promise<void> {
