@@ -15,7 +15,7 @@ import { readTarGz } from '../../lambdas/retraining/tar.js';
 import { type PlannableTemplate, planStackUpdate, type RefusedReplacement } from '../cloudformation/update-rules.js';
 import { type LocalModelEndpoint, startLocalModelEndpoint } from '../model-endpoint.js';
 import { AwsServiceError } from '../services/http.js';
-import { loadLocalTemplate } from '../template/index.js';
+import { loadLocalTemplate, templateModel } from '../template/index.js';
 import type { LocalResource, LocalTemplate } from '../types.js';
 import { type CaptureSettings, EndpointProxy, type FleetMetrics } from './endpoint-proxy.js';
 import type { LocalS3 } from './s3.js';
@@ -81,6 +81,8 @@ export interface LocalModelsStackOptions {
   readonly ssm: LocalParameterStore;
   readonly s3: LocalS3;
   readonly root: string;
+  /** The model whose endpoint this stack serves: its endpoint is the one tagged with this model's metadata. */
+  readonly model: string;
   /** Folder of model.json. */
   readonly manifestDir: string;
   /** The bundled model the `bootstrap` pointer serves (the folder the bootstrap asset is built from). */
@@ -103,6 +105,8 @@ const POINTER_SENTINEL = 'bootstrap';
 export class LocalModelsStack {
   readonly stackName: string;
   readonly proxy: EndpointProxy;
+  /** The served endpoint's logical id (stable across the re-resolved templates of updates). */
+  private readonly endpointLogicalId: string;
   private state!: PersistedState;
   private blue!: Fleet;
   private shadowFleet: { endpoint: LocalModelEndpoint; model: ServedModel } | undefined;
@@ -112,9 +116,11 @@ export class LocalModelsStack {
   private readonly log: (line: string) => void;
 
   private constructor(private readonly options: LocalModelsStackOptions) {
-    const endpoint = options.template.ofType('AWS::SageMaker::Endpoint')[0];
-    if (!endpoint) throw new Error('the dev template has no AWS::SageMaker::Endpoint: no models stack to run');
+    const endpoint = templateModel(options.template, options.root, options.model).endpoint;
+    if (!endpoint)
+      throw new Error(`model ${options.model} has no endpoint in the dev template: no models stack to run`);
     this.stackName = endpoint.stackName;
+    this.endpointLogicalId = endpoint.logicalId;
     this.file = join(options.dataDir, 'models-stack', `${this.stackName}.json`);
     this.log = options.log ?? (() => {});
     this.proxy = new EndpointProxy(() => this.blue.endpoint.url, undefined, options.s3);
@@ -267,7 +273,9 @@ export class LocalModelsStack {
 
   private resources(template: LocalTemplate) {
     const inStack = (type: string) => template.ofType(type).filter((r) => r.stackName === this.stackName);
-    const endpoint = inStack('AWS::SageMaker::Endpoint')[0] as LocalResource;
+    const endpoint = inStack('AWS::SageMaker::Endpoint').find((r) => r.logicalId === this.endpointLogicalId);
+    if (!endpoint)
+      throw new Error(`${this.stackName}: endpoint ${this.endpointLogicalId} is no longer in the template`);
     const configName = endpoint.properties.EndpointConfigName;
     const config = inStack('AWS::SageMaker::EndpointConfig').find(
       (r) => r.attributes.EndpointConfigName === configName || r.ref === configName,
