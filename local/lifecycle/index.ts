@@ -3,6 +3,7 @@
 // rollback + data capture) and the drift job — all driven by the dev template.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { loadManifest } from '../../models/shared/manifest.js';
 import type { LocalEventBridge } from '../services/eventbridge.js';
 import type { RunningServer } from '../services/http.js';
 import { AwsServiceError } from '../services/http.js';
@@ -12,6 +13,7 @@ import { publishFileAssets } from './assets.js';
 import { type AthenaQueryInput, runAthenaQuery } from './athena.js';
 import { startControlPlane } from './control-plane.js';
 import {
+  assertSimulatorFeeds,
   type DriftTrafficOptions,
   type SeedLakeOptions,
   type SeedLakeResult,
@@ -125,6 +127,7 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
   if (!served.endpoint)
     throw new Error(`model ${served.name} has no resource tagged as its endpoint: nothing to serve`);
   const manifestDir = options.manifestDir ?? served.dir;
+  const manifest = loadManifest(manifestDir);
   const s3 = new LocalS3(options.s3Endpoint, template.region);
   await publishFileAssets(template.assemblyDir, s3);
   const ssm = new LocalParameterStore(dataDir, template);
@@ -284,8 +287,9 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
     startExecution: (arn, input) =>
       stepFunctions.start(arn, typeof input === 'string' ? input : JSON.stringify(input ?? {})),
     waitForExecution: (arn) => stepFunctions.wait(arn),
-    seedLake: (seedOptions) =>
-      seedLake(
+    seedLake: (seedOptions) => {
+      assertSimulatorFeeds(manifest);
+      return seedLake(
         {
           template,
           s3,
@@ -294,8 +298,10 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
           modelVersion: modelsStack.deployed.version,
         },
         seedOptions,
-      ),
+      );
+    },
     injectDrift: async (driftOptions) => {
+      assertSimulatorFeeds(manifest);
       const out = await sendDriftedTraffic({ endpointUrl: modelsStack.proxy.url, endpointName }, driftOptions);
       await modelsStack.proxy.flushCapture();
       return out;
