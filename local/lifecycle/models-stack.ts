@@ -289,8 +289,11 @@ export class LocalModelsStack {
     const modelDataUrl = (model?.properties.PrimaryContainer as { ModelDataUrl?: unknown } | undefined)?.ModelDataUrl;
     if (typeof modelDataUrl !== 'string')
       throw new Error(`${this.stackName}: the endpoint's model has no ModelDataUrl`);
-    const dq = inStack('AWS::SageMaker::DataQualityJobDefinition')[0];
-    const dqSchedule = inStack('AWS::SageMaker::MonitoringSchedule').find(
+    // The monitor's resources name the endpoint they watch: this endpoint's, not another model's.
+    const endpointName = endpoint.properties.EndpointName ?? endpoint.ref;
+    const watching = (type: string) => inStack(type).filter((r) => r.properties.EndpointName === endpointName);
+    const dq = watching('AWS::SageMaker::DataQualityJobDefinition')[0];
+    const dqSchedule = watching('AWS::SageMaker::MonitoringSchedule').find(
       (r) =>
         (r.properties.MonitoringScheduleConfig as { MonitoringType?: unknown } | undefined)?.MonitoringType ===
         'DataQuality',
@@ -344,12 +347,16 @@ export class LocalModelsStack {
     };
   }
 
-  /** The value a pointer of this kind resolved to (the SSM-typed parameter whose name ends in /champion …). */
+  /** The value this model's pointer of this kind resolved to (the SSM-typed parameter named …/models/<model>/champion). */
   private pointerValue(parameters: Readonly<Record<string, string>>, kind: 'champion' | 'challenger') {
     const raw = this.rawTemplate().Parameters ?? {};
-    const key = Object.keys(parameters).find((k) => String(raw[k]?.Default ?? '').endsWith(`/${kind}`));
+    const key = Object.keys(parameters).find((k) =>
+      String(raw[k]?.Default ?? '').endsWith(`/models/${this.options.model}/${kind}`),
+    );
+    if (key !== undefined) return parameters[key];
     // Templates from before the challenger existed have one SSM-typed parameter: the champion.
-    return key !== undefined ? parameters[key] : kind === 'champion' ? Object.values(parameters)[0] : undefined;
+    const only = Object.values(parameters);
+    return kind === 'champion' && only.length === 1 ? only[0] : undefined;
   }
 
   /** The data-quality schedule and the job definition it names, with that definition's baseline. */
