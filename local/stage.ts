@@ -16,13 +16,11 @@ import { type LocalLifecycle, startLocalLifecycle } from './lifecycle/index.js';
 import type { LocalModelEndpoint } from './model-endpoint.js';
 import { reservePort } from './net.js';
 import { type LocalServices, startLocalServices } from './services/index.js';
-import { loadLocalTemplate } from './template/index.js';
+import { loadLocalTemplate, servedModels, type TemplateModel } from './template/index.js';
 import type { Closable, FunctionInvoker, InvokeResult, LocalEndpoints, LocalTemplate } from './types.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 export const STAGE_NAME = 'Dev';
-/** The model the dev stage's score service calls, served from its trained artifact. */
-export const SCORING_MODEL_DIR = join(ROOT, 'models', 'fraud-detector');
 
 export interface LocalStageOptions {
   /** State of every emulator lives here; a restart with the same folder loses nothing. @default AIMS_DATA_DIR or .aims */
@@ -37,8 +35,8 @@ export interface LocalStageOptions {
    *  changed environment config. @default <project>/cdk.out.local when synthesizing (the dev stage alone), else
    *  <project>/cdk.out (all stages, as `npm run synth` writes them) */
   readonly assemblyDir?: string;
-  /** Train the reference model when no trained artifact exists (else the committed bootstrap model is served).
-   *  @default false */
+  /** Train the served model through its folder's CLI (`models/<name>/src/cli/train.ts`) when it has no trained
+   *  artifact (else the committed bootstrap model is served). @default false */
   readonly train?: boolean;
   /** Enforce usage-plan and stage throttles as API Gateway does. @default true */
   readonly enforceLimits?: boolean;
@@ -68,6 +66,8 @@ export interface LocalStage extends Closable {
   /** The SageMaker endpoint: `url` is the endpoint front (canary split, data capture); stop/start act on the
    *  serving model server (fault tests). */
   readonly model: LocalModelEndpoint;
+  /** The model that endpoint serves, as the template's metadata names it (its folder: `models/<name>/`). */
+  readonly servedModel: { readonly name: string; readonly dir: string };
   /** Retraining, registry, champion pointer, models stack, drift job (see local/lifecycle). */
   readonly lifecycle: LocalLifecycle;
   /** Seconds from the start of the emulators (after synth and training) until the API answered. */
@@ -146,19 +146,57 @@ class DeferredInvoker implements FunctionInvoker {
   }
 }
 
+/**
+ * The model whose endpoint the local stage serves: the one the score service is tagged with when the template has
+ * several served models, else the only one. The local stage runs one models stack (one endpoint) for now; any other
+ * served model is named in the log.
+ */
+export function chooseServedModel(template: LocalTemplate, log: (line: string) => void): TemplateModel {
+  const served = servedModels(template, ROOT);
+  if (served.length === 0)
+    throw new Error('the dev template has no resource tagged as a model endpoint: nothing to serve');
+  const scorer = served.filter((m) => m.withRole('score').length > 0);
+  if (served.length > 1 && scorer.length !== 1) {
+    throw new Error(
+      `the dev template serves ${served.map((m) => m.name).join(', ')} and ${scorer.length} of them has a score ` +
+        'function: the local stage cannot tell which endpoint to serve',
+    );
+  }
+  const chosen = (served.length === 1 ? served[0] : scorer[0]) as TemplateModel;
+  for (const other of served) {
+    if (other !== chosen) log(`  ${other.name}: its endpoint is not served locally yet (one endpoint per local stage)`);
+  }
+  return chosen;
+}
+
+/** The served model's artifacts: trained ones (`models/<name>/artifacts/`) win, else the committed bootstrap; with
+ *  `train`, a model without trained artifacts is trained first through its own folder's CLI. */
+export async function modelArtifacts(
+  model: Pick<TemplateModel, 'name' | 'dir'>,
+  train: boolean,
+  log: (line: string) => void,
+): Promise<string> {
+  const trained = join(model.dir, 'artifacts');
+  if (hasTrainedArtifacts(model.dir)) return trained;
+  if (!train) return join(model.dir, 'bootstrap');
+  const cli = join(model.dir, 'src', 'cli', 'train.ts');
+  if (!existsSync(cli)) throw new Error(`${model.name} has no training CLI at ${cli}: it cannot be trained at start`);
+  log(`▶ training ${model.name} through ${join('models', model.name, 'src', 'cli', 'train.ts')}`);
+  await runProjectCommand(['tsx', cli, '--out', trained], log);
+  return trained;
+}
+
+/** Whether `models/<name>/artifacts/` holds a trained model (what the stage serves before the bootstrap). */
+export function hasTrainedArtifacts(modelDir: string): boolean {
+  const trained = join(modelDir, 'artifacts');
+  return existsSync(join(trained, 'model.onnx')) && existsSync(join(trained, 'model-card.json'));
+}
+
 export async function startLocalStage(options: LocalStageOptions = {}): Promise<LocalStage> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const dataDir = resolve(options.dataDir ?? defaultDataDir());
   mkdirSync(dataDir, { recursive: true });
 
-  // A model you trained (`npm run train`) wins; otherwise the committed bootstrap model the stacks also deploy.
-  const trained = join(SCORING_MODEL_DIR, 'artifacts');
-  const hasTrained = existsSync(join(trained, 'model.onnx')) && existsSync(join(trained, 'model-card.json'));
-  if (!hasTrained && options.train === true) {
-    log('▶ training the reference model (about half a minute)');
-    await runProjectCommand(['tsx', join('models', 'fraud-detector', 'src', 'cli', 'train.ts')], log);
-  }
-  const artifacts = hasTrained || options.train === true ? trained : join(SCORING_MODEL_DIR, 'bootstrap');
   const synth = options.synth ?? true;
   const assemblyDir = resolve(options.assemblyDir ?? join(ROOT, synth === false ? 'cdk.out' : LOCAL_ASSEMBLY_DIR));
   if (synth !== false) {
@@ -173,7 +211,7 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
     });
   }
 
-  const readyStarted = Date.now();
+  let readyStarted = Date.now();
   const port = options.port ?? Number(process.env.AIMS_PORT ?? 3000);
   const reservation = port === 0 ? await reservePort() : undefined;
   const apiPort = reservation?.port ?? port;
@@ -187,6 +225,9 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
   try {
     log('▶ starting the local stage from the synthesized template');
     const bootTemplate = loadLocalTemplate({ assemblyDir, stageName: STAGE_NAME, apiBaseUrl });
+    const served = chooseServedModel(bootTemplate, log);
+    const artifacts = await modelArtifacts(served, options.train === true, log);
+    readyStarted = Date.now();
     const invoker = new DeferredInvoker();
     const firehoseSeconds = numberFromEnv('AIMS_FIREHOSE_BUFFER_SECONDS');
     const firehoseIntervalMs =
@@ -209,7 +250,7 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       eventBridge: services.eventBridge,
       invoker,
       root: ROOT,
-      manifestDir: SCORING_MODEL_DIR,
+      model: served.name,
       bootstrapModelDir: artifacts,
       ...(bake !== undefined ? { canaryBakeSeconds: bake } : {}),
       ...(options.lifecycle?.waitMs !== undefined ? { waitMs: options.lifecycle.waitMs } : {}),
@@ -271,6 +312,7 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       mappings,
       api,
       model,
+      servedModel: { name: served.name, dir: served.dir },
       lifecycle,
       readySeconds,
       settle: async () => {

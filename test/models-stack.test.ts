@@ -40,6 +40,20 @@ describe('GIVEN the models stack of each environment', () => {
     }
   });
 
+  test('THEN the endpoint, its config and its model carry the model and role metadata', () => {
+    for (const [type, role] of [
+      ['AWS::SageMaker::Endpoint', 'endpoint'],
+      ['AWS::SageMaker::EndpointConfig', 'endpoint-config'],
+      ['AWS::SageMaker::Model', 'model'],
+    ] as const) {
+      expect(only(dev, type).Metadata).toMatchObject({ 'aims:model': 'fraud-detector', 'aims:role': role });
+    }
+    dev.hasResource('AWS::Lambda::Function', {
+      Metadata: { 'aims:model': 'fraud-detector', 'aims:role': 'drift-check' },
+      Properties: { Environment: { Variables: Match.objectLike({ MODEL_NAME: 'fraud-detector' }) } },
+    });
+  });
+
   test('THEN the instance type follows the manifest: CPU in dev, ml.g5 GPUs in staging and prod', () => {
     const variant = (t: Template) => only(t, 'AWS::SageMaker::EndpointConfig').Properties.ProductionVariants[0];
     expect(variant(dev).InstanceType).toBe('ml.c6i.xlarge');
@@ -156,6 +170,10 @@ describe('GIVEN the models stack of each environment', () => {
     const urlOf = (id: string) =>
       models.find(([logicalId]) => logicalId.includes(id))?.[1].Properties.PrimaryContainer.ModelDataUrl;
     const shadowUrl = urlOf('ShadowModel');
+    expect(models.find(([id]) => id.includes('ShadowModel'))?.[1].Metadata).toMatchObject({
+      'aims:model': 'fraud-detector',
+      'aims:role': 'shadow-model',
+    });
     expect(shadowUrl['Fn::If'][0]).toBe(conditionOn(challenger));
     expect(shadowUrl['Fn::If'][2]).toEqual({ 'Fn::Join': ['', [{ Ref: challenger }, 'model.tar.gz']] });
     const championUrl = models.find(([id]) => !id.includes('ShadowModel'))?.[1].Properties.PrimaryContainer
@@ -173,6 +191,7 @@ describe('GIVEN the models stack of each environment', () => {
     expect(comparisons(dev)).toEqual([]);
     expect(comparisons(prod)).toEqual([]);
     const [fn] = comparisons(staging);
+    expect(fn.Metadata).toMatchObject({ 'aims:model': 'fraud-detector', 'aims:role': 'shadow-compare' });
     const manifest = loadManifest(path.join(PROJECT_ROOT, 'models/fraud-detector'));
     const shadow = environments.Staging.lifecycle.shadow;
     expect(fn.Properties.FunctionName).toBe(shadowComparisonFunctionName('Staging', 'fraud-detector'));

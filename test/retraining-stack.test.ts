@@ -81,6 +81,19 @@ describe('GIVEN the retraining state machine of each environment', () => {
     }
   });
 
+  test('THEN the state machine and the model-specific tasks carry the model and role metadata', () => {
+    const tagged = (type: string, role: string) =>
+      Object.keys(dev.findResources(type, { Metadata: { 'aims:model': 'fraud-detector', 'aims:role': role } }));
+    expect(tagged('AWS::StepFunctions::StateMachine', 'retraining')).toHaveLength(1);
+    expect(tagged('AWS::Lambda::Function', 'prepare-dataset')).toHaveLength(1);
+    expect(tagged('AWS::Lambda::Function', 'evaluate')).toHaveLength(1);
+    // The lock task serves every model: it belongs to none.
+    const untagged = Object.entries(dev.findResources('AWS::Lambda::Function')).filter(
+      ([, f]) => f.Metadata?.['aims:model'] === undefined,
+    );
+    expect(untagged.map(([id]) => id)).toContainEqual(expect.stringMatching(/^Coordinate/));
+  });
+
   test('THEN the happy path runs lock → champion → dataset → train → evaluate → gate → register → deploy', () => {
     const path = happyPath(devAsl, HAPPY_CHOICES);
     expect(path).toEqual([

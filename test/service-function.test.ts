@@ -183,3 +183,26 @@ describe('GIVEN a live alias', () => {
     expect(pc(1, 4, 0.95)).toThrow(/targetUtilization must be from 0.1 to 0.9, got 0.95/);
   });
 });
+
+describe('GIVEN a ServiceFunction that works for a model', () => {
+  test('THEN its function carries the model and role metadata the local stage finds it by', () => {
+    const { stack } = stackWith({ modelTag: { model: 'fraud-detector', role: 'drift-check' } });
+    Template.fromStack(stack).hasResource('AWS::Lambda::Function', {
+      Metadata: { 'aims:model': 'fraud-detector', 'aims:role': 'drift-check' },
+    });
+  });
+
+  test('THEN a function for no model carries no model metadata', () => {
+    const functions = Template.fromStack(stackWith().stack).findResources('AWS::Lambda::Function');
+    for (const fn of Object.values(functions)) expect(fn.Metadata?.['aims:model']).toBeUndefined();
+  });
+
+  test('THEN a model name that is no folder name, or an unknown role, is refused', () => {
+    expect(() => stackWith({ modelTag: { model: 'Fraud Detector', role: 'score' } })).toThrow(
+      /a model name must be lower-case kebab-case \(a models\/ folder\), got 'Fraud Detector'/,
+    );
+    expect(() => stackWith({ modelTag: { model: 'fraud-detector', role: 'scorer' } })).toThrow(
+      /role must be one of endpoint, .*got 'scorer'/,
+    );
+  });
+});

@@ -8,6 +8,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
+import { tagModelResource } from './model-metadata.js';
 import { acknowledgeWildcards, nagBucketArn } from './model-registry.js';
 
 /** The production variant's name: stable, so the autoscaling target (endpoint/<name>/variant/<this>) survives updates. */
@@ -125,6 +126,7 @@ export class ModelEndpoint extends Construct {
       executionRoleArn: this.role.roleArn,
       primaryContainer: { image: props.imageUri, modelDataUrl: props.modelDataUrl, environment },
     });
+    tagModelResource(this.model, { model: props.modelName, role: 'model' });
     // SageMaker checks the role's access while creating the model.
     this.model.node.addDependency(policy);
     let shadowModel: CfnModel | undefined;
@@ -133,6 +135,7 @@ export class ModelEndpoint extends Construct {
         executionRoleArn: this.role.roleArn,
         primaryContainer: { image: props.imageUri, modelDataUrl: props.shadowModelDataUrl, environment },
       });
+      tagModelResource(shadowModel, { model: props.modelName, role: 'shadow-model' });
       shadowModel.node.addDependency(policy);
     }
 
@@ -166,6 +169,8 @@ export class ModelEndpoint extends Construct {
         captureContentTypeHeader: { jsonContentTypes: ['application/json'] },
       },
     });
+
+    tagModelResource(this.endpointConfig, { model: props.modelName, role: 'endpoint-config' });
 
     const dims = { EndpointName: props.endpointName, VariantName: CHAMPION_VARIANT };
     const errors = new Alarm(this, 'Invocation5xxAlarm', {
@@ -230,6 +235,8 @@ export class ModelEndpoint extends Construct {
         autoRollbackConfiguration: { alarms: this.rollbackAlarms.map((a: IAlarm) => ({ alarmName: a.alarmName })) },
       },
     });
+
+    tagModelResource(this.endpoint, { model: props.modelName, role: 'endpoint' });
 
     this.scalableTarget = new CfnScalableTarget(this, 'ScalableTarget', {
       serviceNamespace: 'sagemaker',

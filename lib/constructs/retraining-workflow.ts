@@ -12,6 +12,7 @@ import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
+  type CfnStateMachine,
   Choice,
   Condition,
   DefinitionBody,
@@ -48,6 +49,7 @@ import { Construct } from 'constructs';
 import { EVENT_SOURCES, EVENT_VERSION } from '../../lambdas/shared/contracts/events.js';
 import type { ModelManifest } from '../../models/shared/manifest.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
+import { tagModelResource } from './model-metadata.js';
 import { acknowledgeWildcards, modelVersionsPrefix, nagBucketArn } from './model-registry.js';
 import type { ServiceFunction } from './service-function.js';
 
@@ -661,6 +663,7 @@ export class RetrainingWorkflow extends Construct {
       timeout: Duration.seconds(approvalTimeout.toSeconds() + Duration.days(1).toSeconds()),
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: false },
     });
+    tagModelResource(this.stateMachine.node.defaultChild as CfnStateMachine, { model, role: 'retraining' });
     acknowledgeWildcards(this.stateMachine.role.node.findChild('DefaultPolicy'), monitorAcknowledgement);
 
     const fnRef = (fn: ServiceFunction) =>

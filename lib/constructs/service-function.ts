@@ -14,12 +14,13 @@ import {
 } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Alias, Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Alias, Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { type ModelResourceTag, tagModelResource } from './model-metadata.js';
 
 /** DynamoDB item actions a function may be granted on one table. */
 export type TableAction =
@@ -135,6 +136,9 @@ export interface ServiceFunctionProps {
    * root): what its code imports as MODEL_MODULE_SPECIFIER. @default - the function serves no model
    */
   readonly modelModule?: string;
+  /** The model this function works for and its part (written to the function's `Metadata`, where the local stage
+   *  finds it). @default - the function belongs to no model */
+  readonly modelTag?: ModelResourceTag;
 }
 
 export class ServiceFunction extends Construct implements IGrantable {
@@ -207,6 +211,7 @@ export class ServiceFunction extends Construct implements IGrantable {
       },
       bundling: serviceBundling(sourceMap, props.modelModule),
     });
+    if (props.modelTag) tagModelResource(this.function.node.defaultChild as CfnFunction, props.modelTag);
     const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');
     if (defaultPolicy) {
       Validations.of(defaultPolicy).acknowledge({

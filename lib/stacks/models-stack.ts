@@ -226,6 +226,7 @@ export class ModelsStack extends Stack {
         // No reserved concurrency (it needs an account quota above 100): overlapping runs are safe, since the
         // assessment is written by compare-and-swap and the retraining lock admits one run per drift episode.
         timeout: Duration.minutes(2),
+        modelTag: { model: name, role: 'drift-check' },
         environment: {
           MODEL_NAME: name,
           FEATURE_NAMES: manifest.features.join(','),
@@ -325,6 +326,7 @@ export class ModelsStack extends Stack {
       logRemovalPolicy: props.removalPolicy,
       memorySize: 1024,
       timeout: Duration.minutes(2),
+      modelTag: { model: name, role: 'shadow-compare' },
       environment: {
         MODEL_NAME: name,
         CAPTURE_BUCKET: data.captureBucket.bucketName,

@@ -35,6 +35,7 @@ import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName, modelModulePath } from '../config/models.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
+import type { ModelResourceTag } from '../constructs/model-metadata.js';
 import { dataQualityScheduleName } from '../constructs/model-monitor.js';
 import {
   acknowledgeWildcards,
@@ -115,7 +116,7 @@ export class RetrainingStack extends Stack {
       description: string,
       memorySize: number,
       timeout: Duration,
-      modelModule?: string,
+      model?: { readonly module: string; readonly tag: ModelResourceTag },
     ) =>
       new ServiceFunction(this, fnId, {
         // The lock task and the S3 tasks are separate bundles, so neither carries the other's AWS calls.
@@ -132,7 +133,7 @@ export class RetrainingStack extends Stack {
         memorySize,
         timeout,
         environment: handler === 'coordinateHandler' ? lockEnvironment : {},
-        ...(modelModule === undefined ? {} : { modelModule }),
+        ...(model === undefined ? {} : { modelModule: model.module, modelTag: model.tag }),
       });
     // One lock task for every model (its items are keyed by model); the S3 tasks run a model's own code (its request
     // schema, baseline and gate), so each model has its own bundle of them.
@@ -156,7 +157,7 @@ export class RetrainingStack extends Stack {
         `Athena result → train/validation/test.csv (${name})`,
         3008,
         Duration.minutes(10),
-        modelModule,
+        { module: modelModule, tag: { model: name, role: 'prepare-dataset' } },
       );
       const evaluate = fn(
         `${name}-Evaluate`,
@@ -164,7 +165,7 @@ export class RetrainingStack extends Stack {
         `Challenger vs champion, quality gate, Triton package (${name})`,
         2048,
         Duration.minutes(5),
-        modelModule,
+        { module: modelModule, tag: { model: name, role: 'evaluate' } },
       );
       prepareDataset.allow(
         new PolicyStatement({

@@ -161,6 +161,7 @@ export class ServicesStack extends Stack {
     const score = make('Score', 'lambdas/score/handler.ts', 'score', {
       description: 'Scores a transaction: features, model (rules fallback), decision, explanation, audit record',
       modelModule: props.model.module,
+      modelTag: { model: props.model.name, role: 'score' },
       environment: {
         FEATURES_TABLE: data.featuresTable.tableName,
         DECISIONS_TABLE: data.decisionsTable.tableName,
@@ -203,6 +204,7 @@ export class ServicesStack extends Stack {
       description: 'Stream consumer: updates customer and merchant aggregates (idempotent, partial batch failures)',
       timeout: Duration.seconds(60),
       modelModule: props.model.module,
+      modelTag: { model: props.model.name, role: 'features' },
       environment: { FEATURES_TABLE: data.featuresTable.tableName },
     });
     features.allowTable(data.featuresTable, ['GetItem', 'PutItem']);

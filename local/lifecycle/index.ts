@@ -3,14 +3,17 @@
 // rollback + data capture) and the drift job — all driven by the dev template.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { loadManifest } from '../../models/shared/manifest.js';
 import type { LocalEventBridge } from '../services/eventbridge.js';
 import type { RunningServer } from '../services/http.js';
 import { AwsServiceError } from '../services/http.js';
+import { templateModel } from '../template/index.js';
 import type { FunctionInvoker, InvokeResult, LocalTemplate } from '../types.js';
 import { publishFileAssets } from './assets.js';
 import { type AthenaQueryInput, runAthenaQuery } from './athena.js';
 import { startControlPlane } from './control-plane.js';
 import {
+  assertSimulatorFeeds,
   type DriftTrafficOptions,
   type SeedLakeOptions,
   type SeedLakeResult,
@@ -36,8 +39,10 @@ export interface LocalLifecycleOptions {
   /** The Lambda runtime (set once it runs: the lifecycle starts before it, so workers get its URLs). */
   readonly invoker: FunctionInvoker;
   readonly root: string;
-  /** Folder of the scoring model's model.json. */
-  readonly manifestDir: string;
+  /** The model whose endpoint this lifecycle serves (its resources are found by their `aims:model` metadata). */
+  readonly model: string;
+  /** Folder of the model's model.json. @default <root>/models/<model> */
+  readonly manifestDir?: string;
   /** The bundled model the `bootstrap` pointer serves. */
   readonly bootstrapModelDir: string;
   /** Canary bake, s. @default the endpoint's WaitIntervalInSeconds */
@@ -118,6 +123,11 @@ function sdkTask(service: string, run: (input: Record<string, unknown>) => unkno
 export async function startLocalLifecycle(options: LocalLifecycleOptions): Promise<LocalLifecycle> {
   const { template, dataDir } = options;
   const log = options.log ?? (() => {});
+  const served = templateModel(template, options.root, options.model);
+  if (!served.endpoint)
+    throw new Error(`model ${served.name} has no resource tagged as its endpoint: nothing to serve`);
+  const manifestDir = options.manifestDir ?? served.dir;
+  const manifest = loadManifest(manifestDir);
   const s3 = new LocalS3(options.s3Endpoint, template.region);
   await publishFileAssets(template.assemblyDir, s3);
   const ssm = new LocalParameterStore(dataDir, template);
@@ -130,7 +140,8 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
     ssm,
     s3,
     root: options.root,
-    manifestDir: options.manifestDir,
+    model: served.name,
+    manifestDir,
     bootstrapModelDir: options.bootstrapModelDir,
     ...(options.canaryBakeSeconds !== undefined ? { canaryBakeSeconds: options.canaryBakeSeconds } : {}),
     log,
@@ -169,7 +180,7 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
       Stacks: modelsStack.describeStacks(typeof input.StackName === 'string' ? input.StackName : undefined),
     }),
   };
-  const script = join(options.manifestDir, 'train.py');
+  const script = join(manifestDir, 'train.py');
   const stepFunctions = new LocalStepFunctions({
     template,
     dataDir,
@@ -242,28 +253,15 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
   const controlUrl = control.url;
 
   const machineFor = (model: string) => {
-    const arn = stepFunctions.stateMachineArns().find((a) => {
-      const m = template.byArn(a);
-      return (
-        m?.properties.DefinitionString !== undefined &&
-        String(m.properties.DefinitionString).includes(`"model":"${model}"`)
-      );
-    });
-    if (!arn) throw new Error(`no retraining state machine for model ${model} in the template`);
+    const machine = templateModel(template, options.root, model).one('retraining');
+    const arn = stepFunctions.stateMachineArns().find((a) => template.byArn(a) === machine);
+    if (!machine || !arn) throw new Error(`no retraining state machine for model ${model} in the template`);
     return arn;
   };
-  const endpointResource = template.ofType('AWS::SageMaker::Endpoint')[0];
-  const endpointName = String(endpointResource?.properties.EndpointName ?? endpointResource?.ref ?? '');
-  const driftFunction = template
-    .ofType('AWS::Lambda::Function')
-    .find(
-      (f) =>
-        (f.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables?.CAPTURE_PREFIX,
-    );
-  const defaultModel = String(
-    (driftFunction?.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables
-      ?.MODEL_NAME ?? 'fraud-detector',
-  );
+  const endpointResource = served.endpoint;
+  const endpointName = String(endpointResource.properties.EndpointName ?? endpointResource.ref);
+  const driftFunction = served.one('drift-check');
+  const defaultModel = served.name;
   const group = (model: string) => groupNames(template).find((g) => g.endsWith(model)) ?? model;
   const pointerName = (model: string) =>
     template.ofType('AWS::SSM::Parameter').find((p) => p.ref.endsWith(`/models/${model}/champion`))?.ref ?? '';
@@ -289,8 +287,9 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
     startExecution: (arn, input) =>
       stepFunctions.start(arn, typeof input === 'string' ? input : JSON.stringify(input ?? {})),
     waitForExecution: (arn) => stepFunctions.wait(arn),
-    seedLake: (seedOptions) =>
-      seedLake(
+    seedLake: (seedOptions) => {
+      assertSimulatorFeeds(manifest);
+      return seedLake(
         {
           template,
           s3,
@@ -299,14 +298,16 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
           modelVersion: modelsStack.deployed.version,
         },
         seedOptions,
-      ),
+      );
+    },
     injectDrift: async (driftOptions) => {
+      assertSimulatorFeeds(manifest);
       const out = await sendDriftedTraffic({ endpointUrl: modelsStack.proxy.url, endpointName }, driftOptions);
       await modelsStack.proxy.flushCapture();
       return out;
     },
     runDriftCheck: async () => {
-      if (!driftFunction) throw new Error('the template has no drift check function (one with CAPTURE_PREFIX)');
+      if (!driftFunction) throw new Error(`model ${served.name} has no function tagged as its drift check`);
       await modelsStack.proxy.flushCapture();
       return options.invoker.invoke(driftFunction.attributes.Arn ?? driftFunction.ref, {
         version: '0',

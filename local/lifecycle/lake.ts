@@ -11,6 +11,19 @@ import type { LocalTemplate } from '../types.js';
 import type { LocalS3 } from './s3.js';
 
 const DAY = 86_400_000;
+
+/**
+ * The history and traffic here are the fraud simulator's transactions and features: a served model whose manifest
+ * lists other features cannot be fed from them, and is refused rather than sent rows it cannot read.
+ */
+export function assertSimulatorFeeds(model: { readonly name: string; readonly features: readonly string[] }): void {
+  if (model.features.join(',') !== FEATURE_NAMES.join(',')) {
+    throw new Error(
+      `${model.name} does not read the transaction simulator's features (${FEATURE_NAMES.length} fraud features): ` +
+        'the local lake seeding and drift traffic only feed models that do',
+    );
+  }
+}
 const pad = (n: number) => String(n).padStart(2, '0');
 
 export interface SeedLakeOptions {

@@ -15,7 +15,7 @@ import { readTarGz } from '../../lambdas/retraining/tar.js';
 import { type PlannableTemplate, planStackUpdate, type RefusedReplacement } from '../cloudformation/update-rules.js';
 import { type LocalModelEndpoint, startLocalModelEndpoint } from '../model-endpoint.js';
 import { AwsServiceError } from '../services/http.js';
-import { loadLocalTemplate } from '../template/index.js';
+import { loadLocalTemplate, templateModel } from '../template/index.js';
 import type { LocalResource, LocalTemplate } from '../types.js';
 import { type CaptureSettings, EndpointProxy, type FleetMetrics } from './endpoint-proxy.js';
 import type { LocalS3 } from './s3.js';
@@ -81,6 +81,8 @@ export interface LocalModelsStackOptions {
   readonly ssm: LocalParameterStore;
   readonly s3: LocalS3;
   readonly root: string;
+  /** The model whose endpoint this stack serves: its endpoint is the one tagged with this model's metadata. */
+  readonly model: string;
   /** Folder of model.json. */
   readonly manifestDir: string;
   /** The bundled model the `bootstrap` pointer serves (the folder the bootstrap asset is built from). */
@@ -103,6 +105,8 @@ const POINTER_SENTINEL = 'bootstrap';
 export class LocalModelsStack {
   readonly stackName: string;
   readonly proxy: EndpointProxy;
+  /** The served endpoint's logical id (stable across the re-resolved templates of updates). */
+  private readonly endpointLogicalId: string;
   private state!: PersistedState;
   private blue!: Fleet;
   private shadowFleet: { endpoint: LocalModelEndpoint; model: ServedModel } | undefined;
@@ -112,9 +116,11 @@ export class LocalModelsStack {
   private readonly log: (line: string) => void;
 
   private constructor(private readonly options: LocalModelsStackOptions) {
-    const endpoint = options.template.ofType('AWS::SageMaker::Endpoint')[0];
-    if (!endpoint) throw new Error('the dev template has no AWS::SageMaker::Endpoint: no models stack to run');
+    const endpoint = templateModel(options.template, options.root, options.model).endpoint;
+    if (!endpoint)
+      throw new Error(`model ${options.model} has no endpoint in the dev template: no models stack to run`);
     this.stackName = endpoint.stackName;
+    this.endpointLogicalId = endpoint.logicalId;
     this.file = join(options.dataDir, 'models-stack', `${this.stackName}.json`);
     this.log = options.log ?? (() => {});
     this.proxy = new EndpointProxy(() => this.blue.endpoint.url, undefined, options.s3);
@@ -267,7 +273,9 @@ export class LocalModelsStack {
 
   private resources(template: LocalTemplate) {
     const inStack = (type: string) => template.ofType(type).filter((r) => r.stackName === this.stackName);
-    const endpoint = inStack('AWS::SageMaker::Endpoint')[0] as LocalResource;
+    const endpoint = inStack('AWS::SageMaker::Endpoint').find((r) => r.logicalId === this.endpointLogicalId);
+    if (!endpoint)
+      throw new Error(`${this.stackName}: endpoint ${this.endpointLogicalId} is no longer in the template`);
     const configName = endpoint.properties.EndpointConfigName;
     const config = inStack('AWS::SageMaker::EndpointConfig').find(
       (r) => r.attributes.EndpointConfigName === configName || r.ref === configName,
@@ -281,8 +289,11 @@ export class LocalModelsStack {
     const modelDataUrl = (model?.properties.PrimaryContainer as { ModelDataUrl?: unknown } | undefined)?.ModelDataUrl;
     if (typeof modelDataUrl !== 'string')
       throw new Error(`${this.stackName}: the endpoint's model has no ModelDataUrl`);
-    const dq = inStack('AWS::SageMaker::DataQualityJobDefinition')[0];
-    const dqSchedule = inStack('AWS::SageMaker::MonitoringSchedule').find(
+    // The monitor's resources name the endpoint they watch: this endpoint's, not another model's.
+    const endpointName = endpoint.properties.EndpointName ?? endpoint.ref;
+    const watching = (type: string) => inStack(type).filter((r) => r.properties.EndpointName === endpointName);
+    const dq = watching('AWS::SageMaker::DataQualityJobDefinition')[0];
+    const dqSchedule = watching('AWS::SageMaker::MonitoringSchedule').find(
       (r) =>
         (r.properties.MonitoringScheduleConfig as { MonitoringType?: unknown } | undefined)?.MonitoringType ===
         'DataQuality',
@@ -336,12 +347,16 @@ export class LocalModelsStack {
     };
   }
 
-  /** The value a pointer of this kind resolved to (the SSM-typed parameter whose name ends in /champion …). */
+  /** The value this model's pointer of this kind resolved to (the SSM-typed parameter named …/models/<model>/champion). */
   private pointerValue(parameters: Readonly<Record<string, string>>, kind: 'champion' | 'challenger') {
     const raw = this.rawTemplate().Parameters ?? {};
-    const key = Object.keys(parameters).find((k) => String(raw[k]?.Default ?? '').endsWith(`/${kind}`));
+    const key = Object.keys(parameters).find((k) =>
+      String(raw[k]?.Default ?? '').endsWith(`/models/${this.options.model}/${kind}`),
+    );
+    if (key !== undefined) return parameters[key];
     // Templates from before the challenger existed have one SSM-typed parameter: the champion.
-    return key !== undefined ? parameters[key] : kind === 'champion' ? Object.values(parameters)[0] : undefined;
+    const only = Object.values(parameters);
+    return kind === 'champion' && only.length === 1 ? only[0] : undefined;
   }
 
   /** The data-quality schedule and the job definition it names, with that definition's baseline. */

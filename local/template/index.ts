@@ -31,4 +31,5 @@ export {
   TemplateResolutionError,
   UNSET_SQS_BASE_URL,
 } from './load.js';
+export { type ModelRole, modelTag, servedModels, type TemplateModel, templateModel, templateModels } from './models.js';
 export { bucketName, defaultPhysicalName, stableId, stableUuid, TYPES_WITH_IDENTITY } from './naming.js';

@@ -8,11 +8,11 @@ import { CloudFormationClient, DescribeStacksCommand, UpdateStackCommand } from 
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RETRAINING_TASKS } from '../../../lib/constructs/retraining-workflow.js';
-import { type LocalStage, SCORING_MODEL_DIR, startLocalStage } from '../../stage.js';
+import { type LocalStage, ROOT, startLocalStage } from '../../stage.js';
 import { PYTHON } from '../training.js';
 import { servedVersion } from './support.js';
 
-const trained = existsSync(join(SCORING_MODEL_DIR, 'artifacts', 'model.onnx'));
+const trained = existsSync(join(ROOT, 'models', 'fraud-detector', 'artifacts', 'model.onnx'));
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 // A lake the champion has not seen: half the fraud uses a new pattern, amounts doubled, new merchants.
 const DRIFTED_HISTORY = {

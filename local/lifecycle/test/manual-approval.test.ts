@@ -22,13 +22,13 @@ import {
   type SdkClients,
   sdkClients,
 } from '../../../test/e2e/support.js';
-import { type LocalStage, runProjectCommand, SCORING_MODEL_DIR, startLocalStage } from '../../stage.js';
+import { type LocalStage, ROOT, runProjectCommand, startLocalStage } from '../../stage.js';
 import { stageAssemblyDir } from '../../template/index.js';
 import { groupNames } from '../registry.js';
 import { servedVersion } from './support.js';
 
 const MODEL = 'fraud-detector';
-const trained = existsSync(join(SCORING_MODEL_DIR, 'artifacts', 'model.onnx'));
+const trained = existsSync(join(ROOT, 'models', MODEL, 'artifacts', 'model.onnx'));
 /** This run's AwaitApproval timeout: long next to the few API calls before an approval, short enough to wait out. */
 const LOCAL_APPROVAL_TIMEOUT_SECONDS = 40;
 /** The states a run passes once AwaitApproval ends without an approval (timeout or rejection). */

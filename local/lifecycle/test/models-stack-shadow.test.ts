@@ -129,6 +129,7 @@ describe('GIVEN the local models stack on the Staging template (champion + shado
       ssm,
       s3,
       root: ROOT,
+      model: MODEL,
       manifestDir,
       bootstrapModelDir: bootstrap,
     });

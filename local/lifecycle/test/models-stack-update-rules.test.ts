@@ -81,6 +81,7 @@ async function localModels(template: LocalTemplate, dir: string) {
     ssm,
     s3,
     root: PROJECT_ROOT,
+    model: MODEL,
     manifestDir: bootstrap,
     bootstrapModelDir: bootstrap,
     canaryBakeSeconds: 0,
