@@ -15,6 +15,7 @@ import { FEATURE_NAMES } from '../models/fraud-detector/src/features.js';
 import { referenceBaseline } from '../models/fraud-detector/src/reference.js';
 import { formatTimestamp, simulate } from '../models/fraud-detector/src/simulator/simulate.js';
 import type { Transaction } from '../models/shared/contracts/transaction.js';
+import { apiEvent } from './support/api-event.js';
 import { type Figure, info, printTable } from './support/figures.js';
 import type { ColdConfig, LoadConfig, LoadResult, RunFigures } from './support/scoring-load.js';
 
@@ -189,23 +190,7 @@ async function main(): Promise<void> {
       ),
     ];
     // The runtime alone: what the worker hop and the handler cost without HTTP and the API emulator.
-    const apiEvent = (i: number, path: string, body: string | null) => ({
-      resource: path,
-      path,
-      httpMethod: body === null ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      multiValueHeaders: null,
-      queryStringParameters: null,
-      multiValueQueryStringParameters: null,
-      pathParameters: null,
-      stageVariables: null,
-      requestContext: {
-        requestId: `direct-${i}`,
-        authorizer: { clientId: gateway.clientId, scopes: 'aims/score aims/ingest', principalId: gateway.clientId },
-      },
-      body,
-      isBase64Encoded: false,
-    });
+    const caller = { clientId: gateway.clientId, scopes: 'aims/score aims/ingest' };
     const health = stage.runtime.functions.find((f) => /health/i.test(f.name));
     say(`▶ direct invokes through the Lambda runtime (${DIRECT_INVOKES} each, sequential)`);
     const directScore = await directInvokes(
@@ -213,6 +198,7 @@ async function main(): Promise<void> {
       s.fn.name,
       (i) =>
         apiEvent(
+          caller,
           i,
           '/v1/score',
           JSON.stringify({
@@ -223,7 +209,7 @@ async function main(): Promise<void> {
       DIRECT_INVOKES,
     );
     const directHealth = health
-      ? await directInvokes(stage, health.name, (i) => apiEvent(i, '/v1/health', null), DIRECT_INVOKES)
+      ? await directInvokes(stage, health.name, (i) => apiEvent(caller, i, '/v1/health', null), DIRECT_INVOKES)
       : [];
     say(`  score p50 ${round(quantile(directScore, 0.5))} ms, health p50 ${round(quantile(directHealth, 0.5))} ms`);
 
