@@ -92,8 +92,9 @@ export interface LambdaRuntime extends FunctionInvoker, Closable {
   readonly functions: readonly LocalFunctionDefinition[];
   /** The function a target (name, ARN, qualified ARN, integration URI) denotes, or undefined. */
   resolve(target: string): LocalFunctionDefinition | undefined;
-  /** Starts one worker for each given function (default: all) that has none yet; rejects on init errors. */
-  warm(targets?: readonly string[]): Promise<void>;
+  /** Starts workers for each given function (default: all) until it has `environments` (default 1, at most its
+   *  concurrency limit) initialised; rejects on init errors. */
+  warm(targets?: readonly string[], environments?: number): Promise<void>;
   stats(): FunctionStats[];
   /** Where a function's log lines go. */
   logFile(target: string): string;
@@ -380,11 +381,14 @@ class FunctionPool {
     return got === 'spawn' ? this.spawn() : got;
   }
 
-  async warm(): Promise<InitOutcome> {
-    if ([...this.all].some((environment) => environment.alive)) return { ok: true, initMs: this.lastInitMs ?? 0 };
-    const environment = this.spawn();
-    const outcome = await environment.ready;
-    if (outcome.ok) {
+  /** Initialises environments, one after another, until `count` (capped by the concurrency limit) are alive. */
+  async warm(count = 1): Promise<InitOutcome> {
+    const wanted = Math.min(Math.max(1, count), this.maxConcurrency);
+    let outcome: InitOutcome = { ok: true, initMs: this.lastInitMs ?? 0 };
+    while ([...this.all].filter((environment) => environment.alive).length < wanted) {
+      const environment = this.spawn();
+      outcome = await environment.ready;
+      if (!outcome.ok) return outcome;
       this.lastInitMs = outcome.initMs;
       this.release(environment);
     }
@@ -547,11 +551,11 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
         return undefined;
       }
     },
-    warm: async (targets) => {
+    warm: async (targets, environments) => {
       const chosen = [...new Set(targets ? targets.map(mustPool) : pools.values())];
       const outcomes = await mapLimited(chosen, warmConcurrency, async (pool) => ({
         pool,
-        outcome: await pool.warm(),
+        outcome: await pool.warm(environments),
       }));
       const failed = outcomes.filter((o) => !o.outcome.ok);
       if (failed.length > 0) {
