@@ -544,13 +544,7 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
     functions: definitions,
     resolve: (target) => poolOf(target)?.fn,
     invoke: async (target, event) => mustPool(target).invoke(event),
-    timeoutSeconds: (target) => {
-      try {
-        return mustPool(target).fn.timeoutSeconds;
-      } catch {
-        return undefined;
-      }
-    },
+    timeoutSeconds: (target) => poolOf(target)?.fn.timeoutSeconds,
     warm: async (targets, environments) => {
       const chosen = [...new Set(targets ? targets.map(mustPool) : pools.values())];
       const outcomes = await mapLimited(chosen, warmConcurrency, async (pool) => ({
