@@ -16,23 +16,19 @@ export const MERCHANT_CATEGORIES = [
   'money_transfer',
 ] as const;
 
+/** An identifier as the API and the tables take it: 1–64 letters, digits, `_` or `-`. */
+const Id = () =>
+  z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/);
+
 export const Transaction = z
   .object({
-    transactionId: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[A-Za-z0-9_-]+$/),
-    customerId: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[A-Za-z0-9_-]+$/),
-    merchantId: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[A-Za-z0-9_-]+$/),
+    transactionId: Id(),
+    customerId: Id(),
+    merchantId: Id(),
     merchantCategory: z.enum(MERCHANT_CATEGORIES),
     /** Amount in the currency's major unit (e.g. 12.34 EUR). At least 0.001 (the smallest minor unit of any ISO 4217
      *  currency): smaller values are not money, and DynamoDB cannot store numbers below 1e-130. */
@@ -41,12 +37,7 @@ export const Transaction = z
     /** ISO 3166-1 alpha-2 country where the transaction happens. */
     country: z.string().regex(/^[A-Z]{2}$/),
     channel: z.enum(CHANNELS),
-    deviceId: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[A-Za-z0-9_-]+$/)
-      .optional(),
+    deviceId: Id().optional(),
     /** When the transaction happened (ISO 8601 with zone). */
     timestamp: z.iso.datetime({ offset: true }),
   })
@@ -57,11 +48,7 @@ export type Transaction = z.infer<typeof Transaction>;
 /** A chargeback or confirmation that arrives after the decision. */
 export const Label = z
   .object({
-    transactionId: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[A-Za-z0-9_-]+$/),
+    transactionId: Id(),
     isFraud: z.boolean(),
     /** When the label became known (ISO 8601 with zone). */
     reportedAt: z.iso.datetime({ offset: true }),
