@@ -36,8 +36,7 @@ const SCORE_VARIABLES = {
   MODEL_ENDPOINT_NAME: 'aims-dev-fraud-detector',
   MODEL_NAME: 'fraud-detector',
   MODEL_TIMEOUT_MS: '200',
-  REVIEW_THRESHOLD: String(environments.Dev.models['fraud-detector'].reviewThreshold),
-  DECLINE_THRESHOLD: String(environments.Dev.models['fraud-detector'].declineThreshold),
+  MODEL_THRESHOLDS: JSON.stringify(environments.Dev.models['fraud-detector'].thresholds),
   DECISION_TTL_DAYS: String(environments.Dev.data.decisionTtlDays),
 } satisfies Record<
   Exclude<keyof ScoreEnv, 'POWERTOOLS_SERVICE_NAME' | 'POWERTOOLS_METRICS_NAMESPACE' | 'AWS_REGION'>,

@@ -31,7 +31,7 @@ describe('GIVEN the model folders', () => {
     const models = discoverModels(MODELS_ROOT);
     const serving = environments.Dev.models['fraud-detector'];
     await expect(checkModelModules(models, { Dev: environments.Dev.models })).resolves.toBeUndefined();
-    const inverted = { 'fraud-detector': { ...serving, reviewThreshold: 0.95, declineThreshold: 0.9 } };
+    const inverted = { 'fraud-detector': { ...serving, thresholds: { review: 0.95, decline: 0.9 } } };
     await expect(checkModelModules(models, { Staging: inverted })).rejects.toThrow(
       'Staging: the thresholds of fraud-detector: thresholds must satisfy 0 <= review <= decline <= 1, got 0.95 and 0.9',
     );

@@ -201,8 +201,7 @@ describe('GIVEN the models stack of each environment', () => {
       CHAMPION_VARIANT: 'champion',
       SHADOW_VARIANT: 'shadow',
       WINDOW_MINUTES: String(shadow.windowMinutes),
-      REVIEW_THRESHOLD: String(environments.Staging.models['fraud-detector'].reviewThreshold),
-      DECLINE_THRESHOLD: String(environments.Staging.models['fraud-detector'].declineThreshold),
+      MODEL_THRESHOLDS: JSON.stringify(environments.Staging.models['fraud-detector'].thresholds),
       SHADOW_THRESHOLDS: JSON.stringify(manifest.monitoring.shadow),
     });
     staging.hasResourceProperties('AWS::Events::Rule', {

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { AnyModelModule } from '../../models/shared/module.js';
 import { dynamoDocumentClient, sageMakerRuntimeClient } from '../shared/aws.js';
 import { ScoreRequest } from '../shared/contracts/api.js';
-import { CommonEnv, envInt, envNumber, envString, parseEnv } from '../shared/env.js';
+import { CommonEnv, envInt, envNumber, envNumberRecord, envString, parseEnv } from '../shared/env.js';
 import { type HttpHandler, httpHandler } from '../shared/http.js';
 import { createPowertools, type Powertools } from '../shared/powertools.js';
 import { DynamoDecisionStore, DynamoFeatureReader, SageMakerModelEndpoint } from './adapters.js';
@@ -17,8 +17,8 @@ export const ScoreEnv = CommonEnv.extend({
   MODEL_ENDPOINT_NAME: envString(),
   MODEL_NAME: envString(),
   MODEL_TIMEOUT_MS: envInt(1),
-  REVIEW_THRESHOLD: envNumber(),
-  DECLINE_THRESHOLD: envNumber(),
+  /** The model policy's thresholds as JSON (the environments table's `thresholds`). */
+  MODEL_THRESHOLDS: envNumberRecord(),
   DECISION_TTL_DAYS: envNumber(),
 });
 export type ScoreEnv = z.infer<typeof ScoreEnv>;
@@ -42,7 +42,7 @@ export function scoreDepsFromEnv(
   const config: ScoreConfig = {
     module,
     modelName: e.MODEL_NAME,
-    thresholds: { review: e.REVIEW_THRESHOLD, decline: e.DECLINE_THRESHOLD },
+    thresholds: e.MODEL_THRESHOLDS,
     decisionTtlDays: e.DECISION_TTL_DAYS,
   };
   validateConfig(config);

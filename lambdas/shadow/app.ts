@@ -3,10 +3,11 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import type { AnyModelModule } from '../../models/shared/module.js';
 import { EventBridgePublisher, type EventPublisher } from '../shared/adapters/event-publisher.js';
 import { eventBridgeClient, s3Client } from '../shared/aws.js';
 import { busEvent, EVENT_SOURCES, type ShadowComparedData } from '../shared/contracts/events.js';
-import { CommonEnv, envInt, envNumber, envString } from '../shared/env.js';
+import { CommonEnv, envInt, envNumberRecord, envString } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
 import { readCapturedScores } from './adapters.js';
 import {
@@ -28,8 +29,8 @@ export const ShadowEnv = CommonEnv.extend({
   SHADOW_VARIANT: envString(),
   /** Minutes a scheduled comparison reads. */
   WINDOW_MINUTES: envInt(),
-  REVIEW_THRESHOLD: envNumber(),
-  DECLINE_THRESHOLD: envNumber(),
+  /** The model policy's thresholds as JSON (the environments table's `thresholds`). */
+  MODEL_THRESHOLDS: envNumberRecord(),
   /** The manifest's monitoring.shadow as JSON. */
   SHADOW_THRESHOLDS: envString(),
   EVENT_BUS_NAME: envString(),
@@ -125,12 +126,13 @@ export function createHandler(deps: ShadowHandlerDeps) {
 }
 
 /** The handler the function runs: its ports from the environment (built at the first invocation's cold start). */
-export function handlerFromEnvironment(env: z.output<typeof ShadowEnv>) {
+export function handlerFromEnvironment(module: AnyModelModule, env: z.output<typeof ShadowEnv>) {
   const s3 = s3Client();
+  module.policy.validate(env.MODEL_THRESHOLDS);
   return createHandler({
     powertools: createPowertools(),
     model: env.MODEL_NAME,
-    policy: { reviewThreshold: env.REVIEW_THRESHOLD, declineThreshold: env.DECLINE_THRESHOLD },
+    policy: { decide: (score) => module.policy.decide(score, env.MODEL_THRESHOLDS) },
     thresholds: Thresholds.parse(JSON.parse(env.SHADOW_THRESHOLDS)),
     windowMinutes: env.WINDOW_MINUTES,
     answers: async (variant, start, end) =>

@@ -1,7 +1,6 @@
 // The shadow comparison: the champion's and the shadow's captured answers paired by inference id, their score
 // differences, decision agreement at the policy thresholds, PSI of the shadow's scores vs the champion's, a verdict.
 import { z } from 'zod';
-import { decide } from '../../models/shared/contracts/decision.js';
 import { binOf, PSI_EPSILON } from '../drift/core.js';
 
 // Capture is laid out the same for every variant, and PSI is binned the same way: the drift check owns both.
@@ -15,10 +14,9 @@ export interface CapturedScore {
   readonly time?: Date;
 }
 
-/** The score service's thresholds: agreement is counted with its own `decide`. */
+/** The model's output policy at this environment's thresholds: agreement is counted in its own outcomes. */
 export interface DecisionPolicy {
-  readonly reviewThreshold: number;
-  readonly declineThreshold: number;
+  decide(score: number): string;
 }
 
 /** The verdict's thresholds (the manifest's `monitoring.shadow`). */
@@ -114,8 +112,8 @@ export function compareShadow(
     diffs.push(Math.abs(ss - cs));
     championScores.push(cs);
     shadowScores.push(ss);
-    const dc = decide(cs, policy.reviewThreshold, policy.declineThreshold);
-    const ds = decide(ss, policy.reviewThreshold, policy.declineThreshold);
+    const dc = policy.decide(cs);
+    const ds = policy.decide(ss);
     if (dc === ds) agreeing++;
     else disagreements[`${dc}→${ds}`] = (disagreements[`${dc}→${ds}`] ?? 0) + 1;
   }

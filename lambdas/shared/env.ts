@@ -11,6 +11,19 @@ export const CommonEnv = z.object({
 export const envString = () => z.string().trim().min(1);
 export const envInt = (min = 1) => z.coerce.number().int().min(min);
 export const envNumber = () => z.coerce.number().refine(Number.isFinite, 'expected a finite number');
+/** A JSON object of finite numbers, e.g. a model policy's thresholds (`{"review":0.5,"decline":0.9}`). */
+export const envNumberRecord = () =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), z.number().refine(Number.isFinite, 'expected a finite number')));
 
 /** Thrown at cold start when the environment is incomplete; the message names every offending variable. */
 export class EnvError extends Error {

@@ -37,10 +37,11 @@ export type DomainRoute = (typeof DOMAIN_ROUTES)[number];
 export interface ModelServingSettings {
   /** The domain route this model answers (one model per route). @default - none: the model has no domain route */
   readonly route?: DomainRoute;
-  /** Scores at or above this are sent to review. */
-  readonly reviewThreshold: number;
-  /** Scores at or above this are declined. */
-  readonly declineThreshold: number;
+  /**
+   * The thresholds the model's own output policy takes (e.g. fraud-detector `{ review, decline }`, merchant-risk
+   * `{ watch, blockReview }`): checked by its module's `policy.validate` before synth and again at cold start.
+   */
+  readonly thresholds: Readonly<Record<string, number>>;
   /** Milliseconds a caller waits for the model before the baseline answers (MODEL_TIMEOUT_MS). A timed-out request
    *  costs the rest of the path plus this, so it must fit the p99 budget (docs/capacity.md §7). */
   readonly modelTimeoutMs: number;

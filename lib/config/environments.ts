@@ -28,8 +28,7 @@ export const environments = {
     models: {
       'fraud-detector': {
         route: 'score',
-        reviewThreshold: 0.5,
-        declineThreshold: 0.9,
+        thresholds: { review: 0.5, decline: 0.9 },
         // Dev runs as the local stage on a shared 2-core machine, where the local model server's p99 under load is tens
         // of milliseconds (seconds just after a start): a production-sized timeout would turn most of its decisions
         // into rules fallbacks. The deployed dev stage has no latency target.
@@ -87,8 +86,7 @@ export const environments = {
     models: {
       'fraud-detector': {
         route: 'score',
-        reviewThreshold: 0.5,
-        declineThreshold: 0.9,
+        thresholds: { review: 0.5, decline: 0.9 },
         // docs/capacity.md §7: the rest of the path is ≈ 20 ms at p99, so a timed-out call answers by ≈ 45 ms, inside
         // the 50 ms target; the endpoint's own p99 budget is 10 ms. Staging times out like prod, so load tests see it.
         modelTimeoutMs: 25,
@@ -149,8 +147,7 @@ export const environments = {
     models: {
       'fraud-detector': {
         route: 'score',
-        reviewThreshold: 0.5,
-        declineThreshold: 0.9,
+        thresholds: { review: 0.5, decline: 0.9 },
         // docs/capacity.md §7: the rest of the path is ≈ 20 ms at p99, so a timed-out call answers by ≈ 45 ms, inside
         // the 50 ms target; the endpoint's own p99 budget is 10 ms.
         modelTimeoutMs: 25,

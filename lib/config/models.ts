@@ -28,12 +28,6 @@ export function discoverModels(modelsRoot: string): ModelDeclaration[] {
   return models;
 }
 
-/** The thresholds a model's output policy (`policy.validate`, `policy.decide`) receives from its serving settings. */
-export const policyThresholds = (serving: Pick<ModelServingSettings, 'reviewThreshold' | 'declineThreshold'>) => ({
-  review: serving.reviewThreshold,
-  decline: serving.declineThreshold,
-});
-
 /**
  * Loads each model's module (`src/module.ts`) and refuses, before anything is synthesized, a manifest that declares
  * another model than its module implements (name, feature list, training script), and thresholds an environment sets
@@ -50,7 +44,7 @@ export async function checkModelModules(
       const serving = table[manifest.name];
       if (!serving) continue;
       try {
-        module.policy.validate(policyThresholds(serving));
+        module.policy.validate(serving.thresholds);
       } catch (error) {
         throw new Error(`${environment}: the thresholds of ${manifest.name}: ${(error as Error).message}`);
       }

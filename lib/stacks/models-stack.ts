@@ -35,7 +35,7 @@ import { buildTritonArchive } from '../../lambdas/retraining/triton-archive.js';
 import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig, ModelServingSettings } from '../config/environment-config.js';
-import { type ModelDeclaration, modelEndpointName } from '../config/models.js';
+import { type ModelDeclaration, modelEndpointName, modelModulePath } from '../config/models.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import {
   CHAMPION_VARIANT,
@@ -55,7 +55,7 @@ import {
   nagBucketArn,
   VERSION_LAYOUT,
 } from '../constructs/model-registry.js';
-import { ServiceFunction } from '../constructs/service-function.js';
+import { PROJECT_ROOT, ServiceFunction } from '../constructs/service-function.js';
 import { BUCKET_LAYOUT } from './data-stack.js';
 
 /** The SageMaker Triton Inference Server image tag (ONNX Runtime backend, CPU and GPU). */
@@ -88,7 +88,7 @@ export interface ModelsStackProps extends StackProps {
   readonly models: readonly ModelDeclaration[];
   readonly settings: EnvironmentConfig['lifecycle'];
   /** How each model is served, by name: its shadow comparison counts agreement at its own decision thresholds. */
-  readonly serving: Readonly<Record<string, Pick<ModelServingSettings, 'reviewThreshold' | 'declineThreshold'>>>;
+  readonly serving: Readonly<Record<string, Pick<ModelServingSettings, 'thresholds'>>>;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -326,6 +326,7 @@ export class ModelsStack extends Stack {
       logRemovalPolicy: props.removalPolicy,
       memorySize: 1024,
       timeout: Duration.minutes(2),
+      modelModule: modelModulePath(declaration, PROJECT_ROOT),
       modelTag: { model: name, role: 'shadow-compare' },
       environment: {
         MODEL_NAME: name,
@@ -334,8 +335,7 @@ export class ModelsStack extends Stack {
         CHAMPION_VARIANT,
         SHADOW_VARIANT,
         WINDOW_MINUTES: String(shadow.windowMinutes),
-        REVIEW_THRESHOLD: String(policy.reviewThreshold),
-        DECLINE_THRESHOLD: String(policy.declineThreshold),
+        MODEL_THRESHOLDS: JSON.stringify(policy.thresholds),
         SHADOW_THRESHOLDS: JSON.stringify(manifest.monitoring.shadow),
         EVENT_BUS_NAME: data.bus.eventBusName,
       },

@@ -168,8 +168,7 @@ export class ServicesStack extends Stack {
         MODEL_ENDPOINT_NAME: props.model.endpointName,
         MODEL_NAME: props.model.name,
         MODEL_TIMEOUT_MS: String(props.model.timeoutMs),
-        REVIEW_THRESHOLD: String(props.scoring.reviewThreshold),
-        DECLINE_THRESHOLD: String(props.scoring.declineThreshold),
+        MODEL_THRESHOLDS: JSON.stringify(props.scoring.thresholds),
         DECISION_TTL_DAYS: String(props.decisionTtlDays),
       },
     });

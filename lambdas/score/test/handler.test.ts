@@ -125,8 +125,7 @@ describe('lambdas/score/handler.ts as deployed', () => {
       MODEL_ENDPOINT_NAME: 'aims-dev-fraud-detector',
       MODEL_NAME: 'fraud-detector',
       MODEL_TIMEOUT_MS: '500',
-      REVIEW_THRESHOLD: '0.5',
-      DECLINE_THRESHOLD: '0.8',
+      MODEL_THRESHOLDS: '{"review":0.5,"decline":0.8}',
       DECISION_TTL_DAYS: '90',
     });
     try {

@@ -10,7 +10,7 @@ import {
   shadowVerdict,
 } from '../core.js';
 
-const policy = { reviewThreshold: 0.5, declineThreshold: 0.9 };
+const policy = { decide: (score: number) => decide(score, 0.5, 0.9) };
 const thresholds = { minPairs: 3, minAgreement: 0.9, maxScorePsi: 0.25, maxMeanAbsDiff: 0.1 };
 const answers = (entries: Array<[string, number]>): CapturedScore[] =>
   entries.map(([inferenceId, score]) => ({ inferenceId, score }));
@@ -54,11 +54,7 @@ describe('agreement at the policy thresholds', () => {
     // 0.5 is review and 0.9 decline: each pair straddles one cut-off; 0.9 and 0.95 are both decline.
     expect(out.disagreements).toEqual({ 'approve→review': 1, 'review→decline': 1 });
     expect(out.agreement).toBeCloseTo(1 / 3, 10);
-    expect([0.49, 0.5, 0.9].map((v) => decide(v, policy.reviewThreshold, policy.declineThreshold))).toEqual([
-      'approve',
-      'review',
-      'decline',
-    ]);
+    expect([0.49, 0.5, 0.9].map((v) => policy.decide(v))).toEqual(['approve', 'review', 'decline']);
   });
 });
 

@@ -19,6 +19,7 @@ import {
 } from '../../../lambdas/shared/contracts/events.js';
 import { createPowertools } from '../../../lambdas/shared/powertools.js';
 import { PROJECT_ROOT } from '../../../lib/constructs/service-function.js';
+import { decide } from '../../../models/shared/contracts/decision.js';
 import { type BackendServers, startBackendServers } from '../../backends/servers.js';
 import { type LocalModelEndpoint, startLocalModelEndpoint } from '../../model-endpoint.js';
 import { type CaptureSettings, EndpointProxy } from '../endpoint-proxy.js';
@@ -28,7 +29,7 @@ const ROOT = PROJECT_ROOT;
 const FIXTURE_SCRIPT = join(ROOT, 'models', 'server', 'test', 'fixtures', 'make_fixture_model.py');
 const BUCKET = 'capture';
 const REGION = 'eu-west-1';
-const POLICY = { reviewThreshold: 0.5, declineThreshold: 0.9 };
+const POLICY = { decide: (score: number) => decide(score, 0.5, 0.9) };
 const THRESHOLDS = { minPairs: 100, minAgreement: 0.97, maxScorePsi: 0.25, maxMeanAbsDiff: 0.1 };
 const REQUESTS = 150;
 const context = { awsRequestId: 'req', functionName: 'shadow-compare' } as Context;
