@@ -16,8 +16,8 @@ import {
 } from '../models/fraud-detector/src/features.js';
 import { referenceBaseline } from '../models/fraud-detector/src/reference.js';
 import { rulesScore } from '../models/fraud-detector/src/rules.js';
-import { simulate } from '../models/fraud-detector/src/simulator/simulate.js';
 import type { Transaction } from '../models/shared/contracts/transaction.js';
+import { simulate } from '../models/shared/simulator/simulate.js';
 
 const started = performance.now();
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');

@@ -7,13 +7,13 @@ import { MultiBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ScoreResponse } from '../lambdas/shared/contracts/api.js';
 import { environments } from '../lib/config/environments.js';
+import type { Label, Transaction } from '../models/shared/contracts/transaction.js';
 import {
   type FraudScenario,
   formatTimestamp,
   type SimulationResult,
   simulate,
-} from '../models/fraud-detector/src/simulator/simulate.js';
-import type { Label, Transaction } from '../models/shared/contracts/transaction.js';
+} from '../models/shared/simulator/simulate.js';
 import { type LocalCredentials, localCredentials } from './api/index.js';
 import { runDriftDemo } from './demo-drift.js';
 import { defaultDataDir, type LocalStage, ROOT, startLocalStage } from './stage.js';

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { groundTruthLine } from '../../lambdas/feedback/core.js';
 import { buildRows } from '../../models/fraud-detector/src/dataset.js';
 import { FEATURE_NAMES } from '../../models/fraud-detector/src/features.js';
-import { type DriftOptions, simulate } from '../../models/fraud-detector/src/simulator/simulate.js';
+import { type DriftOptions, simulate } from '../../models/shared/simulator/simulate.js';
 import type { LocalTemplate } from '../types.js';
 import type { LocalS3 } from './s3.js';
 

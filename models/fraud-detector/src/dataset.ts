@@ -1,8 +1,7 @@
 // The offline training-set builder: replays a simulated stream in time order through the same feature code the
 // stream uses (features of the state BEFORE each txn, then apply it), splits by time, writes CSV channels.
-import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Transaction } from '../../shared/contracts/transaction.js';
 import {
   applyToCustomer,
@@ -182,21 +181,4 @@ export function buildDataset(
 ): DatasetInfo {
   const rows = buildRows(transactions, isFraud, options);
   return writeDataset(outDir, splitByTime(rows, options.split ?? { train: 0.7, validation: 0.15 }), options);
-}
-
-/** Reads a JSONL file line by line (for building a dataset from `npm run simulate` output). */
-export async function readJsonl<T>(file: string, parse: (value: unknown) => T): Promise<T[]> {
-  const out: T[] = [];
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
-  let n = 0;
-  for await (const line of lines) {
-    n++;
-    if (line.trim() === '') continue;
-    try {
-      out.push(parse(JSON.parse(line)));
-    } catch (err) {
-      throw new Error(`${file}:${n}: ${(err as Error).message}`);
-    }
-  }
-  return out;
 }

@@ -2,7 +2,7 @@
 // transaction updates it. Imported by the stream Lambda, the scorer and the offline training-set builder,
 // so it is pure (no I/O, no Node-only APIs) and its state is plain JSON.
 import type { Transaction } from '../../shared/contracts/transaction.js';
-import { countryDistanceKm } from './countries.js';
+import { countryDistanceKm } from '../../shared/countries.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

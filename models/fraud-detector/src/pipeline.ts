@@ -3,11 +3,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadManifest } from '../../shared/manifest.js';
 import { checkModule, type QualityVerdict } from '../../shared/module.js';
+import { ensureTorch, runPython } from '../../shared/python.js';
+import { type SimulationSummary, simulate } from '../../shared/simulator/simulate.js';
 import { buildDataset, type DatasetInfo } from './dataset.js';
 import { checkQuality, readMetrics, type TrainingMetrics } from './gate.js';
 import fraudDetector from './module.js';
-import { ensureTorch, runPython } from './python.js';
-import { type SimulationSummary, simulate } from './simulator/simulate.js';
 
 export const MODEL_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Transaction } from '../../shared/contracts/transaction.js';
+import { simulate } from '../../shared/simulator/simulate.js';
 import { buildDataset, buildRows, CSV_HEADER, splitByTime } from '../src/dataset.js';
 import {
   applyToCustomer,
@@ -14,7 +15,6 @@ import {
   featureRecord,
 } from '../src/features.js';
 import { rulesScore } from '../src/rules.js';
-import { simulate } from '../src/simulator/simulate.js';
 
 const sim = simulate({ seed: 3, days: 4, customers: 400 });
 const truth = new Map(sim.truth.map((t) => [t.transactionId, t.isFraud]));

@@ -1,10 +1,10 @@
 // Tests the rules baseline: quiet transactions score 0, each red flag raises the score with a reason, and on
 // simulated data it separates fraud from legitimate traffic (it is the fallback when the model is down).
 import type { Transaction } from '../../shared/contracts/transaction.js';
+import { simulate } from '../../shared/simulator/simulate.js';
 import { buildRows } from '../src/dataset.js';
 import { FEATURE_NAMES, type FeatureName, featureRecord } from '../src/features.js';
 import { rulesScore } from '../src/rules.js';
-import { simulate } from '../src/simulator/simulate.js';
 
 const txn: Transaction = {
   transactionId: 't1',

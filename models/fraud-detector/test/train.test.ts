@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { DEFAULT_PYTHON, ensureTorch, runPython, TorchMissingError } from '../../shared/python.js';
 import { SHARED_TRAINER, sourceHashes, trainingSources } from '../../shared/training.js';
-import { DEFAULT_PYTHON, ensureTorch, runPython, TorchMissingError } from '../src/python.js';
 import { SYNTHETIC_FEATURES, writeSyntheticChannel } from './fixtures/synthetic-channel.js';
 
 const execFileAsync = promisify(execFile);
@@ -63,7 +63,11 @@ interface OrtResult {
 async function scoreWithOrt(modelPath: string, batches: number[][][]): Promise<OrtResult[]> {
   const input = join(work, `batches-${batches.length}-${Date.now()}.json`);
   writeFileSync(input, JSON.stringify(batches));
-  const { stdout } = await execFileAsync(NODE, [join(here, 'fixtures', 'ort-score.mjs'), modelPath, input]);
+  const { stdout } = await execFileAsync(NODE, [
+    join(here, '..', '..', 'shared', 'test', 'fixtures', 'ort-score.mjs'),
+    modelPath,
+    input,
+  ]);
   return JSON.parse(stdout) as OrtResult[];
 }
 

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { DEFAULT_PYTHON } from '../../shared/python.js';
 import { instanceKindFor, packageTriton } from '../../shared/triton/package.js';
-import { DEFAULT_PYTHON } from '../src/python.js';
 import { SYNTHETIC_FEATURES, writeSyntheticChannel } from './fixtures/synthetic-channel.js';
 
 const execFileAsync = promisify(execFile);

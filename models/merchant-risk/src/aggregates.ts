@@ -1,8 +1,8 @@
 // From transactions to merchant-days: the daily aggregates the nightly batch reads from the lake, computed here from
 // a transaction stream (the simulator's, or the lake's decision log replayed), one record per active merchant per UTC day.
 
-import { COUNTRIES } from '../../fraud-detector/src/countries.js';
 import type { Transaction } from '../../shared/contracts/transaction.js';
+import { COUNTRIES } from '../../shared/countries.js';
 import { type MerchantDay, NIGHT_END, SMALL_AMOUNT } from './features.js';
 
 interface Open {

@@ -1,8 +1,8 @@
 // The label: a merchant-day is positive when that merchant is compromised within the 24 h after the day ends (the
 // next UTC day), as the simulator's ground truth says. The nightly prediction is made at the day's close.
 
-import type { TruthRecord } from '../../fraud-detector/src/simulator/simulate.js';
 import type { Transaction } from '../../shared/contracts/transaction.js';
+import type { TruthRecord } from '../../shared/simulator/simulate.js';
 import { type MerchantDay, merchantDayId } from './features.js';
 
 const DAY = 86_400_000;

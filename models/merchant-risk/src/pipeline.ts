@@ -2,10 +2,10 @@
 // date-split channel → train.py → the quality gate. What `npm run`-style training and the training test both run.
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTorch, runPython } from '../../fraud-detector/src/python.js';
-import { simulate } from '../../fraud-detector/src/simulator/simulate.js';
 import { loadManifest } from '../../shared/manifest.js';
 import { checkModule, type QualityVerdict } from '../../shared/module.js';
+import { ensureTorch, runPython } from '../../shared/python.js';
+import { simulate } from '../../shared/simulator/simulate.js';
 import { merchantDays } from './aggregates.js';
 import { buildMerchantRows, splitByDate, writeMerchantDataset } from './dataset.js';
 import type { MerchantMetrics } from './gate.js';

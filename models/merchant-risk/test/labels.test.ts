@@ -1,8 +1,8 @@
 // Labels from the simulator's merchant compromises: seeded, independent of the rest of the world, and positive
 // exactly on the merchant-day before a compromise.
 
-import { simulate } from '../../fraud-detector/src/simulator/simulate.js';
 import type { Transaction } from '../../shared/contracts/transaction.js';
+import { simulate } from '../../shared/simulator/simulate.js';
 import { merchantDays } from '../src/aggregates.js';
 import { merchantDayId } from '../src/features.js';
 import { merchantCompromises, merchantDayLabels } from '../src/labels.js';

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ensureTorch } from '../../fraud-detector/src/python.js';
 import { loadManifest } from '../../shared/manifest.js';
+import { ensureTorch } from '../../shared/python.js';
 import { type MerchantPipelineResult, MODEL_DIR, runMerchantPipeline } from '../src/pipeline.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const NODE = join(here, '..', '..', '..', 'node_modules', '.bin', 'node');
-const ORT_SCORE = join(here, '..', '..', 'fraud-detector', 'test', 'fixtures', 'ort-score.mjs');
+const ORT_SCORE = join(here, '..', '..', 'shared', 'test', 'fixtures', 'ort-score.mjs');
 
 let work: string;
 let result: MerchantPipelineResult;

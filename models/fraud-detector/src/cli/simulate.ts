@@ -2,8 +2,8 @@
 import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import { writeSimulation } from '../simulator/io.js';
-import { parseDrift, simulate } from '../simulator/simulate.js';
+import { writeSimulation } from '../../../shared/simulator/io.js';
+import { parseDrift, simulate } from '../../../shared/simulator/simulate.js';
 import { positiveInt, rate, seedValue } from './options.js';
 
 const driftSpec = (value: string) => {

@@ -4,9 +4,9 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MultiBar, type SingleBar } from 'cli-progress';
 import { Command } from 'commander';
+import { TorchMissingError } from '../../../shared/python.js';
 import { BOOTSTRAP_FILES } from '../../../shared/training.js';
 import { MODEL_DIR, type PipelinePhase, runPipeline, TRAINING_DEFAULTS } from '../pipeline.js';
-import { TorchMissingError } from '../python.js';
 import { positiveInt, seedValue } from './options.js';
 
 const program = new Command('train')

@@ -1,6 +1,6 @@
 // The transaction simulator: a seeded, deterministic world of customers and merchants, legitimate spending,
 // labelled fraud scenarios, delayed chargeback labels and drift knobs.
-import type { Label, MERCHANT_CATEGORIES, Transaction } from '../../../shared/contracts/transaction.js';
+import type { Label, MERCHANT_CATEGORIES, Transaction } from '../contracts/transaction.js';
 import { COUNTRIES } from '../countries.js';
 import { Random, WeightedTable } from './random.js';
 

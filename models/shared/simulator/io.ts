@@ -1,8 +1,8 @@
 // Writes and reads a simulation as JSONL files: transactions (the stream), labels (delayed feedback), truth (kept apart).
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Label, Transaction } from '../../../shared/contracts/transaction.js';
-import { readJsonl } from '../dataset.js';
+import { createInterface } from 'node:readline';
+import { Label, Transaction } from '../contracts/transaction.js';
 import type { SimulationResult, SimulationSummary, TruthRecord } from './simulate.js';
 
 export const SIMULATION_FILES = {
@@ -63,4 +63,21 @@ export async function readSimulation(dir: string): Promise<SimulationResult> {
   ]);
   const summary = JSON.parse(readFileSync(join(dir, SIMULATION_FILES.summary), 'utf8')) as SimulationSummary;
   return { transactions, labels, truth, summary };
+}
+
+/** Reads a JSONL file line by line (for building a dataset from `npm run simulate` output). */
+export async function readJsonl<T>(file: string, parse: (value: unknown) => T): Promise<T[]> {
+  const out: T[] = [];
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    try {
+      out.push(parse(JSON.parse(line)));
+    } catch (err) {
+      throw new Error(`${file}:${n}: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }

@@ -2,9 +2,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Label, Transaction } from '../../shared/contracts/transaction.js';
-import { readSimulation, SIMULATION_FILES, writeSimulation } from '../src/simulator/io.js';
-import { formatTimestamp, parseDrift, type SimulationResult, simulate } from '../src/simulator/simulate.js';
+import { Label, Transaction } from '../contracts/transaction.js';
+import { readSimulation, SIMULATION_FILES, writeSimulation } from '../simulator/io.js';
+import { formatTimestamp, parseDrift, type SimulationResult, simulate } from '../simulator/simulate.js';
 
 const DAY = 86_400_000;
 const base = { seed: 11, days: 10, customers: 1500 } as const;
