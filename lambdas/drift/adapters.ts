@@ -1,8 +1,9 @@
 // Adapters of the drift check: the capture window from S3, the champion's baseline (SSM pointer → psi-bins.json).
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { captureHourPrefixes } from '../shared/capture.js';
 import type { DriftAssessment } from '../shared/contracts/api.js';
-import { captureHourPrefixes, type DriftWindow, PsiBins, parseCapture } from './core.js';
+import { type DriftWindow, PsiBins, parseCapture } from './core.js';
 
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
   const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);

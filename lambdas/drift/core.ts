@@ -1,6 +1,7 @@
 // The stream drift check: PSI per feature (and of the score) over a window of captured requests vs the training
 // baseline's quantile bins, and the ModelDriftDetected event when any feature passes its threshold.
 import { z } from 'zod';
+import { binOf, PSI_EPSILON } from '../shared/capture.js';
 import type { DriftAssessment } from '../shared/contracts/api.js';
 import type { ModelDriftDetectedData } from '../shared/contracts/events.js';
 
@@ -19,21 +20,6 @@ export const PsiBins = z.object({
 });
 export type PsiBins = z.infer<typeof PsiBins>;
 type Binning = PsiBins['prediction'];
-
-/** Proportions below this are floored so an empty bin gives a large but finite PSI (the usual 1e-4 convention). */
-export const PSI_EPSILON = 1e-4;
-
-/** Index of the right-closed bin holding `value` (searchsorted side='left' over the edges, as in train.py). */
-export function binOf(edges: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((edges[mid] as number) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** Population stability index of `values` against a baseline binning: Σ (a − e) · ln(a / e). */
 export function psi(binning: Binning, values: readonly number[]): number {
@@ -171,6 +157,61 @@ export function driftAssessment(options: {
   };
 }
 
+/** The drift check's ports: where the baseline, the window and the stored assessment come from and go. */
+export interface DriftCheckPorts {
+  /** The champion's baseline and where it was read from. */
+  readonly baseline: () => Promise<{ baseline: PsiBins; source: string }>;
+  /** The captured window ending at `now`. */
+  readonly window: (now: Date) => Promise<DriftWindow>;
+  /** Publishes ModelDriftDetected. */
+  readonly publishDrift: (data: ModelDriftDetectedData) => Promise<void>;
+  /** Stores the latest assessment (read by GET /v1/models/{name}/drift) unless an overlapping run stored a later one. */
+  readonly saveAssessment: (assessment: DriftAssessment) => Promise<'written' | 'kept-later'>;
+  /** Told of each assessment before anything is published (metrics, logs). */
+  readonly assessed?: (report: DriftReport, baselineSource: string) => void;
+}
+
+export interface DriftCheckConfig {
+  readonly model: string;
+  readonly featureNames: readonly string[];
+  readonly thresholds: DriftThresholds;
+  readonly minSamples: number;
+}
+
+/**
+ * One run of the drift check at `now`: the captured window vs the champion's baseline, ModelDriftDetected when a
+ * feature passes its threshold, then the assessment stored for the models API.
+ */
+export async function runDriftCheck(
+  now: Date,
+  ports: DriftCheckPorts,
+  config: DriftCheckConfig,
+): Promise<{ report: DriftReport; stored: 'written' | 'kept-later' }> {
+  const [{ baseline, source }, window] = await Promise.all([ports.baseline(), ports.window(now)]);
+  const report = assessDrift({
+    baseline,
+    featureNames: config.featureNames,
+    window,
+    thresholds: config.thresholds,
+    minSamples: config.minSamples,
+  });
+  ports.assessed?.(report, source);
+  const data = driftEvent(config.model, window, report);
+  if (data) await ports.publishDrift(data);
+  const stored = await ports.saveAssessment(
+    driftAssessment({
+      model: config.model,
+      window,
+      report,
+      thresholds: config.thresholds,
+      minSamples: config.minSamples,
+      baseline: source,
+      assessedAt: now,
+    }),
+  );
+  return { report, stored };
+}
+
 const CaptureLine = z.object({
   captureData: z.object({
     endpointInput: z.object({ data: z.string(), encoding: z.string() }),
@@ -220,18 +261,4 @@ export function parseCapture(text: string, width: number): { rows: number[][]; s
     }
   }
   return { rows, scores, skipped };
-}
-
-/** The hourly key prefixes SageMaker writes capture under for [start, end]: `<base>yyyy/mm/dd/hh/`. */
-export function captureHourPrefixes(base: string, variant: string, start: Date, end: Date): string[] {
-  const out: string[] = [];
-  const t = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate(), start.getUTCHours()));
-  const pad = (n: number) => String(n).padStart(2, '0');
-  while (t.getTime() <= end.getTime()) {
-    out.push(
-      `${base}${variant}/${t.getUTCFullYear()}/${pad(t.getUTCMonth() + 1)}/${pad(t.getUTCDate())}/${pad(t.getUTCHours())}/`,
-    );
-    t.setUTCHours(t.getUTCHours() + 1);
-  }
-  return out;
 }

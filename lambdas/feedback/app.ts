@@ -1,14 +1,15 @@
-// Feedback handlers: POST /v1/feedback and the LabelReported bus target, both over the same recordLabel use case.
-// Wiring only; the entries (handler.ts, events-handler.ts) build their own adapters.
+// Assembles the feedback handlers: env → the label store, ground-truth sink (and, for POST /v1/feedback, the bus) →
+// the recordLabel use case inside the shared HTTP stack or, for the LabelReported bus target, middy/Powertools.
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import type { EventPublisher } from '../shared/adapters/event-publisher.js';
+import { EventBridgePublisher, type EventPublisher } from '../shared/adapters/event-publisher.js';
+import { dynamoDocumentClient, eventBridgeClient, s3Client } from '../shared/aws.js';
 import { FeedbackRequest, type FeedbackResponse } from '../shared/contracts/api.js';
 import { DETAIL_TYPES, parseEventDetail } from '../shared/contracts/events.js';
-import { CommonEnv, envString } from '../shared/env.js';
+import { CommonEnv, envString, parseEnv } from '../shared/env.js';
 import { httpHandler } from '../shared/http.js';
-import { type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
-import { busAnnouncer } from './adapters.js';
+import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
+import { busAnnouncer, DynamoLabelStore, S3GroundTruthSink } from './adapters.js';
 import { type FeedbackDeps, type GroundTruthSink, type LabelStore, recordLabel } from './core.js';
 
 export const FeedbackStoreEnv = CommonEnv.extend({
@@ -26,6 +27,28 @@ export interface FeedbackStoreDeps {
 }
 export interface FeedbackHandlerDeps extends FeedbackStoreDeps {
   readonly events: EventPublisher;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The LabelReported target's stores from the environment (cold start): it never publishes. */
+export function feedbackStoreDepsFromEnv(env: Env = process.env): FeedbackStoreDeps {
+  const e = parseEnv(FeedbackStoreEnv, env);
+  return {
+    powertools: createPowertools(),
+    labels: new DynamoLabelStore(dynamoDocumentClient(), e.LABELS_TABLE),
+    groundTruth: new S3GroundTruthSink(s3Client(), e.GROUND_TRUTH_BUCKET),
+    groundTruthPrefix: e.GROUND_TRUTH_PREFIX,
+  };
+}
+
+/** POST /v1/feedback's stores and bus publisher from the environment (cold start). */
+export function feedbackDepsFromEnv(env: Env = process.env): FeedbackHandlerDeps {
+  const e = parseEnv(FeedbackEnv, env);
+  return {
+    ...feedbackStoreDepsFromEnv(env),
+    events: new EventBridgePublisher({ client: eventBridgeClient(), eventBusName: e.EVENT_BUS_NAME }),
+  };
 }
 
 const coreDeps = (deps: FeedbackStoreDeps, events?: EventPublisher): FeedbackDeps => ({

@@ -1,7 +1,8 @@
 // The shadow comparison's S3 adapter: one variant's captured answers of a window (ShadowCompared goes out through
 // the shared EventPublisher).
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { type CapturedScore, captureHourPrefixes, parseCapturedScores } from './core.js';
+import { captureHourPrefixes } from '../shared/capture.js';
+import { type CapturedScore, parseCapturedScores } from './core.js';
 
 /**
  * The answers one variant gave in [start, end], read from `<prefix><variant>/yyyy/mm/dd/hh/*.jsonl`. A file last

@@ -1,24 +1,16 @@
-// The shadow comparison's wiring: both variants' captured answers of a window → pairs by inference id → score
-// differences, decision agreement, score PSI → metrics, ShadowCompared, a verdict (handler.ts builds it from the env).
+// Assembles the shadow comparison: env → the S3 capture reader and the bus → runShadowComparison (core.ts) inside
+// middy/Powertools, with its metrics per model; the pipeline's invocation names the window, a schedule reads its own.
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type { AnyModelModule } from '../../models/shared/module.js';
 import { EventBridgePublisher, type EventPublisher } from '../shared/adapters/event-publisher.js';
 import { eventBridgeClient, s3Client } from '../shared/aws.js';
-import { busEvent, EVENT_SOURCES, type ShadowComparedData } from '../shared/contracts/events.js';
-import { CommonEnv, envInt, envNumberRecord, envString } from '../shared/env.js';
+import { busEvent, EVENT_SOURCES } from '../shared/contracts/events.js';
+import { CommonEnv, envInt, envNumberRecord, envString, parseEnv } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
 import { readCapturedScores } from './adapters.js';
-import {
-  type CapturedScore,
-  compareShadow,
-  type DecisionPolicy,
-  type ShadowComparison,
-  type ShadowThresholds,
-  type ShadowVerdict,
-  shadowVerdict,
-} from './core.js';
+import { runShadowComparison, type ShadowConfig, type ShadowPorts, type ShadowResult, type ShadowRun } from './core.js';
 
 export const ShadowEnv = CommonEnv.extend({
   MODEL_NAME: envString(),
@@ -51,74 +43,44 @@ export const Thresholds = z
  */
 const PipelineInvocation = z.object({ trigger: z.literal('pipeline'), windowMinutes: z.number().int().min(1) });
 
-export interface ShadowResult extends ShadowComparison, ShadowVerdict {
-  readonly model: string;
-  readonly windowStart: string;
-  readonly windowEnd: string;
-}
-
-export interface ShadowHandlerDeps {
+export interface ShadowHandlerDeps extends ShadowConfig {
   readonly powertools: Powertools;
-  readonly model: string;
-  readonly policy: DecisionPolicy;
-  readonly thresholds: ShadowThresholds;
   readonly windowMinutes: number;
   /** One variant's answers of [start, end]. */
-  readonly answers: (variant: 'champion' | 'shadow', start: Date, end: Date) => Promise<readonly CapturedScore[]>;
+  readonly answers: ShadowPorts['answers'];
   /** Where ShadowCompared is published. */
   readonly publisher: EventPublisher;
   readonly now?: () => Date;
 }
 
 export function createHandler(deps: ShadowHandlerDeps) {
+  const { metrics, logger } = deps.powertools;
+  const ports: ShadowPorts = {
+    answers: deps.answers,
+    publishCompared: (data) => deps.publisher.publish([busEvent('ShadowCompared', EVENT_SOURCES.shadow, data)]),
+    compared: (result) => {
+      metrics.addDimension('model', deps.model);
+      metrics.addMetric('ShadowPairs', 'Count', result.pairs);
+      metrics.addMetric('ShadowUnpairedChampion', 'Count', result.unpaired.champion);
+      metrics.addMetric('ShadowUnpairedShadow', 'Count', result.unpaired.shadow);
+      // Judged windows only: a handful of pairs would page on noise.
+      if (result.judged) {
+        metrics.addMetric('ShadowAgreement', 'None', result.agreement);
+        metrics.addMetric('ShadowScorePsi', 'None', result.scorePsi);
+        metrics.addMetric('ShadowMeanAbsDiff', 'None', result.meanAbsDiff);
+        metrics.addMetric('ShadowP99AbsDiff', 'None', result.p99AbsDiff);
+      }
+      logger.info('shadow comparison', { ...result });
+    },
+  };
   const base = async (event: unknown): Promise<ShadowResult> => {
-    const end = (deps.now ?? (() => new Date()))();
     const pipeline = PipelineInvocation.safeParse(event);
-    const minutes = pipeline.success ? pipeline.data.windowMinutes : deps.windowMinutes;
-    const start = new Date(end.getTime() - minutes * 60_000);
-    const [champion, shadow] = await Promise.all([
-      deps.answers('champion', start, end),
-      deps.answers('shadow', start, end),
-    ]);
-    const comparison = compareShadow(champion, shadow, deps.policy);
-    const verdict = shadowVerdict(comparison, deps.thresholds);
-    const { metrics, logger } = deps.powertools;
-    metrics.addDimension('model', deps.model);
-    metrics.addMetric('ShadowPairs', 'Count', comparison.pairs);
-    metrics.addMetric('ShadowUnpairedChampion', 'Count', comparison.unpaired.champion);
-    metrics.addMetric('ShadowUnpairedShadow', 'Count', comparison.unpaired.shadow);
-    // Judged windows only: a handful of pairs would page on noise.
-    if (verdict.judged) {
-      metrics.addMetric('ShadowAgreement', 'None', comparison.agreement);
-      metrics.addMetric('ShadowScorePsi', 'None', comparison.scorePsi);
-      metrics.addMetric('ShadowMeanAbsDiff', 'None', comparison.meanAbsDiff);
-      metrics.addMetric('ShadowP99AbsDiff', 'None', comparison.p99AbsDiff);
-    }
-    const result: ShadowResult = {
-      model: deps.model,
-      windowStart: start.toISOString(),
-      windowEnd: end.toISOString(),
-      ...comparison,
-      ...verdict,
-    };
-    logger.info('shadow comparison', { ...result });
-    const data: ShadowComparedData = {
-      model: deps.model,
+    const run: ShadowRun = {
       trigger: pipeline.success ? 'pipeline' : 'schedule',
-      windowStart: result.windowStart,
-      windowEnd: result.windowEnd,
-      pairs: comparison.pairs,
-      unpaired: comparison.unpaired,
-      meanAbsDiff: comparison.meanAbsDiff,
-      p99AbsDiff: comparison.p99AbsDiff,
-      agreement: comparison.agreement,
-      scorePsi: Math.max(0, comparison.scorePsi),
-      passed: verdict.passed,
-      judged: verdict.judged,
-      reasons: [...verdict.reasons],
+      end: (deps.now ?? (() => new Date()))(),
+      windowMinutes: pipeline.success ? pipeline.data.windowMinutes : deps.windowMinutes,
     };
-    await deps.publisher.publish([busEvent('ShadowCompared', EVENT_SOURCES.shadow, data)]);
-    return result;
+    return runShadowComparison(run, ports, deps);
   };
   let handler = middy<unknown, ShadowResult, Error, Context>(base);
   for (const m of powertoolsMiddlewares(deps.powertools)) handler = handler.use(m);
@@ -126,7 +88,11 @@ export function createHandler(deps: ShadowHandlerDeps) {
 }
 
 /** The handler the function runs: its ports from the environment (built at the first invocation's cold start). */
-export function handlerFromEnvironment(module: AnyModelModule, env: z.output<typeof ShadowEnv>) {
+export function handlerFromEnvironment(
+  module: AnyModelModule,
+  raw: Readonly<Record<string, string | undefined>> = process.env,
+) {
+  const env = parseEnv(ShadowEnv, raw);
   const s3 = s3Client();
   module.policy.validate(env.MODEL_THRESHOLDS);
   return createHandler({

@@ -1,10 +1,8 @@
 // The shadow comparison: the champion's and the shadow's captured answers paired by inference id, their score
 // differences, decision agreement at the policy thresholds, PSI of the shadow's scores vs the champion's, a verdict.
 import { z } from 'zod';
-import { binOf, PSI_EPSILON } from '../drift/core.js';
-
-// Capture is laid out the same for every variant, and PSI is binned the same way: the drift check owns both.
-export { captureHourPrefixes } from '../drift/core.js';
+import { binOf, PSI_EPSILON } from '../shared/capture.js';
+import type { ShadowComparedData } from '../shared/contracts/events.js';
 
 /** One captured answer: the score of the scored transaction (row 0 of the request) under its inference id. */
 export interface CapturedScore {
@@ -153,6 +151,76 @@ export function shadowVerdict(comparison: ShadowComparison, thresholds: ShadowTh
     reasons.push(`mean |score difference| ${comparison.meanAbsDiff.toFixed(4)} is above ${thresholds.maxMeanAbsDiff}`);
   }
   return { passed: reasons.length === 0, judged: true, reasons };
+}
+
+// ---- One comparison run over its ports
+
+export interface ShadowResult extends ShadowComparison, ShadowVerdict {
+  readonly model: string;
+  readonly windowStart: string;
+  readonly windowEnd: string;
+}
+
+/** What starts a comparison: a schedule reads the configured window, the pipeline names the candidate's bake. */
+export interface ShadowRun {
+  readonly trigger: ShadowComparedData['trigger'];
+  readonly end: Date;
+  readonly windowMinutes: number;
+}
+
+export interface ShadowPorts {
+  /** One variant's answers of [start, end]. */
+  readonly answers: (variant: 'champion' | 'shadow', start: Date, end: Date) => Promise<readonly CapturedScore[]>;
+  /** Publishes ShadowCompared. */
+  readonly publishCompared: (data: ShadowComparedData) => Promise<void>;
+  /** Told of each result before it is published (metrics, logs). */
+  readonly compared?: (result: ShadowResult) => void;
+}
+
+export interface ShadowConfig {
+  readonly model: string;
+  readonly policy: DecisionPolicy;
+  readonly thresholds: ShadowThresholds;
+}
+
+/** One comparison: both variants' answers of the window → pairs, differences, agreement, PSI → a verdict, published. */
+export async function runShadowComparison(
+  run: ShadowRun,
+  ports: ShadowPorts,
+  config: ShadowConfig,
+): Promise<ShadowResult> {
+  const { end } = run;
+  const start = new Date(end.getTime() - run.windowMinutes * 60_000);
+  const [champion, shadow] = await Promise.all([
+    ports.answers('champion', start, end),
+    ports.answers('shadow', start, end),
+  ]);
+  const comparison = compareShadow(champion, shadow, config.policy);
+  const verdict = shadowVerdict(comparison, config.thresholds);
+  const result: ShadowResult = {
+    model: config.model,
+    windowStart: start.toISOString(),
+    windowEnd: end.toISOString(),
+    ...comparison,
+    ...verdict,
+  };
+  ports.compared?.(result);
+  await ports.publishCompared({
+    model: config.model,
+    trigger: run.trigger,
+    windowStart: result.windowStart,
+    windowEnd: result.windowEnd,
+    pairs: comparison.pairs,
+    unpaired: comparison.unpaired,
+    meanAbsDiff: comparison.meanAbsDiff,
+    p99AbsDiff: comparison.p99AbsDiff,
+    agreement: comparison.agreement,
+    scorePsi: Math.max(0, comparison.scorePsi),
+    passed: verdict.passed,
+    judged: verdict.judged,
+    reasons: [...verdict.reasons],
+  });
+  return result;
 }
 
 // ---- SageMaker data capture (the format SageMaker and the local endpoint proxy write)

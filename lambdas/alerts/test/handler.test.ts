@@ -10,6 +10,7 @@ import type { FraudSuspectedData } from '../../shared/contracts/events.js';
 import { createPowertools } from '../../shared/powertools.js';
 import { lambdaContext } from '../../shared/test/apigw.js';
 import { createTable, type LocalServer, startDynalite, TABLES } from '../../shared/test/local.js';
+import { createHandler } from '../app.js';
 import type { Alert } from '../core.js';
 import { SnsAlertPublisher } from '../sns-alert-publisher.js';
 
@@ -46,7 +47,7 @@ async function handlerWith(publisher: { publish(alert: Alert): Promise<void> }) 
   const client = new DynamoDBClient(dynamo.clientOptions);
   await createTable(client, TABLES.idempotency(table));
   client.destroy();
-  return mod.createHandler({
+  return createHandler({
     powertools: createPowertools({ serviceName: 'alerts' }),
     publisher,
     idempotencyStore: new DynamoDBPersistenceLayer({

@@ -1,7 +1,18 @@
 // The stream drift check: PSI against the baseline bins, thresholds and minimum samples, v2 capture parsing.
 
+import { binOf, captureHourPrefixes } from '../../shared/capture.js';
+import type { DriftAssessment } from '../../shared/contracts/api.js';
+import type { ModelDriftDetectedData } from '../../shared/contracts/events.js';
 import { driftFromAlarm } from '../alarm-relay.js';
-import { assessDrift, binOf, captureHourPrefixes, driftEvent, type PsiBins, parseCapture, psi } from '../core.js';
+import {
+  assessDrift,
+  type DriftCheckPorts,
+  driftEvent,
+  type PsiBins,
+  parseCapture,
+  psi,
+  runDriftCheck,
+} from '../core.js';
 
 const deciles = { name: 'x', edges: [1, 2, 3, 4, 5, 6, 7, 8, 9], proportions: Array(10).fill(0.1) };
 const baseline: PsiBins = {
@@ -144,5 +155,50 @@ describe('GIVEN a Model Monitor drift alarm', () => {
   test('WHEN it returns to OK or is not a drift metric THEN nothing is relayed', () => {
     expect(driftFromAlarm('m', 0.1, detail('OK', 'feature_baseline_drift_x'))).toBeUndefined();
     expect(driftFromAlarm('m', 0.1, detail('ALARM', 'Invocation5XXErrors'))).toBeUndefined();
+  });
+});
+
+describe('GIVEN the drift check over in-memory ports', () => {
+  const now = new Date('2026-01-01T01:00:00Z');
+  const config = { model: 'm', featureNames: ['x', 'y'], thresholds: { default: 0.2, features: {} }, minSamples: 500 };
+  const run = async (shift: number) => {
+    const steps: string[] = [];
+    const saved: DriftAssessment[] = [];
+    const published: ModelDriftDetectedData[] = [];
+    const x = uniform(600);
+    const ports: DriftCheckPorts = {
+      baseline: async () => ({ baseline, source: 's3://b/psi-bins.json' }),
+      window: async (end) => ({
+        rows: x.map((v) => [v, v / shift]),
+        scores: uniform(600, 1),
+        start: new Date(end.getTime() - 3_600_000),
+        end,
+      }),
+      assessed: () => void steps.push('assessed'),
+      publishDrift: async (data) => {
+        steps.push('published');
+        published.push(data);
+      },
+      saveAssessment: async (a) => {
+        steps.push('saved');
+        saved.push(a);
+        return 'written';
+      },
+    };
+    return { outcome: await runDriftCheck(now, ports, config), steps, saved, published };
+  };
+
+  test('WHEN a feature drifts THEN it is assessed, ModelDriftDetected is published, then the assessment is stored', async () => {
+    const { outcome, steps, saved, published } = await run(2);
+    expect(steps).toEqual(['assessed', 'published', 'saved']);
+    expect(published[0]).toMatchObject({ model: 'm', features: [{ name: 'y' }], windowEnd: now.toISOString() });
+    expect(saved[0]).toMatchObject({ model: 'm', drifted: true, assessedAt: now.toISOString() });
+    expect(outcome.stored).toBe('written');
+  });
+
+  test('WHEN nothing drifts THEN nothing is published and the assessment is still stored', async () => {
+    const { steps, saved } = await run(1);
+    expect(steps).toEqual(['assessed', 'saved']);
+    expect(saved[0]).toMatchObject({ drifted: false, judged: true, baseline: 's3://b/psi-bins.json' });
   });
 });

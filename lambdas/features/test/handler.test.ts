@@ -7,6 +7,7 @@ import fraudDetector from '../../../models/fraud-detector/src/module.js';
 import type { Transaction } from '../../../models/shared/contracts/transaction.js';
 import { dynamoDocumentClient } from '../../shared/aws.js';
 import { createPowertools } from '../../shared/powertools.js';
+import { createHandler } from '../app.js';
 import type { AggregateStore } from '../core.js';
 import { type LocalServer, startDynalite } from './local-servers.js';
 
@@ -120,7 +121,7 @@ describe('features handler', () => {
         return inner.put(pk, kind, state, expected);
       },
     };
-    const handler = mod.createHandler({
+    const handler = createHandler({
       powertools: createPowertools({ serviceName: 'features' }),
       store,
       module: fraudDetector,

@@ -7,13 +7,13 @@ import { InMemoryEventPublisher } from '../../shared/adapters/event-publisher.js
 import { dynamoDocumentClient, s3Client } from '../../shared/aws.js';
 import { createPowertools } from '../../shared/powertools.js';
 import { DynamoLabelStore, S3GroundTruthSink } from '../adapters.js';
+import { createHttpHandler } from '../app.js';
 
 const TABLE = 'labels';
 const BUCKET = 'monitoring';
 const PREFIX = 'fraud-detector/ground-truth';
 let dynamo: LocalServer;
 let s3server: LocalServer;
-let mod: typeof import('../handler.js');
 let busEntry: typeof import('../events-handler.js');
 const context = { awsRequestId: 'req-ctx', functionName: 'feedback' } as Context;
 
@@ -72,7 +72,7 @@ beforeAll(async () => {
     GROUND_TRUTH_PREFIX: PREFIX,
     EVENT_BUS_NAME: 'aims-test',
   });
-  mod = await import('../handler.js');
+  await import('../handler.js');
   busEntry = await import('../events-handler.js');
 });
 afterAll(async () => {
@@ -81,7 +81,7 @@ afterAll(async () => {
 
 function httpWithMemoryBus() {
   const events = new InMemoryEventPublisher();
-  const handler = mod.createHttpHandler({
+  const handler = createHttpHandler({
     powertools: createPowertools({ serviceName: 'feedback' }),
     labels: new DynamoLabelStore(dynamoDocumentClient(dynamo.clientOptions), TABLE),
     groundTruth: new S3GroundTruthSink(s3Client(s3server.clientOptions), BUCKET),

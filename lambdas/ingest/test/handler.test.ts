@@ -9,6 +9,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, EventBridgeE
 import { type LocalServer, startKinesalite } from '../../features/test/local-servers.js';
 import { kinesisClient } from '../../shared/aws.js';
 import { createPowertools } from '../../shared/powertools.js';
+import { createHttpHandler } from '../app.js';
 import type { PutOutcome, StreamRecord } from '../core.js';
 import { txn } from './fixtures.js';
 
@@ -107,7 +108,7 @@ describe('POST /v1/transactions (handler)', () => {
             : { ok: true, shardId: 's', sequenceNumber: '1' },
         ),
     };
-    const handler = mod.createHttpHandler({
+    const handler = createHttpHandler({
       powertools: createPowertools({ serviceName: 'ingest' }),
       stream: refusing,
     });
@@ -127,7 +128,7 @@ describe('POST /v1/transactions (handler)', () => {
         throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { name: 'Error' });
       },
     };
-    const handler = mod.createHttpHandler({ powertools: createPowertools({ serviceName: 'ingest' }), stream: down });
+    const handler = createHttpHandler({ powertools: createPowertools({ serviceName: 'ingest' }), stream: down });
     const res = (await handler(apiEvent({ transactions: [txn(1)] }), context)) as APIGatewayProxyResult;
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body)).toEqual({

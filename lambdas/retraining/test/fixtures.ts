@@ -1,8 +1,8 @@
 // Test fixtures for the retraining tasks: an in-memory object store, Athena-style CSV, and a training output tar.
 import { createHash } from 'node:crypto';
 import { FEATURE_NAMES } from '../../../models/fraud-detector/src/features.js';
+import type { ObjectStore } from '../core.js';
 import { writeTarGz } from '../tar.js';
-import type { ObjectStore } from '../tasks.js';
 
 export class MemoryObjectStore implements ObjectStore {
   readonly objects = new Map<string, Buffer>();

@@ -1,11 +1,13 @@
 // The shadow comparison's pure core: pairing by inference id, differences, agreement at the policy, PSI, verdict.
 import { describe, expect, it } from '@jest/globals';
 import { decide } from '../../../models/shared/contracts/decision.js';
+import { captureHourPrefixes } from '../../shared/capture.js';
+import type { ShadowComparedData } from '../../shared/contracts/events.js';
 import {
   type CapturedScore,
-  captureHourPrefixes,
   compareShadow,
   parseCapturedScores,
+  runShadowComparison,
   samplePsi,
   shadowVerdict,
 } from '../core.js';
@@ -181,5 +183,49 @@ describe('captureHourPrefixes', () => {
     expect(
       captureHourPrefixes('m/ep/', 'shadow', new Date('2026-11-23T09:50:00Z'), new Date('2026-11-23T10:10:00Z')),
     ).toEqual(['m/ep/shadow/2026/11/23/09/', 'm/ep/shadow/2026/11/23/10/']);
+  });
+});
+
+describe('runShadowComparison over in-memory ports', () => {
+  it('GIVEN a run WHEN compared THEN both variants are read over its window, observed, then ShadowCompared is published', async () => {
+    const reads: string[] = [];
+    const steps: string[] = [];
+    const published: ShadowComparedData[] = [];
+    const scores = answers([
+      ['a', 0.1],
+      ['b', 0.6],
+      ['c', 0.95],
+    ]);
+    const end = new Date('2026-11-23T10:00:00Z');
+    const result = await runShadowComparison(
+      { trigger: 'pipeline', end, windowMinutes: 30 },
+      {
+        answers: async (variant, start, until) => {
+          reads.push(`${variant} ${start.toISOString()} ${until.toISOString()}`);
+          return scores;
+        },
+        compared: () => void steps.push('compared'),
+        publishCompared: async (data) => {
+          steps.push('published');
+          published.push(data);
+        },
+      },
+      { model: 'm', policy, thresholds },
+    );
+    expect(reads.sort()).toEqual([
+      'champion 2026-11-23T09:30:00.000Z 2026-11-23T10:00:00.000Z',
+      'shadow 2026-11-23T09:30:00.000Z 2026-11-23T10:00:00.000Z',
+    ]);
+    expect(steps).toEqual(['compared', 'published']);
+    expect(result).toMatchObject({ model: 'm', pairs: 3, agreement: 1, passed: true, judged: true });
+    expect(published).toEqual([
+      expect.objectContaining({
+        model: 'm',
+        trigger: 'pipeline',
+        pairs: 3,
+        passed: true,
+        windowStart: '2026-11-23T09:30:00.000Z',
+      }),
+    ]);
   });
 });

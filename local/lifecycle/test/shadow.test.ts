@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { readCapturedScores } from '../../../lambdas/shadow/adapters.js';
-import { createHandler, type ShadowResult } from '../../../lambdas/shadow/app.js';
-import { type CapturedScore, compareShadow, shadowVerdict } from '../../../lambdas/shadow/core.js';
+import { createHandler } from '../../../lambdas/shadow/app.js';
+import { type CapturedScore, compareShadow, type ShadowResult, shadowVerdict } from '../../../lambdas/shadow/core.js';
 import { s3Client } from '../../../lambdas/shared/aws.js';
 import {
   parseEventDetail,

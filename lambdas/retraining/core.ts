@@ -1,45 +1,20 @@
-// The retraining tasks behind the state machine's Lambda states: coordinate (lock, debounce, approval token),
-// prepareDataset (Athena CSV → train.py channel), evaluate (gate + Triton package + version files), and their wiring.
+// The retraining tasks' use cases behind the state machine's Lambda states: prepareDataset (Athena CSV → train.py
+// channels) and evaluate (gate + Triton package + version files), over the ObjectStore port; coordinate (lock,
+// debounce, approval token) is in coordination.ts.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type { AnyModelModule, QualityVerdict } from '../../models/shared/module.js';
-import { CommonEnv, envInt, envString } from '../shared/env.js';
-import { type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
-import { CoordinationRequest, coordinate, type LockStore } from './coordination.js';
 import { buildTrainingSet } from './dataset.js';
 import { applyGate, championScores, type ScoreMetrics, scoreMetrics } from './evaluation.js';
 import { readTarGz } from './tar.js';
 import { buildTritonArchive } from './triton-archive.js';
 
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
-  if (!match) throw new Error(`expected an s3://bucket/key URI, got '${uri}'`);
-  return { bucket: match[1] as string, key: match[2] as string };
-}
-
 /** Port: the object store the tasks read and write (S3, or s3rver locally). */
 export interface ObjectStore {
   get(uri: string): Promise<Buffer>;
   put(uri: string, body: Buffer | string, contentType: string): Promise<void>;
-}
-
-export class S3ObjectStore implements ObjectStore {
-  constructor(private readonly s3: S3Client) {}
-  async get(uri: string) {
-    const { bucket, key } = parseS3Uri(uri);
-    const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    if (!out.Body) throw new Error(`${uri} has no body`);
-    return Buffer.from(await out.Body.transformToByteArray());
-  }
-  async put(uri: string, body: Buffer | string, contentType: string) {
-    const { bucket, key } = parseS3Uri(uri);
-    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
-  }
 }
 
 const S3Prefix = z.string().regex(/^s3:\/\/[^/]+\/.*\/$/, 'expected an s3:// prefix ending in /');
@@ -185,47 +160,5 @@ export async function evaluate(input: z.infer<typeof EvaluateRequest>, store: Ob
     statisticsUri: `${input.versionPrefix}baseline/statistics.json`,
     constraintsUri: `${input.versionPrefix}baseline/constraints.json`,
     reasons: [] as string[],
-  };
-}
-
-function wrap<I, O>(powertools: Powertools, schema: z.ZodType<I>, run: (input: I) => Promise<O>) {
-  let handler = middy<unknown, O, Error, Context>(async (event: unknown) => run(schema.parse(event)));
-  for (const m of powertoolsMiddlewares(powertools)) handler = handler.use(m);
-  return handler;
-}
-
-export const RetrainingEnv = CommonEnv.extend({
-  LOCK_TABLE_NAME: envString(),
-  LEASE_HOURS: envInt(),
-  DRIFT_DEBOUNCE_HOURS: envInt(0),
-});
-
-export interface CoordinateDeps {
-  readonly powertools: Powertools;
-  readonly locks: LockStore;
-  readonly settings: { leaseHours: number; driftDebounceHours: number };
-}
-export interface ObjectTaskDeps {
-  readonly powertools: Powertools;
-  readonly store: ObjectStore;
-  /** The model these tasks train: its request schema, baseline and quality gate. */
-  readonly module: AnyModelModule;
-}
-
-/** Lock, drift debounce and approval token (DynamoDB only). */
-export const createCoordinateHandler = (deps: CoordinateDeps) =>
-  wrap(deps.powertools, CoordinationRequest, (r) => coordinate(r, deps.locks, deps.settings));
-/** Athena result → train/validation/test channels (S3 only). */
-export const createPrepareDatasetHandler = (deps: ObjectTaskDeps) =>
-  wrap(deps.powertools, PrepareDatasetRequest, (r) => prepareDataset(r, deps.store, deps.module));
-/** Challenger vs champion, gate, Triton package (S3 only). */
-export const createEvaluateHandler = (deps: ObjectTaskDeps) =>
-  wrap(deps.powertools, EvaluateRequest, (r) => evaluate(r, deps.store, deps.module));
-
-export function createHandlers(deps: CoordinateDeps & ObjectTaskDeps) {
-  return {
-    coordinate: createCoordinateHandler(deps),
-    prepareDataset: createPrepareDatasetHandler(deps),
-    evaluate: createEvaluateHandler(deps),
   };
 }

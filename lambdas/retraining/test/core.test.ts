@@ -1,7 +1,7 @@
 // The retraining tasks over an in-memory store: the training set train.py reads, and evaluate's gate + packaging.
 import fraudDetector from '../../../models/fraud-detector/src/module.js';
+import { evaluate, prepareDataset } from '../core.js';
 import { readTarGz } from '../tar.js';
-import { evaluate, prepareDataset } from '../tasks.js';
 import { athenaCsv, FEATURES, MemoryObjectStore, TEMPLATE, trainingOutput } from './fixtures.js';
 
 const prefix = 's3://lake/training-sets/fraud-detector/run-1/';
