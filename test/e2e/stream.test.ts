@@ -5,12 +5,12 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { IngestResponse } from '../../lambdas/shared/contracts/api.js';
 import type { CustomerState, MerchantState } from '../../models/fraud-detector/src/features.js';
 import type { Transaction } from '../../models/shared/contracts/transaction.js';
+import { eventually } from '../support/eventually.js';
 import {
   type Caller,
   call,
   callerFor,
   type E2eStage,
-  eventually,
   PATHS,
   refOf,
   ruleTargetsFor,

@@ -171,8 +171,13 @@ describe('local API limits and failures', () => {
     expect(await errorOf(await ingest())).toEqual([502, { code: 'internal_error', message: 'Internal server error' }]);
     integration = () => ({ ok: true, durationMs: 1, payload: { statusCode: 'two hundred' } });
     expect((await errorOf(await ingest()))[0]).toBe(502);
+    // The function answers only once the gateway has given up on it (its 300 ms integration timeout is the subject).
+    let answer: () => void = () => {};
     integration = () =>
-      new Promise((resolve) => setTimeout(() => resolve({ ok: true, durationMs: 500, payload: {} }), 600));
+      new Promise((resolve) => {
+        answer = () => resolve({ ok: true, durationMs: 500, payload: {} });
+      });
     expect((await errorOf(await ingest()))[0]).toBe(504);
+    answer();
   });
 });

@@ -75,13 +75,20 @@ describe('startLocalBackends', () => {
 
   it('GIVEN a running backends process WHEN it dies THEN onCrash gets an error naming it and its log', async () => {
     const crashes: Error[] = [];
+    let crashed: () => void = () => {};
+    const firstCrash = new Promise<void>((resolve) => {
+      crashed = resolve;
+    });
     const backends = await startLocalBackends({
       dataDir: join(dataDir, 'crash'),
       buckets: [],
-      onCrash: (error) => crashes.push(error),
+      onCrash: (error) => {
+        crashes.push(error);
+        crashed();
+      },
     });
     process.kill(backends.pid as number, 'SIGKILL');
-    for (let i = 0; i < 100 && crashes.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await firstCrash;
     expect(crashes).toHaveLength(1);
     expect(crashes[0]?.message).toMatch(/local backends process .* exited unexpectedly \(SIGKILL\)/);
     expect(crashes[0]?.message).toContain(join(dataDir, 'crash', 'logs', 'backends.log'));

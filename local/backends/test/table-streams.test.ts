@@ -209,13 +209,17 @@ describe('local DynamoDB streams across a SIGKILL of the backends process', () =
   ) {
     process.env.AIMS_TEST_STREAM_CRASH = `${table}:${when}`;
     let backends: LocalBackends;
+    let crashed: (error: Error) => void = () => {};
+    const crash = new Promise<Error>((resolve) => {
+      crashed = resolve;
+    });
     try {
       backends = await startLocalBackends({
         dataDir,
         buckets: [],
         account: ACCOUNT,
         region: REGION,
-        onCrash: () => undefined,
+        onCrash: (error) => crashed(error),
       });
     } finally {
       delete process.env.AIMS_TEST_STREAM_CRASH;
@@ -225,7 +229,7 @@ describe('local DynamoDB streams across a SIGKILL of the backends process', () =
     // The write never gets an answer: the process kills itself between the intent and the record.
     await expect(dynamo.send(new PutItemCommand({ TableName: table, Item: item }))).rejects.toThrow();
     dynamo.destroy();
-    for (let i = 0; i < 100 && backends.failure() === undefined; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await crash).message).toMatch(/SIGKILL/);
     expect(backends.failure()?.message).toMatch(/SIGKILL/);
     expect(isAlive(backends.pid as number)).toBe(false);
   }

@@ -1,6 +1,7 @@
 // Tests of the local Lambda runtime with hand-written handlers: context, env, errors, timeouts, pool, logs.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { eventually } from '../../../test/support/eventually.js';
 import { FunctionNotFoundError, type LambdaRuntime, startLambdaRuntime } from '../runtime.js';
 import { closedEndpoints, functionArn, functionResource, makeTemplate, tempDir } from './fixtures.js';
 
@@ -230,9 +231,16 @@ describe('startLambdaRuntime', () => {
   it('GIVEN invocations WHEN they ran THEN the log file has START/END/REPORT and the console lines with the request id', async () => {
     const result = await runtime.invoke('EchoTwin', { marker: 'log-me' });
     const requestId = result.ok ? (result.payload as { context: { awsRequestId: string } }).context.awsRequestId : '';
-    // stdout of a worker reaches the parent asynchronously.
-    await new Promise((r) => setTimeout(r, 100));
-    const log = readFileSync(runtime.logFile('EchoTwin'), 'utf8');
+    // stdout of a worker reaches the parent asynchronously: wait for the invocation's last line, bounded.
+    const log = await eventually(
+      'the REPORT line in the log file',
+      () => {
+        const text = readFileSync(runtime.logFile('EchoTwin'), 'utf8');
+        return text.includes(`REPORT RequestId: ${requestId}`) ? text : undefined;
+      },
+      5_000,
+      10,
+    );
     expect(runtime.logFile('EchoTwin')).toBe(join(dataDir, 'logs', 'EchoTwin.log'));
     expect(log).toContain(`START RequestId: ${requestId} Version: $LATEST`);
     expect(log).toMatch(new RegExp(`\\t${requestId}\\tINFO\\techo called \\{"marker":"log-me"\\}`));

@@ -8,6 +8,7 @@ import { CloudFormationClient, DescribeStacksCommand, UpdateStackCommand } from 
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RETRAINING_TASKS } from '../../../lib/constructs/retraining-workflow.js';
+import { eventually } from '../../../test/support/eventually.js';
 import { type LocalStage, ROOT, startLocalStage } from '../../stage.js';
 import { PYTHON } from '../training.js';
 import { servedVersion } from './support.js';
@@ -37,16 +38,6 @@ function retrainingEvents(stage: LocalStage, detailType: string) {
     .archive()
     .filter((a) => a.event.source === 'aims.retraining' && a.event['detail-type'] === detailType)
     .map((a) => (a.event.detail as { data: Record<string, unknown> }).data);
-}
-
-async function until<T>(probe: () => T | undefined, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('GIVEN a local stage whose lake holds drifted, labelled history', () => {
@@ -92,12 +83,18 @@ describe('GIVEN a local stage whose lake holds drifted, labelled history', () =>
     expect(report.ok).toBe(true);
     expect((report as { payload: { drifted: unknown[]; samples: number } }).payload.drifted.length).toBeGreaterThan(0);
     // ModelDriftDetected → the bus rule → the state machine (trigger drift)
-    const execution = await until(
+    const execution = await eventually(
+      'the drift-triggered execution',
       () => stage.lifecycle.stepFunctions.list().find((e) => e.input.includes('"drift"')),
       15_000,
-      'the drift-triggered execution',
+      200,
     );
-    await until(() => (execution.states.includes('BuildDataset') ? true : undefined), 30_000, 'the lock to be held');
+    await eventually(
+      'the lock to be held',
+      () => (execution.states.includes('BuildDataset') ? true : undefined),
+      30_000,
+      200,
+    );
     const second = stage.lifecycle.startRetraining('api');
     const refused = await stage.lifecycle.waitForExecution(second.executionArn);
     expect(refused.status).toBe('SUCCEEDED');

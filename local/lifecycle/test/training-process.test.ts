@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { eventually } from '../../../test/support/eventually.js';
 import { tempDir } from '../../lambda/test/fixtures.js';
 
 const TRAINING_MODULE = fileURLToPath(new URL('../training.ts', import.meta.url));
@@ -15,15 +16,6 @@ function running(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return condition();
 }
 
 describe('pythonTiedToParent', () => {
@@ -46,11 +38,14 @@ describe('pythonTiedToParent', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
-    parent.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
+    const firstLine = new Promise<void>((resolve) => {
+      parent.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/\n/.test(out)) resolve();
+      });
     });
     try {
-      expect(await waitFor(() => /\n/.test(out), 30_000)).toBe(true);
+      await firstLine;
       const [pid, greeting, ...argv] = out.trim().split(' ');
       expect(greeting).toBe('beside');
       expect(argv).toEqual([script, '--hyperparameters', 'h.json']);
@@ -58,7 +53,8 @@ describe('pythonTiedToParent', () => {
       expect(running(python)).toBe(true);
 
       parent.kill('SIGKILL');
-      expect(await waitFor(() => !running(python), 5_000)).toBe(true);
+      // Not our child, so no exit event reaches us: watch /proc, bounded.
+      await eventually('the orphaned training script to end', () => (running(python) ? undefined : true), 5_000, 50);
     } finally {
       parent.kill('SIGKILL');
     }

@@ -46,9 +46,17 @@ const score = async (): Promise<{ status: number; version: string; value: number
 };
 
 /** Keeps `concurrency` request loops running until `stop()`; records every outcome. */
+/** `concurrency` clients scoring in a loop; `answered(n)` resolves once n answers in all have come back. */
 function loadLoop(concurrency: number) {
   const results: { status: number; version: string; value: number }[] = [];
   const errors: unknown[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  const settle = () => {
+    for (const w of waiters.filter((x) => results.length + errors.length >= x.count)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  };
   let running = true;
   const loops = Array.from({ length: concurrency }, async () => {
     while (running) {
@@ -57,11 +65,17 @@ function loadLoop(concurrency: number) {
       } catch (err) {
         errors.push(err);
       }
+      settle();
     }
   });
   return {
     results,
     errors,
+    answered: (count: number) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ count, resolve });
+        settle();
+      }),
     stop: async () => {
       running = false;
       await Promise.all(loops);
@@ -77,12 +91,13 @@ const load = (name: string, parameters?: Record<string, string>) =>
 
 test('GIVEN steady load WHEN a new version is loaded via the repository API THEN no request fails and responses switch to it', async () => {
   const traffic = loadLoop(16);
-  await new Promise((r) => setTimeout(r, 300));
+  await traffic.answered(64);
   const res = await load(MODEL_NAME, { version: '2', path: join(root, 'v2') });
   expect(res.status).toBe(200);
   expect(res.json).toEqual({ model_name: MODEL_NAME, model_version: '2', model_dir: join(root, 'v2') });
   const afterSwap = traffic.results.length;
-  await new Promise((r) => setTimeout(r, 300));
+  // Enough answers after the swap that some were sent after the load call returned (16 may have been in flight).
+  await traffic.answered(afterSwap + 16 + 64);
   await traffic.stop();
 
   expect(traffic.errors).toEqual([]);
@@ -125,14 +140,11 @@ test('GIVEN steady load WHEN the model dir is replaced and SIGHUP is sent THEN i
   // SIGHUP re-reads the server's current model dir, which is now v2's; put v3 there.
   cpSync(join(root, 'v3'), join(root, 'v2'), { recursive: true });
   const traffic = loadLoop(8);
-  await new Promise((r) => setTimeout(r, 200));
-  const swaps = server.logs.filter((l) => l.event === 'model_swapped').length;
+  await traffic.answered(32);
+  const swapped = server.waitForLog('model_swapped', 10_000, server.logs.length);
   server.child.kill('SIGHUP');
-  const deadline = Date.now() + 10_000;
-  while (server.logs.filter((l) => l.event === 'model_swapped').length === swaps && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await new Promise((r) => setTimeout(r, 200));
+  await swapped;
+  await traffic.answered(traffic.results.length + 8 + 32);
   await traffic.stop();
   expect(traffic.errors).toEqual([]);
   expect(traffic.results.every((r) => r.status === 200)).toBe(true);
@@ -144,6 +156,10 @@ test('GIVEN a request mid-upload WHEN SIGTERM arrives THEN it is still answered,
   const body = inferBody([ROW]);
   const half = Math.floor(body.length / 2);
   let finish: () => void = () => {};
+  let flushed: () => void = () => {};
+  const halfWritten = new Promise<void>((resolve) => {
+    flushed = resolve;
+  });
   const answered = new Promise<{ status: number; text: string; connection: string | undefined }>((resolve, reject) => {
     const req = request(
       `${server.url}/v2/models/${MODEL_NAME}/infer`,
@@ -157,13 +173,16 @@ test('GIVEN a request mid-upload WHEN SIGTERM arrives THEN it is still answered,
       },
     );
     req.on('error', reject);
-    req.write(body.slice(0, half));
+    req.write(body.slice(0, half), () => flushed());
     finish = () => req.end(body.slice(half));
   });
-  await new Promise((r) => setTimeout(r, 200));
+  // The half is on the wire, and a later connection answered: the server has accepted the upload's connection.
+  await halfWritten;
+  expect((await fetch(`${server.url}/ping`)).status).toBe(200);
   server.child.kill('SIGTERM');
   await server.waitForLog('shutdown_started');
-  // While the upload is unfinished the server must keep running and refuse new connections.
+  // While the upload is unfinished the server must keep running and refuse new connections: a real process observed
+  // for a bounded moment (there is no event for "has not exited").
   await new Promise((r) => setTimeout(r, 200));
   expect(server.child.exitCode).toBeNull();
   await expect(fetch(`${server.url}/ping`)).rejects.toThrow();

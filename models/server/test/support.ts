@@ -76,7 +76,8 @@ export interface RunningServer {
   stderr: () => string;
   /** Resolves with the exit code once the process has exited. */
   exited: Promise<number | null>;
-  waitForLog(event: string, timeoutMs?: number): Promise<LogLine>;
+  /** The first `event` log line at index `from` or later (default: any), as soon as it is written. */
+  waitForLog(event: string, timeoutMs?: number, from?: number): Promise<LogLine>;
   stop(): Promise<number | null>;
 }
 
@@ -109,8 +110,8 @@ export function spawnServer(args: readonly string[], env: Record<string, string>
     }
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const waitForLog = (event: string, timeoutMs = 20_000): Promise<LogLine> => {
-    const seen = logs.find((l) => l.event === event);
+  const waitForLog = (event: string, timeoutMs = 20_000, from = 0): Promise<LogLine> => {
+    const seen = logs.slice(from).find((l) => l.event === event);
     if (seen) return Promise.resolve(seen);
     return new Promise((res, rej) => {
       const timer = setTimeout(
