@@ -8,11 +8,16 @@ import { EventBridgePublisher, type EventPublisher } from '../shared/adapters/ev
 import { eventBridgeClient, s3Client } from '../shared/aws.js';
 import { driftStatusKey } from '../shared/contracts/api.js';
 import { busEvent, EVENT_SOURCES } from '../shared/contracts/events.js';
-import { CommonEnv, envInt, envString, parseEnv } from '../shared/env.js';
+import { CommonEnv, envInt, envNumber, envString, parseEnv } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
 import { loadChampionBaseline, readCaptureWindow, saveDriftAssessment } from './adapters.js';
-import { AlarmRelayEnv, driftFromAlarm } from './alarm-relay.js';
-import { type DriftCheckConfig, type DriftCheckPorts, type DriftReport, runDriftCheck } from './core.js';
+import {
+  type DriftCheckConfig,
+  type DriftCheckPorts,
+  type DriftReport,
+  driftFromAlarm,
+  runDriftCheck,
+} from './core.js';
 
 export const DriftEnv = CommonEnv.extend({
   MODEL_NAME: envString(),
@@ -27,6 +32,12 @@ export const DriftEnv = CommonEnv.extend({
   EVENT_BUS_NAME: envString(),
   /** Where the latest assessment is written for the models API (monitoring bucket). */
   DRIFT_STATUS_BUCKET: envString(),
+});
+
+export const AlarmRelayEnv = CommonEnv.extend({
+  MODEL_NAME: envString(),
+  EVENT_BUS_NAME: envString(),
+  DISTANCE_THRESHOLD: envNumber(),
 });
 
 const Thresholds = z.object({ default: z.number().positive(), features: z.record(z.string(), z.number().positive()) });

@@ -3,11 +3,11 @@
 import { binOf, captureHourPrefixes } from '../../shared/capture.js';
 import type { DriftAssessment } from '../../shared/contracts/api.js';
 import type { ModelDriftDetectedData } from '../../shared/contracts/events.js';
-import { driftFromAlarm } from '../alarm-relay.js';
 import {
   assessDrift,
   type DriftCheckPorts,
   driftEvent,
+  driftFromAlarm,
   type PsiBins,
   parseCapture,
   psi,
