@@ -2,6 +2,7 @@
 // within the next 24 h out; served nightly in batch over every active merchant and in real time on demand.
 import type { ModelModule } from '../../shared/module.js';
 import { MERCHANT_RULES_MODEL, merchantRulesScore } from './baseline.js';
+import { merchantBatch } from './batch.js';
 import { buildMerchantRows } from './dataset.js';
 import {
   computeFeatures,
@@ -78,6 +79,7 @@ const merchantRisk: MerchantRiskModule = {
     rows: (days, labels) => buildMerchantRows(days, labels),
   },
   gate: { readMetrics: readMerchantMetrics, check: checkMerchantQuality },
+  batch: merchantBatch,
 };
 
 export default merchantRisk;
