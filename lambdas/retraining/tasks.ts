@@ -3,7 +3,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
@@ -16,31 +15,9 @@ import { applyGate, championScores, type ScoreMetrics, scoreMetrics } from './ev
 import { readTarGz } from './tar.js';
 import { buildTritonArchive } from './triton-archive.js';
 
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
-  if (!match) throw new Error(`expected an s3://bucket/key URI, got '${uri}'`);
-  return { bucket: match[1] as string, key: match[2] as string };
-}
+export { type ObjectStore, parseS3Uri, S3ObjectStore } from '../shared/adapters/object-store.js';
 
-/** Port: the object store the tasks read and write (S3, or s3rver locally). */
-export interface ObjectStore {
-  get(uri: string): Promise<Buffer>;
-  put(uri: string, body: Buffer | string, contentType: string): Promise<void>;
-}
-
-export class S3ObjectStore implements ObjectStore {
-  constructor(private readonly s3: S3Client) {}
-  async get(uri: string) {
-    const { bucket, key } = parseS3Uri(uri);
-    const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    if (!out.Body) throw new Error(`${uri} has no body`);
-    return Buffer.from(await out.Body.transformToByteArray());
-  }
-  async put(uri: string, body: Buffer | string, contentType: string) {
-    const { bucket, key } = parseS3Uri(uri);
-    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
-  }
-}
+import type { ObjectStore } from '../shared/adapters/object-store.js';
 
 const S3Prefix = z.string().regex(/^s3:\/\/[^/]+\/.*\/$/, 'expected an s3:// prefix ending in /');
 
