@@ -27,6 +27,7 @@ import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
 import { DECISIONS } from '../../models/shared/contracts/decision.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
+import { BatchInference } from './batch-inference.js';
 import { DRIFT_METRICS, ModelEndpoint, SHADOW_METRICS } from './model-endpoint.js';
 import { ModelMonitor } from './model-monitor.js';
 import { ServiceFunction } from './service-function.js';
@@ -147,7 +148,11 @@ export class Observability extends Construct {
     this.endpoints(found.endpoints, t);
     this.drift(found.functions, found.monitors, t);
     this.shadows(found.functions);
-    this.stateMachines(found.stateMachines, t);
+    this.stateMachines(
+      found.stateMachines.filter((m) => !(m.node.scope instanceof BatchInference)),
+      t,
+    );
+    this.batchRuns(found.stateMachines.filter((m) => m.node.scope instanceof BatchInference));
 
     this.alarms = { ...this.alarmsByKey };
     const all = Object.values(this.alarmsByKey);
@@ -529,6 +534,28 @@ export class Observability extends Construct {
         thresholds.maxScorePsi,
         `${model}: the shadow's score distribution differs from the champion's (PSI)`,
       );
+    }
+  }
+
+  /** Each batch model's nightly run: one run a day, so any failed or timed-out execution alarms. */
+  private batchRuns(machines: StateMachine[]): void {
+    if (machines.length === 0) return;
+    this.section('Batch inference');
+    for (const machine of machines) {
+      const name = machine.node.path;
+      const day = { period: Duration.days(1), statistic: 'Sum' };
+      const failures = new MathExpression({
+        expression: 'FILL(f, 0) + FILL(t, 0)',
+        usingMetrics: { f: machine.metricFailed(day), t: machine.metricTimedOut(day) },
+        label: 'failed or timed out',
+        period: Duration.days(1),
+      });
+      this.graph(`${name}: nightly runs`, [
+        machine.metricStarted({ ...day, label: 'started' }),
+        machine.metricSucceeded({ ...day, label: 'succeeded' }),
+        failures,
+      ]);
+      this.alarm(`batch:${name}:failures`, failures, 0, `${name}: a nightly batch run failed or timed out`);
     }
   }
 

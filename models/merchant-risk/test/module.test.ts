@@ -66,7 +66,10 @@ describe('GIVEN the merchant-risk model folder', () => {
     expect(merchant.fold(state, { ...quiet, date: '2026-03-07' })).toBe(state);
     expect(merchant.key(quiet)).toBe('m-1');
     const calm = merchantRisk.baseline.score(merchantRisk.features.compute(quiet, { merchantHistory: state }), quiet);
-    const alarm = merchantRisk.baseline.score(merchantRisk.features.compute(probed, { merchantHistory: state }), probed);
+    const alarm = merchantRisk.baseline.score(
+      merchantRisk.features.compute(probed, { merchantHistory: state }),
+      probed,
+    );
     expect(calm).toEqual({ score: 0, reasons: [] });
     expect(alarm.score).toBeGreaterThan(0.5);
     expect(alarm.reasons[0]).toMatch(/^night activity: 43% of 14 transactions/);
