@@ -54,7 +54,7 @@ import { EVENT_SOURCES, EVENT_VERSION } from '../../lambdas/shared/contracts/eve
 import type { ModelManifest } from '../../models/shared/manifest.js';
 import { tagModelResource } from './model-metadata.js';
 import { acknowledgeWildcards, nagBucketArn } from './model-registry.js';
-import { athenaQueryGrants, ScopedAthenaQuery } from './retraining-workflow.js';
+import { athenaQueryAcknowledgements, athenaQueryGrants, ScopedAthenaQuery } from './retraining-workflow.js';
 import { ServiceFunction } from './service-function.js';
 
 /** The Task states the local stage overrides or runs (their names are the contract with local/lifecycle). */
@@ -393,16 +393,7 @@ export class BatchInference extends Construct {
     acknowledgeWildcards(this.stateMachine.role.node.findChild('DefaultPolicy'), {
       'Resource::*': 'X-Ray and CloudWatch Logs delivery (vended logs) have no resource-level permissions.',
       [`Resource::${fnRef}`]: 'Granted by the Lambda task: invoking published versions of this one function.',
-      [`Resource::${stack.resolve(stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${props.lake.database}/*` }))}`]:
-        'Granted by the Athena task: tables of the one lake database the query reads.',
-      ...Object.fromEntries(
-        props.lake.reads.map(({ bucket, prefix }) => [
-          `Resource::${nagBucketArn(bucket)}/${prefix}/*`,
-          'The batch query reads the objects of one table location (partitioned by date).',
-        ]),
-      ),
-      [`Resource::${nagBucketArn(props.lake.results.bucket)}/${props.lake.results.prefix}/*`]:
-        'Athena names result objects by query id; the workgroup writes under this one prefix.',
+      ...athenaQueryAcknowledgements(stack, props.lake, 'batch'),
       [`Resource::${stack.resolve(stack.formatArn({ service: 'sagemaker', resource: 'transform-job', resourceName: '*' }))}`]:
         'Transform job names are generated per execution (model, day, execution); scoped to this account.',
     });

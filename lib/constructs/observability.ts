@@ -544,12 +544,7 @@ export class Observability extends Construct {
     for (const machine of machines) {
       const name = machine.node.path;
       const day = { period: Duration.days(1), statistic: 'Sum' };
-      const failures = new MathExpression({
-        expression: 'FILL(f, 0) + FILL(t, 0)',
-        usingMetrics: { f: machine.metricFailed(day), t: machine.metricTimedOut(day) },
-        label: 'failed or timed out',
-        period: Duration.days(1),
-      });
+      const failures = failedExecutions(machine, Duration.days(1));
       this.graph(`${name}: nightly runs`, [
         machine.metricStarted({ ...day, label: 'started' }),
         machine.metricSucceeded({ ...day, label: 'succeeded' }),
@@ -565,12 +560,7 @@ export class Observability extends Construct {
     for (const machine of machines) {
       const name = machine.node.path;
       const hour = { period: Duration.hours(1), statistic: 'Sum' };
-      const failures = new MathExpression({
-        expression: 'FILL(f, 0) + FILL(t, 0)',
-        usingMetrics: { f: machine.metricFailed(hour), t: machine.metricTimedOut(hour) },
-        label: 'failed or timed out',
-        period: Duration.hours(1),
-      });
+      const failures = failedExecutions(machine, Duration.hours(1));
       this.graph(`${name}: executions`, [
         machine.metricStarted({ ...hour, label: 'started' }),
         machine.metricSucceeded({ ...hour, label: 'succeeded' }),
@@ -579,6 +569,17 @@ export class Observability extends Construct {
       this.alarm(`retraining:${name}:failures`, failures, t.retrainingFailuresPerHour, `${name}: failed executions`);
     }
   }
+}
+
+/** A state machine's failed and timed-out executions per `period` (zero when there were none). */
+function failedExecutions(machine: StateMachine, period: Duration): MathExpression {
+  const sum = { period, statistic: 'Sum' };
+  return new MathExpression({
+    expression: 'FILL(f, 0) + FILL(t, 0)',
+    usingMetrics: { f: machine.metricFailed(sum), t: machine.metricTimedOut(sum) },
+    label: 'failed or timed out',
+    period,
+  });
 }
 
 interface Discovered {

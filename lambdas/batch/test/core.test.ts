@@ -3,6 +3,7 @@
 // states, and publish's join, decisions and refusals.
 import { simulate } from '../../../models/fraud-detector/src/simulator/simulate.js';
 import { merchantDays } from '../../../models/merchant-risk/src/aggregates.js';
+import { MERCHANT_DAY_COLUMNS } from '../../../models/merchant-risk/src/batch.js';
 import { emptyHistory, foldDay, type MerchantDay } from '../../../models/merchant-risk/src/features.js';
 import merchantRisk from '../../../models/merchant-risk/src/module.js';
 import { MemoryAggregateStore } from '../../features/test/memory-store.js';
@@ -27,19 +28,7 @@ const all = merchantDays(sim.transactions);
 const active = new Set(all.filter((d) => d.date === DATE).map((d) => d.merchantId));
 const lakeDays = all.filter((d) => active.has(d.merchantId) && d.date >= '2026-03-05' && d.date <= DATE);
 
-const COLUMNS: Record<string, keyof MerchantDay> = {
-  merchant_id: 'merchantId',
-  day: 'date',
-  txn_count: 'count',
-  amount_sum: 'amountSum',
-  amount_max: 'amountMax',
-  small_count: 'smallCount',
-  distinct_customers: 'distinctCustomers',
-  new_customers: 'newCustomers',
-  night_count: 'nightCount',
-  cross_border_count: 'crossBorderCount',
-  online_count: 'onlineCount',
-};
+const COLUMNS: Readonly<Record<string, keyof MerchantDay>> = MERCHANT_DAY_COLUMNS;
 const quote = (v: string) => `"${v.replaceAll('"', '""')}"`;
 /** Athena's CSV of the batch query's result, rows shuffled (prepare must order them itself). */
 function athenaCsv(days: readonly MerchantDay[]): string {

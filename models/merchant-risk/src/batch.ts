@@ -54,7 +54,8 @@ export const MERCHANT_DAYS_QUERY = [
   'ORDER BY x.day, x.merchant_id',
 ].join('\n');
 
-const COLUMNS = {
+/** The query's result columns and the MerchantDay field each one fills. */
+export const MERCHANT_DAY_COLUMNS = {
   merchant_id: 'merchantId',
   day: 'date',
   txn_count: 'count',
@@ -71,7 +72,7 @@ const COLUMNS = {
 /** One result row of MERCHANT_DAYS_QUERY as a MerchantDay (validated: a row the schema refuses fails the run). */
 export function merchantDayFromRow(row: Readonly<Record<string, string>>): MerchantDay {
   const day: Record<string, string | number> = {};
-  for (const [column, field] of Object.entries(COLUMNS)) {
+  for (const [column, field] of Object.entries(MERCHANT_DAY_COLUMNS)) {
     const text = row[column];
     if (text === undefined) throw new Error(`merchant-day row has no column '${column}'`);
     day[field] = field === 'merchantId' || field === 'date' ? text : Number(text);
