@@ -126,6 +126,9 @@ class CapturedTransformJob extends SageMakerCreateTransformJob {
       actions: ['sagemaker:ListTags'],
       resources: [Stack.of(this).formatArn({ service: 'sagemaker', resource: 'transform-job', resourceName: '*' })],
     });
+    // The job runs with the model's own role: CreateTransformJob passes none, so the PassRole CDK adds is dropped.
+    const passRole = policies.findIndex((p) => p.actions.includes('iam:PassRole'));
+    if (passRole >= 0) policies.splice(passRole, 1);
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: the base class renders the state as `any`.
