@@ -117,6 +117,29 @@ describe('GIVEN merchant-risk, served in batch, in each environment', () => {
     }
   });
 
+  test('THEN the state machine may run transform jobs and query the lake, but passes no role and creates no model', () => {
+    const role = new Capture();
+    dev.hasResource('AWS::StepFunctions::StateMachine', {
+      Metadata: { 'aims:role': 'batch-inference' },
+      Properties: { RoleArn: { 'Fn::GetAtt': [role, 'Arn'] } },
+    });
+    const statements = (
+      Object.values(
+        dev.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role.asString() }] } }),
+      ) as Json[]
+    ).flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const actions = new Set(statements.flatMap((st: Json) => [st.Action].flat()));
+    for (const a of [
+      'sagemaker:CreateTransformJob',
+      'sagemaker:StopTransformJob',
+      'athena:StartQueryExecution',
+      'events:PutEvents',
+    ]) {
+      expect(actions).toContain(a);
+    }
+    expect([...actions].filter((a) => a === 'iam:PassRole' || a === 'sagemaker:CreateModel')).toEqual([]);
+  });
+
   test('THEN the tasks function serves the model module with the environment’s thresholds and reaches only its prefixes and the features table', () => {
     const role = new Capture();
     dev.hasResource('AWS::Lambda::Function', {
