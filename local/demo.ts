@@ -15,6 +15,7 @@ import {
   simulate,
 } from '../models/shared/simulator/simulate.js';
 import { type LocalCredentials, localCredentials } from './api/index.js';
+import { runBatchDemo } from './demo-batch.js';
 import { runDriftDemo } from './demo-drift.js';
 import { defaultDataDir, type LocalStage, ROOT, startLocalStage } from './stage.js';
 
@@ -33,7 +34,8 @@ interface DemoOptions {
   customers: number;
   days: number;
   fraudRate: number;
-  batch: number;
+  ingestBatch: number;
+  batch: boolean;
   dataDir?: string;
   start: boolean;
   drift: boolean;
@@ -83,12 +85,17 @@ function parseOptions(argv: readonly string[]): DemoOptions {
     .option('--customers <n>', 'simulated customers', positiveInt, 2000)
     .option('--days <n>', 'simulated days; all but the last are streamed as history first', positiveInt, 2)
     .option('--fraud-rate <r>', 'share of simulated transactions that are fraud', fraudRate, 0.01)
-    .option('--batch <n>', 'transactions per POST /v1/transactions', positiveInt, 50)
+    .option('--ingest-batch <n>', 'transactions per POST /v1/transactions', positiveInt, 50)
     .option('--data-dir <dir>', 'the local stage data directory (default: $AIMS_DATA_DIR or .aims)')
     .option('--start', 'start the local stage in this process (in a temporary data directory unless --data-dir)', false)
     .option(
       '--drift',
       'instead of traffic, show the model lifecycle: drift injected → detected → retraining → gate → new version (implies --start)',
+      false,
+    )
+    .option(
+      '--batch',
+      'instead of traffic, show a nightly batch run of merchant-risk: lake → Athena → transform → PredictionsReady → predictions API (implies --start)',
       false,
     )
     .option('--synth', 'with --start: synthesize the dev stage first (default: only when cdk.out is missing)', false)
@@ -116,7 +123,8 @@ Examples:
     .showHelpAfterError()
     .parse(argv, { from: 'user' });
   const o = program.opts<DemoOptions>();
-  if (o.drift) o.start = true;
+  if (o.drift || o.batch) o.start = true;
+  if (o.drift && o.batch) program.error('--drift and --batch are two demos: pick one');
   if (!o.limits && !o.start) program.error('--no-limits only applies to a stage the demo starts itself (--start)');
   if (o.synth && !o.start) program.error('--synth only applies with --start');
   if (o.days < 2) program.error('--days must be at least 2: the first days build the customers\u2019 history');
@@ -399,7 +407,7 @@ async function run(
     `▶ simulated ${o.customers} customers over ${o.days} days (seed ${o.seed}) in ${fmt((performance.now() - simStarted) / 1000)} s: ` +
       `${traffic.history.length} history + ${traffic.live.length} live transactions, ${traffic.labels.length} labels; run ${runTag}`,
   );
-  if (o.rate + o.rate / o.batch > DEV_PLAN.rateLimit && o.limits) {
+  if (o.rate + o.rate / o.ingestBatch > DEV_PLAN.rateLimit && o.limits) {
     write(
       `! --rate ${o.rate} plus the stream batches exceeds the dev usage plan (${DEV_PLAN.rateLimit} req/s per key): expect 429s (see --help)`,
     );
@@ -534,7 +542,7 @@ async function run(
     // Scored first, then streamed: the features the scorer read never include the transaction itself.
     sentIds.add(txn.transactionId);
     streamBuffer.push(txn);
-    if (streamBuffer.length >= o.batch) flushStream();
+    if (streamBuffer.length >= o.ingestBatch) flushStream();
   };
 
   for (let i = 0; i < planned && !stopping; i++) {
@@ -632,6 +640,7 @@ async function main(): Promise<number> {
       process.stdout.write(`  ready at ${stage.url} in ${fmt(stage.readySeconds)} s\n`);
     }
     if (o.drift && stage) return await runDriftDemo(stage, (line) => process.stdout.write(`${line}\n`));
+    if (o.batch && stage) return await runBatchDemo(stage, (line) => process.stdout.write(`${line}\n`));
     const creds = await connect(dataDir);
     process.stdout.write(`▶ replaying traffic through ${creds.apiUrl}\n`);
     const stats = await run(o, creds, streamSettler(dataDir, stage));

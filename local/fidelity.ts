@@ -127,7 +127,10 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
     local:
       'the dataset SQL runs in DuckDB (date_format macro); the CSV goes to the workgroup OutputLocation in local S3',
   },
-  'AWS::Scheduler::Schedule': { cloudOnly: 'EventBridge Scheduler; schedules are not emulated locally' },
+  'AWS::Scheduler::Schedule': {
+    cloudOnly:
+      "EventBridge Scheduler; schedules do not fire locally: a batch model's nightly run is started with its target's input by `npm run demo -- --batch` or lifecycle.startBatchRun",
+  },
 };
 
 /** Resource types of the template that RESOURCE_SUPPORT does not account for (a fidelity test expects none). */

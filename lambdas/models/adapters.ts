@@ -267,12 +267,15 @@ export class S3Objects implements Objects {
   constructor(private readonly s3: S3Client) {}
 
   async readJson(uri: string): Promise<unknown | undefined> {
+    const text = await this.readText(uri);
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  }
+
+  async readText(uri: string): Promise<string | undefined> {
     const { bucket, key } = parseS3Uri(uri);
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const text = await out.Body?.transformToString('utf8');
-      if (text === undefined) return undefined;
-      return JSON.parse(text) as unknown;
+      return await out.Body?.transformToString('utf8');
     } catch (error) {
       if (nameOf(error) === 'NoSuchKey' || nameOf(error) === 'NotFound') return undefined;
       throw error;

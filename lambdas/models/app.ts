@@ -8,9 +8,14 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { type ClientOptions, dynamoDocumentClient, s3Client } from '../shared/aws.js';
-import { ModelActionRequest, ModelPathParams, ModelVersionPathParams } from '../shared/contracts/api.js';
+import {
+  ModelActionRequest,
+  ModelPathParams,
+  ModelVersionPathParams,
+  PredictionsQuery,
+} from '../shared/contracts/api.js';
 import { CommonEnv, envString, parseEnv } from '../shared/env.js';
-import { NotFoundError } from '../shared/errors.js';
+import { NotFoundError, ValidationError } from '../shared/errors.js';
 import { type HttpHandler, httpHandler } from '../shared/http.js';
 import { createPowertools, type Powertools } from '../shared/powertools.js';
 import {
@@ -25,6 +30,7 @@ import {
   approveVersion,
   getDrift,
   getModel,
+  getPredictions,
   listModels,
   type ModelsPorts,
   rejectVersion,
@@ -58,6 +64,10 @@ export const ModelsEnv = CommonEnv.extend({
   LOCK_TABLE_NAME: envString(),
   MODELS_STACK_NAME: envString(),
   DRIFT_STATUS_BUCKET: envString(),
+  /** The lake bucket holding batch models' predictions (set when some model runs in batch). */
+  PREDICTIONS_BUCKET: envString().optional(),
+  /** Comma-separated names of the models served in batch. */
+  BATCH_MODELS: z.string().default(''),
 });
 
 export interface ModelsDeps {
@@ -99,11 +109,25 @@ export function modelsDepsFromEnv(
       ),
       approvals: new LockTableApprovals(tracer.captureAWSv3Client(dynamoDocumentClient(options)), e.LOCK_TABLE_NAME),
       objects: new S3Objects(tracer.captureAWSv3Client(s3Client(options))),
+      ...(e.PREDICTIONS_BUCKET
+        ? { predictions: { bucket: e.PREDICTIONS_BUCKET, models: e.BATCH_MODELS.split(',').filter(Boolean) } }
+        : {}),
     },
   };
 }
 
 type Routes = Readonly<Record<string, HttpHandler>>;
+
+/** The query string by its schema; what is wrong becomes a 400 naming the parameter. */
+function parseQuery<S extends z.ZodType>(schema: S, query: Readonly<Record<string, string>>): z.output<S> {
+  const result = schema.safeParse(query);
+  if (!result.success) {
+    throw new ValidationError(
+      `invalid query: ${result.error.issues.map((i) => `${i.path.join('.') || '(query)'} ${i.message}`).join('; ')}`,
+    );
+  }
+  return result.data;
+}
 
 /** One handler per route of the models service, keyed `<METHOD> <resource>` as API Gateway names them. */
 export function createModelsRoutes(deps: ModelsDeps): Routes {
@@ -131,6 +155,9 @@ export function createModelsRoutes(deps: ModelsDeps): Routes {
     ),
     'GET /v1/models/{name}/drift': httpHandler({ powertools, path: ModelPathParams }, ({ path }) =>
       getDrift(ports, path.name),
+    ),
+    'GET /v1/models/{name}/predictions': httpHandler({ powertools, path: ModelPathParams }, ({ path, query }) =>
+      getPredictions(ports, path.name, parseQuery(PredictionsQuery, query)),
     ),
   };
 }

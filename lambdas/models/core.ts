@@ -3,6 +3,7 @@
 // goes through a port, so the tests drive these with in-memory ports.
 import {
   type ApprovalResponse,
+  BatchPrediction,
   DriftAssessment,
   driftStatusKey,
   type ModelActionRequest,
@@ -10,14 +11,18 @@ import {
   type ModelList,
   type ModelSummary,
   type ModelVersionInfo,
+  type PredictionsPage,
+  type PredictionsQuery,
+  PredictionsSummary,
+  predictionKeys,
   type RetrainingRun,
   type RetrainResponse,
   type RollbackResponse,
 } from '../shared/contracts/api.js';
-import { ConflictError, NotFoundError } from '../shared/errors.js';
+import { BOOTSTRAP_POINTER, versionOfPointer } from '../shared/contracts/champion.js';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
 
-/** The champion pointer's value while the bundled model serves (see docs/decisions/0001-endpoint-owner.md). */
-export const BOOTSTRAP_POINTER = 'bootstrap';
+export { BOOTSTRAP_POINTER, versionOfPointer };
 /** Retraining runs GET /v1/models/{name} reports. */
 export const RECENT_EXECUTIONS = 5;
 /** Registered versions reported per model (newest first). */
@@ -110,9 +115,10 @@ export interface Approvals {
   pending(model: string): Promise<ParkedApproval | undefined>;
 }
 
-/** Port: JSON objects in S3 by `s3://bucket/key`; undefined when there is no such object. */
+/** Port: objects in S3 by `s3://bucket/key`; undefined when there is no such object. */
 export interface Objects {
   readJson(uri: string): Promise<unknown | undefined>;
+  readText(uri: string): Promise<string | undefined>;
 }
 
 export interface ModelsPorts {
@@ -126,6 +132,8 @@ export interface ModelsPorts {
   readonly stack: ModelsStack;
   readonly approvals: Approvals;
   readonly objects: Objects;
+  /** Where batch models' predictions are, and which models run in batch. @default - none runs in batch */
+  readonly predictions?: { readonly bucket: string; readonly models: readonly string[] };
   readonly now?: () => Date;
   /** Random suffix of execution names. */
   readonly randomId?: () => string;
@@ -193,13 +201,6 @@ function modelOf(ports: ModelsPorts, name: string): ModelConfig {
     throw new NotFoundError(`no model '${name}' (models here: ${known})`);
   }
   return model;
-}
-
-/** The version name a pointer names: the last folder of `…/versions/<version>/`, or `bootstrap`. */
-export function versionOfPointer(pointer: string): string {
-  if (pointer === BOOTSTRAP_POINTER) return BOOTSTRAP_POINTER;
-  const match = /\/versions\/([^/]+)\/?$/.exec(pointer);
-  return match?.[1] ?? pointer;
 }
 
 const prefixOf = (p: PackageDetail) =>
@@ -505,4 +506,39 @@ export async function getDrift(ports: ModelsPorts, name: string): Promise<DriftA
   const parsed = DriftAssessment.safeParse(json);
   if (!parsed.success) throw new Error(`${uri} is not a drift assessment: ${parsed.error.message}`);
   return parsed.data;
+}
+
+/** A page position as an opaque token (base64url of the next row's index). */
+const encodeToken = (offset: number): string => Buffer.from(`o${offset}`).toString('base64url');
+function decodeToken(token: string): number {
+  const match = /^o(\d{1,9})$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  if (!match) throw new ValidationError('nextToken is not a token this route returned');
+  return Number(match[1]);
+}
+
+/** One day's predictions of a batch model with the run's summary, paged; 404 until that night's run completed. */
+export async function getPredictions(
+  ports: ModelsPorts,
+  name: string,
+  query: PredictionsQuery,
+): Promise<PredictionsPage> {
+  modelOf(ports, name);
+  const predictions = ports.predictions;
+  if (!predictions?.models.includes(name)) {
+    throw new NotFoundError(`${name} is not served in batch here: it has no nightly predictions`);
+  }
+  const keys = predictionKeys(name, query.date);
+  const summaryJson = await ports.objects.readJson(`s3://${predictions.bucket}/${keys.summary}`);
+  if (summaryJson === undefined) {
+    throw new NotFoundError(
+      `no predictions of ${name} for ${query.date}: that day's batch run has not completed (it runs after the day ends, UTC)`,
+    );
+  }
+  const summary = PredictionsSummary.parse(summaryJson);
+  const text = (await ports.objects.readText(`s3://${predictions.bucket}/${keys.rows}`)) ?? '';
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const offset = query.nextToken ? decodeToken(query.nextToken) : 0;
+  const page = lines.slice(offset, offset + query.limit).map((l) => BatchPrediction.parse(JSON.parse(l)));
+  const next = offset + page.length;
+  return { summary, predictions: page, ...(next < lines.length ? { nextToken: encodeToken(next) } : {}) };
 }

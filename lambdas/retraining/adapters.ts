@@ -1,29 +1,9 @@
 // Adapters of the retraining tasks: the ObjectStore port over S3 and the LockStore port over DynamoDB.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { LockItem, LockStore } from './coordination.js';
-import type { ObjectStore } from './core.js';
 
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
-  if (!match) throw new Error(`expected an s3://bucket/key URI, got '${uri}'`);
-  return { bucket: match[1] as string, key: match[2] as string };
-}
-
-export class S3ObjectStore implements ObjectStore {
-  constructor(private readonly s3: S3Client) {}
-  async get(uri: string) {
-    const { bucket, key } = parseS3Uri(uri);
-    const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    if (!out.Body) throw new Error(`${uri} has no body`);
-    return Buffer.from(await out.Body.transformToByteArray());
-  }
-  async put(uri: string, body: Buffer | string, contentType: string) {
-    const { bucket, key } = parseS3Uri(uri);
-    await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
-  }
-}
+export { parseS3Uri, S3ObjectStore } from '../shared/adapters/object-store.js';
 
 /** DynamoDB lock store: conditional UpdateItem only (no transactions, no TTL: dynalite has neither). */
 export class DynamoLockStore implements LockStore {

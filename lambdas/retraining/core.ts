@@ -6,16 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { AnyModelModule, QualityVerdict } from '../../models/shared/module.js';
+import type { ObjectStore } from '../shared/adapters/object-store.js';
 import { buildTrainingSet } from './dataset.js';
 import { applyGate, championScores, type ScoreMetrics, scoreMetrics } from './evaluation.js';
 import { readTarGz } from './tar.js';
 import { buildTritonArchive } from './triton-archive.js';
 
 /** Port: the object store the tasks read and write (S3, or s3rver locally). */
-export interface ObjectStore {
-  get(uri: string): Promise<Buffer>;
-  put(uri: string, body: Buffer | string, contentType: string): Promise<void>;
-}
+export type { ObjectStore };
 
 const S3Prefix = z.string().regex(/^s3:\/\/[^/]+\/.*\/$/, 'expected an s3:// prefix ending in /');
 

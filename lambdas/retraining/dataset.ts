@@ -2,47 +2,9 @@
 // split by time (oldest to train, newest to test) with the model's baseline score (the `rules_score` column train.py
 // measures the lift against) and the champion's served score kept.
 import { type AnyModelModule, describeFeatureMismatch } from '../../models/shared/module.js';
+import { parseCsv } from '../shared/csv.js';
 
-/** Parses RFC 4180 CSV as Athena writes it (every field quoted, `""` for a quote, `\n` line ends). */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = 0;
-  while (i < text.length) {
-    const ch = text[i] as string;
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
-        }
-        quoted = false;
-      } else field += ch;
-      i++;
-      continue;
-    }
-    if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-    i++;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
+export { parseCsv };
 
 export interface DatasetSpec {
   readonly features: readonly string[];

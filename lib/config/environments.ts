@@ -35,6 +35,11 @@ export const environments = {
         modelTimeoutMs: 200,
         provisionedConcurrency: false,
       },
+      'merchant-risk': {
+        thresholds: { watch: 0.3, blockReview: 0.7 },
+        modelTimeoutMs: 200,
+        provisionedConcurrency: false,
+      },
     },
     alarms: {
       apiLatencyP99Ms: 250,
@@ -94,6 +99,11 @@ export const environments = {
         // so max = ⌈800 × 0.055 / 0.7⌉ = 63. Staging serves load tests (§8: 10 M scores a month, ≈ 4 tx/s on average),
         // so one environment is the floor and each test ramps through target tracking as prod would.
         provisionedConcurrency: { min: 1, max: 63, targetUtilization: 0.7 },
+      },
+      'merchant-risk': {
+        thresholds: { watch: 0.3, blockReview: 0.7 },
+        modelTimeoutMs: 25,
+        provisionedConcurrency: false,
       },
     },
     alarms: {
@@ -156,6 +166,11 @@ export const environments = {
         // W p99 55 ms, ⌈8,000 × 0.055 / 0.7⌉ = 629, which with the other functions (§4: ≈ 40) stays under the default
         // 1,000 account quota less the 100 Lambda keeps unreserved (docs/deploy.md §3).
         provisionedConcurrency: { min: 43, max: 629, targetUtilization: 0.7 },
+      },
+      'merchant-risk': {
+        thresholds: { watch: 0.3, blockReview: 0.7 },
+        modelTimeoutMs: 25,
+        provisionedConcurrency: false,
       },
     },
     alarms: {

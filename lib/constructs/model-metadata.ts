@@ -19,6 +19,9 @@ export const MODEL_ROLES = [
   'prepare-dataset',
   'evaluate',
   'retraining',
+  'batch-inference',
+  'batch-tasks',
+  'batch-schedule',
 ] as const;
 export type ModelRole = (typeof MODEL_ROLES)[number];
 

@@ -27,6 +27,7 @@ import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
 import { DECISIONS } from '../../models/shared/contracts/decision.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
+import { BatchInference } from './batch-inference.js';
 import { DRIFT_METRICS, ModelEndpoint, SHADOW_METRICS } from './model-endpoint.js';
 import { ModelMonitor } from './model-monitor.js';
 import { ServiceFunction } from './service-function.js';
@@ -147,7 +148,11 @@ export class Observability extends Construct {
     this.endpoints(found.endpoints, t);
     this.drift(found.functions, found.monitors, t);
     this.shadows(found.functions);
-    this.stateMachines(found.stateMachines, t);
+    this.stateMachines(
+      found.stateMachines.filter((m) => !(m.node.scope instanceof BatchInference)),
+      t,
+    );
+    this.batchRuns(found.stateMachines.filter((m) => m.node.scope instanceof BatchInference));
 
     this.alarms = { ...this.alarmsByKey };
     const all = Object.values(this.alarmsByKey);
@@ -532,18 +537,30 @@ export class Observability extends Construct {
     }
   }
 
+  /** Each batch model's nightly run: one run a day, so any failed or timed-out execution alarms. */
+  private batchRuns(machines: StateMachine[]): void {
+    if (machines.length === 0) return;
+    this.section('Batch inference');
+    for (const machine of machines) {
+      const name = machine.node.path;
+      const day = { period: Duration.days(1), statistic: 'Sum' };
+      const failures = failedExecutions(machine, Duration.days(1));
+      this.graph(`${name}: nightly runs`, [
+        machine.metricStarted({ ...day, label: 'started' }),
+        machine.metricSucceeded({ ...day, label: 'succeeded' }),
+        failures,
+      ]);
+      this.alarm(`batch:${name}:failures`, failures, 0, `${name}: a nightly batch run failed or timed out`);
+    }
+  }
+
   private stateMachines(machines: StateMachine[], t: ObservabilityThresholds): void {
     if (machines.length === 0) return;
     this.section('Retraining');
     for (const machine of machines) {
       const name = machine.node.path;
       const hour = { period: Duration.hours(1), statistic: 'Sum' };
-      const failures = new MathExpression({
-        expression: 'FILL(f, 0) + FILL(t, 0)',
-        usingMetrics: { f: machine.metricFailed(hour), t: machine.metricTimedOut(hour) },
-        label: 'failed or timed out',
-        period: Duration.hours(1),
-      });
+      const failures = failedExecutions(machine, Duration.hours(1));
       this.graph(`${name}: executions`, [
         machine.metricStarted({ ...hour, label: 'started' }),
         machine.metricSucceeded({ ...hour, label: 'succeeded' }),
@@ -552,6 +569,17 @@ export class Observability extends Construct {
       this.alarm(`retraining:${name}:failures`, failures, t.retrainingFailuresPerHour, `${name}: failed executions`);
     }
   }
+}
+
+/** A state machine's failed and timed-out executions per `period` (zero when there were none). */
+function failedExecutions(machine: StateMachine, period: Duration): MathExpression {
+  const sum = { period, statistic: 'Sum' };
+  return new MathExpression({
+    expression: 'FILL(f, 0) + FILL(t, 0)',
+    usingMetrics: { f: machine.metricFailed(sum), t: machine.metricTimedOut(sum) },
+    label: 'failed or timed out',
+    period,
+  });
 }
 
 interface Discovered {

@@ -18,6 +18,7 @@ import {
   Stack,
   type StackProps,
 } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -36,6 +37,7 @@ import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig, ModelServingSettings } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName, modelModulePath } from '../config/models.js';
+import { BatchInference, type BatchLake } from '../constructs/batch-inference.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import {
   CHAMPION_VARIANT,
@@ -65,6 +67,10 @@ const TRITON_REPOSITORY = 'sagemaker-tritonserver';
 /** The data stack's resources the models use. */
 export interface ModelsData {
   readonly key: IKey;
+  /** The lake: batch runs' working files and predictions. */
+  readonly lakeBucket: IBucket;
+  /** Online entity state: batch runs write each scored entity's state for the real-time route. */
+  readonly featuresTable: ITable;
   readonly artifactsBucket: IBucket;
   readonly captureBucket: IBucket;
   readonly monitoringBucket: IBucket;
@@ -109,9 +115,13 @@ export class ModelsStack extends Stack {
   public readonly served: Readonly<Record<string, ServedModel>>;
   /** Bus and rule targets that failed after retries. */
   public readonly deadLetterQueue: Queue;
+  /** Each batch model's nightly run, by model name (see addBatchInference). */
+  public readonly batch: Record<string, BatchInference> = {};
+  private readonly props: ModelsStackProps;
 
   constructor(scope: Construct, id: string, props: ModelsStackProps) {
     super(scope, id, props);
+    this.props = props;
     const { data, settings } = props;
     this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', {
       removalPolicy: props.removalPolicy,
@@ -371,6 +381,40 @@ export class ModelsStack extends Stack {
       [`Resource::${capture}${SHADOW_VARIANT}/*`]: reason,
     });
     return fn;
+  }
+
+  /**
+   * The nightly run of every served model whose manifest has the `batch` mode, on the endpoint's model (so batch and
+   * real time serve the same champion). Called once the lake's Athena workgroup exists (the retraining stack's).
+   */
+  public addBatchInference(lake: BatchLake): void {
+    const { data, settings } = this.props;
+    for (const [name, served] of Object.entries(this.served)) {
+      const { declaration, endpoint } = served;
+      const { manifest } = declaration;
+      if (!manifest.serving.modes.includes('batch') || !manifest.serving.batch || this.batch[name]) continue;
+      const policy = this.props.serving[name];
+      if (!policy) throw new Error(`model '${name}' has no serving settings: its batch run has no thresholds`);
+      this.batch[name] = new BatchInference(this, `${name}-Batch`, {
+        manifest,
+        instanceType: manifest.serving.batch.instanceType[settings.profile],
+        modelModule: modelModulePath(declaration, PROJECT_ROOT),
+        thresholds: policy.thresholds,
+        sageMakerModelName: endpoint.model.attrModelName,
+        modelRole: endpoint.role,
+        championParameterName: championParameterName(this.props.stageName, name),
+        championParameterArn: ModelRegistry.parameterArn(this, championParameterName(this.props.stageName, name)),
+        lake,
+        lakeBucket: data.lakeBucket,
+        captureBucket: data.captureBucket,
+        featuresTable: data.featuresTable,
+        key: data.key,
+        bus: data.bus,
+        deadLetterQueue: this.deadLetterQueue,
+        logRetention: this.props.logRetention,
+        removalPolicy: this.props.removalPolicy,
+      });
+    }
   }
 
   /**

@@ -34,6 +34,7 @@ import { trainingCodeHash, trainingSources } from '../../models/shared/training.
 import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName, modelModulePath } from '../config/models.js';
+import type { BatchLake } from '../constructs/batch-inference.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import type { ModelResourceTag } from '../constructs/model-metadata.js';
 import { dataQualityScheduleName } from '../constructs/model-monitor.js';
@@ -84,6 +85,8 @@ export class RetrainingStack extends Stack {
   public readonly database: CfnDatabase;
   public readonly workGroup: CfnWorkGroup;
   public readonly deadLetterQueue: Queue;
+  /** The lake as Athena queries it (workgroup, database, table locations, results): what batch runs query too. */
+  public readonly lake: BatchLake;
 
   constructor(scope: Construct, id: string, props: RetrainingStackProps) {
     super(scope, id, props);
@@ -303,6 +306,16 @@ export class RetrainingStack extends Stack {
       },
     });
 
+    this.lake = {
+      workGroup: this.workGroup,
+      database: `aims_${stage}_lake`,
+      reads: [
+        { bucket: data.lakeBucket, prefix: BUCKET_LAYOUT.decisionLog },
+        { bucket: data.monitoringBucket, prefix: BUCKET_LAYOUT.groundTruth },
+      ],
+      results: { bucket: data.lakeBucket, prefix: resultsPrefix },
+    };
+
     // ---- images and code
     const dlcAccount = this.regionalFact(FactName.DLC_REPOSITORY_ACCOUNT);
     const ecr = `${dlcAccount}.dkr.ecr.${this.region}.${this.urlSuffix}`;
@@ -351,13 +364,7 @@ export class RetrainingStack extends Stack {
         lakeBucket: data.lakeBucket,
         artifactsBucket: data.artifactsBucket,
         key: data.key,
-        athenaLocations: {
-          reads: [
-            { bucket: data.lakeBucket, prefix: BUCKET_LAYOUT.decisionLog },
-            { bucket: data.monitoringBucket, prefix: BUCKET_LAYOUT.groundTruth },
-          ],
-          results: { bucket: data.lakeBucket, prefix: resultsPrefix },
-        },
+        athenaLocations: { reads: this.lake.reads, results: this.lake.results },
         bus: data.bus,
         functions: functions[name],
         approval: settings.approval,

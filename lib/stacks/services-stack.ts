@@ -15,7 +15,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
+import { driftStatusKey, predictionModelPrefix } from '../../lambdas/shared/contracts/api.js';
 import { DETAIL_TYPES, EVENT_SOURCES, eventJsonSchemas } from '../../lambdas/shared/contracts/events.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig, ModelServingSettings } from '../config/environment-config.js';
@@ -80,6 +80,9 @@ export interface ServicesLifecycle {
   readonly driftStatusBucket: IBucket;
   /** Holds each registered version's files (the API reads their metrics.json). */
   readonly artifactsBucket: IBucket;
+  /** Where batch models' nightly runs write their predictions (GET /v1/models/{name}/predictions reads them).
+   *  @default - no model is served in batch */
+  readonly predictions?: { readonly bucket: IBucket; readonly models: readonly string[] };
 }
 
 export interface ServicesStackProps extends StackProps {
@@ -423,6 +426,12 @@ export class ServicesStack extends Stack {
         LOCK_TABLE_NAME: lockTable.tableName,
         MODELS_STACK_NAME: modelsStack.stackName,
         DRIFT_STATUS_BUCKET: driftStatusBucket.bucketName,
+        ...(lifecycle.predictions && lifecycle.predictions.models.length > 0
+          ? {
+              PREDICTIONS_BUCKET: lifecycle.predictions.bucket.bucketName,
+              BATCH_MODELS: lifecycle.predictions.models.join(','),
+            }
+          : {}),
       },
     });
     const stateMachines = models.map((m) => m.stateMachine.stateMachineArn);
@@ -491,8 +500,24 @@ export class ServicesStack extends Stack {
         ],
       }),
     );
+    const predictions = lifecycle.predictions?.models.length ? lifecycle.predictions : undefined;
+    if (predictions) {
+      // Each batch model's predictions, one prefix per model (runs write one day's folder each night).
+      fn.allow(
+        new PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: predictions.models.map((m) => predictions.bucket.arnForObjects(`${predictionModelPrefix(m)}*`)),
+        }),
+      );
+    }
     fn.allow(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [key.keyArn] }));
     acknowledgeWildcards(fn.role.node.findChild('DefaultPolicy'), {
+      ...Object.fromEntries(
+        (predictions?.models ?? []).map((m) => [
+          `Resource::${nagBucketArn(predictions?.bucket as IBucket)}/${predictionModelPrefix(m)}*`,
+          "Reads the nightly predictions of this batch model, one folder per day under the model's prefix.",
+        ]),
+      ),
       'Resource::*':
         'X-Ray and sagemaker:ListModelPackages have no resource-level permissions; every other grant names its resource.',
       [`Resource::${this.resolve(stackArn)}`]:

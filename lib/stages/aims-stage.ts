@@ -74,6 +74,8 @@ export class AimsStage extends Stage {
       this.retraining,
       'the models stack reads the champion pointers the registry creates',
     );
+    // Batch models query the lake through the retraining stack's Athena workgroup.
+    this.models.addBatchInference(this.retraining.lake);
 
     // Services last: the models API receives the retraining stack's state machines, registries and lock table.
     this.services = new ServicesStack(this, 'Services', {
@@ -99,6 +101,7 @@ export class AimsStage extends Stage {
         modelsStack: this.models,
         driftStatusBucket: this.data.monitoringBucket,
         artifactsBucket: this.data.artifactsBucket,
+        predictions: { bucket: this.data.lakeBucket, models: Object.keys(this.models.batch) },
         models: served.map(({ manifest }) => {
           const registry = this.retraining.registries[manifest.name];
           const workflow = this.retraining.workflows[manifest.name];

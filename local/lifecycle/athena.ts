@@ -194,8 +194,42 @@ function partitionValues(table: GlueTable, uri: string): Record<string, string> 
   return out;
 }
 
+/**
+ * Athena (Presto) functions the template's queries use, as DuckDB macros: `date_format` over strftime,
+ * `from_iso8601_timestamp` as a TIMESTAMPTZ cast, `json_extract_scalar` over json_extract_string.
+ */
+export async function prestoFunctions(db: { run(sql: string): Promise<unknown> }): Promise<void> {
+  await db.run('CREATE MACRO date_format(ts, fmt) AS strftime(ts, fmt)');
+  await db.run('CREATE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)');
+  await db.run('CREATE MACRO json_extract_scalar(j, p) AS json_extract_string(j, p)');
+}
+
+/**
+ * The query with Athena's execution parameters in place: each `?` outside a quoted string takes the next parameter,
+ * a SQL literal as written (e.g. `'2026-12-06'`), as Athena substitutes them.
+ */
+export function withExecutionParameters(query: string, parameters: readonly string[] = []): string {
+  let next = 0;
+  let out = '';
+  let quoted = false;
+  for (const ch of query) {
+    if (ch === "'") quoted = !quoted;
+    if (ch === '?' && !quoted) {
+      const value = parameters[next++];
+      if (value === undefined)
+        throw new Error(`the query has more '?' than the ${parameters.length} execution parameters`);
+      out += value;
+    } else out += ch;
+  }
+  if (next !== parameters.length) {
+    throw new Error(`the query has ${next} '?' but ${parameters.length} execution parameters were given`);
+  }
+  return out;
+}
+
 export interface AthenaQueryInput {
   readonly QueryString: string;
+  readonly ExecutionParameters?: readonly string[];
   readonly WorkGroup?: string;
   readonly QueryExecutionContext?: { readonly Database?: string };
   readonly ResultConfiguration?: { readonly OutputLocation?: string };
@@ -229,7 +263,7 @@ export async function runAthenaQuery(options: LocalAthenaOptions, input: AthenaQ
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
   try {
-    await db.run('CREATE MACRO date_format(ts, fmt) AS strftime(ts, fmt)');
+    await prestoFunctions(db);
     for (const table of glueTables(template, database)) {
       const columns = [...table.columns, ...table.partitions];
       const file = join(work, `${table.name}.jsonl`);
@@ -263,7 +297,7 @@ export async function runAthenaQuery(options: LocalAthenaOptions, input: AthenaQ
         );
       }
     }
-    const reader = await db.runAndReadAll(input.QueryString);
+    const reader = await db.runAndReadAll(withExecutionParameters(input.QueryString, input.ExecutionParameters));
     const names = reader.columnNames();
     const rows = reader.getRowsJson();
     // Athena's CSV: a header, every value quoted, NULL as an empty unquoted field.

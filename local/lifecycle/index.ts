@@ -26,6 +26,7 @@ import { LocalS3 } from './s3.js';
 import { LocalParameterStore } from './ssm.js';
 import { type ExecutionRecord, LocalStepFunctions, type TaskHandler } from './state-machine.js';
 import { runTrainingJob, type TrainingJobInput } from './training.js';
+import { runTransformJob, type TransformJobInput } from './transform.js';
 
 export type { DeploymentRecord, StackStatus } from './models-stack.js';
 export type { ExecutionRecord } from './state-machine.js';
@@ -80,6 +81,11 @@ export interface LocalLifecycle {
     canaryStatus?: number;
     canaryDelayMs?: number;
   };
+  /**
+   * Starts a batch model's nightly run as its Scheduler schedule would (`scheduledTime`), or for a chosen day
+   * (`date`): schedules do not fire locally.
+   */
+  startBatchRun(model: string, run: { readonly date?: string; readonly scheduledTime?: string }): ExecutionRecord;
   /** Starts the model's retraining state machine as the API or a trigger would. */
   startRetraining(trigger?: 'drift' | 'schedule' | 'api', model?: string): ExecutionRecord;
   /** Routes an EventBridge target or StartExecution to a state machine by ARN (the bus's state-machine targets). */
@@ -223,6 +229,11 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
           },
           input as unknown as TrainingJobInput,
         )) as never,
+      'sagemaker:createTransformJob.sync': async (input) =>
+        (await runTransformJob(
+          { template, s3, ssm, root: options.root, dataDir, log },
+          input as unknown as TransformJobInput,
+        )) as never,
       'events:putEvents': async (input) => {
         const entries = ((input as { Entries?: Record<string, unknown>[] }).Entries ?? []).map((e) => ({
           ...e,
@@ -282,6 +293,12 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
     stepFunctions,
     modelsStack,
     faults,
+    startBatchRun: (model, run) => {
+      const machine = templateModel(template, options.root, model).one('batch-inference');
+      const arn = stepFunctions.stateMachineArns().find((a) => template.byArn(a) === machine);
+      if (!machine || !arn) throw new Error(`model ${model} has no batch state machine in the template`);
+      return stepFunctions.start(arn, JSON.stringify({ run }));
+    },
     startRetraining: (trigger = 'api', model = defaultModel) =>
       stepFunctions.start(machineFor(model), JSON.stringify({ trigger })),
     startExecution: (arn, input) =>

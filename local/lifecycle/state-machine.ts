@@ -264,7 +264,9 @@ export class LocalStepFunctions {
         // A token of an ended run (aborted, failed elsewhere) is no longer valid.
         this.tokens.delete(this.taskToken(executionArn));
         this.save(record);
-        this.options.log?.(`  retraining ${record.name}: ${record.status}${record.error ? ` (${record.error})` : ''}`);
+        this.options.log?.(
+          `  ${machine.name} ${record.name}: ${record.status}${record.error ? ` (${record.error})` : ''}`,
+        );
       });
     this.running.set(executionArn, { abort: run.abort, done });
     return record;

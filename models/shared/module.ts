@@ -44,6 +44,26 @@ export interface QualityVerdict {
 }
 
 /**
+ * How a model is served in batch (manifest `serving.modes` has 'batch'): the lake query of one run and how its rows
+ * become requests. A run is for one UTC day; it scores the requests of that day and folds the others (the history the
+ * features look back on) into each entity's state first, oldest first.
+ */
+export interface BatchSource<Request> {
+  /**
+   * The query over the lake's tables (Athena's Presto dialect, which the local stage runs on DuckDB): the requests
+   * of the population of the day given as the one execution parameter `?` (a quoted 'YYYY-MM-DD'), and of the days
+   * before it that the features need. Athena returns every value as text.
+   */
+  readonly query: string;
+  /** One result row (column → text, as Athena's CSV has it) as a request; throws on a row that is not one. */
+  request(row: Readonly<Record<string, string>>): Request;
+  /** The UTC day (YYYY-MM-DD) a request is about. */
+  date(request: Request): string;
+  /** The id of its prediction (unique within a run, e.g. `<merchant>/<date>`). */
+  id(request: Request): string;
+}
+
+/**
  * A model as the platform sees it. `Request` is what a caller sends, `States` the online state per entity kind (the
  * feature store keeps one per kind and key), `Outcome` the policy's vocabulary, `Thresholds` what an environment
  * sets for the policy.
@@ -85,6 +105,8 @@ export interface ModelModule<Request, States extends object, Outcome extends str
     /** Training rows from requests replayed in time order, with the labels by request id. */
     rows(requests: readonly Request[], labels: ReadonlyMap<string, boolean>): TrainingRow[];
   };
+  /** How a run over a population reads the lake (models served in batch). @default - realtime only */
+  readonly batch?: BatchSource<Request>;
   /** The manifest's quality gate over the metrics.json the training script writes. */
   readonly gate: {
     /** Reads metrics.json and says what is missing rather than failing later on `undefined`. */
@@ -136,6 +158,9 @@ export function moduleProblems(manifest: ModelManifest, module: AnyModelModule, 
     problems.push(
       `the explanation reference has ${module.explanation.reference.length} values for ${module.features.names.length} features`,
     );
+  }
+  if (manifest.serving?.modes?.includes('batch') && !module.batch) {
+    problems.push("the manifest serves it in batch but the module has no 'batch' section (query, request, date, id)");
   }
   if (!existsSync(join(modelDir, module.training.script))) {
     problems.push(`the training script ${module.training.script} is not in the model folder`);

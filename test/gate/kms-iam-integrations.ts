@@ -70,6 +70,21 @@ export const INTEGRATIONS: Readonly<Record<string, IntegrationNeeds>> = {
     ],
     source: SAGEMAKER_DOC,
   },
+  'arn:aws:states:::sagemaker:createTransformJob.sync': {
+    // Like training: `.sync` learns of the job's end from a managed rule (StepFunctionsGetEventsForSageMakerTransformJobsRule)
+    // and stops the job when the execution is stopped; the job runs with the model's role (no role is passed).
+    actions: [
+      'sagemaker:CreateTransformJob',
+      'sagemaker:DescribeTransformJob',
+      'sagemaker:StopTransformJob',
+      'sagemaker:AddTags',
+      'events:PutTargets',
+      'events:PutRule',
+      'events:DescribeRule',
+    ],
+    source: SAGEMAKER_DOC,
+  },
+
   'arn:aws:states:::events:putEvents': {
     actions: ['events:PutEvents'],
     source: 'https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-iam.html',

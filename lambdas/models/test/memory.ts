@@ -160,6 +160,10 @@ export class MemoryObjects implements Objects {
   async readJson(uri: string) {
     return this.objects.get(uri);
   }
+  async readText(uri: string) {
+    const value = this.objects.get(uri);
+    return typeof value === 'string' ? value : value === undefined ? undefined : JSON.stringify(value);
+  }
 }
 
 export interface World extends ModelsPorts {

@@ -304,6 +304,77 @@ export const DriftAssessment = z
   .strict();
 export type DriftAssessment = z.infer<typeof DriftAssessment>;
 
+// ---- a batch model's nightly predictions (written by the batch run, read by GET /v1/models/{name}/predictions)
+/** A run's UTC day. */
+export const PredictionDate = z.iso.date();
+
+/** The lake prefix of a batch model's predictions (a folder per day beneath it). */
+export const predictionModelPrefix = (model: string) => `predictions/${model}/`;
+
+/** Where one run's predictions live in the lake bucket: one JSON Lines object and its summary. */
+export const predictionKeys = (model: string, date: string) => {
+  const prefix = `${predictionModelPrefix(model)}date=${date}/`;
+  return { prefix, rows: `${prefix}predictions.jsonl`, summary: `${prefix}summary.json` };
+};
+
+/** One prediction of a batch run: its id (e.g. `<merchant>/<date>`), the model's score, the policy's outcome. */
+export const BatchPrediction = z
+  .object({
+    id: z.string().min(1),
+    score: z.number().min(0).max(1),
+    outcome: z.string().min(1),
+    /** The request it scored (the model's request schema). */
+    request: z.record(z.string(), z.unknown()),
+  })
+  .strict();
+export type BatchPrediction = z.infer<typeof BatchPrediction>;
+
+/** What one batch run wrote: the counts a person reads first, and where the rows are. */
+export const PredictionsSummary = z
+  .object({
+    model: ModelName,
+    /** The champion that scored (its registry version, or `bootstrap`). */
+    version: z.string().min(1),
+    date: PredictionDate,
+    rows: z.number().int().min(0),
+    /** Predictions per outcome of the model's policy (every outcome present, zero when none). */
+    outcomes: z.record(z.string(), z.number().int().min(0)),
+    /** The environment's thresholds the outcomes were decided at. */
+    thresholds: z.record(z.string(), z.number()),
+    /** `s3://…/predictions.jsonl`. */
+    location: z.string().min(1),
+    executionArn: z.string().min(1),
+    completedAt: IsoTime,
+  })
+  .strict();
+export type PredictionsSummary = z.infer<typeof PredictionsSummary>;
+
+/** Most predictions one page returns. */
+export const MAX_PREDICTIONS_PAGE = 1000;
+
+export const PredictionsQuery = z
+  .object({
+    date: PredictionDate,
+    limit: z.coerce.number().int().min(1).max(MAX_PREDICTIONS_PAGE).default(100),
+    /** The previous page's `nextToken`. */
+    nextToken: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .optional(),
+  })
+  .strict();
+export type PredictionsQuery = z.infer<typeof PredictionsQuery>;
+
+export const PredictionsPage = z
+  .object({
+    summary: PredictionsSummary,
+    predictions: z.array(BatchPrediction),
+    /** Present when more predictions follow: pass it back for the next page. */
+    nextToken: z.string().optional(),
+  })
+  .strict();
+export type PredictionsPage = z.infer<typeof PredictionsPage>;
+
 /** One route of the API. */
 export interface RouteDefinition {
   readonly operationId: string;
@@ -319,6 +390,8 @@ export interface RouteDefinition {
   readonly tag: string;
   readonly body?: z.ZodType;
   readonly params?: z.ZodObject;
+  /** Query string parameters. @default - none */
+  readonly query?: z.ZodObject;
   readonly response: z.ZodType;
   readonly successStatus: number;
   /** Error responses besides the ones every route has (500; 401/403/429 for secured routes). */
@@ -506,6 +579,23 @@ export const ROUTES = [
       "The stream drift check's latest window: PSI per feature vs the champion baseline, thresholds, drifted or not.",
     params: ModelPathParams,
     response: DriftAssessment,
+    successStatus: 200,
+    errors: ['validation_error', 'not_found', 'upstream_unavailable'],
+  },
+  {
+    operationId: 'getModelPredictions',
+    method: 'get',
+    path: '/v1/models/{name}/predictions',
+    scope: SCOPES.read,
+    service: 'models',
+    tag: 'models',
+    summary: "A batch model's predictions of one day",
+    description:
+      "The nightly batch run's predictions for `date` (the UTC day the requests cover), paged with `limit` and " +
+      "`nextToken`, with the run's summary (rows, outcome counts, model version). 404 when that night has not run.",
+    params: ModelPathParams,
+    query: PredictionsQuery,
+    response: PredictionsPage,
     successStatus: 200,
     errors: ['validation_error', 'not_found', 'upstream_unavailable'],
   },

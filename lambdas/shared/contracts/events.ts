@@ -17,6 +17,8 @@ export const EVENT_SOURCES = {
   retraining: 'aims.retraining',
   /** The shadow comparison (champion vs the shadow variant's challenger). */
   shadow: 'aims.shadow',
+  /** A batch model's scheduled run (Scheduler → Step Functions → Batch Transform). */
+  batch: 'aims.batch',
   /** External publishers; rules match on detail-type, so any source is accepted for the public events. */
   external: 'aims.external',
 } as const;
@@ -118,6 +120,24 @@ export const ShadowComparedData = z
   .strict();
 export type ShadowComparedData = z.infer<typeof ShadowComparedData>;
 
+/** A batch model's run of one day has written its predictions (what GET /v1/models/{name}/predictions reads). */
+export const PredictionsReadyData = z
+  .object({
+    model: ModelName,
+    /** The champion that scored (its registry version, or `bootstrap`). */
+    version: z.string().min(1),
+    /** The UTC day the requests cover (YYYY-MM-DD). */
+    date: z.iso.date(),
+    rows: z.number().int().min(0),
+    /** Predictions per outcome of the model's policy. */
+    outcomes: z.record(z.string(), z.number().int().min(0)),
+    /** `s3://…/predictions.jsonl` (its summary.json beside it). */
+    location: z.string().min(1),
+    executionArn: z.string().min(1),
+  })
+  .strict();
+export type PredictionsReadyData = z.infer<typeof PredictionsReadyData>;
+
 /** The data schema of every detail type, in one table: the single source for validation and the registry. */
 export const EVENT_DATA = {
   TransactionScored: TransactionScoredData,
@@ -128,6 +148,7 @@ export const EVENT_DATA = {
   RetrainingFailed: RetrainingFailedData,
   ModelDeployed: ModelDeployedData,
   ShadowCompared: ShadowComparedData,
+  PredictionsReady: PredictionsReadyData,
 } as const;
 export type DetailType = keyof typeof EVENT_DATA;
 
@@ -140,6 +161,7 @@ export const DETAIL_TYPES = {
   RetrainingFailed: 'RetrainingFailed',
   ModelDeployed: 'ModelDeployed',
   ShadowCompared: 'ShadowCompared',
+  PredictionsReady: 'PredictionsReady',
 } as const satisfies { [K in DetailType]: K };
 
 /** Detail types that publishers outside AIMS may put on the bus (the bus rules match on detail-type only). */
@@ -160,6 +182,7 @@ export const EVENT_DETAILS = {
   RetrainingFailed: envelope(RetrainingFailedData),
   ModelDeployed: envelope(ModelDeployedData),
   ShadowCompared: envelope(ShadowComparedData),
+  PredictionsReady: envelope(PredictionsReadyData),
 } as const satisfies { [K in DetailType]: z.ZodType };
 
 export type EventDetail<T extends DetailType> = z.output<(typeof EVENT_DETAILS)[T]>;

@@ -125,6 +125,7 @@ function buildRegistry(options: OpenApiOptions): OpenAPIRegistry {
       security: route.scope ? [{ [SECURITY_SCHEMES.oauth2]: [route.scope], [SECURITY_SCHEMES.apiKey]: [] }] : [],
       request: {
         ...(route.params ? { params: route.params } : {}),
+        ...(route.query ? { query: route.query } : {}),
         ...(route.body ? { body: { required: true, content: { 'application/json': { schema: route.body } } } } : {}),
       },
       responses,

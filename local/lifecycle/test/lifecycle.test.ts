@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RETRAINING_TASKS } from '../../../lib/constructs/retraining-workflow.js';
 import { eventually } from '../../../test/support/eventually.js';
 import { type LocalStage, ROOT, startLocalStage } from '../../stage.js';
+import { templateModel } from '../../template/index.js';
 import { PYTHON } from '../training.js';
 import { servedVersion } from './support.js';
 
@@ -67,11 +68,14 @@ describe('GIVEN a local stage whose lake holds drifted, labelled history', () =>
   });
 
   it('runs every Task state of the template ASL locally (RETRAINING_TASKS included)', () => {
-    const [arn] = stage.lifecycle.stepFunctions.stateMachineArns();
-    expect(stage.lifecycle.stepFunctions.unhandledTasks(arn as string)).toEqual([]);
-    const definition = String(
-      stage.template.ofType('AWS::StepFunctions::StateMachine')[0]?.properties.DefinitionString,
-    );
+    // The retraining machine by its model tag (the template has batch and other models' machines too).
+    const machine = templateModel(stage.template, ROOT, stage.servedModel.name).one('retraining');
+    const arn = stage.lifecycle.stepFunctions.stateMachineArns().find((a) => stage.template.byArn(a) === machine);
+    expect(arn).toBeDefined();
+    for (const a of stage.lifecycle.stepFunctions.stateMachineArns()) {
+      expect(stage.lifecycle.stepFunctions.unhandledTasks(a)).toEqual([]);
+    }
+    const definition = String(machine?.properties.DefinitionString);
     const present = RETRAINING_TASKS.filter((t) => definition.includes(`"${t}"`));
     expect(present.length).toBeGreaterThanOrEqual(RETRAINING_TASKS.length - 1); // AwaitApproval is prod-only
   });

@@ -2,6 +2,7 @@
 // within the next 24 h out; served nightly in batch over every active merchant and in real time on demand.
 import type { ModelModule } from '../../shared/module.js';
 import { MERCHANT_RULES_MODEL, merchantRulesScore } from './baseline.js';
+import { merchantBatch } from './batch.js';
 import { buildMerchantRows } from './dataset.js';
 import {
   computeFeatures,
@@ -22,9 +23,12 @@ import {
   validateThresholds,
 } from './policy.js';
 
-/** The online state a merchant-day is scored from: the merchant's recent days. */
+/**
+ * The online state a merchant-day is scored from: the merchant's recent days. Its kind names the features-table item
+ * (`merchantHistory#<id>`), which must differ from the fraud detector's `merchant` aggregate in the same table.
+ */
 export interface MerchantStates {
-  readonly merchant: MerchantHistory;
+  readonly merchantHistory: MerchantHistory;
 }
 
 /** An unremarkable merchant-day (about the training set's medians): what explanations occlude features with. */
@@ -57,11 +61,11 @@ const merchantRisk: MerchantRiskModule = {
   name: 'merchant-risk',
   request: MerchantDay,
   entities: {
-    merchant: { key: (day) => day.merchantId, empty: emptyHistory, fold: foldDay },
+    merchantHistory: { key: (day) => day.merchantId, empty: emptyHistory, fold: foldDay },
   },
   features: {
     names: FEATURE_NAMES,
-    compute: (day, states) => computeFeatures(day, states.merchant),
+    compute: (day, states) => computeFeatures(day, states.merchantHistory),
   },
   baseline: {
     model: MERCHANT_RULES_MODEL,
@@ -78,6 +82,7 @@ const merchantRisk: MerchantRiskModule = {
     rows: (days, labels) => buildMerchantRows(days, labels),
   },
   gate: { readMetrics: readMerchantMetrics, check: checkMerchantQuality },
+  batch: merchantBatch,
 };
 
 export default merchantRisk;
