@@ -1,16 +1,16 @@
 // The nightly batch's lake query, run by DuckDB with the local stage's Presto functions over a simulated decision log:
-// its merchant-days must be exactly those src/aggregates.ts computes from the same transactions.
+// its merchant-days must be exactly those models/merchant-risk/src/aggregates.ts computes from the same transactions.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { prestoFunctions, withExecutionParameters } from '../../../local/lifecycle/athena.js';
-import { simulate } from '../../shared/simulator/simulate.js';
-import type { Transaction } from '../../shared/contracts/transaction.js';
-import { merchantDays } from '../src/aggregates.js';
-import { MERCHANT_DAYS_QUERY, merchantBatch } from '../src/batch.js';
-import { HISTORY_DAYS, type MerchantDay } from '../src/features.js';
-import merchantRisk from '../src/module.js';
+import { merchantDays } from '../../../models/merchant-risk/src/aggregates.js';
+import { MERCHANT_DAYS_QUERY, merchantBatch } from '../../../models/merchant-risk/src/batch.js';
+import { HISTORY_DAYS, type MerchantDay } from '../../../models/merchant-risk/src/features.js';
+import merchantRisk from '../../../models/merchant-risk/src/module.js';
+import type { Transaction } from '../../../models/shared/contracts/transaction.js';
+import { simulate } from '../../../models/shared/simulator/simulate.js';
+import { prestoFunctions, withExecutionParameters } from '../athena.js';
 
 const DAY = 86_400_000;
 const sim = simulate({ seed: 11, days: 12, customers: 300, start: '2026-03-02', merchantCompromise: { rate: 0.02 } });
