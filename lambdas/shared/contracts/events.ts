@@ -11,6 +11,8 @@ export const EVENT_SOURCES = {
   ingest: 'aims.ingest',
   feedback: 'aims.feedback',
   alerts: 'aims.alerts',
+  /** The real-time predict routes (POST /v1/models/{name}/predict), through the outbox. */
+  predict: 'aims.predict',
   /** Model Monitor alarms and the stream drift check. */
   drift: 'aims.drift',
   /** The retraining state machine. */
@@ -118,6 +120,24 @@ export const ShadowComparedData = z
   .strict();
 export type ShadowComparedData = z.infer<typeof ShadowComparedData>;
 
+/** A real-time prediction was audited (derived by the outbox from its audit record). */
+export const PredictionMadeData = z
+  .object({
+    /** The audit record's id: `prediction#<model>#<idempotency key>`. */
+    auditId: z.string().regex(/^prediction#/),
+    /** The model the route serves. */
+    modelName: ModelName,
+    /** What scored: the model's version, or its baseline when degraded. */
+    model: ModelRef,
+    score: z.number().min(0).max(1),
+    /** The model policy's outcome (its own vocabulary, e.g. clear / watch / block-review). */
+    outcome: z.string().min(1),
+    degraded: z.boolean(),
+    predictedAt: z.iso.datetime({ offset: true }),
+  })
+  .strict();
+export type PredictionMadeData = z.infer<typeof PredictionMadeData>;
+
 /** The data schema of every detail type, in one table: the single source for validation and the registry. */
 export const EVENT_DATA = {
   TransactionScored: TransactionScoredData,
@@ -128,6 +148,7 @@ export const EVENT_DATA = {
   RetrainingFailed: RetrainingFailedData,
   ModelDeployed: ModelDeployedData,
   ShadowCompared: ShadowComparedData,
+  PredictionMade: PredictionMadeData,
 } as const;
 export type DetailType = keyof typeof EVENT_DATA;
 
@@ -140,6 +161,7 @@ export const DETAIL_TYPES = {
   RetrainingFailed: 'RetrainingFailed',
   ModelDeployed: 'ModelDeployed',
   ShadowCompared: 'ShadowCompared',
+  PredictionMade: 'PredictionMade',
 } as const satisfies { [K in DetailType]: K };
 
 /** Detail types that publishers outside AIMS may put on the bus (the bus rules match on detail-type only). */
@@ -160,6 +182,7 @@ export const EVENT_DETAILS = {
   RetrainingFailed: envelope(RetrainingFailedData),
   ModelDeployed: envelope(ModelDeployedData),
   ShadowCompared: envelope(ShadowComparedData),
+  PredictionMade: envelope(PredictionMadeData),
 } as const satisfies { [K in DetailType]: z.ZodType };
 
 export type EventDetail<T extends DetailType> = z.output<(typeof EVENT_DETAILS)[T]>;

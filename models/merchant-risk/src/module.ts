@@ -22,9 +22,12 @@ import {
   validateThresholds,
 } from './policy.js';
 
-/** The online state a merchant-day is scored from: the merchant's recent days. */
+/**
+ * The online state a merchant-day is scored from: the merchant's recent days. The kind names the state in the features
+ * table, whose keys every model shares (`<kind>#<id>`): not `merchant`, which is the fraud detector's merchant state.
+ */
 export interface MerchantStates {
-  readonly merchant: MerchantHistory;
+  readonly merchantDays: MerchantHistory;
 }
 
 /** An unremarkable merchant-day (about the training set's medians): what explanations occlude features with. */
@@ -57,11 +60,11 @@ const merchantRisk: MerchantRiskModule = {
   name: 'merchant-risk',
   request: MerchantDay,
   entities: {
-    merchant: { key: (day) => day.merchantId, empty: emptyHistory, fold: foldDay },
+    merchantDays: { key: (day) => day.merchantId, empty: emptyHistory, fold: foldDay },
   },
   features: {
     names: FEATURE_NAMES,
-    compute: (day, states) => computeFeatures(day, states.merchant),
+    compute: (day, states) => computeFeatures(day, states.merchantDays),
   },
   baseline: {
     model: MERCHANT_RULES_MODEL,

@@ -58,15 +58,15 @@ describe('GIVEN the merchant-risk model folder', () => {
   });
 
   test('WHEN a merchant-day is folded and scored THEN state, features and baseline come from the feature module', () => {
-    const { merchant } = merchantRisk.entities;
+    const { merchantDays: merchant } = merchantRisk.entities;
     // A week of quiet days: against one active day in seven, a quiet day would be a volume spike.
     const state = [1, 2, 3, 4, 5, 6, 7]
       .map((d) => ({ ...quiet, date: `2026-03-0${d}` }))
       .reduce(merchant.fold, merchant.empty());
     expect(merchant.fold(state, { ...quiet, date: '2026-03-07' })).toBe(state);
     expect(merchant.key(quiet)).toBe('m-1');
-    const calm = merchantRisk.baseline.score(merchantRisk.features.compute(quiet, { merchant: state }), quiet);
-    const alarm = merchantRisk.baseline.score(merchantRisk.features.compute(probed, { merchant: state }), probed);
+    const calm = merchantRisk.baseline.score(merchantRisk.features.compute(quiet, { merchantDays: state }), quiet);
+    const alarm = merchantRisk.baseline.score(merchantRisk.features.compute(probed, { merchantDays: state }), probed);
     expect(calm).toEqual({ score: 0, reasons: [] });
     expect(alarm.score).toBeGreaterThan(0.5);
     expect(alarm.reasons[0]).toMatch(/^night activity: 43% of 14 transactions/);
