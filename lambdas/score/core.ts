@@ -1,13 +1,7 @@
 // The score use case: features → model (timeout + circuit breaker, rules fallback) → decision → explanation →
 // audit record (the inference pieces live in lambdas/shared/inference.ts). Pure apart from its ports. The audit record is the one durable write: the decision's events and its
 // decision-log line are derived from it by the outbox (lambdas/outbox, docs/decisions/0004-decision-outbox.md).
-import {
-  type Attribution,
-  DECISIONS,
-  type Decision,
-  decide,
-  type ModelRef,
-} from '../../models/shared/contracts/decision.js';
+import { DECISIONS, type Decision, decide } from '../../models/shared/contracts/decision.js';
 import type { Transaction } from '../../models/shared/contracts/transaction.js';
 import type { AnyModelModule } from '../../models/shared/module.js';
 import type { DecisionStore } from '../shared/adapters/decision-store.js';
