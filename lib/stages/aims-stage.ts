@@ -7,6 +7,8 @@ import {
   type ModelDeclaration,
   modelEndpointName,
   modelModulePath,
+  moduleOf,
+  realtimeModels,
   routeModel,
   servedModels,
 } from '../config/models.js';
@@ -85,6 +87,14 @@ export class AimsStage extends Stage {
         module: modelModulePath(scoringModel, PROJECT_ROOT),
         timeoutMs: scoringModel.serving.modelTimeoutMs,
       },
+      predictModels: realtimeModels(served).map((m) => ({
+        name: m.manifest.name,
+        endpointName: modelEndpointName(id, m.manifest.name),
+        module: modelModulePath(m, PROJECT_ROOT),
+        timeoutMs: m.serving.modelTimeoutMs,
+        thresholds: m.serving.thresholds,
+        request: moduleOf(m).request,
+      })),
       clients: props.clients,
       authDomainPrefix: `aims-${id.toLowerCase()}-${config.account}`,
       removalPolicy: config.removalPolicy,
