@@ -125,6 +125,9 @@ export class AimsStage extends Stage {
       services: this.services,
       models: this.models,
       retraining: this.retraining,
+      predictOutcomes: Object.fromEntries(
+        realtimeModels(served).map((m) => [m.manifest.name, moduleOf(m).policy.outcomes]),
+      ),
       thresholds: {
         ...config.alarms,
         models: config.lifecycle.alarms,
