@@ -94,7 +94,7 @@ describe('GIVEN the model fails', () => {
     const baseline = merchantRisk.baseline.score(vector, request);
     expect(out).toMatchObject({ degraded: true, model: merchantRisk.baseline.model });
     expect(out.prediction.score).toBe(baseline.score);
-    expect(out.prediction.outcome).toBe(merchantRisk.policy.decide(baseline.score, h.config.thresholds));
+    expect(out.prediction.outcome).toBe(merchantRisk.policy.decide(baseline.score, { watch: 0.07, blockReview: 0.25 }));
     expect(out.reasons).toEqual(baseline.reasons);
     expect(out.explanation.length).toBeGreaterThan(0);
     expect(h.fallbacks).toEqual(['error']);
