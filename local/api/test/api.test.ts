@@ -74,7 +74,9 @@ describe('local API with the real authorizer', () => {
       'chargeback-feed',
       'merchant-gateway',
       'operator',
+      'risk-ops',
     ]);
+    expect(creds.clients.find((c) => c.name === 'risk-ops')?.scopes).toEqual(['aims/predict.merchant-risk']);
     for (const c of creds.clients) expect(c.apiKey).toMatch(/^[A-Za-z0-9_-]{40}$/);
     expect(merchant).toMatchObject({ scopes: ['aims/score', 'aims/ingest'] });
     expect(creds.tokenUrl).toBe(`${api.url}/cognito/${template.ofType('AWS::Cognito::UserPool')[0]?.ref}/oauth2/token`);
