@@ -1,6 +1,6 @@
 // Fidelity of the local stage: what runs is what the synthesized dev template declares, resource by resource.
 import { readFileSync } from 'node:fs';
-import { join, join } from 'node:path';
+import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
