@@ -1,12 +1,9 @@
-// Adapters of the predict ports: the prediction audit records in the decisions table (the features reader and the
-// model endpoint are the score route's, in lambdas/shared/adapters).
+// Adapter of the predict route's own port: prediction audit records in the decisions table (the features reader and the
+// model endpoint are every model route's: lambdas/shared/model-route.ts).
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { putAuditItemOnce } from '../shared/adapters/decision-store.js';
 import { PredictionRecord } from '../shared/contracts/api.js';
 import type { PredictionStore } from './core.js';
-
-export { DynamoFeatureReader } from '../shared/adapters/feature-reader.js';
-export { SageMakerModelEndpoint } from '../shared/adapters/model-endpoint.js';
 
 /** Prediction audit records, created once per audit id beside the decisions (the outbox relays both). */
 export class DynamoPredictionStore implements PredictionStore {

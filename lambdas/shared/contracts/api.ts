@@ -37,21 +37,27 @@ const TransactionId = Transaction.shape.transactionId;
 export const ScoreRequest = Transaction;
 export type ScoreRequest = z.infer<typeof ScoreRequest>;
 
+/** What every model route's answer carries beside its own result: how it was reached and why. */
+const AnswerFields = {
+  /** True when the model was unavailable and its baseline (the rules scorer) answered. */
+  degraded: z.boolean(),
+  /** Human-readable reasons from the baseline (the rules that fired; empty when nothing stood out). */
+  reasons: z.array(z.string()),
+  /** Top feature attributions (occlusion), largest absolute contribution first. */
+  explanation: z.array(Attribution),
+  /** What scored: the model's name and version, or its baseline's. */
+  model: ModelRef,
+  /** Time the service spent, in milliseconds. */
+  latencyMs: z.number().min(0),
+};
+
 export const ScoreResponse = z
   .object({
     transactionId: TransactionId,
     decision: Decision,
     /** Fraud probability, 0..1. */
     score: z.number().min(0).max(1),
-    /** True when the model was unavailable and the rules scorer decided. */
-    degraded: z.boolean(),
-    /** Human-readable reasons (the rules that fired; empty when the model decided and nothing stood out). */
-    reasons: z.array(z.string()),
-    /** Top feature attributions, largest absolute contribution first. */
-    explanation: z.array(Attribution),
-    model: ModelRef,
-    /** Time the scorer spent, in milliseconds. */
-    latencyMs: z.number().min(0),
+    ...AnswerFields,
   })
   .strict();
 export type ScoreResponse = z.infer<typeof ScoreResponse>;
@@ -338,16 +344,7 @@ export const PredictResponse = z
     /** The audit record's id (the decisions table key). */
     auditId: AuditId,
     prediction: Prediction,
-    /** True when the model was unavailable and its baseline answered. */
-    degraded: z.boolean(),
-    /** Human-readable reasons from the model's baseline (empty when nothing stood out). */
-    reasons: z.array(z.string()),
-    /** Top feature attributions (occlusion), largest absolute contribution first. */
-    explanation: z.array(Attribution),
-    /** What scored: the model's name and version, or its baseline's. */
-    model: ModelRef,
-    /** Time the service spent, in milliseconds. */
-    latencyMs: z.number().min(0),
+    ...AnswerFields,
   })
   .strict();
 export type PredictResponse = z.infer<typeof PredictResponse>;
