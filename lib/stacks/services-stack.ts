@@ -420,7 +420,7 @@ export class ServicesStack extends Stack {
 
   /**
    * The decision outbox (docs/decisions/0004-decision-outbox.md): a relay on the decisions table's stream that turns
-   * each new audit record into its events and decision-log line. The mapping never gives up on a record while the
+   * each new audit record into its events and decision-log line (a prediction's into PredictionMade only, 0005). The mapping never gives up on a record while the
    * stream can still be read back: retries are unbounded and only a record 23 hours old (the stream keeps 24) goes
    * to the dead-letter queue, whose message names its shard and sequence numbers for a replay; the alarm on the queue
    * and on the iterator age fire long before. Poison records are parked by the function itself and not retried.
@@ -431,7 +431,7 @@ export class ServicesStack extends Stack {
   ): ServiceFunction {
     const fn = make('Outbox', 'lambdas/outbox/handler.ts', 'outbox', {
       description:
-        'Decision outbox: each new audit record (decisions stream) → its events on the bus and its decision-log line',
+        'Outbox: each new audit record (decisions stream) → its events on the bus; a decision also its decision-log line',
       timeout: Duration.seconds(60),
       environment: {
         EVENT_BUS_NAME: data.bus.eventBusName,
