@@ -15,11 +15,10 @@ import { SageMakerModelEndpoint } from '../lambdas/shared/adapters/model-endpoin
 import { sageMakerRuntimeClient } from '../lambdas/shared/aws.js';
 import { aggregateKey } from '../lambdas/shared/contracts/features.js';
 import { occlusionRows } from '../lambdas/shared/inference.js';
-import { createTable, startDynalite, TABLES } from '../lambdas/shared/test/local.js';
-import { startLocalModelEndpoint } from '../local/model-endpoint.js';
+import { createTable, startBootstrapEndpoint, startDynalite, TABLES } from '../lambdas/shared/test/local.js';
 import { emptyHistory, foldDay, type MerchantDay } from '../models/merchant-risk/src/features.js';
 import merchantRisk, { type MerchantStates } from '../models/merchant-risk/src/module.js';
-import { type Figure, info, median, printTable, ROOT, round, writeResult } from './support/figures.js';
+import { type Figure, info, median, printTable, round, writeResult } from './support/figures.js';
 
 const MERCHANTS = 200;
 const WARM_UP = 50;
@@ -56,15 +55,7 @@ async function timed<T>(work: () => Promise<T>): Promise<number> {
 async function main(): Promise<void> {
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'aims-bench-predict-'));
-  const [dynamo, endpoint] = await Promise.all([
-    startDynalite(),
-    startLocalModelEndpoint({
-      root: ROOT,
-      modelDir: join(ROOT, 'models', 'merchant-risk', 'bootstrap'),
-      manifestDir: join(ROOT, 'models', 'merchant-risk'),
-      logFile: join(dir, 'model-server.log'),
-    }),
-  ]);
+  const [dynamo, endpoint] = await Promise.all([startDynalite(), startBootstrapEndpoint('merchant-risk', dir)]);
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',

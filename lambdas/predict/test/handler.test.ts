@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { type LocalModelEndpoint, startLocalModelEndpoint } from '../../../local/model-endpoint.js';
+import type { LocalModelEndpoint } from '../../../local/model-endpoint.js';
 import merchantRisk from '../../../models/merchant-risk/src/module.js';
 import { derive } from '../../outbox/core.js';
 import { PredictionRecord, PredictResponse } from '../../shared/contracts/api.js';
@@ -15,13 +15,18 @@ import { aggregateKey } from '../../shared/contracts/features.js';
 import { ErrorBody } from '../../shared/errors.js';
 import { createPowertools } from '../../shared/powertools.js';
 import { apiEvent, lambdaContext, quietPowertools } from '../../shared/test/apigw.js';
-import { createTable, type LocalServer, startDynalite, TABLES } from '../../shared/test/local.js';
+import {
+  createTable,
+  type LocalServer,
+  startBootstrapEndpoint,
+  startDynalite,
+  TABLES,
+} from '../../shared/test/local.js';
 import { createPredictHandler, predictDepsFromEnv } from '../app.js';
 import { day, harness, quietWeek } from './fakes.js';
 
 quietPowertools();
 const RESOURCE = '/v1/models/merchant-risk/predict';
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 
 function stack() {
   const h = harness();
@@ -82,15 +87,7 @@ describe('the predict wiring as deployed, against dynalite and the local model s
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'aims-predict-'));
-    [dynamo, endpoint] = await Promise.all([
-      startDynalite(),
-      startLocalModelEndpoint({
-        root: ROOT,
-        modelDir: join(ROOT, 'models', 'merchant-risk', 'bootstrap'),
-        manifestDir: join(ROOT, 'models', 'merchant-risk'),
-        logFile: join(dir, 'model-server.log'),
-      }),
-    ]);
+    [dynamo, endpoint] = await Promise.all([startDynalite(), startBootstrapEndpoint('merchant-risk', dir)]);
   }, 60_000);
   afterAll(async () => {
     await Promise.all([endpoint?.close(), dynamo?.close()]);
