@@ -6,7 +6,7 @@ import { API_CLIENTS } from './config/api-clients.js';
 import { STAGES_CONTEXT_KEY, stagesFromContext } from './config/app-inputs.js';
 import { STAGE_NAMES, type StageName } from './config/environment-config.js';
 import { resolveEnvironment } from './config/environments.js';
-import { discoverModels } from './config/models.js';
+import { loadModels } from './config/models.js';
 import { PROJECT_ROOT } from './constructs/service-function.js';
 import { AimsStage } from './stages/aims-stage.js';
 
@@ -19,6 +19,9 @@ export interface BuildAppOptions extends AppProps {
    *  there means every stage). @default - every stage */
   readonly stages?: readonly StageName[] | 'context';
 }
+
+// Loaded once per process: each real-time model's predict route takes its module's request schema.
+const MODELS = await loadModels(path.join(PROJECT_ROOT, 'models'));
 
 export interface AimsApp<S extends Partial<Record<StageName, AimsStage>>> {
   readonly app: App;
@@ -39,7 +42,7 @@ export function buildApp(options: BuildAppOptions = {}): AimsApp<Partial<Record<
       : only === 'context'
         ? stagesFromContext(app.node.tryGetContext(STAGES_CONTEXT_KEY))
         : only;
-  const models = discoverModels(path.join(PROJECT_ROOT, 'models'));
+  const models = MODELS;
   const stages: Partial<Record<StageName, AimsStage>> = {};
   for (const name of names) {
     const stage = new AimsStage(app, name, { config: resolveEnvironment(name, env), models, clients: API_CLIENTS });

@@ -22,10 +22,18 @@ afterAll(cleanTestApps);
 
 // biome-ignore lint/suspicious/noExplicitAny: template bodies are untyped JSON walked by path.
 type Json = any;
-const only = (template: Template, type: string): Json => {
-  const found = Object.values(template.findResources(type));
+// Every served model has its own endpoint, monitors and drift check: these tests read the fraud detector's.
+const MODEL = 'fraud-detector';
+/** Logical ids of a model's resources start with its construct id (the model name without hyphens). */
+const isModels = (logicalId: string, resource: Json, model = MODEL) =>
+  resource.Metadata?.['aims:model'] === model ||
+  (resource.Metadata?.['aims:model'] === undefined && logicalId.startsWith(model.replace(/-/g, '')));
+const ofModel = (template: Template, type: string, model = MODEL): [string, Json][] =>
+  (Object.entries(template.findResources(type)) as [string, Json][]).filter(([id, r]) => isModels(id, r, model));
+const only = (template: Template, type: string, model = MODEL): Json => {
+  const found = ofModel(template, type, model);
   expect(found).toHaveLength(1);
-  return found[0];
+  return found[0]?.[1];
 };
 
 describe('GIVEN the models stack of each environment', () => {
@@ -37,6 +45,24 @@ describe('GIVEN the models stack of each environment', () => {
       template.hasResourceProperties('AWS::SageMaker::Endpoint', {
         EndpointName: modelEndpointName(name, 'fraud-detector'),
       });
+    }
+  });
+
+  test('THEN every model of the environments table has its own endpoint, named from stage and model', () => {
+    for (const [stage, template] of [
+      ['Dev', dev],
+      ['Staging', staging],
+      ['Prod', prod],
+    ] as const) {
+      const names = Object.keys(environments[stage].models);
+      expect(names).toEqual(expect.arrayContaining(['fraud-detector', 'merchant-risk']));
+      for (const model of names) {
+        template.hasResource('AWS::SageMaker::Endpoint', {
+          Metadata: { 'aims:model': model, 'aims:role': 'endpoint' },
+          Properties: Match.objectLike({ EndpointName: modelEndpointName(stage, model) }),
+        });
+      }
+      expect(Object.keys(template.findResources('AWS::SageMaker::Endpoint'))).toHaveLength(names.length);
     }
   });
 
@@ -93,7 +119,9 @@ describe('GIVEN the models stack of each environment', () => {
       ([, p]) => p.Default === championParameterName('Dev', 'fraud-detector'),
     );
     expect(pointer?.[1].Type).toBe('AWS::SSM::Parameter::Value<String>');
-    const condition = Object.values(dev.toJSON().Conditions as Record<string, Json>)[0];
+    const condition = Object.values(dev.toJSON().Conditions as Record<string, Json>).find((c) =>
+      JSON.stringify(c).includes(`"${pointer?.[0]}"`),
+    );
     expect(condition).toEqual({ 'Fn::Equals': [{ Ref: pointer?.[0] }, BOOTSTRAP_POINTER] });
     const url = only(dev, 'AWS::SageMaker::Model').Properties.PrimaryContainer.ModelDataUrl;
     expect(url['Fn::If'][2]).toEqual({ 'Fn::Join': ['', [{ Ref: pointer?.[0] }, 'model.tar.gz']] });
@@ -166,7 +194,7 @@ describe('GIVEN the models stack of each environment', () => {
       Object.entries(conditions).find(
         ([, c]) => JSON.stringify(c) === JSON.stringify({ 'Fn::Equals': [{ Ref: ref }, BOOTSTRAP_POINTER] }),
       )?.[0];
-    const models = Object.entries(staging.findResources('AWS::SageMaker::Model')) as [string, Json][];
+    const models = ofModel(staging, 'AWS::SageMaker::Model');
     const urlOf = (id: string) =>
       models.find(([logicalId]) => logicalId.includes(id))?.[1].Properties.PrimaryContainer.ModelDataUrl;
     const shadowUrl = urlOf('ShadowModel');
@@ -215,7 +243,7 @@ describe('GIVEN the models stack of each environment', () => {
   test("THEN the shadow comparison reads only the two variants' capture of this endpoint and decrypts, nothing more", () => {
     const policies = Object.values(staging.findResources('AWS::IAM::Policy')) as Json[];
     const statements = policies
-      .filter((p) => JSON.stringify(p.Properties.Roles).includes('ShadowComparison'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('frauddetectorShadowComparison'))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Json[]);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
     expect(actions).toEqual([
@@ -235,8 +263,8 @@ describe('GIVEN the models stack of each environment', () => {
   });
 
   test('THEN data quality runs hourly against the pointer baseline and model quality daily on ground truth', () => {
-    const dqId = Object.keys(dev.findResources('AWS::SageMaker::DataQualityJobDefinition'))[0];
-    const mqId = Object.keys(dev.findResources('AWS::SageMaker::ModelQualityJobDefinition'))[0];
+    const dqId = ofModel(dev, 'AWS::SageMaker::DataQualityJobDefinition')[0]?.[0];
+    const mqId = ofModel(dev, 'AWS::SageMaker::ModelQualityJobDefinition')[0]?.[0];
     // The name CloudFormation generates, read from the definition's ARN (its Ref).
     const nameOf = (id: string | undefined) => ({ 'Fn::Select': [1, { 'Fn::Split': ['/', { Ref: id }] }] });
     dev.hasResourceProperties('AWS::SageMaker::MonitoringSchedule', {

@@ -172,7 +172,8 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
   });
 
   test('THEN the degraded-decision rate is fallbacks over all decisions, in percent, at the configured limit', () => {
-    const alarms = withMetric(template, 'ModelFallback');
+    // The scorer's; each real-time model's predict function has its own (next test).
+    const alarms = withMetric(template, 'ModelFallback').filter((a) => JSON.stringify(a).includes('"score"'));
     expect(alarms).toHaveLength(1);
     const props = alarms[0].Properties;
     expect(props.Threshold).toBe(config.alarms.degradedDecisionPercent);
@@ -277,12 +278,48 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
     expect(body.includes(`${endpointName}/shadow`)).toBe(config.lifecycle.shadow !== false);
   });
 
+  test('THEN each real-time model’s predictions alarm on the share its baseline answered, at the decisions’ limit', () => {
+    const predict = withMetric(template, 'Predictions');
+    const models = Object.keys(stage.services.predictFunctions).sort();
+    expect(models).toEqual(expect.arrayContaining(['merchant-risk']));
+    expect(predict).toHaveLength(models.length);
+    for (const model of models) {
+      const dims = [
+        { Name: 'model', Value: model },
+        { Name: 'service', Value: 'predict' },
+      ];
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Threshold: config.alarms.degradedDecisionPercent,
+        EvaluationPeriods: 2,
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: '100 * FILL(degraded, 0) / predictions' }),
+          Match.objectLike({
+            Id: 'degraded',
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ MetricName: 'ModelFallback', Dimensions: dims }),
+            }),
+          }),
+          Match.objectLike({
+            Id: 'predictions',
+            MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Predictions', Dimensions: dims }) }),
+          }),
+        ]),
+      });
+    }
+    // Its outcomes are graphed in its own vocabulary.
+    const body = JSON.stringify(stack.resolve(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]));
+    for (const outcome of ['clear', 'watch', 'block-review']) expect(body).toContain(`Prediction_${outcome}`);
+  });
+
   test('THEN a shadow comparison, where the environment has a shadow, alarms on disagreement and score PSI', () => {
     const dims = [
       { Name: 'model', Value: 'fraud-detector' },
       { Name: 'service', Value: 'shadow-compare' },
     ];
-    const shadowAlarms = alarmsOf(template).filter((a) => JSON.stringify(a).includes('shadow-compare'));
+    // Each model's shadow comparison alarms on its own; these are the fraud detector's.
+    const shadowAlarms = alarmsOf(template).filter(
+      (a) => JSON.stringify(a).includes('shadow-compare') && JSON.stringify(a).includes('"fraud-detector"'),
+    );
     if (config.lifecycle.shadow === false) {
       expect(shadowAlarms).toEqual([]);
       return;
@@ -338,7 +375,10 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
   test("THEN Model Monitor's own drift alarms page through one composite alarm", () => {
     const monitor = stage.models.served['fraud-detector']?.monitor;
     expect(monitor?.driftAlarms.length).toBeGreaterThan(0);
-    const composites = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm')) as Json[];
+    // One composite per monitored model: this one is the fraud detector's.
+    const composites = (Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm')) as Json[]).filter(
+      (c) => JSON.stringify(c.Properties.AlarmDescription).includes('fraud-detector'),
+    );
     expect(composites).toHaveLength(1);
     const rule = JSON.stringify(composites[0].Properties.AlarmRule);
     for (const alarm of monitor?.driftAlarms ?? []) {

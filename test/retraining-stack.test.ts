@@ -209,12 +209,14 @@ describe('GIVEN the retraining state machine of each environment', () => {
     );
     const grant = (action: string) =>
       statements.filter((s) => s.Action === action).map((s) => JSON.stringify(s.Resource));
-    expect(grant('sagemaker:describeMonitoringSchedule')).toEqual([
-      expect.stringContaining(`:monitoring-schedule/${schedule}"`),
-    ]);
-    expect(grant('sagemaker:describeDataQualityJobDefinition')).toEqual([
-      expect.stringContaining(':data-quality-job-definition/*"'),
-    ]);
+    // Each model's workflow reads its own schedule only (one grant per served model).
+    const schedules = grant('sagemaker:describeMonitoringSchedule');
+    expect(schedules).toHaveLength(Object.keys(environments.Dev.models).length);
+    expect(schedules).toContainEqual(expect.stringContaining(`:monitoring-schedule/${schedule}"`));
+    expect(schedules.filter((r) => r.includes('fraud-detector'))).toHaveLength(1);
+    for (const resource of grant('sagemaker:describeDataQualityJobDefinition')) {
+      expect(resource).toContain(':data-quality-job-definition/*"');
+    }
   });
 
   test('THEN without a shadow the registered version goes straight to approval (no shadow state at all)', () => {
@@ -372,8 +374,11 @@ describe('GIVEN the retraining triggers and resources', () => {
     });
     const names = (t: Template) =>
       Object.values(t.findResources('AWS::SSM::Parameter')).map((p: Json) => p.Properties.Name);
-    expect(names(dev)).toEqual([championParameterName('Dev', 'fraud-detector')]);
-    expect(names(prod)).toEqual([championParameterName('Prod', 'fraud-detector')]);
+    // One champion pointer per served model, and no challenger where there is no shadow.
+    expect(names(dev).sort()).toEqual(Object.keys(environments.Dev.models).map((m) => championParameterName('Dev', m)));
+    expect(names(prod).sort()).toEqual(
+      Object.keys(environments.Prod.models).map((m) => championParameterName('Prod', m)),
+    );
   });
 
   test('THEN Athena results are encrypted with the data key and the workgroup enforces it', () => {

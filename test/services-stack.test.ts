@@ -1,7 +1,7 @@
 // The services stack: routes and scopes, validation, usage plans, WAF, the stream consumer, bus rules and the
 // exact permissions each function gets.
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { ROUTES, type RouteDefinition } from '../lambdas/shared/contracts/api.js';
+import { apiRoutes, ROUTES, type RouteDefinition } from '../lambdas/shared/contracts/api.js';
 import { DETAIL_TYPES } from '../lambdas/shared/contracts/events.js';
 import { API_CLIENTS } from '../lib/config/api-clients.js';
 import { environments } from '../lib/config/environments.js';
@@ -53,14 +53,17 @@ describe('GIVEN the API imported from the contract', () => {
   const body = apiBody(dev);
 
   test('THEN every route of the contract is a path of the API, integrated with its service function', () => {
-    const routes = ROUTES as readonly RouteDefinition[];
+    const routes = apiRoutes(Object.keys(stages.Dev.services.predictFunctions).map((name) => ({ name })));
     const templatePaths = Object.entries(body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
       Object.keys(ops).map((method) => `${method} ${path}`),
     );
     expect(templatePaths.sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
     for (const route of routes) {
       const integration = body.paths[route.path][route.method]['x-amazon-apigateway-integration'];
-      const service = route.service.charAt(0).toUpperCase() + route.service.slice(1);
+      const service =
+        route.service === 'predict'
+          ? `Predict${(route.model ?? '').replace(/-/g, '')}`
+          : route.service.charAt(0).toUpperCase() + route.service.slice(1);
       expect(integration).toMatchObject({ type: 'aws_proxy', httpMethod: 'POST' });
       // Score is integrated through its live alias (provisioned concurrency lives there), the others directly.
       const target =
@@ -164,6 +167,78 @@ describe('GIVEN the API imported from the contract', () => {
     dev.hasResourceProperties('AWS::ApiGateway::Stage', {
       TracingEnabled: true,
       AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+});
+
+describe('GIVEN the real-time models (manifest serving.modes has realtime)', () => {
+  const realtime = ['fraud-detector', 'merchant-risk'];
+  const fnId = (model: string) =>
+    logicalIdOf(dev, 'AWS::Lambda::Function', `Predict${model.replace(/-/g, '')}Function`);
+
+  test('THEN each has one predict function, tagged with its model and role, configured from the environments table', () => {
+    expect(Object.keys(stages.Dev.services.predictFunctions).sort()).toEqual(realtime);
+    for (const model of realtime) {
+      const fn = dev.toJSON().Resources[fnId(model)] as Resource;
+      expect(fn.Metadata).toMatchObject({ 'aims:model': model, 'aims:role': 'predict' });
+      const settings = environments.Dev.models[model as keyof typeof environments.Dev.models];
+      expect((fn.Properties.Environment as JsonTree).Variables).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: 'predict',
+        MODEL_NAME: model,
+        MODEL_ENDPOINT_NAME: `aims-dev-${model}`,
+        MODEL_TIMEOUT_MS: String(settings.modelTimeoutMs),
+        MODEL_THRESHOLDS: JSON.stringify(settings.thresholds),
+        DECISION_TTL_DAYS: String(environments.Dev.data.decisionTtlDays),
+      });
+    }
+  });
+
+  test('THEN a predict function may invoke its own model’s endpoint only, read features and write audit records', () => {
+    expect(actionsOf(dev, 'Predictmerchantrisk')).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'sagemaker:InvokeEndpoint',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+    const invoke = JSON.stringify(
+      (Object.values(dev.findResources('AWS::IAM::Policy')) as Resource[])
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes('PredictmerchantriskRole'))
+        .flatMap((p) => (p.Properties.PolicyDocument as JsonTree).Statement)
+        .filter((st: JsonTree) => st.Action === 'sagemaker:InvokeEndpoint'),
+    );
+    expect(invoke).toContain('endpoint/aims-dev-merchant-risk');
+    expect(invoke).not.toContain('fraud-detector');
+  });
+
+  test('THEN its literal route needs its own scope, takes the module’s schema and the idempotency header', () => {
+    const body = apiBody(dev);
+    const op = body.paths['/v1/models/merchant-risk/predict'].post;
+    expect(JSON.stringify(op['x-amazon-apigateway-integration'].uri)).toContain(`"${fnId('merchant-risk')}"`);
+    expect(op.parameters).toEqual([expect.objectContaining({ in: 'header', name: 'idempotency-key', required: true })]);
+    expect(op.requestBody.content['application/json'].schema).toMatchObject({
+      required: expect.arrayContaining(['merchantId', 'date', 'count']),
+      additionalProperties: false,
+    });
+    dev.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Scopes: Match.arrayWith(realtime.map((m) => Match.objectLike({ ScopeName: `predict.${m}` }))),
+    });
+    dev.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      ClientName: 'risk-ops',
+      AllowedOAuthScopes: [Match.objectLike({ 'Fn::Join': ['', [Match.anyValue(), '/predict.merchant-risk']] })],
+    });
+    dev.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PREDICT_MODELS: realtime.join(',') }) },
+    });
+    dev.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [fnId('merchant-risk'), 'Arn'] },
+      Principal: 'apigateway.amazonaws.com',
+      SourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['/*/POST/v1/models/merchant-risk/predict'])] }),
     });
   });
 });
@@ -633,9 +708,12 @@ describe('GIVEN the models API', () => {
   test('THEN its grants name the exact state machines, package group, pointer, models stack and objects', () => {
     expect(JSON.stringify(resourcesOf(dev, 'states:StartExecution'))).toMatch(/frauddetectorWorkflowStateMachine/);
     expect(resourcesOf(dev, 'states:DescribeExecution')).toEqual(['arn:aws:states:eu-west-1:111111111111:execution:*']);
-    expect(resourcesOf(dev, 'sagemaker:UpdateModelPackage')).toEqual([
-      'arn:aws:sagemaker:eu-west-1:111111111111:model-package/aims-dev-fraud-detector/*',
-    ]);
+    // One package group per served model, named exactly.
+    expect(resourcesOf(dev, 'sagemaker:UpdateModelPackage')).toEqual(
+      Object.keys(environments.Dev.models).map(
+        (m) => `arn:aws:sagemaker:eu-west-1:111111111111:model-package/aims-dev-${m}/*`,
+      ),
+    );
     // The pointer is the registry's parameter object (a reference to the retraining stack), not a name built here.
     const pointer = JSON.stringify(resourcesOf(dev, 'ssm:PutParameter'));
     expect(pointer).toContain('arn:aws:ssm:eu-west-1:111111111111:parameter');

@@ -2,6 +2,7 @@
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { z } from 'zod';
+import { apiRoutes, ModelName } from '../shared/contracts/api.js';
 import { CommonEnv, envString, parseEnv } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
 import { type AuthorizerConfig, authorize, type TokenVerifier } from './core.js';
@@ -12,6 +13,8 @@ export const AuthorizerEnv = CommonEnv.extend({
   JWT_JWKS_URI: z.url(),
   /** Comma-separated app client ids, or '*'. */
   JWT_AUDIENCE_CLIENT_IDS: envString(),
+  /** Comma-separated names of the real-time models (each has POST /v1/models/<name>/predict and its scope). */
+  PREDICT_MODELS: z.string().default(''),
 });
 
 export interface AuthorizerDeps {
@@ -30,12 +33,24 @@ export function parseClientIds(value: string): '*' | string[] {
   return ids;
 }
 
+/** The model names of PREDICT_MODELS (empty when none is served in real time). */
+export function parseModelNames(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((name) => ModelName.parse(name));
+}
+
 export function authorizerDepsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): AuthorizerDeps {
   const e = parseEnv(AuthorizerEnv, env);
   return {
     powertools: createPowertools(),
     verifier: jwtTokenVerifier({ issuer: e.JWT_ISSUER, jwksUri: e.JWT_JWKS_URI }),
-    config: { allowedClientIds: parseClientIds(e.JWT_AUDIENCE_CLIENT_IDS) },
+    config: {
+      allowedClientIds: parseClientIds(e.JWT_AUDIENCE_CLIENT_IDS),
+      routes: apiRoutes(parseModelNames(e.PREDICT_MODELS).map((name) => ({ name }))),
+    },
   };
 }
 

@@ -13,6 +13,9 @@ export interface TokenVerifier {
 export interface AuthorizerConfig {
   /** App client ids whose tokens are accepted, or '*' for any client of the issuer. */
   readonly allowedClientIds: '*' | readonly string[];
+  /** The API's routes with their scopes (`apiRoutes(models)`: the fixed table and each model's predict route).
+   *  @default ROUTES */
+  readonly routes?: readonly RouteDefinition[];
 }
 
 /** Why a request was refused with 401, for the log (the caller only ever sees "Unauthorized"). */
@@ -48,9 +51,13 @@ export function routeResource(base: string, route: RouteDefinition): string {
  * A policy that allows every secured route the scopes cover and denies the rest. Covering all routes (not just
  * this methodArn) keeps API Gateway's authorizer cache correct when the same token calls another route.
  */
-export function policyFor(methodArn: string, scopes: ReadonlySet<string>): PolicyDocument {
+export function policyFor(
+  methodArn: string,
+  scopes: ReadonlySet<string>,
+  routes: readonly RouteDefinition[] = ROUTES,
+): PolicyDocument {
   const { base } = parseMethodArn(methodArn);
-  const secured = (ROUTES as readonly RouteDefinition[]).filter((r) => r.scope !== null);
+  const secured = routes.filter((r) => r.scope !== null);
   const allowed = secured.filter((r) => r.scope && scopes.has(r.scope)).map((r) => routeResource(base, r));
   const denied = secured.filter((r) => !r.scope || !scopes.has(r.scope)).map((r) => routeResource(base, r));
   const statements: PolicyDocument['Statement'] = [];
@@ -60,13 +67,16 @@ export function policyFor(methodArn: string, scopes: ReadonlySet<string>): Polic
 }
 
 /** The route being called, from the resource template (REQUEST authorizers get it) or else the methodArn. */
-export function routeOf(event: APIGatewayRequestAuthorizerEvent): RouteDefinition | undefined {
+export function routeOf(
+  event: APIGatewayRequestAuthorizerEvent,
+  routes: readonly RouteDefinition[] = ROUTES,
+): RouteDefinition | undefined {
   if (event.resource && event.httpMethod) {
-    const route = findRoute(event.httpMethod, event.resource);
+    const route = findRoute(event.httpMethod, event.resource, routes);
     if (route) return route;
   }
   const { method, path } = parseMethodArn(event.methodArn);
-  return matchRoute(method, path);
+  return matchRoute(method, path, routes);
 }
 
 /**
@@ -100,8 +110,8 @@ export async function authorize(
     return refuse(`client ${clientId} is not allowed`);
   }
   const scopes = new Set(typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []);
-  const route = routeOf(event);
-  const policy = policyFor(event.methodArn, scopes);
+  const route = routeOf(event, config.routes);
+  const policy = policyFor(event.methodArn, scopes, config.routes);
   const principalId = typeof claims.sub === 'string' && claims.sub ? claims.sub : clientId;
   if (!route || (route.scope && !scopes.has(route.scope))) {
     onRefused?.(route ? `client ${clientId} lacks scope ${route.scope}` : `no route for ${event.methodArn}`);

@@ -1,11 +1,13 @@
 // The decision outbox: what a decision owes the rest of the system — its TransactionScored / FraudSuspected events and
 // its decision-log line — derived from its audit record as the decisions table's stream delivers it (docs/decisions/
-// 0004-decision-outbox.md). Pure apart from its ports. At least once: consumers dedupe by transactionId.
+// 0004-decision-outbox.md); likewise a real-time prediction's PredictionMade event from its audit record (same table,
+// `kind: 'prediction'`, no decision-log line: the log is the fraud decisions' retraining input). Pure apart from its
+// ports. At least once: consumers dedupe by transactionId (decisions) or auditId (predictions).
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { EntryFailure } from '../shared/adapters/entry-retry.js';
 import type { EventBatchPublisher } from '../shared/adapters/event-publisher.js';
-import { DecisionRecord } from '../shared/contracts/api.js';
+import { DecisionRecord, PredictionRecord } from '../shared/contracts/api.js';
 import { type BusEvent, busEvent, EVENT_SOURCES, EVENT_VERSION, parseEventDetail } from '../shared/contracts/events.js';
 
 /** One line of the decision log: the audit record without the request hash and TTL. */
@@ -90,6 +92,21 @@ export function eventsFor(r: DecisionRecord): BusEvent[] {
   return events;
 }
 
+/** The event a prediction owes: PredictionMade. */
+export function predictionEvents(r: PredictionRecord): BusEvent[] {
+  return [
+    busEvent('PredictionMade', EVENT_SOURCES.predict, {
+      auditId: r.auditId,
+      modelName: r.modelName,
+      model: r.model,
+      score: r.prediction.score,
+      outcome: r.prediction.outcome,
+      degraded: r.degraded,
+      predictedAt: r.predictedAt,
+    }),
+  ];
+}
+
 /** The decision-log line of a decision. */
 export function decisionLogRecord(r: DecisionRecord): DecisionLogRecord {
   const { requestHash: _r, expiresAt: _e, ...line } = r;
@@ -97,8 +114,21 @@ export function decisionLogRecord(r: DecisionRecord): DecisionLogRecord {
 }
 
 type Derived =
-  | { readonly ok: true; readonly events: BusEvent[]; readonly line: DecisionLogRecord }
+  /** `line` is undefined for a prediction: it owes events only. */
+  | { readonly ok: true; readonly events: BusEvent[]; readonly line: DecisionLogRecord | undefined }
   | { readonly ok: false; readonly reason: string };
+
+/** The events and log line of an audit item: a prediction (`kind: 'prediction'`) or a decision. */
+function deriveItem(item: unknown): Derived {
+  if ((item as { kind?: unknown } | null)?.kind === 'prediction') {
+    const parsed = PredictionRecord.safeParse(item);
+    if (!parsed.success) return { ok: false, reason: `not a PredictionRecord: ${parsed.error.message}` };
+    return { ok: true, events: predictionEvents(parsed.data), line: undefined };
+  }
+  const parsed = DecisionRecord.safeParse(item);
+  if (!parsed.success) return { ok: false, reason: `not a DecisionRecord: ${parsed.error.message}` };
+  return { ok: true, events: eventsFor(parsed.data), line: decisionLogRecord(parsed.data) };
+}
 
 /** Unmarshals and validates one INSERT image; anything that throws here would throw on every retry too. */
 export function derive(image: Record<string, AttributeValue> | undefined): Derived {
@@ -109,15 +139,14 @@ export function derive(image: Record<string, AttributeValue> | undefined): Deriv
   } catch (error) {
     return { ok: false, reason: `the NewImage cannot be unmarshalled: ${(error as Error).message}` };
   }
-  const parsed = DecisionRecord.safeParse(item);
-  if (!parsed.success) return { ok: false, reason: `not a DecisionRecord: ${parsed.error.message}` };
-  const events = eventsFor(parsed.data);
+  const derived = deriveItem(item);
+  if (!derived.ok) return derived;
   try {
-    for (const e of events) parseEventDetail(e.detailType, { version: EVENT_VERSION, data: e.data });
+    for (const e of derived.events) parseEventDetail(e.detailType, { version: EVENT_VERSION, data: e.data });
   } catch (error) {
     return { ok: false, reason: (error as Error).message };
   }
-  return { ok: true, events, line: decisionLogRecord(parsed.data) };
+  return derived;
 }
 
 /**
@@ -129,7 +158,7 @@ export async function relayDecisions(records: readonly ChangeRecord[], ports: Ou
   const failures = new Map<string, Error>();
   const ignored: string[] = [];
   const poisoned: PoisonRecord[] = [];
-  const ready: { recordId: string; events: BusEvent[]; line: DecisionLogRecord }[] = [];
+  const ready: { recordId: string; events: BusEvent[]; line: DecisionLogRecord | undefined }[] = [];
   for (const record of records) {
     if (record.eventName !== 'INSERT') {
       ignored.push(record.recordId);
@@ -142,6 +171,7 @@ export async function relayDecisions(records: readonly ChangeRecord[], ports: Ou
 
   const events = ready.flatMap((r) => r.events);
   const owners = ready.flatMap((r) => r.events.map(() => r.recordId));
+  const logged = ready.flatMap((r) => (r.line ? [{ recordId: r.recordId, line: r.line }] : []));
   const [parked, eventResults, lineResults] = await Promise.all([
     poisoned.length > 0
       ? ports.deadLetters.park(poisoned).then(
@@ -150,7 +180,7 @@ export async function relayDecisions(records: readonly ChangeRecord[], ports: Ou
         )
       : undefined,
     events.length > 0 ? ports.events.publishEach(events) : [],
-    ready.length > 0 ? ports.decisionLog.appendEach(ready.map((r) => r.line)) : [],
+    logged.length > 0 ? ports.decisionLog.appendEach(logged.map((r) => r.line)) : [],
   ]);
 
   const fail = (recordId: string, what: string) => {
@@ -167,7 +197,7 @@ export async function relayDecisions(records: readonly ChangeRecord[], ports: Ou
     else accepted++;
   });
   lineResults.forEach((failure, i) => {
-    const owner = ready[i]?.recordId as string;
+    const owner = logged[i]?.recordId as string;
     if (failure) fail(owner, `decision-log line not accepted (${failure.errorCode}: ${failure.errorMessage})`);
   });
   return {

@@ -1,6 +1,7 @@
 // The API's OAuth2 clients: who may call which routes. Each gets a Cognito app client and a usage-plan API key.
 export const API_SCOPE_NAMES = ['score', 'ingest', 'feedback', 'read', 'admin'] as const;
-export type ApiScopeName = (typeof API_SCOPE_NAMES)[number];
+/** A fixed scope, or `predict.<model>` for a real-time model's predict route (the model must be served). */
+export type ApiScopeName = (typeof API_SCOPE_NAMES)[number] | `predict.${string}`;
 
 export interface ApiClientConfig {
   /** Kebab-case name; the local stage mints tokens for it by this name. */
@@ -23,4 +24,9 @@ export const API_CLIENTS = [
     description: 'Fraud analysts: reads decisions, labels cases',
   },
   { name: 'operator', scopes: ['read', 'admin'], description: 'Platform operators: model lifecycle' },
+  {
+    name: 'risk-ops',
+    scopes: ['predict.merchant-risk'],
+    description: 'Merchant risk team: on-demand merchant-risk predictions',
+  },
 ] as const satisfies readonly ApiClientConfig[];

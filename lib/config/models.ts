@@ -2,13 +2,16 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadManifest, type ModelManifest } from '../../models/shared/manifest.js';
-import { loadModule, MODULE_ENTRY } from '../../models/shared/module.js';
+import { type AnyModelModule, loadModule, MODULE_ENTRY } from '../../models/shared/module.js';
 import type { DomainRoute, ModelServingSettings } from './environment-config.js';
 
 export interface ModelDeclaration {
   /** The folder holding model.json (and, once trained, artifacts/). */
   readonly dir: string;
   readonly manifest: ModelManifest;
+  /** The model's module, once loaded (`loadModels`): the stage needs its request schema for a real-time model's
+   *  predict route. @default - not loaded */
+  readonly module?: AnyModelModule;
 }
 
 /** Every model folder under `modelsRoot` that holds a model.json, sorted by name. */
@@ -26,6 +29,28 @@ export function discoverModels(modelsRoot: string): ModelDeclaration[] {
     names.add(manifest.name);
   }
   return models;
+}
+
+/**
+ * Every model under `modelsRoot` with its module loaded and checked against its manifest (`discoverModels`, then
+ * `loadModule`): what the app builds its stages from. Async because modules are imported by path.
+ */
+export async function loadModels(modelsRoot: string): Promise<ModelDeclaration[]> {
+  const models = discoverModels(modelsRoot);
+  return Promise.all(models.map(async (m) => ({ ...m, module: await loadModule(m.dir, m.manifest) })));
+}
+
+/** The served models whose manifest has the `realtime` mode: each gets POST /v1/models/<name>/predict. */
+export function realtimeModels(served: readonly ConfiguredModel[]): ConfiguredModel[] {
+  return served.filter((m) => m.manifest.serving.modes.includes('realtime'));
+}
+
+/** The module of a model (loaded by `loadModels`); throws when it was not loaded. */
+export function moduleOf(model: ModelDeclaration): AnyModelModule {
+  if (!model.module) {
+    throw new Error(`model '${model.manifest.name}': its module is not loaded (build the stage from loadModels())`);
+  }
+  return model.module;
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   type UserPoolResourceServer,
 } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { RESOURCE_SERVER, SCOPE_DESCRIPTIONS } from '../../lambdas/shared/contracts/api.js';
+import { apiScopes, RESOURCE_SERVER } from '../../lambdas/shared/contracts/api.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
 
 export interface ApiAuthProps {
@@ -18,6 +18,8 @@ export interface ApiAuthProps {
   /** Prefix of the Cognito hosted domain that serves /oauth2/token (AWS requires it to be unique in the region). */
   readonly domainPrefix: string;
   readonly removalPolicy: RemovalPolicy;
+  /** The real-time models: each adds the scope `predict.<name>` its predict route needs. @default - none */
+  readonly predictModels?: readonly string[];
   /** Lifetime of an access token. @default Duration.hours(1) */
   readonly accessTokenValidity?: Duration;
 }
@@ -74,7 +76,7 @@ export class ApiAuth extends Construct {
       },
     );
 
-    const scopes = Object.entries(SCOPE_DESCRIPTIONS).map(
+    const scopes = Object.entries(apiScopes((props.predictModels ?? []).map((name) => ({ name })))).map(
       ([full, description]) =>
         new ResourceServerScope({ scopeName: full.split('/')[1] ?? full, scopeDescription: description }),
     );

@@ -8,8 +8,10 @@ import { ERROR_STATUS, type ErrorCode } from '../../lambdas/shared/errors.js';
 type Json = Record<string, unknown>;
 
 export interface GatewayDefinitionOptions {
-  /** Lambda proxy integration URI of the function serving each route's service. */
-  readonly integrationUri: (service: RouteDefinition['service']) => string;
+  /** Lambda proxy integration URI of the function serving each route. */
+  readonly integrationUri: (route: RouteDefinition) => string;
+  /** The routes the document holds (`apiRoutes(models)`). @default ROUTES */
+  readonly routes?: readonly RouteDefinition[];
   /** Lambda integration URI of the REQUEST authorizer. */
   readonly authorizerUri: string;
   /** How long API Gateway caches an authorizer decision (per token, method and resource). */
@@ -52,14 +54,14 @@ function gatewayResponse(type: string, code: ErrorCode): Json {
 /** The API Gateway definition: the contract's document plus the x-amazon-apigateway-* extensions. */
 export function apiGatewayDefinition(document: Json, options: GatewayDefinitionOptions): Json {
   const doc = structuredClone(document) as Json & { paths: Record<string, Record<string, Json>>; components: Json };
-  const routes = ROUTES as readonly RouteDefinition[];
+  const routes = options.routes ?? (ROUTES as readonly RouteDefinition[]);
   for (const route of routes) {
     const operation = doc.paths[route.path]?.[route.method];
     if (!operation) throw new Error(`the OpenAPI document has no ${route.method.toUpperCase()} ${route.path}`);
     operation['x-amazon-apigateway-integration'] = {
       type: 'aws_proxy',
       httpMethod: 'POST',
-      uri: options.integrationUri(route.service),
+      uri: options.integrationUri(route),
       passthroughBehavior: 'when_no_match',
     };
     // Scopes are checked by the authorizer from the same route table; API Gateway takes no scopes on a custom scheme.

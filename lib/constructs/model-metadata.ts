@@ -13,6 +13,7 @@ export const MODEL_ROLES = [
   'model',
   'shadow-model',
   'score',
+  'predict',
   'features',
   'drift-check',
   'shadow-compare',

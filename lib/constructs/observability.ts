@@ -58,6 +58,16 @@ export interface ObservabilityProps {
   readonly thresholds: ObservabilityThresholds;
   /** The scorer whose degraded-decision rate is watched. @default - no degraded-decision rate */
   readonly decisions?: DecisionMetricsSource;
+  /** Each real-time model's predict function, by model name: its predictions by outcome and degraded rate.
+   *  @default - none */
+  readonly predictions?: Readonly<Record<string, PredictionMetricsSource>>;
+}
+
+/** Where a predict function counts its predictions (`Predictions`, `Prediction_<outcome>`, `ModelFallback`). */
+export interface PredictionMetricsSource {
+  readonly function: ServiceFunction;
+  /** The model policy's outcomes, one graph line each. */
+  readonly outcomes: readonly string[];
 }
 
 /** The Powertools identity of a ServiceFunction, as its environment gives it. */
@@ -142,6 +152,7 @@ export class Observability extends Construct {
 
     this.apis(found.apis, t);
     if (props.decisions) this.degradedDecisions(props.decisions, t);
+    for (const [model, source] of Object.entries(props.predictions ?? {})) this.predictions(model, source, t);
     this.functions(found.functions, t);
     this.streams(found.functions, found.streams, t);
     this.deadLetterQueues(found.deadLetterQueues, t);
@@ -259,6 +270,38 @@ export class Observability extends Construct {
       rate,
       t.degradedDecisionPercent,
       'Share of decisions taken by the rules fallback because the model was unavailable (%)',
+      { evaluationPeriods: 2 },
+    );
+  }
+
+  /** A real-time model's section: predictions by outcome, and the share its baseline answered (alarmed as decisions). */
+  private predictions(model: string, source: PredictionMetricsSource, t: ObservabilityThresholds): void {
+    const { namespace, service } = powertoolsIdentity(source.function);
+    const count = (metricName: string) =>
+      new Metric({
+        namespace,
+        metricName,
+        dimensionsMap: { service, model },
+        statistic: 'Sum',
+        period: FIVE_MINUTES,
+      });
+    const rate = new MathExpression({
+      expression: '100 * FILL(degraded, 0) / predictions',
+      usingMetrics: { degraded: count('ModelFallback'), predictions: count('Predictions') },
+      label: 'degraded predictions %',
+      period: FIVE_MINUTES,
+    });
+    this.section(`Predictions: ${model}`);
+    this.graph(
+      `${model}: predictions by outcome`,
+      source.outcomes.map((o) => count(`Prediction_${o}`).with({ label: o })),
+    );
+    this.graph(`${model}: degraded predictions (%)`, [rate]);
+    this.alarm(
+      `predictions:${model}:degraded`,
+      rate,
+      t.degradedDecisionPercent,
+      `${model}: share of predictions its baseline answered because the model was unavailable (%)`,
       { evaluationPeriods: 2 },
     );
   }

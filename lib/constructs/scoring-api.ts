@@ -17,16 +17,27 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { ROUTES, type RouteDefinition } from '../../lambdas/shared/contracts/api.js';
+import type { z } from 'zod';
+import { apiRoutes, type RouteDefinition } from '../../lambdas/shared/contracts/api.js';
 import { openApiDocument30 } from '../../lambdas/shared/contracts/openapi.js';
 import { apiGatewayDefinition } from './api-gateway-definition.js';
 
-export type RouteService = RouteDefinition['service'];
+/** The services of the fixed route table; each real-time model's predict route has its own function. */
+export type RouteService = Exclude<RouteDefinition['service'], 'predict'>;
+
+/** A real-time model's predict route: its request schema (rendered into the document) and its function. */
+export interface PredictRouteHandler {
+  readonly request: z.ZodType;
+  /** A function or an alias of one, as for `handlers`. */
+  readonly handler: IFunction;
+}
 
 export interface ScoringApiProps {
   /** The function serving each service named in the route table: a function, or an alias of one (the integration
    *  URI and the invoke permissions then name the alias ARN, so requests land on its provisioned environments). */
   readonly handlers: Readonly<Record<RouteService, IFunction>>;
+  /** The real-time models, by name: each gets POST /v1/models/<name>/predict and its scope. @default - none */
+  readonly predict?: Readonly<Record<string, PredictRouteHandler>>;
   /** The REQUEST authorizer (JWT + scope per route). */
   readonly authorizer: IFunction;
   /** Names of the API clients; each gets an API key on the usage plan. */
@@ -57,10 +68,15 @@ export class ScoringApi extends Construct {
 
   constructor(scope: Construct, id: string, props: ScoringApiProps) {
     super(scope, id);
-    const services = new Set((ROUTES as readonly RouteDefinition[]).map((r) => r.service));
-    for (const service of services) {
-      if (!props.handlers[service]) throw new Error(`handlers must include '${service}', which a route needs`);
-    }
+    const predict = props.predict ?? {};
+    const models = Object.entries(predict).map(([name, p]) => ({ name, request: p.request }));
+    const routes = apiRoutes(models);
+    const handlerOf = (route: RouteDefinition): IFunction => {
+      const fn = route.service === 'predict' ? predict[route.model ?? '']?.handler : props.handlers[route.service];
+      if (!fn) throw new Error(`handlers must include '${route.model ?? route.service}', which a route needs`);
+      return fn;
+    };
+    for (const route of routes) handlerOf(route);
     if (props.clientNames.length === 0) throw new Error('clientNames must name at least one API client');
     const stack = Stack.of(this);
     const invokeUri = (fn: IFunction) =>
@@ -73,9 +89,10 @@ export class ScoringApi extends Construct {
       });
 
     const stageName = props.stageName ?? 'api';
-    const document = openApiDocument30({ tokenUrl: props.tokenUrl }) as unknown as Record<string, unknown>;
+    const document = openApiDocument30({ tokenUrl: props.tokenUrl, models }) as unknown as Record<string, unknown>;
     const definition = apiGatewayDefinition(document, {
-      integrationUri: (service) => invokeUri(props.handlers[service]),
+      routes,
+      integrationUri: (route) => invokeUri(handlerOf(route)),
       authorizerUri: invokeUri(props.authorizer),
       authorizerCacheSeconds: props.authorizerCacheSeconds ?? 300,
     });
@@ -143,8 +160,8 @@ export class ScoringApi extends Construct {
         'False positive: the WAFv2 web ACL is associated through CfnWebACLAssociation, which nag does not follow.',
     });
 
-    for (const route of ROUTES as readonly RouteDefinition[]) {
-      props.handlers[route.service].addPermission(`Invoke${route.operationId}`, {
+    for (const route of routes) {
+      handlerOf(route).addPermission(`Invoke${route.operationId}`, {
         principal: new ServicePrincipal('apigateway.amazonaws.com'),
         // SourceAccount beside SourceArn: a literal the Control Tower rule (CT.LAMBDA.PR.2) can read.
         sourceAccount: stack.account,

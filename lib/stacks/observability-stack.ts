@@ -18,6 +18,8 @@ export interface ObservabilityStackProps extends StackProps {
   /** The retraining stack: state machines, task functions and their dead-letter queue. */
   readonly retraining: RetrainingStack;
   readonly thresholds: ObservabilityThresholds;
+  /** Each real-time model's policy outcomes (its predictions are graphed by outcome). @default - none */
+  readonly predictOutcomes?: Readonly<Record<string, readonly string[]>>;
 }
 
 export class ObservabilityStack extends Stack {
@@ -38,6 +40,12 @@ export class ObservabilityStack extends Stack {
       thresholds: props.thresholds,
       // The scorer tags its counters with the model it called.
       decisions: { function: score, dimensions: { model } },
+      predictions: Object.fromEntries(
+        Object.entries(props.services.predictFunctions).map(([name, fn]) => [
+          name,
+          { function: fn, outcomes: props.predictOutcomes?.[name] ?? [] },
+        ]),
+      ),
     });
     this.alarmTopic = this.observability.alarmTopic;
   }

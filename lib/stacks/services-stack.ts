@@ -15,6 +15,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import type { z } from 'zod';
 import { driftStatusKey, predictionModelPrefix } from '../../lambdas/shared/contracts/api.js';
 import { DETAIL_TYPES, EVENT_SOURCES, eventJsonSchemas } from '../../lambdas/shared/contracts/events.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
@@ -60,6 +61,14 @@ export interface ScoringModel {
   readonly module: string;
 }
 
+/** A model served in real time: POST /v1/models/<name>/predict calls its endpoint through its own function. */
+export interface PredictingModel extends ScoringModel {
+  /** The module's request schema: the route's body in the API definition (API Gateway validates it). */
+  readonly request: z.ZodType;
+  /** This environment's thresholds for the model's output policy (MODEL_THRESHOLDS). */
+  readonly thresholds: Readonly<Record<string, number>>;
+}
+
 /** One model the models API administers: its retraining state machine and its registry (package group + pointer). */
 export interface AdministeredModel {
   readonly name: string;
@@ -88,6 +97,9 @@ export interface ServicesLifecycle {
 export interface ServicesStackProps extends StackProps {
   readonly data: ServicesData;
   readonly model: ScoringModel;
+  /** The models served in real time (manifest `serving.modes` has 'realtime'): one predict function and route each.
+   *  @default - none */
+  readonly predictModels?: readonly PredictingModel[];
   readonly clients: readonly ApiClientConfig[];
   /** Cognito hosted-domain prefix (must be unique in the region). */
   readonly authDomainPrefix: string;
@@ -105,6 +117,8 @@ export class ServicesStack extends Stack {
   public readonly auth: ApiAuth;
   public readonly api: ScoringApi;
   public readonly functions: Readonly<Record<string, ServiceFunction>>;
+  /** The predict function of each real-time model, by model name. */
+  public readonly predictFunctions: Readonly<Record<string, ServiceFunction>>;
   public readonly decisionLog: DecisionLog;
   public readonly alertsTopic: Topic;
   /** Kinesis records the features service gave up on. */
@@ -189,6 +203,8 @@ export class ServicesStack extends Stack {
       }),
     );
 
+    this.predictFunctions = this.predictFunctionsOf(make, props);
+
     const outbox = this.outboxFunction(make, data);
 
     const ingest = make('Ingest', 'lambdas/ingest/handler.ts', 'ingest', {
@@ -266,7 +282,9 @@ export class ServicesStack extends Stack {
 
     const models = this.modelsFunction(make, props.lifecycle, data.key);
 
+    const predictModels = props.predictModels ?? [];
     this.auth = new ApiAuth(this, 'Auth', {
+      predictModels: predictModels.map((m) => m.name),
       clients: props.clients,
       domainPrefix: props.authDomainPrefix,
       removalPolicy: props.removalPolicy,
@@ -278,6 +296,7 @@ export class ServicesStack extends Stack {
         JWT_ISSUER: this.auth.issuer,
         JWT_JWKS_URI: this.auth.jwksUri,
         JWT_AUDIENCE_CLIENT_IDS: this.auth.clientIds,
+        PREDICT_MODELS: predictModels.map((m) => m.name).join(','),
       },
     });
 
@@ -290,6 +309,12 @@ export class ServicesStack extends Stack {
         health: health.function,
         models: models.function,
       },
+      predict: Object.fromEntries(
+        predictModels.map((m) => [
+          m.name,
+          { request: m.request, handler: (this.predictFunctions[m.name] as ServiceFunction).function },
+        ]),
+      ),
       authorizer: authorizer.function,
       clientNames: props.clients.map((c) => c.name),
       tokenUrl: this.auth.tokenUrl,
@@ -353,12 +378,52 @@ export class ServicesStack extends Stack {
       health,
       authorizer,
       models,
+      ...Object.fromEntries(Object.entries(this.predictFunctions).map(([name, fn]) => [`predict:${name}`, fn])),
     };
   }
 
   /**
+   * One function per real-time model (its module bundled, tagged role 'predict'): reads the model's entity states,
+   * calls that model's endpoint only, writes prediction audit records beside the decisions (the outbox relays them).
+   */
+  private predictFunctionsOf(
+    make: (fnId: string, entry: string, serviceName: string, extra?: Partial<ServiceFunctionProps>) => ServiceFunction,
+    props: ServicesStackProps,
+  ): Record<string, ServiceFunction> {
+    const { data } = props;
+    const out: Record<string, ServiceFunction> = {};
+    for (const model of props.predictModels ?? []) {
+      validateTimeout(model);
+      const fn = make(`Predict-${model.name}`, 'lambdas/predict/handler.ts', 'predict', {
+        description: `POST /v1/models/${model.name}/predict: features, model (baseline fallback), policy, explanation, audit record`,
+        modelModule: model.module,
+        modelTag: { model: model.name, role: 'predict' },
+        environment: {
+          FEATURES_TABLE: data.featuresTable.tableName,
+          DECISIONS_TABLE: data.decisionsTable.tableName,
+          MODEL_ENDPOINT_NAME: model.endpointName,
+          MODEL_NAME: model.name,
+          MODEL_TIMEOUT_MS: String(model.timeoutMs),
+          MODEL_THRESHOLDS: JSON.stringify(model.thresholds),
+          DECISION_TTL_DAYS: String(props.decisionTtlDays),
+        },
+      });
+      fn.allowTable(data.featuresTable, ['BatchGetItem', 'GetItem']);
+      fn.allowTable(data.decisionsTable, ['PutItem', 'GetItem']);
+      fn.allow(
+        new PolicyStatement({
+          actions: ['sagemaker:InvokeEndpoint'],
+          resources: [this.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: model.endpointName })],
+        }),
+      );
+      out[model.name] = fn;
+    }
+    return out;
+  }
+
+  /**
    * The decision outbox (docs/decisions/0004-decision-outbox.md): a relay on the decisions table's stream that turns
-   * each new audit record into its events and decision-log line. The mapping never gives up on a record while the
+   * each new audit record into its events and decision-log line (a prediction's into PredictionMade only, 0005). The mapping never gives up on a record while the
    * stream can still be read back: retries are unbounded and only a record 23 hours old (the stream keeps 24) goes
    * to the dead-letter queue, whose message names its shard and sequence numbers for a replay; the alarm on the queue
    * and on the iterator age fire long before. Poison records are parked by the function itself and not retried.
@@ -369,7 +434,7 @@ export class ServicesStack extends Stack {
   ): ServiceFunction {
     const fn = make('Outbox', 'lambdas/outbox/handler.ts', 'outbox', {
       description:
-        'Decision outbox: each new audit record (decisions stream) → its events on the bus and its decision-log line',
+        'Outbox: each new audit record (decisions stream) → its events on the bus; a decision also its decision-log line',
       timeout: Duration.seconds(60),
       environment: {
         EVENT_BUS_NAME: data.bus.eventBusName,
@@ -546,7 +611,11 @@ const DLQ_ACKNOWLEDGEMENT = 'This queue is itself a dead-letter queue (of an eve
 
 // The thresholds are the model's policy's to judge: bin/ checks them with its module before synth (checkModelModules).
 function validate(props: ServicesStackProps): void {
-  if (!Number.isInteger(props.model.timeoutMs) || props.model.timeoutMs < 1) {
-    throw new Error(`model.timeoutMs must be a positive integer, got ${props.model.timeoutMs}`);
+  validateTimeout(props.model);
+}
+
+function validateTimeout(model: ScoringModel): void {
+  if (!Number.isInteger(model.timeoutMs) || model.timeoutMs < 1) {
+    throw new Error(`model.timeoutMs of ${model.name} must be a positive integer, got ${model.timeoutMs}`);
   }
 }

@@ -7,6 +7,8 @@ import {
   type ModelDeclaration,
   modelEndpointName,
   modelModulePath,
+  moduleOf,
+  realtimeModels,
   routeModel,
   servedModels,
 } from '../config/models.js';
@@ -87,6 +89,14 @@ export class AimsStage extends Stage {
         module: modelModulePath(scoringModel, PROJECT_ROOT),
         timeoutMs: scoringModel.serving.modelTimeoutMs,
       },
+      predictModels: realtimeModels(served).map((m) => ({
+        name: m.manifest.name,
+        endpointName: modelEndpointName(id, m.manifest.name),
+        module: modelModulePath(m, PROJECT_ROOT),
+        timeoutMs: m.serving.modelTimeoutMs,
+        thresholds: m.serving.thresholds,
+        request: moduleOf(m).request,
+      })),
       clients: props.clients,
       authDomainPrefix: `aims-${id.toLowerCase()}-${config.account}`,
       removalPolicy: config.removalPolicy,
@@ -118,6 +128,9 @@ export class AimsStage extends Stage {
       services: this.services,
       models: this.models,
       retraining: this.retraining,
+      predictOutcomes: Object.fromEntries(
+        realtimeModels(served).map((m) => [m.manifest.name, moduleOf(m).policy.outcomes]),
+      ),
       thresholds: {
         ...config.alarms,
         models: config.lifecycle.alarms,

@@ -2,7 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { PredictModel } from '../../lambdas/shared/contracts/api.js';
 import { openApiDocument31 } from '../../lambdas/shared/contracts/openapi.js';
+import { loadManifest } from '../../models/shared/manifest.js';
+import { loadModule } from '../../models/shared/module.js';
+import { templateModels } from '../template/models.js';
 import type { Closable, FunctionInvoker, InvokeResult, LocalTemplate } from '../types.js';
 import {
   type ClientsFile,
@@ -43,6 +48,22 @@ export interface LocalApiOptions {
   readonly enforceLimits?: boolean;
   /** @default 29000 */
   readonly integrationTimeoutMs?: number;
+  /** The repository root, whose `models/<name>/` hold the modules of the template's predict routes. @default this
+   *  checkout */
+  readonly root?: string;
+}
+
+const REPOSITORY_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The real-time models whose predict function the template has (role `predict`), with their modules' request schemas:
+ * what /openapi.json documents beside the fixed routes, as the deployed API's definition does.
+ */
+async function predictModelsOf(template: LocalTemplate, root: string): Promise<PredictModel[]> {
+  const models = templateModels(template, root).filter((m) => m.withRole('predict').length > 0);
+  return Promise.all(
+    models.map(async (m) => ({ name: m.name, request: (await loadModule(m.dir, loadManifest(m.dir))).request })),
+  );
 }
 
 export interface AuthorizerCacheStats {
@@ -629,7 +650,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     issuer = await LocalIssuer.create(options.dataDir, clients);
     const firstPool = definition.userPools[0];
     const tokenUrl = firstPool ? `${issuerUrl(url, firstPool)}/oauth2/token` : '';
-    const doc = openApiDocument31({ servers: [url], ...(tokenUrl ? { tokenUrl } : {}) });
+    const models = await predictModelsOf(options.template, options.root ?? REPOSITORY_ROOT);
+    const doc = openApiDocument31({ servers: [url], models, ...(tokenUrl ? { tokenUrl } : {}) });
     openApiJson = JSON.stringify(doc, null, 2);
     docsPage = docsHtml(doc, { openApiUrl: `${url}/openapi.json`, ...(tokenUrl ? { tokenUrl } : {}) });
 

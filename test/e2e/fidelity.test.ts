@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { ListBucketsCommand } from '@aws-sdk/client-s3';
-import { ROUTES } from '../../lambdas/shared/contracts/api.js';
+import { apiRoutes } from '../../lambdas/shared/contracts/api.js';
+import { environments } from '../../lib/config/environments.js';
+import { discoverModels, realtimeModels, servedModels } from '../../lib/config/models.js';
 import { RESOURCE_SUPPORT, unsupportedTypes } from '../../local/fidelity.js';
 import { ROOT, STAGE_NAME } from '../../local/stage.js';
 import {
@@ -134,10 +136,13 @@ describe('GIVEN the synthesized dev template and the stage running it', () => {
       .sort();
     const served = e2e.stage.api.definition.operations.map((o) => `${o.method.toUpperCase()} ${o.resourcePath}`).sort();
     expect(served).toEqual(declared);
-    expect(declared).toEqual(ROUTES.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort());
+    // The fixed routes and one predict route per real-time model of the dev environments table.
+    const realtime = realtimeModels(servedModels(discoverModels(join(ROOT, 'models')), environments.Dev.models, 'Dev'));
+    const routes = apiRoutes(realtime.map((m) => ({ name: m.manifest.name })));
+    expect(declared).toEqual(routes.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort());
 
     // Over HTTP: each declared route answers as a route (200 public, 401 secured without a token), nothing else does.
-    for (const route of ROUTES) {
+    for (const route of routes) {
       const path = route.path.replace('{id}', 'some-id');
       const response = await call(
         e2e.stage,

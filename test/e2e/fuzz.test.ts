@@ -8,6 +8,7 @@ import {
   FeedbackResponse,
   HealthResponse,
   IngestResponse,
+  PredictResponse,
   ScoreResponse,
 } from '../../lambdas/shared/contracts/api.js';
 import { ErrorBody } from '../../lambdas/shared/errors.js';
@@ -53,6 +54,7 @@ beforeAll(async () => {
     'merchant-gateway': gateway,
     'chargeback-feed': await callerFor(e2e.stage, 'chargeback-feed'),
     'analyst-console': await callerFor(e2e.stage, 'analyst-console'),
+    'risk-ops': await callerFor(e2e.stage, 'risk-ops'),
   };
 }, STAGE_HOOK_TIMEOUT_MS);
 
@@ -280,6 +282,60 @@ const feedbackBody: fc.Arbitrary<string> = fc.oneof(
   },
 );
 
+/** merchant-risk's request: one merchant's day, internally consistent (counts within count). */
+const validMerchantDay = fc
+  .record({
+    merchantId: fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
+    date: fc
+      .date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2030-01-01T00:00:00Z'), noInvalidDate: true })
+      .map((d) => d.toISOString().slice(0, 10)),
+    count: fc.integer({ min: 1, max: 5_000 }),
+    amountMax: fc.double({ min: 0.001, max: 10_000, noNaN: true }),
+    shares: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 6, maxLength: 6 }),
+  })
+  .map(({ merchantId, date, count, amountMax, shares }) => {
+    const part = (i: number) => Math.floor((shares[i] as number) * count);
+    const distinctCustomers = Math.max(1, part(0));
+    return {
+      merchantId,
+      date,
+      count,
+      amountSum: amountMax * count,
+      amountMax,
+      smallCount: part(1),
+      distinctCustomers,
+      newCustomers: Math.floor((shares[2] as number) * distinctCustomers),
+      nightCount: part(3),
+      crossBorderCount: part(4),
+      onlineCount: part(5),
+    };
+  });
+
+const merchantDayBody: fc.Arbitrary<string> = fc.oneof(
+  { weight: 2, arbitrary: arbitraryBody },
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(
+        validMerchantDay,
+        mutationOf(['merchantId', 'date', 'count', 'amountSum', 'nightCount', 'distinctCustomers'], 6),
+      )
+      .chain(([d, m]) => asText(mutate(d, m))),
+  },
+);
+
+/** The Idempotency-Key: mostly a fresh valid one, sometimes missing or off the pattern. */
+const idempotencyKey: fc.Arbitrary<Record<string, string>> = fc.oneof(
+  { weight: 8, arbitrary: nonce.map((n) => ({ 'Idempotency-Key': `${run}-p-${n}` })) },
+  { weight: 1, arbitrary: fc.constant({}) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom('', ' ', 'a b', 'x'.repeat(65), 'k\u00e9', 'k#1', '../k')
+      .map((k) => ({ 'Idempotency-Key': k })),
+  },
+);
+
 /** Extra headers a client might send, and sometimes a Content-Type other than JSON. */
 const headers: fc.Arbitrary<Record<string, string>> = fc
   .tuple(
@@ -321,7 +377,7 @@ interface Case {
   readonly method: string;
   readonly path: string;
   /** Which client sends it (by name, so a counterexample prints readably); none = no credentials. */
-  readonly as?: 'merchant-gateway' | 'chargeback-feed' | 'analyst-console';
+  readonly as?: 'merchant-gateway' | 'chargeback-feed' | 'analyst-console' | 'risk-ops';
   readonly body?: string;
   readonly headers?: Record<string, string>;
 }
@@ -407,6 +463,35 @@ describe(`GIVEN ${RUNS} fuzzed requests per route with a valid token and API key
       expect(after.events - before.events).toBe(created + flagged);
       expect(after.records).toBe(before.records);
       expect(after.labels).toBe(before.labels);
+      expect(created).toBeGreaterThan(0);
+    },
+    ROUTE_TIMEOUT_MS,
+  );
+
+  it(
+    'WHEN POST /v1/models/merchant-risk/predict is fuzzed THEN no 5xx, the error JSON on 4xx, one audit record and one PredictionMade per accepted key',
+    async () => {
+      const path = '/v1/models/merchant-risk/predict';
+      const before = await writes();
+      const seen = await fuzzRoute(
+        `POST ${path}`,
+        fc.record({ body: merchantDayBody, headers, key: idempotencyKey }).map(({ key, ...x }) => ({
+          method: 'POST',
+          path,
+          as: 'risk-ops' as const,
+          body: x.body,
+          headers: { ...x.headers, ...key },
+        })),
+        PredictResponse,
+      );
+      expect(seen.length).toBeGreaterThanOrEqual(RUNS);
+      const after = await writes();
+      const created = distinct(
+        seen.filter((s) => s.r.status === 200).map((s) => (s.r.json as PredictResponse).auditId),
+      );
+      expect(after.decisions - before.decisions).toBe(created);
+      expect(after.events - before.events).toBe(created);
+      expect(after.records).toBe(before.records);
       expect(created).toBeGreaterThan(0);
     },
     ROUTE_TIMEOUT_MS,

@@ -6,7 +6,7 @@ import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { ROUTES } from '../../shared/contracts/api.js';
 import { lambdaContext, quietPowertools } from '../../shared/test/apigw.js';
-import { authorizerDepsFromEnv, createAuthorizerHandler, parseClientIds } from '../app.js';
+import { authorizerDepsFromEnv, createAuthorizerHandler, parseClientIds, parseModelNames } from '../app.js';
 import { policyFor } from '../core.js';
 
 quietPowertools();
@@ -38,6 +38,7 @@ beforeAll(async () => {
       JWT_ISSUER: issuer,
       JWT_JWKS_URI: `${issuer}/.well-known/jwks.json`,
       JWT_AUDIENCE_CLIENT_IDS: 'client-a, client-b',
+      PREDICT_MODELS: 'merchant-risk, churn-lite',
     }),
   );
 });
@@ -129,5 +130,29 @@ describe('REQUEST authorizer', () => {
     expect(doc.Statement).toHaveLength(1);
     expect(doc.Statement[0]).toMatchObject({ Effect: 'Allow' });
     expect((doc.Statement[0] as { Resource: string[] }).Resource).toHaveLength(ROUTES.filter((r) => r.scope).length);
+  });
+
+  it('GIVEN PREDICT_MODELS WHEN a token holds one model scope THEN that model’s predict route is allowed and the other model’s denied (403)', async () => {
+    const bearer = `Bearer ${await token({ scope: 'aims/predict.merchant-risk' })}`;
+    const path = '/v1/models/merchant-risk/predict';
+    const ok = await handler(event(bearer, 'POST', path), lambdaContext('authorizer'));
+    expect(effectFor(ok.policyDocument, `${ARN_BASE}/POST${path}`)).toEqual(['Allow']);
+    expect(effectFor(ok.policyDocument, `${ARN_BASE}/POST/v1/models/churn-lite/predict`)).toEqual(['Deny']);
+    // The admin routes of the same model stay the admin scope's.
+    expect(effectFor(ok.policyDocument, `${ARN_BASE}/POST/v1/models/*/retrain`)).toEqual(['Deny']);
+    const other = await handler(event(bearer, 'POST', '/v1/models/churn-lite/predict'), lambdaContext('authorizer'));
+    expect(effectFor(other.policyDocument, `${ARN_BASE}/POST/v1/models/churn-lite/predict`)).toEqual(['Deny', 'Deny']);
+  });
+
+  it('GIVEN a model not in PREDICT_MODELS WHEN its predict path is called THEN no route matches and it is denied', async () => {
+    const bearer = `Bearer ${await token({ scope: 'aims/predict.fraud-detector' })}`;
+    const out = await handler(event(bearer, 'POST', '/v1/models/fraud-detector/predict'), lambdaContext('authorizer'));
+    expect(effectFor(out.policyDocument, `${ARN_BASE}/POST/v1/models/fraud-detector/predict`)).toEqual(['Deny']);
+  });
+
+  it('GIVEN PREDICT_MODELS WHEN parsing THEN model names, empty for none; a bad name is refused', () => {
+    expect(parseModelNames('')).toEqual([]);
+    expect(parseModelNames('merchant-risk, a2 ,')).toEqual(['merchant-risk', 'a2']);
+    expect(() => parseModelNames('Merchant Risk')).toThrow(/model name/);
   });
 });

@@ -1,9 +1,14 @@
 // The outbox core: a decision's events and log line from its audit record's stream image, batched across records,
 // poison parked, failed deliveries returned per record.
 import { DecisionRecord } from '../../shared/contracts/api.js';
-import { EVENT_SOURCES, FraudSuspectedData, TransactionScoredData } from '../../shared/contracts/events.js';
+import {
+  EVENT_SOURCES,
+  FraudSuspectedData,
+  PredictionMadeData,
+  TransactionScoredData,
+} from '../../shared/contracts/events.js';
 import { type ChangeRecord, decisionLogRecord, derive, eventsFor, relayDecisions } from '../core.js';
-import { decision, image, ports } from './fakes.js';
+import { decision, image, ports, prediction } from './fakes.js';
 
 const insert = (recordId: string, record: unknown): ChangeRecord => ({
   recordId,
@@ -44,7 +49,7 @@ describe('GIVEN an audit record', () => {
   it('WHEN its stream image is derived THEN the log line is the record without requestHash and expiresAt, bit for bit', () => {
     const r = decision(3, { decision: 'review', score: 0.6 });
     const derived = derive(image(r));
-    if (!derived.ok) throw new Error(derived.reason);
+    if (!derived.ok || !derived.line) throw new Error(derived.ok ? 'no line' : derived.reason);
     expect(derived.line).toEqual(decisionLogRecord(r));
     expect(Object.keys(derived.line)).not.toContain('requestHash');
     expect(Object.keys(derived.line)).not.toContain('expiresAt');
@@ -150,5 +155,55 @@ describe('GIVEN a stream batch', () => {
     expect(p.log.lines).toHaveLength(2);
     expect(new Set(p.log.lines).size).toBe(1);
     expect(p.bus.published.map((e) => (e.data as { transactionId: string }).transactionId)).toEqual(['t-1', 't-1']);
+  });
+});
+
+describe('GIVEN a prediction audit record (kind prediction, beside the decisions)', () => {
+  it('WHEN its image is derived THEN one PredictionMade from aims.predict and no decision-log line', () => {
+    const derived = derive(image(prediction('k-1')));
+    if (!derived.ok) throw new Error(derived.reason);
+    expect(derived.line).toBeUndefined();
+    expect(derived.events.map((e) => [e.detailType, e.source])).toEqual([['PredictionMade', EVENT_SOURCES.predict]]);
+    expect(PredictionMadeData.parse(derived.events[0]?.data)).toEqual({
+      auditId: 'prediction#merchant-risk#k-1',
+      modelName: 'merchant-risk',
+      model: { name: 'merchant-risk', version: '1' },
+      score: 0.42,
+      outcome: 'watch',
+      degraded: false,
+      predictedAt: '2026-11-02T00:40:00.000Z',
+    });
+  });
+
+  it('WHEN predictions and decisions share a batch THEN all are relayed, only decisions are logged, none is parked', async () => {
+    const p = ports();
+    const out = await relayDecisions(
+      [insert('1', decision(1)), insert('2', prediction('k-2')), insert('3', decision(3, { decision: 'decline' }))],
+      p,
+    );
+    expect(out).toMatchObject({ relayed: 3, events: 4, poisoned: [] });
+    expect(out.failures.size).toBe(0);
+    expect(p.dead.parked).toEqual([]);
+    expect(p.log.lines.map((l) => JSON.parse(l).transactionId)).toEqual(['t-1', 't-3']);
+    expect(p.bus.published.map((e) => e.detailType)).toEqual([
+      'TransactionScored',
+      'PredictionMade',
+      'TransactionScored',
+      'FraudSuspected',
+    ]);
+  });
+
+  it('WHEN a log line fails beside a prediction THEN only the decision is retried (the line is not the prediction’s)', async () => {
+    const p = ports();
+    p.log.failFor.add('t-4');
+    const out = await relayDecisions([insert('p', prediction('k-3')), insert('d', decision(4))], p);
+    expect([...out.failures.keys()]).toEqual(['d']);
+    expect(out.relayed).toBe(1);
+  });
+
+  it('WHEN a prediction record is malformed THEN it is parked as poison with a PredictionRecord reason', () => {
+    const derived = derive(image({ ...prediction('k-4'), prediction: { score: 2, outcome: 'watch' } }));
+    expect(derived.ok).toBe(false);
+    if (!derived.ok) expect(derived.reason).toMatch(/not a PredictionRecord/);
   });
 });

@@ -4,7 +4,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { EntryFailure } from '../../shared/adapters/entry-retry.js';
 import type { EventBatchPublisher, EventFailure } from '../../shared/adapters/event-publisher.js';
-import type { DecisionRecord } from '../../shared/contracts/api.js';
+import { type DecisionRecord, type PredictionRecord, predictionAuditId } from '../../shared/contracts/api.js';
 import { type BusEvent, toPutEventsEntry } from '../../shared/contracts/events.js';
 import type { DeadLetters, DecisionLog, DecisionLogRecord, OutboxPorts, PoisonRecord } from '../core.js';
 
@@ -37,6 +37,30 @@ export function decision(n: number, overrides: Partial<DecisionRecord> = {}): De
     decidedAt: '2026-11-01T12:00:01.000Z',
     expiresAt: 1_764_590_401,
     ...overrides,
+  };
+}
+
+/** A merchant-risk prediction's audit record under idempotency key `key`. */
+export function prediction(key: string): PredictionRecord {
+  const auditId = predictionAuditId('merchant-risk', key);
+  return {
+    transactionId: auditId,
+    kind: 'prediction',
+    auditId,
+    modelName: 'merchant-risk',
+    idempotencyKey: key,
+    request: { merchantId: 'm-7', date: '2026-11-01', count: 12 },
+    prediction: { score: 0.42, outcome: 'watch' },
+    degraded: false,
+    reasons: [],
+    explanation: [{ feature: 'night_share', contribution: 0.2 }],
+    model: { name: 'merchant-risk', version: '1' },
+    features: { night_share: 0.4 },
+    featureHash: 'c'.repeat(64),
+    requestHash: 'd'.repeat(64),
+    latencyMs: 3.5,
+    predictedAt: '2026-11-02T00:40:00.000Z',
+    expiresAt: 1_764_636_000,
   };
 }
 
@@ -83,7 +107,8 @@ export class MemoryBus implements EventBatchPublisher {
     this.calls.push(events.length);
     return events.map((event) => {
       toPutEventsEntry(event, 'memory');
-      if (this.failFor.has((event.data as { transactionId: string }).transactionId)) {
+      const id = (event.data as { transactionId?: string; auditId?: string }).transactionId;
+      if (id !== undefined && this.failFor.has(id)) {
         return { detailType: event.detailType, ...refused(event.detailType) };
       }
       this.published.push(event);

@@ -1,5 +1,5 @@
 // The decisions (audit) table, write side: a create-once write (plus the reads of DecisionReader), used by score.
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DecisionRecord } from '../contracts/api.js';
 import { type DecisionReader, DynamoDecisionReader, nowSeconds } from './decision-reader.js';
 
@@ -11,21 +11,30 @@ export interface DecisionStore extends DecisionReader {
   putIfAbsent(record: DecisionRecord): Promise<{ created: true } | { created: false; existing: DecisionRecord }>;
 }
 
+/**
+ * Writes an item of the decisions table unless one exists under its key (`transactionId`): true when it was written,
+ * false when another item holds the key. The conditional write is the commit point of a decision or a prediction.
+ */
+export async function putAuditItemOnce(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  item: { readonly transactionId: string },
+): Promise<boolean> {
+  try {
+    await doc.send(
+      new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(transactionId)' }),
+    );
+    return true;
+  } catch (error) {
+    // By name, not instanceof: a bundle may hold two copies of the client's error classes.
+    if ((error as { name?: unknown }).name !== 'ConditionalCheckFailedException') throw error;
+    return false;
+  }
+}
+
 export class DynamoDecisionStore extends DynamoDecisionReader implements DecisionStore {
   async putIfAbsent(record: DecisionRecord) {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: record,
-          ConditionExpression: 'attribute_not_exists(transactionId)',
-        }),
-      );
-      return { created: true } as const;
-    } catch (error) {
-      // By name, not instanceof: a bundle may hold two copies of the client's error classes.
-      if ((error as { name?: unknown }).name !== 'ConditionalCheckFailedException') throw error;
-    }
+    if (await putAuditItemOnce(this.doc, this.tableName, record)) return { created: true } as const;
     const existing = await this.read(record.transactionId, true);
     if (!existing) throw new Error(`decision ${record.transactionId} exists but could not be read back`);
     return { created: false, existing } as const;

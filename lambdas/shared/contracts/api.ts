@@ -15,9 +15,10 @@ export const SCOPES = {
   read: 'aims/read',
   admin: 'aims/admin',
 } as const;
-export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
+/** A fixed scope, or a real-time model's `aims/predict.<model>` (one per served model, see `predictScope`). */
+export type Scope = (typeof SCOPES)[keyof typeof SCOPES] | `${typeof RESOURCE_SERVER}/predict.${string}`;
 
-export const SCOPE_DESCRIPTIONS: Readonly<Record<Scope, string>> = {
+export const SCOPE_DESCRIPTIONS: Readonly<Record<(typeof SCOPES)[keyof typeof SCOPES], string>> = {
   'aims/score': 'score transactions',
   'aims/ingest': 'submit transactions to the stream',
   'aims/feedback': 'report fraud labels',
@@ -36,21 +37,27 @@ const TransactionId = Transaction.shape.transactionId;
 export const ScoreRequest = Transaction;
 export type ScoreRequest = z.infer<typeof ScoreRequest>;
 
+/** What every model route's answer carries beside its own result: how it was reached and why. */
+const AnswerFields = {
+  /** True when the model was unavailable and its baseline (the rules scorer) answered. */
+  degraded: z.boolean(),
+  /** Human-readable reasons from the baseline (the rules that fired; empty when nothing stood out). */
+  reasons: z.array(z.string()),
+  /** Top feature attributions (occlusion), largest absolute contribution first. */
+  explanation: z.array(Attribution),
+  /** What scored: the model's name and version, or its baseline's. */
+  model: ModelRef,
+  /** Time the service spent, in milliseconds. */
+  latencyMs: z.number().min(0),
+};
+
 export const ScoreResponse = z
   .object({
     transactionId: TransactionId,
     decision: Decision,
     /** Fraud probability, 0..1. */
     score: z.number().min(0).max(1),
-    /** True when the model was unavailable and the rules scorer decided. */
-    degraded: z.boolean(),
-    /** Human-readable reasons (the rules that fired; empty when the model decided and nothing stood out). */
-    reasons: z.array(z.string()),
-    /** Top feature attributions, largest absolute contribution first. */
-    explanation: z.array(Attribution),
-    model: ModelRef,
-    /** Time the scorer spent, in milliseconds. */
-    latencyMs: z.number().min(0),
+    ...AnswerFields,
   })
   .strict();
 export type ScoreResponse = z.infer<typeof ScoreResponse>;
@@ -374,6 +381,63 @@ export const PredictionsPage = z
   })
   .strict();
 export type PredictionsPage = z.infer<typeof PredictionsPage>;
+// POST /v1/models/{name}/predict (one literal route per real-time model)
+/** The header naming a prediction request: a retry sends the same key and gets the same prediction back. */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+const IdempotencyKey = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -');
+export const PredictHeaders = z.object({ [IDEMPOTENCY_KEY_HEADER]: IdempotencyKey });
+
+/**
+ * The audit id of a prediction: also its key in the decisions table, where it can never equal a transactionId (those
+ * have no `#`), so predictions and decisions share the table, its stream and its outbox without colliding.
+ */
+export const predictionAuditId = (model: string, idempotencyKey: string): string =>
+  `prediction#${model}#${idempotencyKey}`;
+const AuditId = z.string().regex(/^prediction#[a-z0-9][a-z0-9-]{0,62}#[A-Za-z0-9_-]{1,64}$/);
+
+/** A model's answer as its output policy reads the score. */
+export const Prediction = z
+  .object({
+    /** The model's probability, 0..1. */
+    score: z.number().min(0).max(1),
+    /** The policy's outcome at this environment's thresholds (e.g. merchant-risk: clear, watch, block-review). */
+    outcome: z.string().min(1),
+  })
+  .strict();
+
+export const PredictResponse = z
+  .object({
+    /** The audit record's id (the decisions table key). */
+    auditId: AuditId,
+    prediction: Prediction,
+    ...AnswerFields,
+  })
+  .strict();
+export type PredictResponse = z.infer<typeof PredictResponse>;
+
+/** The audit record of a prediction, an item of the decisions table (told apart from decisions by `kind`). */
+export const PredictionRecord = PredictResponse.extend({
+  /** The table's key: the audit id. */
+  transactionId: AuditId,
+  kind: z.literal('prediction'),
+  /** The model the route serves (`model` is what scored: the baseline when degraded). */
+  modelName: ModelName,
+  idempotencyKey: IdempotencyKey,
+  /** The request as validated by the model's schema. */
+  request: z.record(z.string(), z.unknown()),
+  /** Model input by feature name. */
+  features: z.record(z.string(), z.number()),
+  featureHash: z.string().regex(/^[0-9a-f]{64}$/),
+  requestHash: z.string().regex(/^[0-9a-f]{64}$/),
+  predictedAt: z.iso.datetime({ offset: true }),
+  /** Epoch seconds after which the record is deleted (DynamoDB TTL). */
+  expiresAt: z.number().int(),
+}).strict();
+export type PredictionRecord = z.infer<typeof PredictionRecord>;
 
 /** One route of the API. */
 export interface RouteDefinition {
@@ -384,7 +448,9 @@ export interface RouteDefinition {
   /** The scope a token needs; null = public (no token). */
   readonly scope: Scope | null;
   /** Which `lambdas/<service>` serves it. */
-  readonly service: 'score' | 'ingest' | 'feedback' | 'decisions' | 'health' | 'models';
+  readonly service: 'score' | 'ingest' | 'feedback' | 'decisions' | 'health' | 'models' | 'predict';
+  /** The model a `predict` route serves (each real-time model has its own function). @default - none */
+  readonly model?: string;
   readonly summary: string;
   readonly description: string;
   readonly tag: string;
@@ -392,6 +458,8 @@ export interface RouteDefinition {
   readonly params?: z.ZodObject;
   /** Query string parameters. @default - none */
   readonly query?: z.ZodObject;
+  /** Request headers the route reads (API Gateway validates the required ones). @default - none */
+  readonly headers?: z.ZodObject;
   readonly response: z.ZodType;
   readonly successStatus: number;
   /** Error responses besides the ones every route has (500; 401/403/429 for secured routes). */
@@ -603,16 +671,78 @@ export const ROUTES = [
 
 export type Route = (typeof ROUTES)[number];
 
+/** A real-time model as the route table needs it: its name and (for the OpenAPI document) its request schema. */
+export interface PredictModel {
+  readonly name: string;
+  /** The module's `request` schema. @default - the route accepts any JSON body (the authorizer needs no schema) */
+  readonly request?: z.ZodType;
+}
+
+/** The scope of a model's predict route: one per model, so a client is granted the models it may call. */
+export const predictScope = (model: string): Scope => `${RESOURCE_SERVER}/predict.${ModelName.parse(model)}`;
+
+/** The path of a model's predict route: a literal per model (API Gateway validates each model's own body). */
+export const predictPath = (model: string): string => `/v1/models/${ModelName.parse(model)}/predict`;
+
+/** The route of one real-time model: POST /v1/models/<name>/predict with the model's request schema. */
+export function predictRoute(model: PredictModel): RouteDefinition {
+  return {
+    operationId: `predict${model.name.replace(/(^|-)([a-z0-9])/g, (_, _d: string, c: string) => c.toUpperCase())}`,
+    method: 'post',
+    path: predictPath(model.name),
+    scope: predictScope(model.name),
+    service: 'predict',
+    model: model.name,
+    tag: 'predictions',
+    summary: `Predict with ${model.name}`,
+    description:
+      `Scores the request with ${model.name} (its baseline when the model is unavailable), applies its output ` +
+      `policy, explains and audits the prediction. Idempotent per ${IDEMPOTENCY_KEY_HEADER}: a retry with the same ` +
+      'key and body returns the same prediction; another body under the key is a 409.',
+    body: model.request ?? z.unknown(),
+    headers: PredictHeaders,
+    response: PredictResponse,
+    successStatus: 200,
+    errors: ['validation_error', 'conflict', 'payload_too_large', 'upstream_unavailable'],
+  };
+}
+
+/** Every route of an API serving `models` in real time: the fixed table, then one predict route per model. */
+export function apiRoutes(models: readonly PredictModel[] = []): RouteDefinition[] {
+  const names = models.map((m) => m.name);
+  const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+  if (repeated.length > 0) throw new Error(`models must be named once each, got ${repeated.join(', ')} twice`);
+  return [...(ROUTES as readonly RouteDefinition[]), ...models.map(predictRoute)];
+}
+
+/** Descriptions of every scope an API serving `models` knows: the fixed ones and one predict scope per model. */
+export function apiScopes(models: readonly PredictModel[] = []): Record<string, string> {
+  return {
+    ...SCOPE_DESCRIPTIONS,
+    ...Object.fromEntries(models.map((m) => [predictScope(m.name), `predict with the ${m.name} model`])),
+  };
+}
+
 /** The route for an API Gateway method and resource template (e.g. `GET`, `/v1/decisions/{id}`), if any. */
-export function findRoute(method: string, resourcePath: string): RouteDefinition | undefined {
+export function findRoute(
+  method: string,
+  resourcePath: string,
+  routes: readonly RouteDefinition[] = ROUTES,
+): RouteDefinition | undefined {
   const m = method.toLowerCase();
-  return (ROUTES as readonly RouteDefinition[]).find((r) => r.method === m && r.path === resourcePath);
+  return routes.find((r) => r.method === m && r.path === resourcePath);
 }
 
 /** The route matching a concrete path (e.g. `/v1/decisions/t-1`), templates matching one segment per parameter. */
-export function matchRoute(method: string, path: string): RouteDefinition | undefined {
+export function matchRoute(
+  method: string,
+  path: string,
+  routes: readonly RouteDefinition[] = ROUTES,
+): RouteDefinition | undefined {
   const m = method.toLowerCase();
-  return (ROUTES as readonly RouteDefinition[]).find((r) => r.method === m && templateRegExp(r.path).test(path));
+  // Literal paths first: `/v1/models/<name>/predict` must not be taken for a template of the same shape.
+  const hit = routes.find((r) => r.method === m && !r.path.includes('{') && r.path === path.replace(/\/$/, ''));
+  return hit ?? routes.find((r) => r.method === m && templateRegExp(r.path).test(path));
 }
 
 function templateRegExp(template: string): RegExp {

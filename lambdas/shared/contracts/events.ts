@@ -11,6 +11,8 @@ export const EVENT_SOURCES = {
   ingest: 'aims.ingest',
   feedback: 'aims.feedback',
   alerts: 'aims.alerts',
+  /** The real-time predict routes (POST /v1/models/{name}/predict), through the outbox. */
+  predict: 'aims.predict',
   /** Model Monitor alarms and the stream drift check. */
   drift: 'aims.drift',
   /** The retraining state machine. */
@@ -137,6 +139,23 @@ export const PredictionsReadyData = z
   })
   .strict();
 export type PredictionsReadyData = z.infer<typeof PredictionsReadyData>;
+/** A real-time prediction was audited (derived by the outbox from its audit record). */
+export const PredictionMadeData = z
+  .object({
+    /** The audit record's id: `prediction#<model>#<idempotency key>`. */
+    auditId: z.string().regex(/^prediction#/),
+    /** The model the route serves. */
+    modelName: ModelName,
+    /** What scored: the model's version, or its baseline when degraded. */
+    model: ModelRef,
+    score: z.number().min(0).max(1),
+    /** The model policy's outcome (its own vocabulary, e.g. clear / watch / block-review). */
+    outcome: z.string().min(1),
+    degraded: z.boolean(),
+    predictedAt: z.iso.datetime({ offset: true }),
+  })
+  .strict();
+export type PredictionMadeData = z.infer<typeof PredictionMadeData>;
 
 /** The data schema of every detail type, in one table: the single source for validation and the registry. */
 export const EVENT_DATA = {
@@ -149,6 +168,7 @@ export const EVENT_DATA = {
   ModelDeployed: ModelDeployedData,
   ShadowCompared: ShadowComparedData,
   PredictionsReady: PredictionsReadyData,
+  PredictionMade: PredictionMadeData,
 } as const;
 export type DetailType = keyof typeof EVENT_DATA;
 
@@ -162,6 +182,7 @@ export const DETAIL_TYPES = {
   ModelDeployed: 'ModelDeployed',
   ShadowCompared: 'ShadowCompared',
   PredictionsReady: 'PredictionsReady',
+  PredictionMade: 'PredictionMade',
 } as const satisfies { [K in DetailType]: K };
 
 /** Detail types that publishers outside AIMS may put on the bus (the bus rules match on detail-type only). */
@@ -183,6 +204,7 @@ export const EVENT_DETAILS = {
   ModelDeployed: envelope(ModelDeployedData),
   ShadowCompared: envelope(ShadowComparedData),
   PredictionsReady: envelope(PredictionsReadyData),
+  PredictionMade: envelope(PredictionMadeData),
 } as const satisfies { [K in DetailType]: z.ZodType };
 
 export type EventDetail<T extends DetailType> = z.output<(typeof EVENT_DETAILS)[T]>;

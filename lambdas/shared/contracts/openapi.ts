@@ -12,15 +12,17 @@ import { Transaction } from '../../../models/shared/contracts/transaction.js';
 import { ERROR_STATUS, ErrorBody, type ErrorCode } from '../errors.js';
 import {
   API_KEY_HEADER,
+  apiRoutes,
+  apiScopes,
   DecisionRecord,
   FeedbackRequest,
   FeedbackResponse,
   HealthResponse,
   IngestRequest,
   IngestResponse,
-  ROUTES,
+  type PredictModel,
+  PredictResponse,
   type RouteDefinition,
-  SCOPE_DESCRIPTIONS,
   ScoreResponse,
 } from './api.js';
 
@@ -35,6 +37,7 @@ const NAMED_SCHEMAS: readonly (readonly [string, z.ZodType])[] = [
   ['FeedbackResponse', FeedbackResponse],
   ['DecisionRecord', DecisionRecord],
   ['HealthResponse', HealthResponse],
+  ['PredictResponse', PredictResponse],
 ];
 
 // Names go into the library's own metadata registry rather than through `.openapi()`: that needs zod's prototype
@@ -55,6 +58,8 @@ export interface OpenApiOptions {
   readonly version?: string;
   /** @default 'AIMS fraud scoring API' */
   readonly title?: string;
+  /** The real-time models served: one POST /v1/models/<name>/predict each, with its scope. @default - none */
+  readonly models?: readonly PredictModel[];
 }
 
 const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
@@ -85,8 +90,7 @@ function buildRegistry(options: OpenApiOptions): OpenAPIRegistry {
   const registry = new OpenAPIRegistry();
   const error = ErrorBody;
 
-  const scopes: Record<string, string> = {};
-  for (const [scope, description] of Object.entries(SCOPE_DESCRIPTIONS)) scopes[scope] = description;
+  const scopes = apiScopes(options.models);
   registry.registerComponent('securitySchemes', SECURITY_SCHEMES.oauth2, {
     type: 'oauth2',
     description: 'Cognito OAuth2 client credentials; each route needs one scope.',
@@ -99,7 +103,7 @@ function buildRegistry(options: OpenApiOptions): OpenAPIRegistry {
     description: 'Usage-plan API key (quotas and throttling).',
   });
 
-  for (const route of ROUTES as readonly RouteDefinition[]) {
+  for (const route of apiRoutes(options.models)) {
     const responses: Record<string, ResponseConfig> = {
       [String(route.successStatus)]: {
         description: route.summary,
@@ -126,6 +130,7 @@ function buildRegistry(options: OpenApiOptions): OpenAPIRegistry {
       request: {
         ...(route.params ? { params: route.params } : {}),
         ...(route.query ? { query: route.query } : {}),
+        ...(route.headers ? { headers: route.headers } : {}),
         ...(route.body ? { body: { required: true, content: { 'application/json': { schema: route.body } } } } : {}),
       },
       responses,

@@ -11,13 +11,15 @@ export interface ApiEventOptions {
   readonly pathParameters?: Record<string, string>;
   readonly requestId?: string;
   readonly authorizer?: Record<string, string>;
+  /** Request headers besides content-type. @default - none */
+  readonly headers?: Record<string, string>;
 }
 
 export function apiEvent(options: ApiEventOptions = {}): APIGatewayProxyEvent {
   const body = options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body));
   return {
     body,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...options.headers },
     multiValueHeaders: {},
     httpMethod: options.method ?? 'POST',
     isBase64Encoded: false,

@@ -1,9 +1,13 @@
-// Test support: dynalite in-process, the tables with the contract's key schemas, and a tiny HTTP server for AWS
-// JSON-protocol services that have no local emulator here (SageMaker Runtime, Firehose, EventBridge).
+// Test support: dynalite in-process, the tables with the contract's key schemas, a tiny HTTP server for AWS
+// JSON-protocol services that have no local emulator here (SageMaker Runtime, Firehose, EventBridge), and the real
+// model server on a model's committed bootstrap.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type LocalModelEndpoint, startLocalModelEndpoint } from '../../../local/model-endpoint.js';
 import type { ClientOptions } from '../aws.js';
 
 interface Listening {
@@ -119,4 +123,16 @@ export async function startJsonServer(
         server.close(() => resolve());
       }),
   };
+}
+
+const REPOSITORY_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** The local model server (its own process) serving `models/<model>/bootstrap`, logging into `logDir`. */
+export function startBootstrapEndpoint(model: string, logDir: string): Promise<LocalModelEndpoint> {
+  return startLocalModelEndpoint({
+    root: REPOSITORY_ROOT,
+    modelDir: join(REPOSITORY_ROOT, 'models', model, 'bootstrap'),
+    manifestDir: join(REPOSITORY_ROOT, 'models', model),
+    logFile: join(logDir, `${model}-server.log`),
+  });
 }

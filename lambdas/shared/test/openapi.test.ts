@@ -1,4 +1,5 @@
 // The OpenAPI 3.1 and 3.0 documents: every route with its operationId and scope, every error response on the error schema.
+import * as z from 'zod';
 import { ROUTES } from '../contracts/api.js';
 import { ERROR_SCHEMA_NAME, errorCodesOf, openApiDocument30, openApiDocument31 } from '../contracts/openapi.js';
 import { ERROR_STATUS } from '../errors.js';
@@ -70,5 +71,45 @@ describe.each([
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Transaction' } } },
     });
     expect(op?.responses['409']).toBeDefined();
+  });
+});
+
+describe.each([
+  ['3.1', openApiDocument31],
+  ['3.0', openApiDocument30],
+])('OpenAPI %s document with a real-time model', (_v, build) => {
+  const request = z.object({ merchantId: z.string().min(1), count: z.number().int().min(1) }).strict();
+  const doc = build({ models: [{ name: 'merchant-risk', request }] });
+  type PredictOp = Op & {
+    requestBody: { content: Record<string, { schema: Record<string, unknown> }> };
+    parameters: { in: string; name: string; required?: boolean }[];
+  };
+  const op = (doc.paths as Record<string, { post?: PredictOp }>)['/v1/models/merchant-risk/predict']?.post;
+
+  it('GIVEN the model WHEN generating THEN its literal predict route takes the module’s request schema and its own scope', () => {
+    expect(op?.operationId).toBe('predictMerchantRisk');
+    expect(op?.security).toEqual([{ oauth2: ['aims/predict.merchant-risk'], api_key: [] }]);
+    expect(op?.requestBody.content['application/json']?.schema).toMatchObject({
+      required: ['merchantId', 'count'],
+      properties: { count: { type: 'integer', minimum: 1 } },
+    });
+    expect(op?.responses['200']?.content?.['application/json']?.schema?.$ref).toBe(
+      '#/components/schemas/PredictResponse',
+    );
+    expect(op?.responses['409']).toBeDefined();
+    const schemes = doc.components?.securitySchemes as unknown as {
+      oauth2: { flows: { clientCredentials: { scopes: Record<string, string> } } };
+    };
+    expect(schemes.oauth2.flows.clientCredentials.scopes['aims/predict.merchant-risk']).toMatch(/merchant-risk/);
+  });
+
+  it('GIVEN the model WHEN generating THEN the idempotency-key header is a required parameter (API Gateway validates it)', () => {
+    expect(op?.parameters).toEqual([
+      expect.objectContaining({ in: 'header', name: 'idempotency-key', required: true }),
+    ]);
+  });
+
+  it('GIVEN a model named twice WHEN generating THEN it is refused', () => {
+    expect(() => build({ models: [{ name: 'a' }, { name: 'a' }] })).toThrow(/named once/);
   });
 });

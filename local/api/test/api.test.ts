@@ -74,7 +74,9 @@ describe('local API with the real authorizer', () => {
       'chargeback-feed',
       'merchant-gateway',
       'operator',
+      'risk-ops',
     ]);
+    expect(creds.clients.find((c) => c.name === 'risk-ops')?.scopes).toEqual(['aims/predict.merchant-risk']);
     for (const c of creds.clients) expect(c.apiKey).toMatch(/^[A-Za-z0-9_-]{40}$/);
     expect(merchant).toMatchObject({ scopes: ['aims/score', 'aims/ingest'] });
     expect(creds.tokenUrl).toBe(`${api.url}/cognito/${template.ofType('AWS::Cognito::UserPool')[0]?.ref}/oauth2/token`);
@@ -259,9 +261,16 @@ describe('local API with the real authorizer', () => {
     const doc = (await (await call('/openapi.json')).json()) as {
       openapi: string;
       servers: unknown;
+      paths: Record<
+        string,
+        { post?: { requestBody?: { content: Record<string, { schema: { required?: string[] } }> } } }
+      >;
       components: { securitySchemes: { oauth2: { flows: { clientCredentials: { tokenUrl: string } } } } };
     };
     expect(doc.openapi).toBe('3.1.0');
+    // Each real-time model's predict route, with its module's request schema, as the template's API definition has it.
+    const predict = doc.paths['/v1/models/merchant-risk/predict']?.post?.requestBody?.content['application/json'];
+    expect(predict?.schema.required).toEqual(expect.arrayContaining(['merchantId', 'date', 'count']));
     expect(doc.servers).toEqual([{ url: api.url }]);
     expect(doc.components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl).toBe(api.tokenUrl);
     const page = await call('/docs');
@@ -273,7 +282,9 @@ describe('local API with the real authorizer', () => {
       'reportLabel',
       'getDecision',
       'getHealth',
+      'predictMerchantRisk',
       'aims/read',
+      'aims/predict.merchant-risk',
     ]) {
       expect(html).toContain(id);
     }

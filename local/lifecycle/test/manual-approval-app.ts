@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { API_CLIENTS } from '../../../lib/config/api-clients.js';
 import { resolveEnvironment } from '../../../lib/config/environments.js';
-import { discoverModels } from '../../../lib/config/models.js';
+import { loadModels } from '../../../lib/config/models.js';
 import { PROJECT_ROOT } from '../../../lib/constructs/service-function.js';
 import { AimsStage } from '../../../lib/stages/aims-stage.js';
 
@@ -15,7 +15,7 @@ const app = new App();
 const approvalTimeoutSeconds = Number(app.node.getContext('approvalTimeoutSeconds'));
 new AimsStage(app, 'Dev', {
   config: { ...dev, lifecycle: { ...dev.lifecycle, approval: 'manual', approvalTimeoutSeconds } },
-  models: discoverModels(path.join(PROJECT_ROOT, 'models')),
+  models: await loadModels(path.join(PROJECT_ROOT, 'models')),
   clients: API_CLIENTS,
 });
 app.synth();

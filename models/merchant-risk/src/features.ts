@@ -26,8 +26,10 @@ export const MerchantDay = z
     date: z.iso.date(),
     /** Transactions that day (at least one: only active merchants are scored). */
     count: Count.min(1),
-    amountSum: z.number().min(0),
-    amountMax: z.number().min(0),
+    /** Major units. Every transaction is at least 0.001 and at most 1,000,000 (the Transaction contract), so a day of at
+     *  least one is too; the bounds also keep every value storable in DynamoDB (no magnitude below 1e-130). */
+    amountSum: z.number().min(0.001).max(1e13),
+    amountMax: z.number().min(0.001).max(1_000_000),
     /** Transactions below SMALL_AMOUNT. */
     smallCount: Count,
     distinctCustomers: Count.min(1),
