@@ -1,11 +1,12 @@
 // The batch run's tasks over in-memory ports, with merchant-risk's own module: the plan's day and names, prepare's
 // folding of the lake's history (features equal to folding the days by hand), the transform input, the features-table
 // states, and publish's join, decisions and refusals.
-import { simulate } from '../../../models/shared/simulator/simulate.js';
+
 import { merchantDays } from '../../../models/merchant-risk/src/aggregates.js';
 import { MERCHANT_DAY_COLUMNS } from '../../../models/merchant-risk/src/batch.js';
 import { emptyHistory, foldDay, type MerchantDay } from '../../../models/merchant-risk/src/features.js';
 import merchantRisk from '../../../models/merchant-risk/src/module.js';
+import { simulate } from '../../../models/shared/simulator/simulate.js';
 import { MemoryAggregateStore } from '../../features/test/memory-store.js';
 import { MemoryObjectStore } from '../../retraining/test/fixtures.js';
 import { PredictionsSummary } from '../../shared/contracts/api.js';
