@@ -35,6 +35,11 @@ export const environments = {
         modelTimeoutMs: 200,
         provisionedConcurrency: false,
       },
+      'merchant-risk': {
+        thresholds: { watch: 0.3, blockReview: 0.7 },
+        modelTimeoutMs: 200,
+        provisionedConcurrency: false,
+      },
     },
     alarms: {
       apiLatencyP99Ms: 250,

@@ -105,6 +105,8 @@ const POINTER_SENTINEL = 'bootstrap';
 export class LocalModelsStack {
   readonly stackName: string;
   readonly proxy: EndpointProxy;
+  /** The endpoint's name (what InvokeEndpoint names). */
+  readonly endpointName: string;
   /** The served endpoint's logical id (stable across the re-resolved templates of updates). */
   private readonly endpointLogicalId: string;
   private state!: PersistedState;
@@ -121,7 +123,9 @@ export class LocalModelsStack {
       throw new Error(`model ${options.model} has no endpoint in the dev template: no models stack to run`);
     this.stackName = endpoint.stackName;
     this.endpointLogicalId = endpoint.logicalId;
-    this.file = join(options.dataDir, 'models-stack', `${this.stackName}.json`);
+    this.endpointName = String(endpoint.properties.EndpointName ?? endpoint.ref);
+    // One file per endpoint of the stack: each model's endpoint is deployed and rolled back on its own.
+    this.file = join(options.dataDir, 'models-stack', `${this.stackName}.${options.model}.json`);
     this.log = options.log ?? (() => {});
     this.proxy = new EndpointProxy(() => this.blue.endpoint.url, undefined, options.s3);
   }
@@ -175,7 +179,7 @@ export class LocalModelsStack {
       root: this.options.root,
       modelDir: model.modelDir,
       manifestDir: this.options.manifestDir,
-      logFile: join(this.options.dataDir, 'logs', 'model-server-shadow.log'),
+      logFile: join(this.options.dataDir, 'logs', `model-server-${this.options.model}-shadow.log`),
     });
     const old = this.shadowFleet;
     this.shadowFleet = { endpoint, model };
@@ -241,7 +245,7 @@ export class LocalModelsStack {
   /** The stage resolved as CloudFormation would with these parameter values (a patched copy of the assembly). */
   private resolvedTemplate(parameters: Readonly<Record<string, string>>): LocalTemplate {
     const source = this.options.template.assemblyDir;
-    const dir = join(this.options.dataDir, 'models-stack', 'assembly');
+    const dir = join(this.options.dataDir, 'models-stack', `assembly-${this.options.model}`);
     mkdirSync(dir, { recursive: true });
     const manifest = JSON.parse(readFileSync(join(source, 'manifest.json'), 'utf8')) as {
       artifacts: Record<string, { type?: string; properties?: { templateFile?: string } }>;
@@ -434,37 +438,37 @@ export class LocalModelsStack {
       root: this.options.root,
       modelDir: deployed.modelDir,
       manifestDir: this.options.manifestDir,
-      logFile: join(this.options.dataDir, 'logs', `model-server-${color}.log`),
+      logFile: join(this.options.dataDir, 'logs', `model-server-${this.options.model}-${color}.log`),
     });
   }
 
   // ---- CloudFormation
 
-  private stackId(): string {
+  /** The model this stack's endpoint serves (its `aims:model`). */
+  get model(): string {
+    return this.options.model;
+  }
+
+  /** When this endpoint's status last changed (ISO), for the stack-wide status of several endpoints. */
+  get lastUpdated(): string | undefined {
+    return this.state.lastUpdated;
+  }
+
+  get statusReason(): string | undefined {
+    return this.state.statusReason;
+  }
+
+  stackId(): string {
     const t = this.options.template;
     return `arn:aws:cloudformation:${t.region}:${t.account}:stack/${this.stackName}/${createHash('sha256').update(this.stackName).digest('hex').slice(0, 8)}-local`;
   }
 
-  /** UpdateStack with the previous template: validates now, deploys in the background like CloudFormation. */
-  updateStack(input: { StackName?: unknown; UsePreviousTemplate?: unknown }): { StackId: string } {
-    if (input.StackName !== this.stackName && input.StackName !== this.stackId()) {
-      throw new AwsServiceError(
-        'ValidationError',
-        `Stack ${String(input.StackName)} cannot be updated locally: only ${this.stackName} is`,
-      );
-    }
-    if (input.UsePreviousTemplate !== true && input.UsePreviousTemplate !== 'true') {
-      throw new AwsServiceError(
-        'ValidationError',
-        'the local stage updates the models stack with UsePreviousTemplate only (a new template needs `npm start` again)',
-      );
-    }
-    if (this.state.status.endsWith('IN_PROGRESS')) {
-      throw new AwsServiceError(
-        'ValidationError',
-        `Stack:${this.stackId()} is in ${this.state.status} state and can not be updated.`,
-      );
-    }
+  /**
+   * This endpoint's part of an UpdateStack with the previous template (validated by the caller, see
+   * LocalModelEndpoints): re-resolves the template with the current SSM values and, when what this endpoint serves
+   * changed, deploys in the background like CloudFormation and returns true; false when it has nothing to update.
+   */
+  beginUpdate(): boolean {
     // The template as last deployed, then as this update resolves it (resolvedTemplate rewrites one folder: last wins).
     const deployedTemplate = this.resolvedTemplate(this.state.deployed.parameters);
     const resolved = this.resolve();
@@ -473,7 +477,7 @@ export class LocalModelsStack {
       next.modelDataUrl === this.state.deployed.modelDataUrl &&
       next.shadowModelDataUrl === this.state.deployed.shadow?.modelDataUrl
     )
-      throw new AwsServiceError('ValidationError', 'No updates are to be performed.');
+      return false;
     const plan = planStackUpdate(this.plannable(deployedTemplate), this.plannable(resolved.template));
     this.setStatus('UPDATE_IN_PROGRESS', 'User Initiated');
     const deploying =
@@ -485,7 +489,7 @@ export class LocalModelsStack {
     this.running = deploying.finally(() => {
       this.running = undefined;
     });
-    return { StackId: this.stackId() };
+    return true;
   }
 
   /** This stack's resources with their resolved (literal) properties, as the update rules compare them. */
@@ -678,32 +682,6 @@ export class LocalModelsStack {
       breached,
       summary: { requests: m.requests, errors5xx: m.errors5xx, p99LatencyUs: percentile(99), scorePsi },
     };
-  }
-
-  describeStacks(name: string | undefined) {
-    const names = new Set(this.options.template.resources.map((r) => r.stackName));
-    const list = name ? [name] : [...names];
-    return list.map((n) => {
-      if (!names.has(n) && n !== this.stackId())
-        throw new AwsServiceError('ValidationError', `Stack with id ${n} does not exist`);
-      const mine = n === this.stackName || n === this.stackId();
-      return {
-        StackName: mine ? this.stackName : n,
-        StackId: mine
-          ? this.stackId()
-          : `arn:aws:cloudformation:${this.options.template.region}:${this.options.template.account}:stack/${n}/local`,
-        StackStatus: mine ? this.state.status : 'CREATE_COMPLETE',
-        ...(mine && this.state.statusReason ? { StackStatusReason: this.state.statusReason } : {}),
-        ...(mine && this.state.lastUpdated ? { LastUpdatedTime: this.state.lastUpdated } : {}),
-        Parameters: mine
-          ? Object.entries(this.state.deployed.parameters).map(([k, v]) => ({
-              ParameterKey: k,
-              ParameterValue: v,
-              ResolvedValue: v,
-            }))
-          : [],
-      };
-    });
   }
 
   /** DescribeMonitoringSchedule of the data-quality schedule, as the last completed update left it. */

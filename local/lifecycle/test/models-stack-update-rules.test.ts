@@ -20,7 +20,7 @@ import { startBackendServers } from '../../backends/servers.js';
 import { refusalReason } from '../../cloudformation/update-rules.js';
 import { loadLocalTemplate } from '../../template/index.js';
 import type { LocalTemplate } from '../../types.js';
-import { LocalModelsStack } from '../models-stack.js';
+import { LocalModelEndpoints } from '../model-endpoints.js';
 import { LocalS3 } from '../s3.js';
 import { LocalParameterStore } from '../ssm.js';
 
@@ -75,29 +75,29 @@ async function localModels(template: LocalTemplate, dir: string) {
   const ssm = new LocalParameterStore(join(dir, 'data'), template);
   const champion = template.ofType('AWS::SSM::Parameter').find((p) => p.ref.endsWith(`/models/${MODEL}/champion`))?.ref;
   if (!champion) throw new Error('the Dev template has no champion pointer');
-  const stack = await LocalModelsStack.start({
+  const endpoints = await LocalModelEndpoints.start({
     template,
     dataDir: join(dir, 'data'),
     ssm,
     s3,
     root: PROJECT_ROOT,
-    model: MODEL,
-    manifestDir: bootstrap,
-    bootstrapModelDir: bootstrap,
+    models: [{ name: MODEL, manifestDir: bootstrap, bootstrapModelDir: bootstrap }],
     canaryBakeSeconds: 0,
   });
+  const stack = endpoints.get(MODEL);
   return {
     stack,
+    endpoints,
     prefix,
     /** Moves the champion pointer and updates the stack with its previous template, as the state machine does. */
     promote: async () => {
       ssm.put(champion, prefix, { overwrite: true });
-      stack.updateStack({ StackName: stack.stackName, UsePreviousTemplate: true });
+      endpoints.updateStack({ StackName: stack.stackName, UsePreviousTemplate: true });
       expect(stack.status).toBe('UPDATE_IN_PROGRESS');
       await stack.idle();
     },
     close: async () => {
-      await stack.close();
+      await endpoints.close();
       s3.close();
       await backends.close();
     },
@@ -134,7 +134,7 @@ describe('GIVEN the local Dev models stack and a new champion pointer', () => {
       const before = structuredClone(local.stack.deployed);
       await local.promote();
       expect(local.stack.status).toBe('UPDATE_ROLLBACK_COMPLETE');
-      const [described] = local.stack.describeStacks(local.stack.stackName);
+      const [described] = local.endpoints.describeStacks(local.stack.stackName);
       expect(described?.StackStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
       expect(described?.StackStatusReason).toContain(`failed to update: [${definition?.logicalId}]`);
       expect(described?.StackStatusReason).toContain(refusalReason(CUSTOM_NAME));
