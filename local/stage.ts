@@ -12,6 +12,7 @@ import {
   startEventSourceMappings,
   startLambdaRuntime,
 } from './lambda/index.js';
+import type { Clock } from './lifecycle/idle.js';
 import { type LocalLifecycle, startLocalLifecycle } from './lifecycle/index.js';
 import type { LocalModelEndpoint } from './model-endpoint.js';
 import { reservePort } from './net.js';
@@ -53,6 +54,10 @@ export interface LocalStageOptions {
     readonly canaryBakeSeconds?: number;
     /** The retraining state machine's Wait states, ms. @default 1000 */
     readonly waitMs?: number;
+    /** The clock of the endpoints' idle timers (scale to zero; tests move it). @default the wall clock */
+    readonly clock?: Clock;
+    /** How often an idle timer looks by itself; 0: only when a test asks. @default see local/lifecycle/idle.ts */
+    readonly idleCheckEveryMs?: number;
   };
 }
 
@@ -256,6 +261,10 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       models: sources,
       ...(bake !== undefined ? { canaryBakeSeconds: bake } : {}),
       ...(options.lifecycle?.waitMs !== undefined ? { waitMs: options.lifecycle.waitMs } : {}),
+      ...(options.lifecycle?.clock ? { clock: options.lifecycle.clock } : {}),
+      ...(options.lifecycle?.idleCheckEveryMs !== undefined
+        ? { idleCheckEveryMs: options.lifecycle.idleCheckEveryMs }
+        : {}),
       log,
     });
     closables.push(lifecycle);
@@ -278,7 +287,10 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       dir: (served.find((m) => m.name === e.model) as TemplateModel).dir,
       endpointName: e.endpointName,
     }));
-    for (const e of servedList) log(`  endpoint ${e.endpointName} serves ${e.name}`);
+    for (const e of lifecycle.endpoints.all()) {
+      const idle = e.idleScaler ? ` (scales to zero after ${e.idleScaler.afterMinutes} min idle)` : '';
+      log(`  endpoint ${e.endpointName} serves ${e.model}${idle}`);
+    }
 
     const runtime = await startLambdaRuntime({
       template,

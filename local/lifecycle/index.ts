@@ -12,6 +12,7 @@ import type { FunctionInvoker, InvokeResult, LocalTemplate } from '../types.js';
 import { publishFileAssets } from './assets.js';
 import { type AthenaQueryInput, runAthenaQuery } from './athena.js';
 import { startControlPlane } from './control-plane.js';
+import type { Clock } from './idle.js';
 import {
   assertSimulatorFeeds,
   type DriftTrafficOptions,
@@ -48,6 +49,11 @@ export interface LocalLifecycleOptions {
   readonly canaryBakeSeconds?: number;
   /** The state machine's Wait states (deployment polling), ms. @default 1000 */
   readonly waitMs?: number;
+  /** The clock of the endpoints' idle timers (tests move it). @default the wall clock */
+  readonly clock?: Clock;
+  /** How often an idle timer looks by itself; 0: only when asked (`endpoints.get(m).idleScaler.check()`).
+   *  @default a quarter of the idle time, at most a minute */
+  readonly idleCheckEveryMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -148,6 +154,8 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
     root: options.root,
     models: options.models,
     ...(options.canaryBakeSeconds !== undefined ? { canaryBakeSeconds: options.canaryBakeSeconds } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.idleCheckEveryMs !== undefined ? { idleCheckEveryMs: options.idleCheckEveryMs } : {}),
     log,
   });
   const modelsStack = endpoints.get(defaultModel);

@@ -7,6 +7,9 @@
 // change (local/cloudformation/update-rules.ts) fails and rolls back, as on AWS.
 // When the template's endpoint config has a shadow variant, a third model-server process serves the challenger pointer
 // and the proxy mirrors every invocation to it; an update that only moves the challenger replaces that process.
+// An endpoint whose model runs in an inference component (the idle-to-zero shape) is read the same way: its model and
+// its rolling update (canary share, bake, rollback alarms) come from the component, and its `scale-to-zero` alarm sets
+// how long it may idle before its model server stops (local/lifecycle/idle.ts).
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +21,7 @@ import { AwsServiceError } from '../services/http.js';
 import { loadLocalTemplate, templateModel } from '../template/index.js';
 import type { LocalResource, LocalTemplate } from '../types.js';
 import { type CaptureSettings, EndpointProxy, type FleetMetrics } from './endpoint-proxy.js';
+import { type Clock, IdleScaler } from './idle.js';
 import type { LocalS3 } from './s3.js';
 import type { LocalParameterStore } from './ssm.js';
 
@@ -91,6 +95,10 @@ export interface LocalModelsStackOptions {
   readonly canaryBakeSeconds?: number;
   /** Canary score samples below which the score-shift alarm has no data (treated as not breaching). @default 50 */
   readonly minScoreSamples?: number;
+  /** The idle timer's clock (tests move it). @default the wall clock */
+  readonly clock?: Clock;
+  /** How often the idle timer looks by itself; 0: only when `idle.check()` is called. @default see IdleScaler */
+  readonly idleCheckEveryMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -116,6 +124,8 @@ export class LocalModelsStack {
   private running: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private readonly log: (line: string) => void;
+  /** Scale to zero, when the template's endpoint idles (undefined for an always-on endpoint). */
+  idleScaler: IdleScaler | undefined;
 
   private constructor(private readonly options: LocalModelsStackOptions) {
     const endpoint = templateModel(options.template, options.root, options.model).endpoint;
@@ -163,6 +173,20 @@ export class LocalModelsStack {
     stack.blue = { endpoint: await stack.startFleet(deployed, 'blue'), deployed };
     stack.proxy.setCapture(stack.captureSettings(template, 'champion'));
     if (deployed.shadow) await stack.replaceShadow(deployed.shadow, template);
+    const idleMinutes = stack.idleMinutes(template);
+    if (idleMinutes !== undefined) {
+      stack.idleScaler = new IdleScaler({
+        model: options.model,
+        afterMs: idleMinutes * 60_000,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.idleCheckEveryMs !== undefined ? { checkEveryMs: options.idleCheckEveryMs } : {}),
+        stop: () => stack.blue.endpoint.stop(),
+        start: () => stack.blue.endpoint.start(),
+        busy: () => stack.running !== undefined,
+        log: stack.log,
+      });
+      stack.proxy.setAdmission(() => stack.idleScaler?.admit());
+    }
     await stack.proxy.start();
     return stack;
   }
@@ -287,14 +311,21 @@ export class LocalModelsStack {
     if (!config) throw new Error(`${this.stackName}: endpoint config ${String(configName)} not found`);
     const variants = (config.properties.ProductionVariants ?? []) as { ModelName?: string; VariantName?: string }[];
     const variant = variants[0];
+    const endpointName = endpoint.properties.EndpointName ?? endpoint.ref;
+    // The idle-to-zero shape: the variant has no model; the inference component on it names the model.
+    const component = inStack('AWS::SageMaker::InferenceComponent').find(
+      (r) => r.properties.EndpointName === endpointName && r.properties.VariantName === variant?.VariantName,
+    );
+    const modelName = component
+      ? (component.properties.Specification as { ModelName?: string } | undefined)?.ModelName
+      : variant?.ModelName;
     const model = inStack('AWS::SageMaker::Model').find(
-      (r) => r.attributes.ModelName === variant?.ModelName || r.ref === variant?.ModelName,
+      (r) => r.attributes.ModelName === modelName || r.ref === modelName,
     );
     const modelDataUrl = (model?.properties.PrimaryContainer as { ModelDataUrl?: unknown } | undefined)?.ModelDataUrl;
     if (typeof modelDataUrl !== 'string')
       throw new Error(`${this.stackName}: the endpoint's model has no ModelDataUrl`);
     // The monitor's resources name the endpoint they watch: this endpoint's, not another model's.
-    const endpointName = endpoint.properties.EndpointName ?? endpoint.ref;
     const watching = (type: string) => inStack(type).filter((r) => r.properties.EndpointName === endpointName);
     const dq = watching('AWS::SageMaker::DataQualityJobDefinition')[0];
     const dqSchedule = watching('AWS::SageMaker::MonitoringSchedule').find(
@@ -317,6 +348,7 @@ export class LocalModelsStack {
     }
     return {
       endpoint,
+      component,
       config,
       variant,
       modelDataUrl,
@@ -535,9 +567,19 @@ export class LocalModelsStack {
     this.save();
   }
 
+  /** Minutes without an invocation before this endpoint scales to zero (its `scale-to-zero` alarm), if it does. */
+  private idleMinutes(template: LocalTemplate): number | undefined {
+    const alarm = templateModel(template, this.options.root, this.options.model).one('scale-to-zero');
+    if (!alarm) return undefined;
+    const minutes = (Number(alarm.properties.EvaluationPeriods) * Number(alarm.properties.Period)) / 60;
+    if (!(minutes > 0)) throw new Error(`${alarm.logicalId}: EvaluationPeriods × Period is not a positive duration`);
+    return minutes;
+  }
+
   private async deploy(resolved: { parameters: Record<string, string>; template: LocalTemplate }): Promise<void> {
-    const { endpoint, alarms } = this.resources(resolved.template);
-    const deployment = endpoint.properties.DeploymentConfig as
+    const { endpoint, component, alarms } = this.resources(resolved.template);
+    // A new model rolls through the inference component when there is one, else blue/green on the endpoint.
+    const deployment = (component ?? endpoint).properties.DeploymentConfig as
       | {
           AutoRollbackConfiguration?: { Alarms?: { AlarmName?: string }[] };
           BlueGreenUpdatePolicy?: {
@@ -546,11 +588,17 @@ export class LocalModelsStack {
               WaitIntervalInSeconds?: number;
             };
           };
+          RollingUpdatePolicy?: {
+            MaximumBatchSize?: { Type?: string; Value?: number };
+            WaitIntervalInSeconds?: number;
+          };
         }
       | undefined;
     const routing = deployment?.BlueGreenUpdatePolicy?.TrafficRoutingConfiguration;
-    const percent = routing?.CanarySize?.Type === 'CAPACITY_PERCENT' ? (routing.CanarySize.Value ?? 100) : 100;
-    const bakeSeconds = this.options.canaryBakeSeconds ?? routing?.WaitIntervalInSeconds ?? 0;
+    const first = routing?.CanarySize ?? deployment?.RollingUpdatePolicy?.MaximumBatchSize;
+    const percent = first?.Type === 'CAPACITY_PERCENT' ? (first.Value ?? 100) : 100;
+    const wait = routing?.WaitIntervalInSeconds ?? deployment?.RollingUpdatePolicy?.WaitIntervalInSeconds;
+    const bakeSeconds = this.options.canaryBakeSeconds ?? wait ?? 0;
     const rollbackAlarmNames = new Set((deployment?.AutoRollbackConfiguration?.Alarms ?? []).map((a) => a.AlarmName));
     const rollbackAlarms = alarms.filter((a) => rollbackAlarmNames.has(a.ref));
     const record: DeploymentRecord = {
@@ -716,6 +764,7 @@ export class LocalModelsStack {
   }
 
   async close(): Promise<void> {
+    this.idleScaler?.close();
     this.stopping.abort();
     await this.running?.catch(() => {});
     await this.proxy.close();

@@ -1,20 +1,33 @@
 // The local stage serves every real-time endpoint of the dev template: each endpoint name is answered through the
 // SageMaker runtime SDK by its own model server (its own model, its own width), an unknown name is refused as SageMaker
-// refuses it, and the startup output lists every endpoint.
+// refuses it, and the startup output lists every endpoint. Dev's endpoints idle to zero (the template's scale-to-zero
+// alarm): with the idle timers on a clock the test moves, an idle endpoint stops its model server and says so, the next
+// call fails for lack of capacity as on AWS (the score route answers degraded from its baseline), and it serves again.
 import { rmSync } from 'node:fs';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ScoreResponse } from '../../../lambdas/shared/contracts/api.js';
 import { loadManifest } from '../../../models/shared/manifest.js';
-import { STAGE_HOOK_TIMEOUT_MS, tempDataDir } from '../../../test/e2e/support.js';
+import { call, callerFor, runId, STAGE_HOOK_TIMEOUT_MS, tempDataDir, transaction } from '../../../test/e2e/support.js';
 import { type LocalStage, startLocalStage } from '../../stage.js';
 
 let stage: LocalStage;
 let dataDir: string;
 const lines: string[] = [];
+/** The idle timers' clock: starts at the wall clock, moves only when a test says so. */
+let now = Date.now();
+const clock = { now: () => now };
+const MINUTE = 60_000;
 
 beforeAll(async () => {
   dataDir = tempDataDir('endpoints');
-  stage = await startLocalStage({ dataDir, port: 0, synth: false, log: (line) => lines.push(line) });
+  stage = await startLocalStage({
+    dataDir,
+    port: 0,
+    synth: false,
+    log: (line) => lines.push(line),
+    lifecycle: { clock, idleCheckEveryMs: 0 },
+  });
 }, STAGE_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -31,6 +44,15 @@ function runtime(): SageMakerRuntimeClient {
   });
 }
 
+function invoke(model: string) {
+  const m = stage.servedModels.find((s) => s.name === model);
+  if (!m) throw new Error(`${model} is not served`);
+  const width = loadManifest(m.dir).features.length;
+  return runtime().send(
+    new InvokeEndpointCommand({ EndpointName: m.endpointName, ContentType: 'application/json', Body: body(width) }),
+  );
+}
+
 function body(width: number): string {
   const data = new Array(width).fill(0);
   return JSON.stringify({ inputs: [{ name: 'features', shape: [1, width], datatype: 'FP32', data }] });
@@ -40,7 +62,7 @@ describe('GIVEN the dev template with two real-time models', () => {
   it('THEN the stage serves both, the scored one first, and its output lists every endpoint', () => {
     expect(stage.servedModels.map((m) => m.name)).toEqual(['fraud-detector', 'merchant-risk']);
     for (const m of stage.servedModels) {
-      expect(lines).toContain(`  endpoint ${m.endpointName} serves ${m.name}`);
+      expect(lines).toContain(`  endpoint ${m.endpointName} serves ${m.name} (scales to zero after 30 min idle)`);
     }
     expect(lines.join('\n')).not.toMatch(/not served locally/);
   });
@@ -75,4 +97,58 @@ describe('GIVEN the dev template with two real-time models', () => {
       message: expect.stringMatching(/aims-dev-nothing .*not found/),
     });
   });
+});
+
+describe('GIVEN the dev endpoints idle to zero after 30 minutes (the template)', () => {
+  it('WHEN merchant-risk idles that long THEN its server stops, the next call finds no capacity, and it serves again', async () => {
+    const endpoint = stage.lifecycle.endpoints.get('merchant-risk');
+    const idle = endpoint.idleScaler;
+    if (!idle) throw new Error('merchant-risk has no idle timer: the dev template should scale it to zero');
+    await invoke('merchant-risk');
+    now += 29 * MINUTE;
+    expect(await idle.check()).toBe(false);
+    expect(endpoint.serving.running).toBe(true);
+
+    now += 2 * MINUTE;
+    expect(await idle.check()).toBe(true);
+    expect(endpoint.serving.running).toBe(false);
+    expect(lines).toContain('  merchant-risk: scaled to zero after 31 min idle');
+    // The fraud endpoint has its own timer and traffic: it still serves.
+    expect(stage.lifecycle.endpoints.get('fraud-detector').serving.running).toBe(true);
+
+    await expect(invoke('merchant-risk')).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: expect.stringMatching(/no capacity/),
+    });
+    expect(idle.state).toBe('scaling-out');
+    await idle.serving();
+    expect(idle.state).toBe('serving');
+    expect(lines.join('\n')).toMatch(/merchant-risk: scaled out from zero in \d+\.\d s/);
+    const out = await invoke('merchant-risk');
+    expect(JSON.parse(Buffer.from(out.Body as Uint8Array).toString('utf8'))).toMatchObject({
+      model_name: 'merchant-risk',
+    });
+  }, 60_000);
+
+  it('WHEN the score endpoint is scaled to zero THEN /v1/score answers degraded from the baseline, then from the model', async () => {
+    const endpoint = stage.lifecycle.endpoints.get('fraud-detector');
+    const idle = endpoint.idleScaler;
+    if (!idle) throw new Error('fraud-detector has no idle timer');
+    const gateway = await callerFor(stage, 'merchant-gateway');
+    const run = runId('idle');
+    const score = async (i: number) => {
+      const response = await call(stage, 'POST', '/v1/score', { caller: gateway, body: transaction(`${run}-${i}`) });
+      expect(response.status).toBe(200);
+      return ScoreResponse.parse(response.json);
+    };
+    expect((await score(0)).degraded).toBe(false);
+    now += 31 * MINUTE;
+    expect(await idle.check()).toBe(true);
+
+    expect((await score(1)).degraded).toBe(true);
+    await idle.serving();
+    expect(endpoint.serving.running).toBe(true);
+    // The score function's breaker saw one failure, not five: the model answers again at once.
+    expect((await score(2)).degraded).toBe(false);
+  }, 60_000);
 });
