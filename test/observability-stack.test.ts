@@ -335,12 +335,13 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
     });
   });
 
-  test("THEN Model Monitor's own drift alarms page through one composite alarm", () => {
+  test("THEN Model Monitor's own drift alarms page through one composite alarm per model", () => {
     const monitor = stage.models.served['fraud-detector']?.monitor;
     expect(monitor?.driftAlarms.length).toBeGreaterThan(0);
     const composites = Object.values(template.findResources('AWS::CloudWatch::CompositeAlarm')) as Json[];
-    expect(composites).toHaveLength(1);
-    const rule = JSON.stringify(composites[0].Properties.AlarmRule);
+    expect(composites).toHaveLength(Object.keys(stage.models.served).length);
+    const composite = composites.find((c) => String(c.Properties.AlarmDescription).includes('fraud-detector'));
+    const rule = JSON.stringify(composite.Properties.AlarmRule);
     for (const alarm of monitor?.driftAlarms ?? []) {
       expect(rule).toContain(Stack.of(alarm).getLogicalId(alarm.node.defaultChild as CfnAlarm));
     }
