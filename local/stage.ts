@@ -38,6 +38,9 @@ export interface LocalStageOptions {
    *  changed environment config. @default <project>/cdk.out.local when synthesizing (the dev stage alone), else
    *  <project>/cdk.out (all stages, as `npm run synth` writes them) */
   readonly assemblyDir?: string;
+  /** The folder holding the template's model folders (`<modelsDir>/<name>/`: manifest, bootstrap model, training
+   *  CLI), for an assembly synthesized from another models root (a test's). @default <project>/models */
+  readonly modelsDir?: string;
   /** Train the served model through its folder's CLI (`models/<name>/src/cli/train.ts`) when it has no trained
    *  artifact (else the committed bootstrap model is served). @default false */
   readonly train?: boolean;
@@ -161,8 +164,8 @@ class DeferredInvoker implements FunctionInvoker {
  * metadata), the one the score route uses first (what `stage.model` and the single-model helpers mean), then the
  * others in the template's order.
  */
-export function servedModelsInOrder(template: LocalTemplate, root: string): TemplateModel[] {
-  const served = servedModels(template, root);
+export function servedModelsInOrder(template: LocalTemplate, root: string, modelsDir?: string): TemplateModel[] {
+  const served = servedModels(template, root, modelsDir);
   if (served.length === 0)
     throw new Error('the dev template has no resource tagged as a model endpoint: nothing to serve');
   const scorer = served.filter((m) => m.withRole('score').length > 0);
@@ -225,7 +228,7 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
   try {
     log('▶ starting the local stage from the synthesized template');
     const bootTemplate = loadLocalTemplate({ assemblyDir, stageName: STAGE_NAME, apiBaseUrl });
-    const served = servedModelsInOrder(bootTemplate, ROOT);
+    const served = servedModelsInOrder(bootTemplate, ROOT, options.modelsDir);
     const sources = [];
     for (const m of served) {
       sources.push({
