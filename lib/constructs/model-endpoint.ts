@@ -19,6 +19,11 @@ import { acknowledgeWildcards, nagBucketArn } from './model-registry.js';
 /** The production variant's name: stable, so the autoscaling target (endpoint/<name>/variant/<this>) survives updates. */
 export const CHAMPION_VARIANT = 'champion';
 export const SHADOW_VARIANT = 'shadow';
+/** The inference component of an endpoint that idles to zero: a literal derived from the endpoint's name, because the
+ *  rollback alarms and the scalable target need it before it exists; callers name it in InvokeEndpoint. */
+export function inferenceComponentName(endpointName: string): string {
+  return `${endpointName}-${CHAMPION_VARIANT}`;
+}
 /** Where the stream drift check publishes the served score's PSI (the rollback alarm reads it). */
 export const DRIFT_METRICS = { namespace: 'AIMS/Models', service: 'model-drift' } as const;
 /** Where the shadow comparison publishes pairs, agreement and score PSI of the shadow vs the champion. */
@@ -159,7 +164,7 @@ export class ModelEndpoint extends Construct {
       shadowModel.node.addDependency(policy);
     }
 
-    const componentName = props.idle ? `${props.endpointName}-${CHAMPION_VARIANT}` : undefined;
+    const componentName = props.idle ? inferenceComponentName(props.endpointName) : undefined;
     this.endpointConfig = new CfnEndpointConfig(this, 'Config', {
       // With inference components the model is not on the variant: the endpoint config carries the execution role.
       executionRoleArn: props.idle ? this.role.roleArn : undefined,
@@ -430,11 +435,8 @@ function validate(props: ModelEndpointProps): void {
     if (props.shadowModelDataUrl !== undefined) {
       throw new Error('an endpoint that idles to zero has no shadow variant: set idle or shadowModelDataUrl, not both');
     }
-    if (`${props.endpointName}-${CHAMPION_VARIANT}`.length > 63) {
-      throw new Error(
-        `inference component name '${props.endpointName}-${CHAMPION_VARIANT}' is longer than 63 characters`,
-      );
-    }
+    const component = inferenceComponentName(props.endpointName);
+    if (component.length > 63) throw new Error(`inference component name '${component}' is longer than 63 characters`);
   }
   if (props.capacity.min < 1) {
     throw new Error(`capacity.min must be at least 1 for an instance-backed endpoint, got ${props.capacity.min}`);

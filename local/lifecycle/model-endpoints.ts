@@ -195,10 +195,20 @@ async function route(
   const stack = name === undefined ? undefined : byEndpoint.get(decodeURIComponent(name));
   if (!stack) {
     // SageMaker's answer to an endpoint name it does not know.
-    const message = `Endpoint ${name ?? '(none)'} of account ${template.account} not found.`;
-    res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'ValidationError' });
-    res.end(JSON.stringify({ message }));
+    validationError(res, `Endpoint ${name ?? '(none)'} of account ${template.account} not found.`);
+    return;
+  }
+  // A caller that names an inference component must name this endpoint's (on AWS naming none fails too: not required
+  // here, see docs/decisions/0005-idle-endpoints.md).
+  const component = req.headers['x-amzn-sagemaker-inference-component'];
+  if (component !== undefined && component !== stack.inferenceComponentName) {
+    validationError(res, `Inference Component ${String(component)} not found on endpoint ${stack.endpointName}.`);
     return;
   }
   await stack.proxy.handle(req, res);
+}
+
+function validationError(res: ServerResponse, message: string): void {
+  res.writeHead(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'ValidationError' });
+  res.end(JSON.stringify({ message }));
 }

@@ -124,6 +124,8 @@ export class LocalModelsStack {
   private running: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private readonly log: (line: string) => void;
+  /** The inference component serving the model, when the endpoint idles to zero (what callers name). */
+  inferenceComponentName: string | undefined;
   /** Scale to zero, when the template's endpoint idles (undefined for an always-on endpoint). */
   idleScaler: IdleScaler | undefined;
 
@@ -170,6 +172,8 @@ export class LocalModelsStack {
       stack.state.deployed = deployed;
       stack.save();
     }
+    const component = stack.resources(template).component?.properties.InferenceComponentName;
+    if (typeof component === 'string') stack.inferenceComponentName = component;
     stack.blue = { endpoint: await stack.startFleet(deployed, 'blue'), deployed };
     stack.proxy.setCapture(stack.captureSettings(template, 'champion'));
     if (deployed.shadow) await stack.replaceShadow(deployed.shadow, template);

@@ -87,6 +87,27 @@ describe('GIVEN the dev template with two real-time models', () => {
     for (const m of stage.servedModels) expect(stage.lifecycle.endpoints.get(m.name).proxy.served.champion).toBe(1);
   });
 
+  it('WHEN a caller names the inference component THEN only the endpoint’s own one is accepted', async () => {
+    const m = stage.servedModels[0] as (typeof stage.servedModels)[number];
+    const component = stage.lifecycle.endpoints.get(m.name).inferenceComponentName;
+    expect(component).toBe(`${m.endpointName}-champion`);
+    const width = loadManifest(m.dir).features.length;
+    const send = (name: string) =>
+      runtime().send(
+        new InvokeEndpointCommand({
+          EndpointName: m.endpointName,
+          InferenceComponentName: name,
+          ContentType: 'application/json',
+          Body: body(width),
+        }),
+      );
+    await expect(send(component as string)).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
+    await expect(send('aims-dev-other-champion')).rejects.toMatchObject({
+      name: 'ValidationError',
+      message: expect.stringMatching(/aims-dev-other-champion not found/),
+    });
+  });
+
   it('WHEN an endpoint the template does not have is invoked THEN SageMaker’s ValidationError comes back', async () => {
     await expect(
       runtime().send(
