@@ -15,6 +15,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFil
 import { join } from 'node:path';
 import { PsiBins, type PsiBins as PsiBinsType, psi } from '../../lambdas/drift/core.js';
 import { readTarGz } from '../../lambdas/retraining/tar.js';
+import { modelVersionsPrefix } from '../../lib/constructs/model-registry.js';
 import { type PlannableTemplate, planStackUpdate, type RefusedReplacement } from '../cloudformation/update-rules.js';
 import { type LocalModelEndpoint, startLocalModelEndpoint } from '../model-endpoint.js';
 import { AwsServiceError } from '../services/http.js';
@@ -145,6 +146,7 @@ export class LocalModelsStack {
   static async start(options: LocalModelsStackOptions): Promise<LocalModelsStack> {
     const stack = new LocalModelsStack(options);
     mkdirSync(join(options.dataDir, 'models-stack'), { recursive: true });
+    stack.adoptSingleEndpointState();
     let deployed: DeployedModels;
     if (existsSync(stack.file)) {
       stack.state = JSON.parse(readFileSync(stack.file, 'utf8')) as PersistedState;
@@ -193,6 +195,21 @@ export class LocalModelsStack {
     }
     await stack.proxy.start();
     return stack;
+  }
+
+  /**
+   * A data directory from when the local stage served one endpoint kept its state as `<stack>.json`: the endpoint
+   * whose model that state served takes it over (its bootstrap folder, or a version under this model's prefix), so
+   * its deployment history and status survive the upgrade.
+   */
+  private adoptSingleEndpointState(): void {
+    const legacy = join(this.options.dataDir, 'models-stack', `${this.stackName}.json`);
+    if (existsSync(this.file) || !existsSync(legacy)) return;
+    const { deployed } = JSON.parse(readFileSync(legacy, 'utf8')) as PersistedState;
+    const mine =
+      deployed.modelDir === this.options.bootstrapModelDir ||
+      deployed.modelDataUrl.includes(`/${modelVersionsPrefix(this.options.model)}/`);
+    if (mine) renameSync(legacy, this.file);
   }
 
   /** The shadow variant's model server (undefined without a shadow variant). */

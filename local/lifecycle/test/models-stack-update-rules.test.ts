@@ -3,7 +3,7 @@
 // Dev stage is synthesized twice, once as it is and once with a test-only aspect that pins the name back, and each
 // local stack is updated with the same new champion pointer over real model servers and real local S3.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -171,4 +171,28 @@ describe('GIVEN the local Dev models stack and a new champion pointer', () => {
       await local.close();
     }
   }, 180_000);
+
+  it('WHEN a data directory of the one-endpoint local stage restarts THEN its endpoint takes its state over', async () => {
+    const dir = workDir();
+    const first = await localModels(plain, dir);
+    try {
+      await first.promote();
+      expect(first.stack.deployed.version).toBe('v2');
+    } finally {
+      await first.close();
+    }
+    // The one-endpoint stage kept `<stack>.json`; each endpoint now keeps `<stack>.<model>.json`.
+    const folder = join(dir, 'data', 'models-stack');
+    const legacy = join(folder, `${first.stack.stackName}.json`);
+    renameSync(join(folder, `${first.stack.stackName}.${MODEL}.json`), legacy);
+    const again = await localModels(plain, dir);
+    try {
+      expect(again.stack.status).toBe('UPDATE_COMPLETE');
+      expect(again.stack.deployed.version).toBe('v2');
+      expect(again.stack.deployments).toHaveLength(1);
+      expect(existsSync(legacy)).toBe(false);
+    } finally {
+      await again.close();
+    }
+  }, 240_000);
 });
