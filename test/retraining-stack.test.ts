@@ -209,12 +209,15 @@ describe('GIVEN the retraining state machine of each environment', () => {
     );
     const grant = (action: string) =>
       statements.filter((s) => s.Action === action).map((s) => JSON.stringify(s.Resource));
-    expect(grant('sagemaker:describeMonitoringSchedule')).toEqual([
-      expect.stringContaining(`:monitoring-schedule/${schedule}"`),
-    ]);
-    expect(grant('sagemaker:describeDataQualityJobDefinition')).toEqual([
-      expect.stringContaining(':data-quality-job-definition/*"'),
-    ]);
+    // One grant per model's workflow, each naming its own model's schedule.
+    expect(grant('sagemaker:describeMonitoringSchedule')).toEqual(
+      Object.keys(environments.Dev.models).map((m) =>
+        expect.stringContaining(`:monitoring-schedule/${schedule.replace('fraud-detector', m)}"`),
+      ),
+    );
+    expect(grant('sagemaker:describeDataQualityJobDefinition')).toEqual(
+      Object.keys(environments.Dev.models).map(() => expect.stringContaining(':data-quality-job-definition/*"')),
+    );
   });
 
   test('THEN without a shadow the registered version goes straight to approval (no shadow state at all)', () => {
@@ -372,7 +375,7 @@ describe('GIVEN the retraining triggers and resources', () => {
     });
     const names = (t: Template) =>
       Object.values(t.findResources('AWS::SSM::Parameter')).map((p: Json) => p.Properties.Name);
-    expect(names(dev)).toEqual([championParameterName('Dev', 'fraud-detector')]);
+    expect(names(dev)).toEqual(Object.keys(environments.Dev.models).map((m) => championParameterName('Dev', m)));
     expect(names(prod)).toEqual([championParameterName('Prod', 'fraud-detector')]);
   });
 

@@ -633,9 +633,11 @@ describe('GIVEN the models API', () => {
   test('THEN its grants name the exact state machines, package group, pointer, models stack and objects', () => {
     expect(JSON.stringify(resourcesOf(dev, 'states:StartExecution'))).toMatch(/frauddetectorWorkflowStateMachine/);
     expect(resourcesOf(dev, 'states:DescribeExecution')).toEqual(['arn:aws:states:eu-west-1:111111111111:execution:*']);
-    expect(resourcesOf(dev, 'sagemaker:UpdateModelPackage')).toEqual([
-      'arn:aws:sagemaker:eu-west-1:111111111111:model-package/aims-dev-fraud-detector/*',
-    ]);
+    expect(resourcesOf(dev, 'sagemaker:UpdateModelPackage')).toEqual(
+      Object.keys(environments.Dev.models).map(
+        (m) => `arn:aws:sagemaker:eu-west-1:111111111111:model-package/aims-dev-${m}/*`,
+      ),
+    );
     // The pointer is the registry's parameter object (a reference to the retraining stack), not a name built here.
     const pointer = JSON.stringify(resourcesOf(dev, 'ssm:PutParameter'));
     expect(pointer).toContain('arn:aws:ssm:eu-west-1:111111111111:parameter');
