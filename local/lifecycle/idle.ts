@@ -86,18 +86,25 @@ export class IdleScaler {
     return this.checking;
   }
 
+  /** Brings a scaled-in endpoint back without failing a request (the operator's tools: seeding, drift traffic), as
+   *  UpdateInferenceComponentRuntimeConfig would on AWS; resolves once it serves. */
+  async wake(): Promise<void> {
+    await this.checking;
+    this.lastInvocation = this.clock.now();
+    if (this.current === 'scaled-to-zero') this.scaleOut('woken by the operator: scaling out from zero');
+    await this.scalingOut;
+  }
+
   /** Resolves once the endpoint serves again (at once when it never scaled in). */
   async serving(): Promise<void> {
     await this.checking;
     await this.scalingOut;
   }
 
-  private scaleOut(): void {
+  private scaleOut(why = 'a request found no capacity: scaling out from zero (it failed, as on AWS)'): void {
     this.current = 'scaling-out';
     const started = Date.now();
-    this.options.log(
-      `  ${this.options.model}: a request found no capacity: scaling out from zero (it failed, as on AWS)`,
-    );
+    this.options.log(`  ${this.options.model}: ${why}`);
     this.scalingOut = (async () => {
       try {
         await this.checking;

@@ -301,8 +301,9 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
     startExecution: (arn, input) =>
       stepFunctions.start(arn, typeof input === 'string' ? input : JSON.stringify(input ?? {})),
     waitForExecution: (arn) => stepFunctions.wait(arn),
-    seedLake: (seedOptions) => {
+    seedLake: async (seedOptions) => {
       assertSimulatorFeeds(manifest);
+      await modelsStack.idleScaler?.wake();
       return seedLake(
         {
           template,
@@ -316,6 +317,7 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
     },
     injectDrift: async (driftOptions) => {
       assertSimulatorFeeds(manifest);
+      await modelsStack.idleScaler?.wake();
       const out = await sendDriftedTraffic({ endpointUrl: modelsStack.proxy.url, endpointName }, driftOptions);
       await modelsStack.proxy.flushCapture();
       return out;

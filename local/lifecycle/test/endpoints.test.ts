@@ -151,6 +151,19 @@ describe('GIVEN the dev endpoints idle to zero after 30 minutes (the template)',
     });
   }, 60_000);
 
+  it('WHEN the operator’s tools wake a scaled-in endpoint THEN it serves again without failing a call', async () => {
+    const endpoint = stage.lifecycle.endpoints.get('merchant-risk');
+    const idle = endpoint.idleScaler;
+    if (!idle) throw new Error('merchant-risk has no idle timer');
+    now += 31 * MINUTE;
+    expect(await idle.check()).toBe(true);
+    await idle.wake();
+    expect(idle.state).toBe('serving');
+    expect(endpoint.serving.running).toBe(true);
+    expect(lines).toContain('  merchant-risk: woken by the operator: scaling out from zero');
+    await expect(invoke('merchant-risk')).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
+  }, 60_000);
+
   it('WHEN the score endpoint is scaled to zero THEN /v1/score answers degraded from the baseline, then from the model', async () => {
     const endpoint = stage.lifecycle.endpoints.get('fraud-detector');
     const idle = endpoint.idleScaler;
