@@ -88,6 +88,10 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
     local:
       'a proxy in front of the model servers answers InvokeEndpoint; a models-stack update runs the CANARY (CanarySize %, bake = WaitIntervalInSeconds or the local override) and rolls back on the AutoRollbackConfiguration alarms evaluated over the canary window',
   },
+  'AWS::SageMaker::InferenceComponent': {
+    local:
+      'names the model the endpoint serves (Specification.ModelName) and its rolling update (MaximumBatchSize %, WaitIntervalInSeconds, AutoRollbackConfiguration alarms), run like the endpoint canary; its scale-to-zero alarm stops the idle model server (local/lifecycle/idle.ts); copies and CPU/memory requirements are cloud-only',
+  },
   'AWS::ApplicationAutoScaling::ScalableTarget': {
     cloudOnly:
       'endpoint instance autoscaling (the local model server is one process) and Lambda provisioned concurrency (not in dev, and local workers are not billed by the environment)',

@@ -1,5 +1,5 @@
 // The local stage: runs the synthesized dev stage on this machine — every table, stream, bucket, bus rule, route,
-// event-source mapping and function taken from the template — with the model server as the SageMaker endpoint.
+// event-source mapping and function taken from the template — with one model server per SageMaker endpoint.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,7 @@ import {
   startEventSourceMappings,
   startLambdaRuntime,
 } from './lambda/index.js';
+import type { Clock } from './lifecycle/idle.js';
 import { type LocalLifecycle, startLocalLifecycle } from './lifecycle/index.js';
 import type { LocalModelEndpoint } from './model-endpoint.js';
 import { reservePort } from './net.js';
@@ -37,6 +38,9 @@ export interface LocalStageOptions {
    *  changed environment config. @default <project>/cdk.out.local when synthesizing (the dev stage alone), else
    *  <project>/cdk.out (all stages, as `npm run synth` writes them) */
   readonly assemblyDir?: string;
+  /** The folder holding the template's model folders (`<modelsDir>/<name>/`: manifest, bootstrap model, training
+   *  CLI), for an assembly synthesized from another models root (a test's). @default <project>/models */
+  readonly modelsDir?: string;
   /** Train the served model through its folder's CLI (`models/<name>/src/cli/train.ts`) when it has no trained
    *  artifact (else the committed bootstrap model is served). @default false */
   readonly train?: boolean;
@@ -53,6 +57,10 @@ export interface LocalStageOptions {
     readonly canaryBakeSeconds?: number;
     /** The retraining state machine's Wait states, ms. @default 1000 */
     readonly waitMs?: number;
+    /** The clock of the endpoints' idle timers (scale to zero; tests move it). @default the wall clock */
+    readonly clock?: Clock;
+    /** How often an idle timer looks by itself; 0: only when a test asks. @default see local/lifecycle/idle.ts */
+    readonly idleCheckEveryMs?: number;
   };
 }
 
@@ -65,11 +73,14 @@ export interface LocalStage extends Closable {
   readonly runtime: LambdaRuntime;
   readonly mappings: EventSourceMappings;
   readonly api: LocalApi;
-  /** The SageMaker endpoint: `url` is the endpoint front (canary split, data capture); stop/start act on the
-   *  serving model server (fault tests). */
+  /** The primary model's SageMaker endpoint (the one the score route uses, else the first): `url` is its endpoint
+   *  front (canary split, data capture); stop/start act on its serving model server (fault tests). Every endpoint:
+   *  `lifecycle.endpoints`. */
   readonly model: LocalModelEndpoint;
-  /** The model that endpoint serves, as the template's metadata names it (its folder: `models/<name>/`). */
+  /** The primary model, as the template's metadata names it (its folder: `models/<name>/`). */
   readonly servedModel: { readonly name: string; readonly dir: string };
+  /** Every model the template serves in real time, primary first, each with its endpoint name. */
+  readonly servedModels: readonly { readonly name: string; readonly dir: string; readonly endpointName: string }[];
   /** Retraining, registry, champion pointer, models stack, drift job (see local/lifecycle). */
   readonly lifecycle: LocalLifecycle;
   /** Seconds from the start of the emulators (after synth and training) until the API answered. */
@@ -149,26 +160,16 @@ class DeferredInvoker implements FunctionInvoker {
 }
 
 /**
- * The model whose endpoint the local stage serves: the one the score service is tagged with when the template has
- * several served models, else the only one. The local stage runs one models stack (one endpoint) for now; any other
- * served model is named in the log.
+ * The models the local stage serves: every model with an endpoint in the template (found by its `aims:role` endpoint
+ * metadata), the one the score route uses first (what `stage.model` and the single-model helpers mean), then the
+ * others in the template's order.
  */
-export function chooseServedModel(template: LocalTemplate, log: (line: string) => void): TemplateModel {
-  const served = servedModels(template, ROOT);
+export function servedModelsInOrder(template: LocalTemplate, root: string, modelsDir?: string): TemplateModel[] {
+  const served = servedModels(template, root, modelsDir);
   if (served.length === 0)
     throw new Error('the dev template has no resource tagged as a model endpoint: nothing to serve');
   const scorer = served.filter((m) => m.withRole('score').length > 0);
-  if (served.length > 1 && scorer.length !== 1) {
-    throw new Error(
-      `the dev template serves ${served.map((m) => m.name).join(', ')} and ${scorer.length} of them has a score ` +
-        'function: the local stage cannot tell which endpoint to serve',
-    );
-  }
-  const chosen = (served.length === 1 ? served[0] : scorer[0]) as TemplateModel;
-  for (const other of served) {
-    if (other !== chosen) log(`  ${other.name}: its endpoint is not served locally yet (one endpoint per local stage)`);
-  }
-  return chosen;
+  return [...scorer, ...served.filter((m) => !scorer.includes(m))];
 }
 
 /** The served model's artifacts: trained ones (`models/<name>/artifacts/`) win, else the committed bootstrap; with
@@ -227,8 +228,16 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
   try {
     log('▶ starting the local stage from the synthesized template');
     const bootTemplate = loadLocalTemplate({ assemblyDir, stageName: STAGE_NAME, apiBaseUrl });
-    const served = chooseServedModel(bootTemplate, log);
-    const artifacts = await modelArtifacts(served, options.train === true, log);
+    const served = servedModelsInOrder(bootTemplate, ROOT, options.modelsDir);
+    const sources = [];
+    for (const m of served) {
+      sources.push({
+        name: m.name,
+        manifestDir: m.dir,
+        bootstrapModelDir: await modelArtifacts(m, options.train === true, log),
+      });
+    }
+    const primary = served[0] as TemplateModel;
     readyStarted = Date.now();
     const invoker = new DeferredInvoker();
     const firehoseSeconds = numberFromEnv('AIMS_FIREHOSE_BUFFER_SECONDS');
@@ -252,17 +261,20 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       eventBridge: services.eventBridge,
       invoker,
       root: ROOT,
-      model: served.name,
-      bootstrapModelDir: artifacts,
+      models: sources,
       ...(bake !== undefined ? { canaryBakeSeconds: bake } : {}),
       ...(options.lifecycle?.waitMs !== undefined ? { waitMs: options.lifecycle.waitMs } : {}),
+      ...(options.lifecycle?.clock ? { clock: options.lifecycle.clock } : {}),
+      ...(options.lifecycle?.idleCheckEveryMs !== undefined
+        ? { idleCheckEveryMs: options.lifecycle.idleCheckEveryMs }
+        : {}),
       log,
     });
     closables.push(lifecycle);
     invoker.lifecycle = lifecycle;
     const model: LocalModelEndpoint = {
       get url() {
-        return lifecycle.endpointUrl;
+        return lifecycle.modelsStack.proxy.url;
       },
       get running() {
         return lifecycle.modelsStack.serving.running;
@@ -273,6 +285,15 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
     };
     const endpoints: LocalEndpoints = { ...services.endpoints, sagemakerRuntime: lifecycle.endpointUrl };
     const template = loadLocalTemplate({ assemblyDir, stageName: STAGE_NAME, apiBaseUrl, endpoints });
+    const servedList = lifecycle.endpoints.all().map((e) => ({
+      name: e.model,
+      dir: (served.find((m) => m.name === e.model) as TemplateModel).dir,
+      endpointName: e.endpointName,
+    }));
+    for (const e of lifecycle.endpoints.all()) {
+      const idle = e.idleScaler ? ` (scales to zero after ${e.idleScaler.afterMinutes} min idle)` : '';
+      log(`  endpoint ${e.endpointName} serves ${e.model}${idle}`);
+    }
 
     const runtime = await startLambdaRuntime({
       template,
@@ -321,7 +342,8 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       mappings,
       api,
       model,
-      servedModel: { name: served.name, dir: served.dir },
+      servedModel: { name: primary.name, dir: primary.dir },
+      servedModels: servedList,
       lifecycle,
       readySeconds,
       settle: async () => {

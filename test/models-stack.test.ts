@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import type { EnvironmentConfig } from '../lib/config/environment-config.js';
 import { environments } from '../lib/config/environments.js';
 import { modelEndpointName } from '../lib/config/models.js';
 import { BOOTSTRAP_POINTER, challengerParameterName, championParameterName } from '../lib/constructs/model-registry.js';
@@ -377,6 +378,142 @@ describe('GIVEN the models stack of each environment', () => {
     );
     const put = statements.find((s) => s.Action === 's3:PutObject');
     expect(JSON.stringify(put.Resource)).toContain('/fraud-detector/*');
+  });
+});
+
+describe('GIVEN the two endpoint shapes: idle to zero (dev) and always on (staging, prod)', () => {
+  const resources = (t: Template): Record<string, Json> => t.toJSON().Resources;
+  const idOf = (t: Template, predicate: (r: Json) => boolean) =>
+    Object.entries(resources(t)).find(([id, r]) => id.startsWith('frauddetector') && predicate(r))?.[0];
+
+  test('THEN dev serves the model in an inference component on managed instances that may drop to 0', () => {
+    expect(environments.Dev.lifecycle.idle).toEqual({ scaleInAfterMinutes: 30 });
+    const config = only(dev, 'AWS::SageMaker::EndpointConfig').Properties;
+    expect(config.ProductionVariants).toEqual([
+      expect.objectContaining({
+        VariantName: 'champion',
+        ManagedInstanceScaling: { Status: 'ENABLED', MinInstanceCount: 0, MaxInstanceCount: 1 },
+      }),
+    ]);
+    expect(config.ProductionVariants[0].ModelName).toBeUndefined();
+    expect(config.ExecutionRoleArn).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^frauddetectorEndpointRole/), 'Arn'],
+    });
+    // Capture and Model Monitor stay on the endpoint (ADR 0005 says what is unverified there).
+    expect(config.DataCaptureConfig).toMatchObject({ EnableCapture: true, InitialSamplingPercentage: 100 });
+    const component = only(dev, 'AWS::SageMaker::InferenceComponent');
+    expect(component.Metadata).toMatchObject({ 'aims:model': 'fraud-detector', 'aims:role': 'inference-component' });
+    expect(component.Properties).toMatchObject({
+      InferenceComponentName: 'aims-dev-fraud-detector-champion',
+      VariantName: 'champion',
+      EndpointName: { 'Fn::GetAtt': [expect.stringMatching(/^frauddetectorEndpoint[0-9A-F]{8}$/), 'EndpointName'] },
+      Specification: {
+        ModelName: { 'Fn::GetAtt': [expect.stringMatching(/^frauddetectorEndpointModel/), 'ModelName'] },
+      },
+    });
+    // Its endpoint has no blue/green policy: a new model rolls through the component.
+    expect(only(dev, 'AWS::SageMaker::Endpoint').Properties.DeploymentConfig).toBeUndefined();
+  });
+
+  test('THEN a new model rolls through the component by the canary share and rolls back on the same three alarms', () => {
+    const deployment = only(dev, 'AWS::SageMaker::InferenceComponent').Properties.DeploymentConfig;
+    expect(deployment.RollingUpdatePolicy).toMatchObject({
+      MaximumBatchSize: { Type: 'CAPACITY_PERCENT', Value: environments.Dev.lifecycle.canary.capacityPercent },
+      WaitIntervalInSeconds: environments.Dev.lifecycle.canary.bakeMinutes * 60,
+    });
+    const refs = (deployment.AutoRollbackConfiguration.Alarms as { AlarmName: { Ref: string } }[]).map(
+      (a) => a.AlarmName.Ref,
+    );
+    const alarms = refs.map((id) => resources(dev)[id].Properties);
+    expect(alarms.map((a) => a.MetricName).sort()).toEqual(['Invocation5XXErrors', 'ModelLatency', 'ScoreShiftPsi']);
+    // SageMaker reports a component's invocations under its name, not under endpoint and variant.
+    for (const alarm of alarms.filter((a) => a.Namespace === 'AWS/SageMaker')) {
+      expect(alarm.Dimensions).toEqual([{ Name: 'InferenceComponentName', Value: 'aims-dev-fraud-detector-champion' }]);
+    }
+  });
+
+  test('THEN copies scale 0..max: to 0 after the idle minutes, back to 1 on a request that found none', () => {
+    dev.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ResourceId: 'inference-component/aims-dev-fraud-detector-champion',
+      ScalableDimension: 'sagemaker:inference-component:DesiredCopyCount',
+      MinCapacity: 0,
+      MaxCapacity: 1,
+    });
+    dev.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: 'SageMakerInferenceComponentInvocationsPerCopy' },
+        DisableScaleIn: true,
+      }),
+    });
+    const alarmOn = (metric: string) =>
+      idOf(dev, (r) => r.Properties?.MetricName === metric && r.Properties?.AlarmActions);
+    const policyOf = (alarmId: string | undefined) =>
+      resources(dev)[resources(dev)[alarmId as string].Properties.AlarmActions[0].Ref].Properties;
+    const idle = resources(dev)[alarmOn('Invocations') as string];
+    expect(idle.Metadata).toMatchObject({ 'aims:model': 'fraud-detector', 'aims:role': 'scale-to-zero' });
+    expect(idle.Properties).toMatchObject({
+      Dimensions: [{ Name: 'InferenceComponentName', Value: 'aims-dev-fraud-detector-champion' }],
+      Period: 60,
+      EvaluationPeriods: 30,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(policyOf(alarmOn('Invocations')).StepScalingPolicyConfiguration).toMatchObject({
+      AdjustmentType: 'ExactCapacity',
+      StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: 0 }],
+    });
+    expect(policyOf(alarmOn('NoCapacityInvocationFailures')).StepScalingPolicyConfiguration).toMatchObject({
+      AdjustmentType: 'ChangeInCapacity',
+      StepAdjustments: [{ MetricIntervalLowerBound: 0, ScalingAdjustment: 1 }],
+    });
+  });
+
+  test('THEN staging and prod stay always on: model on the variant, no component, instances from capacity.min', () => {
+    for (const [template, stage] of [
+      [staging, 'staging'],
+      [prod, 'prod'],
+    ] as const) {
+      expect(template.findResources('AWS::SageMaker::InferenceComponent')).toEqual({});
+      const variant = only(template, 'AWS::SageMaker::EndpointConfig').Properties.ProductionVariants[0];
+      expect(variant.ModelName).toBeDefined();
+      expect(variant.ManagedInstanceScaling).toBeUndefined();
+      template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+        ResourceId: `endpoint/aims-${stage}-fraud-detector/variant/champion`,
+        MinCapacity: Match.anyValue(),
+      });
+      expect(idOf(template, (r) => r.Properties?.MetricName === 'NoCapacityInvocationFailures')).toBeUndefined();
+    }
+  });
+
+  test('WHEN an environment asks for idle endpoints and a shadow variant, or an idle time out of range THEN synth refuses', () => {
+    const attempt = (lifecycle: Partial<EnvironmentConfig['lifecycle']>) => () => {
+      const outdir = mkdtempSync(path.join(tmpdir(), 'aims-idle-'));
+      try {
+        const app = new App({ outdir, context: { ...CDK_CONTEXT } });
+        const config = environments.Staging;
+        const env = { account: config.account, region: config.region };
+        const data = new DataStack(app, 'Data', { env, removalPolicy: config.removalPolicy, data: config.data });
+        const dir = path.join(PROJECT_ROOT, 'models/fraud-detector');
+        new ModelsStack(app, 'Models', {
+          env,
+          stageName: 'Staging',
+          data,
+          models: [{ dir, manifest: loadManifest(dir) }],
+          settings: { ...config.lifecycle, ...lifecycle },
+          serving: config.models,
+          logRetention: config.logRetention,
+          removalPolicy: config.removalPolicy,
+        });
+      } finally {
+        rmSync(outdir, { recursive: true, force: true });
+      }
+    };
+    expect(attempt({ idle: { scaleInAfterMinutes: 30 } })).toThrow(/idles to zero has no shadow variant/);
+    expect(attempt({ idle: { scaleInAfterMinutes: 0 }, shadow: false })).toThrow(
+      /idle.scaleInAfterMinutes must be a whole number from 1 to 1440, got 0/,
+    );
   });
 });
 

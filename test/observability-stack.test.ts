@@ -372,7 +372,7 @@ describe.each(STAGE_NAMES)('GIVEN the %s stage with its observability stack', (n
     });
   });
 
-  test("THEN Model Monitor's own drift alarms page through one composite alarm", () => {
+  test("THEN Model Monitor's own drift alarms page through one composite alarm per model", () => {
     const monitor = stage.models.served['fraud-detector']?.monitor;
     expect(monitor?.driftAlarms.length).toBeGreaterThan(0);
     // One composite per monitored model: this one is the fraud detector's.

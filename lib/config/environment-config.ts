@@ -145,8 +145,12 @@ export interface EnvironmentConfig {
     /** Blue/green canary: share of the new fleet's capacity that takes traffic first, and how long it bakes. */
     readonly canary: { readonly capacityPercent: number; readonly bakeMinutes: number };
     /** A shadow variant serving the challenger pointer (captured, compared with the champion, never answering
-     *  callers), or `false` for none. */
+     *  callers), or `false` for none. Not with `idle` (docs/decisions/0005-idle-endpoints.md). */
     readonly shadow: false | ShadowSettings;
+    /** Endpoints scale to zero after this many minutes without an invocation and back on the first request (which
+     *  fails on AWS for minutes: the route's baseline answers, `degraded`), or `false` to keep `capacity.min`
+     *  instances always on. docs/decisions/0005-idle-endpoints.md says what it gives up. */
+    readonly idle: false | { readonly scaleInAfterMinutes: number };
     /** Target-tracking autoscaling: invocations per instance per minute (docs/capacity.md sizes it: one instance
      *  serves thousands of rows a second of this model, so the target is in the tens of thousands). */
     readonly invocationsPerInstanceTarget: number;

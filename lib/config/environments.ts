@@ -66,6 +66,8 @@ export const environments = {
       approval: 'auto',
       canary: { capacityPercent: 50, bakeMinutes: 5 },
       shadow: false,
+      // Dev serves a handful of requests an hour: its endpoints cost nothing between sessions (ADR 0005).
+      idle: { scaleInAfterMinutes: 30 },
       invocationsPerInstanceTarget: 30_000,
       alarms: { invocation5xxPerMinute: 5, modelLatencyP99Ms: 100, scoreShiftPsi: 0.25 },
       retraining: { schedule: 'rate(7 days)', driftDebounceHours: 6, lookbackDays: 30, maxTrainingHours: 2 },
@@ -134,6 +136,9 @@ export const environments = {
       canary: { capacityPercent: 25, bakeMinutes: 10 },
       // Compared every 15 minutes over the last hour; a candidate bakes 30 minutes in the shadow before its verdict.
       shadow: { compareEveryMinutes: 15, windowMinutes: 60, bakeMinutes: 30 },
+      // Staging is where the shadow comparison runs before prod: an endpoint of inference components has no shadow
+      // variant, so staging stays always on (ADR 0005: `shadow: false` + `idle` is the switch if the cost matters more).
+      idle: false,
       invocationsPerInstanceTarget: 30_000,
       alarms: { invocation5xxPerMinute: 2, modelLatencyP99Ms: 50, scoreShiftPsi: 0.2 },
       retraining: { schedule: 'rate(7 days)', driftDebounceHours: 12, lookbackDays: 60, maxTrainingHours: 4 },
@@ -202,6 +207,7 @@ export const environments = {
       approval: 'manual',
       canary: { capacityPercent: 10, bakeMinutes: 15 },
       shadow: false,
+      idle: false,
       invocationsPerInstanceTarget: 30_000,
       alarms: { invocation5xxPerMinute: 1, modelLatencyP99Ms: 30, scoreShiftPsi: 0.2 },
       retraining: { schedule: 'rate(7 days)', driftDebounceHours: 24, lookbackDays: 90, maxTrainingHours: 4 },

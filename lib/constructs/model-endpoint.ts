@@ -1,12 +1,17 @@
-// A SageMaker real-time endpoint on the Triton image: model, endpoint config with encrypted data capture, endpoint
-// with a blue/green canary that rolls back on alarms, and target-tracking autoscaling on the (stable) variant.
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+// A SageMaker real-time endpoint on the Triton image: model, endpoint config with encrypted data capture, and one of
+// two shapes (docs/decisions/0005-idle-endpoints.md):
+// - always on: the model on the production variant, a blue/green canary that rolls back on alarms, target-tracking
+//   autoscaling of the variant's instances, optionally a shadow variant;
+// - idle to zero: the model in an inference component on managed instance scaling with a floor of 0 instances; its
+//   copies scale to 0 after a quiet period and back to 1 on the first request that finds none, and a model change rolls
+//   through the component with the same rollback alarms.
+import { ArnFormat, type CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import { CfnScalableTarget, CfnScalingPolicy } from 'aws-cdk-lib/aws-applicationautoscaling';
 import { Alarm, ComparisonOperator, type IAlarm, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import { CfnEndpoint, CfnEndpointConfig, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
+import { CfnEndpoint, CfnEndpointConfig, CfnInferenceComponent, CfnModel } from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { tagModelResource } from './model-metadata.js';
 import { acknowledgeWildcards, nagBucketArn } from './model-registry.js';
@@ -14,6 +19,11 @@ import { acknowledgeWildcards, nagBucketArn } from './model-registry.js';
 /** The production variant's name: stable, so the autoscaling target (endpoint/<name>/variant/<this>) survives updates. */
 export const CHAMPION_VARIANT = 'champion';
 export const SHADOW_VARIANT = 'shadow';
+/** The inference component of an endpoint that idles to zero: a literal derived from the endpoint's name, because the
+ *  rollback alarms and the scalable target need it before it exists; callers name it in InvokeEndpoint. */
+export function inferenceComponentName(endpointName: string): string {
+  return `${endpointName}-${CHAMPION_VARIANT}`;
+}
 /** Where the stream drift check publishes the served score's PSI (the rollback alarm reads it). */
 export const DRIFT_METRICS = { namespace: 'AIMS/Models', service: 'model-drift' } as const;
 /** Where the shadow comparison publishes pairs, agreement and score PSI of the shadow vs the champion. */
@@ -49,9 +59,19 @@ export interface ModelEndpointProps {
   readonly invocationsPerInstanceTarget: number;
   /** Further IAM5 findings of the execution policy to acknowledge (finding → reason), e.g. the versions prefix. @default - none */
   readonly wildcardAcknowledgements?: Readonly<Record<string, string>>;
-  /** Serve a shadow variant (the challenger pointer's model) whose answers are captured beside the champion's.
-   *  @default - no shadow variant */
+  /** Serve a shadow variant (the challenger pointer's model) whose answers are captured beside the champion's; not
+   *  with `idle` (an endpoint of inference components has no shadow variant). @default - no shadow variant */
   readonly shadowModelDataUrl?: string;
+  /** Scale to zero when idle: the model runs as an inference component whose copies (and, through managed instance
+   *  scaling, instances) drop to 0 after `scaleInAfterMinutes` without an invocation and come back on the first
+   *  request that finds no copy (that request fails: callers answer with their baseline).
+   *  @default - always on: at least `capacity.min` instances */
+  readonly idle?: IdleSettings;
+}
+
+/** Scale to zero after this many minutes without an invocation (1 to 1440). */
+export interface IdleSettings {
+  readonly scaleInAfterMinutes: number;
 }
 
 export class ModelEndpoint extends Construct {
@@ -65,6 +85,11 @@ export class ModelEndpoint extends Construct {
   public readonly scalableTarget: CfnScalableTarget;
   /** `s3://<capture bucket>/<model>`: SageMaker appends `/<endpoint>/<variant>/yyyy/mm/dd/hh/`. */
   public readonly captureUri: string;
+  /** The inference component serving the model when the endpoint idles to zero (callers name it in InvokeEndpoint).
+   *  @default - none: the always-on shape */
+  public readonly inferenceComponent?: CfnInferenceComponent;
+  /** The inference component's literal name (derived from the endpoint's: the rollback alarms need it first). */
+  public readonly inferenceComponentName?: string;
 
   constructor(scope: Construct, id: string, props: ModelEndpointProps) {
     super(scope, id);
@@ -139,15 +164,26 @@ export class ModelEndpoint extends Construct {
       shadowModel.node.addDependency(policy);
     }
 
+    const componentName = props.idle ? inferenceComponentName(props.endpointName) : undefined;
     this.endpointConfig = new CfnEndpointConfig(this, 'Config', {
+      // With inference components the model is not on the variant: the endpoint config carries the execution role.
+      executionRoleArn: props.idle ? this.role.roleArn : undefined,
       productionVariants: [
-        {
-          variantName: CHAMPION_VARIANT,
-          modelName: this.model.attrModelName,
-          instanceType: props.instanceType,
-          initialInstanceCount: props.capacity.min,
-          initialVariantWeight: 1,
-        },
+        props.idle
+          ? {
+              variantName: CHAMPION_VARIANT,
+              instanceType: props.instanceType,
+              initialInstanceCount: 1,
+              managedInstanceScaling: { status: 'ENABLED', minInstanceCount: 0, maxInstanceCount: props.capacity.max },
+              routingConfig: { routingStrategy: 'LEAST_OUTSTANDING_REQUESTS' },
+            }
+          : {
+              variantName: CHAMPION_VARIANT,
+              modelName: this.model.attrModelName,
+              instanceType: props.instanceType,
+              initialInstanceCount: props.capacity.min,
+              initialVariantWeight: 1,
+            },
       ],
       shadowProductionVariants: shadowModel
         ? [
@@ -169,10 +205,92 @@ export class ModelEndpoint extends Construct {
         captureContentTypeHeader: { jsonContentTypes: ['application/json'] },
       },
     });
+    // SageMaker checks the role's access while creating the endpoint config's instances.
+    if (props.idle) this.endpointConfig.node.addDependency(policy);
 
     tagModelResource(this.endpointConfig, { model: props.modelName, role: 'endpoint-config' });
 
-    const dims = { EndpointName: props.endpointName, VariantName: CHAMPION_VARIANT };
+    // An inference component reports its invocations under its own name; a variant under endpoint and variant.
+    const dims: Record<string, string> = componentName
+      ? { InferenceComponentName: componentName }
+      : { EndpointName: props.endpointName, VariantName: CHAMPION_VARIANT };
+    this.rollbackAlarms = this.createRollbackAlarms(props, dims);
+    const rollback = { alarms: this.rollbackAlarms.map((a: IAlarm) => ({ alarmName: a.alarmName })) };
+
+    const bake = props.canary.bakeMinutes * 60;
+    const maximumExecutionTimeoutInSeconds = Math.min(14_400, Math.max(600, bake * 4 + 1800));
+    this.endpoint = new CfnEndpoint(this, 'Endpoint', {
+      endpointName: props.endpointName,
+      endpointConfigName: this.endpointConfig.attrEndpointConfigName,
+      // With inference components a new model rolls through the component (below), not a new endpoint config.
+      deploymentConfig: componentName
+        ? undefined
+        : {
+            blueGreenUpdatePolicy: {
+              trafficRoutingConfiguration: {
+                type: 'CANARY',
+                canarySize: { type: 'CAPACITY_PERCENT', value: props.canary.capacityPercent },
+                waitIntervalInSeconds: bake,
+              },
+              terminationWaitInSeconds: bake,
+              maximumExecutionTimeoutInSeconds,
+            },
+            autoRollbackConfiguration: rollback,
+          },
+    });
+
+    tagModelResource(this.endpoint, { model: props.modelName, role: 'endpoint' });
+
+    if (componentName && props.idle) {
+      this.inferenceComponentName = componentName;
+      this.inferenceComponent = new CfnInferenceComponent(this, 'Component', {
+        inferenceComponentName: componentName,
+        endpointName: this.endpoint.attrEndpointName,
+        variantName: CHAMPION_VARIANT,
+        specification: {
+          modelName: this.model.attrModelName,
+          // One copy per instance: the model server takes the instance's cores (dynamic batching, docs/capacity.md).
+          computeResourceRequirements: { numberOfCpuCoresRequired: 1, minMemoryRequiredInMb: 1024 },
+        },
+        runtimeConfig: { copyCount: 1 },
+        deploymentConfig: {
+          // The canary share of copies first, baked, then the rest; the same alarms roll it back.
+          rollingUpdatePolicy: {
+            maximumBatchSize: { type: 'CAPACITY_PERCENT', value: props.canary.capacityPercent },
+            waitIntervalInSeconds: bake,
+            maximumExecutionTimeoutInSeconds,
+            rollbackMaximumBatchSize: { type: 'CAPACITY_PERCENT', value: 100 },
+          },
+          autoRollbackConfiguration: rollback,
+        },
+      });
+      tagModelResource(this.inferenceComponent, { model: props.modelName, role: 'inference-component' });
+      this.scalableTarget = this.scaleComponentToZero(props, componentName, this.inferenceComponent, props.idle);
+    } else {
+      this.scalableTarget = new CfnScalableTarget(this, 'ScalableTarget', {
+        serviceNamespace: 'sagemaker',
+        resourceId: `endpoint/${props.endpointName}/variant/${CHAMPION_VARIANT}`,
+        scalableDimension: 'sagemaker:variant:DesiredInstanceCount',
+        minCapacity: props.capacity.min,
+        maxCapacity: props.capacity.max,
+      });
+      this.scalableTarget.node.addDependency(this.endpoint);
+      new CfnScalingPolicy(this, 'InvocationsScaling', {
+        policyName: `${props.endpointName}-invocations`,
+        policyType: 'TargetTrackingScaling',
+        scalingTargetId: this.scalableTarget.ref,
+        targetTrackingScalingPolicyConfiguration: {
+          targetValue: props.invocationsPerInstanceTarget,
+          predefinedMetricSpecification: { predefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
+          scaleInCooldown: 300,
+          scaleOutCooldown: 60,
+        },
+      });
+    }
+  }
+
+  /** Invocation 5xx, model latency p99 (of the variant or the component, by `dims`) and the served score's shift. */
+  private createRollbackAlarms(props: ModelEndpointProps, dims: Record<string, string>): Alarm[] {
     const errors = new Alarm(this, 'Invocation5xxAlarm', {
       alarmDescription: `${props.endpointName}: invocation 5xx errors (rolls a deployment back)`,
       metric: new Metric({
@@ -216,51 +334,110 @@ export class ModelEndpoint extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.rollbackAlarms = [errors, latency, scoreShift];
+    return [errors, latency, scoreShift];
+  }
 
-    const bake = props.canary.bakeMinutes * 60;
-    this.endpoint = new CfnEndpoint(this, 'Endpoint', {
-      endpointName: props.endpointName,
-      endpointConfigName: this.endpointConfig.attrEndpointConfigName,
-      deploymentConfig: {
-        blueGreenUpdatePolicy: {
-          trafficRoutingConfiguration: {
-            type: 'CANARY',
-            canarySize: { type: 'CAPACITY_PERCENT', value: props.canary.capacityPercent },
-            waitIntervalInSeconds: bake,
-          },
-          terminationWaitInSeconds: bake,
-          maximumExecutionTimeoutInSeconds: Math.min(14_400, Math.max(600, bake * 4 + 1800)),
-        },
-        autoRollbackConfiguration: { alarms: this.rollbackAlarms.map((a: IAlarm) => ({ alarmName: a.alarmName })) },
-      },
-    });
-
-    tagModelResource(this.endpoint, { model: props.modelName, role: 'endpoint' });
-
-    this.scalableTarget = new CfnScalableTarget(this, 'ScalableTarget', {
+  /**
+   * The component's copies between 0 and `capacity.max`: target tracking adds copies under load (its own scale-in is
+   * off, so the quiet period alone decides when copies go); no invocation for `scaleInAfterMinutes` sets 0 copies
+   * (managed instance scaling then releases the instances); a request that finds no copy counts as a
+   * NoCapacityInvocationFailure, whose alarm brings one copy back (minutes on AWS: that request and those until then fail).
+   */
+  private scaleComponentToZero(
+    props: ModelEndpointProps,
+    componentName: string,
+    component: CfnInferenceComponent,
+    idle: IdleSettings,
+  ): CfnScalableTarget {
+    const target = new CfnScalableTarget(this, 'ScalableTarget', {
       serviceNamespace: 'sagemaker',
-      resourceId: `endpoint/${props.endpointName}/variant/${CHAMPION_VARIANT}`,
-      scalableDimension: 'sagemaker:variant:DesiredInstanceCount',
-      minCapacity: props.capacity.min,
+      resourceId: `inference-component/${componentName}`,
+      scalableDimension: 'sagemaker:inference-component:DesiredCopyCount',
+      minCapacity: 0,
       maxCapacity: props.capacity.max,
     });
-    this.scalableTarget.node.addDependency(this.endpoint);
+    target.node.addDependency(component);
     new CfnScalingPolicy(this, 'InvocationsScaling', {
-      policyName: `${props.endpointName}-invocations`,
+      policyName: `${componentName}-invocations`,
       policyType: 'TargetTrackingScaling',
-      scalingTargetId: this.scalableTarget.ref,
+      scalingTargetId: target.ref,
       targetTrackingScalingPolicyConfiguration: {
         targetValue: props.invocationsPerInstanceTarget,
-        predefinedMetricSpecification: { predefinedMetricType: 'SageMakerVariantInvocationsPerInstance' },
-        scaleInCooldown: 300,
+        predefinedMetricSpecification: { predefinedMetricType: 'SageMakerInferenceComponentInvocationsPerCopy' },
+        disableScaleIn: true,
         scaleOutCooldown: 60,
       },
     });
+    // A breaching alarm's value minus its threshold: below 0 for the idle alarm, 0 or more for the no-capacity one.
+    const stepPolicy = (id: string, adjustmentType: string, scalingAdjustment: number, below: boolean) =>
+      new CfnScalingPolicy(this, id, {
+        policyName: `${componentName}-${id.toLowerCase()}`,
+        policyType: 'StepScaling',
+        scalingTargetId: target.ref,
+        stepScalingPolicyConfiguration: {
+          adjustmentType,
+          cooldown: 60,
+          metricAggregationType: 'Maximum',
+          stepAdjustments: [
+            below
+              ? { metricIntervalUpperBound: 0, scalingAdjustment }
+              : { metricIntervalLowerBound: 0, scalingAdjustment },
+          ],
+        },
+      });
+    const dims = { InferenceComponentName: componentName };
+    const idleAlarm = new Alarm(this, 'IdleAlarm', {
+      alarmDescription: `${props.endpointName}: no invocation for ${idle.scaleInAfterMinutes} min (scales to zero)`,
+      metric: new Metric({
+        namespace: 'AWS/SageMaker',
+        metricName: 'Invocations',
+        dimensionsMap: dims,
+        statistic: 'Sum',
+        period: Duration.minutes(1),
+      }),
+      threshold: 1,
+      evaluationPeriods: idle.scaleInAfterMinutes,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      // No invocation publishes no datapoint: missing data is the idle case.
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+    idleAlarm.addAlarmAction({
+      bind: () => ({ alarmActionArn: stepPolicy('ScaleToZero', 'ExactCapacity', 0, true).ref }),
+    });
+    tagModelResource(idleAlarm.node.defaultChild as CfnResource, { model: props.modelName, role: 'scale-to-zero' });
+    const wakeAlarm = new Alarm(this, 'NoCapacityAlarm', {
+      alarmDescription: `${props.endpointName}: a request found no copy (scales out from zero)`,
+      metric: new Metric({
+        namespace: 'AWS/SageMaker',
+        metricName: 'NoCapacityInvocationFailures',
+        dimensionsMap: dims,
+        statistic: 'Maximum',
+        period: Duration.minutes(1),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    wakeAlarm.addAlarmAction({
+      bind: () => ({ alarmActionArn: stepPolicy('ScaleOutFromZero', 'ChangeInCapacity', 1, false).ref }),
+    });
+    return target;
   }
 }
 
 function validate(props: ModelEndpointProps): void {
+  if (props.idle) {
+    const minutes = props.idle.scaleInAfterMinutes;
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {
+      throw new Error(`idle.scaleInAfterMinutes must be a whole number from 1 to 1440, got ${minutes}`);
+    }
+    if (props.shadowModelDataUrl !== undefined) {
+      throw new Error('an endpoint that idles to zero has no shadow variant: set idle or shadowModelDataUrl, not both');
+    }
+    const component = inferenceComponentName(props.endpointName);
+    if (component.length > 63) throw new Error(`inference component name '${component}' is longer than 63 characters`);
+  }
   if (props.capacity.min < 1) {
     throw new Error(`capacity.min must be at least 1 for an instance-backed endpoint, got ${props.capacity.min}`);
   }

@@ -10,6 +10,8 @@ export const MODEL_METADATA = { model: 'aims:model', role: 'aims:role' } as cons
 export const MODEL_ROLES = [
   'endpoint',
   'endpoint-config',
+  'inference-component',
+  'scale-to-zero',
   'model',
   'shadow-model',
   'score',

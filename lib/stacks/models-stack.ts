@@ -188,6 +188,7 @@ export class ModelsStack extends Stack {
         invocationsPerInstanceTarget: settings.invocationsPerInstanceTarget,
         wildcardAcknowledgements: { [`Resource::${versionsRef}/*`]: versionsReason },
         shadowModelDataUrl,
+        ...(settings.idle ? { idle: settings.idle } : {}),
       });
 
       const monitor = new ModelMonitor(this, `${name}-Monitor`, {

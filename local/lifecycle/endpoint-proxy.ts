@@ -29,6 +29,14 @@ export interface FleetMetrics {
   readonly scores: number[];
 }
 
+/** An answer the endpoint gives instead of invoking its model (e.g. no capacity while it scales out from zero). */
+export interface ProxyRefusal {
+  readonly status: number;
+  /** SageMaker's error type (the `x-amzn-errortype` header the SDK reads). */
+  readonly errorType: string;
+  readonly message: string;
+}
+
 export interface ProxyFaults {
   /** Canary answers this HTTP status instead of calling its model (a broken new version). */
   canaryStatus?: number;
@@ -53,6 +61,8 @@ export class EndpointProxy {
   private readonly mirroring = new Set<Promise<void>>();
   /** Aborts mirrored requests still waiting when the proxy closes. */
   private readonly closing = new AbortController();
+  /** Asked before each invocation: a refusal answers it instead of the model (see setAdmission). */
+  private admission: (() => ProxyRefusal | undefined) | undefined;
 
   constructor(
     championUrl: () => string,
@@ -74,6 +84,11 @@ export class EndpointProxy {
     this.server = await listen((req, res) => this.handle(req, res));
     this.timer = setInterval(() => void this.flushCapture(), this.flushIntervalMs);
     this.timer.unref();
+  }
+
+  /** Every invocation first asks `admit`; a refusal is answered as SageMaker's error without reaching a model. */
+  setAdmission(admit: (() => ProxyRefusal | undefined) | undefined): void {
+    this.admission = admit;
   }
 
   setCapture(capture: CaptureSettings | undefined): void {
@@ -110,10 +125,18 @@ export class EndpointProxy {
     return this.canary?.metrics;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers one request to this endpoint (its own listener, or the router in front of every endpoint). */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const body = await readBody(req);
     const invocation = req.method === 'POST' && /^\/endpoints\/[^/]+\/invocations$/.test(path);
+    const refusal = invocation ? this.admission?.() : undefined;
+    if (refusal) {
+      const text = JSON.stringify({ message: refusal.message });
+      res.writeHead(refusal.status, { 'content-type': 'application/json', 'x-amzn-errortype': refusal.errorType });
+      res.end(text);
+      return;
+    }
     const canary = invocation && this.canary && Math.random() * 100 < this.canary.percent ? this.canary : undefined;
     if (canary && this.faults.canaryStatus !== undefined) {
       canary.metrics.requests++;

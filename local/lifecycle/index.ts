@@ -1,6 +1,6 @@
 // The model lifecycle in the local stage: control-plane endpoints (Step Functions, SageMaker registry, SSM,
 // CloudFormation), the retraining state machine with local task equivalents, the local models stack (canary +
-// rollback + data capture) and the drift job — all driven by the dev template.
+// rollback + data capture) of every model endpoint and the drift jobs — all driven by the dev template.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { loadManifest } from '../../models/shared/manifest.js';
@@ -12,6 +12,7 @@ import type { FunctionInvoker, InvokeResult, LocalTemplate } from '../types.js';
 import { publishFileAssets } from './assets.js';
 import { type AthenaQueryInput, runAthenaQuery } from './athena.js';
 import { startControlPlane } from './control-plane.js';
+import type { Clock } from './idle.js';
 import {
   assertSimulatorFeeds,
   type DriftTrafficOptions,
@@ -20,7 +21,8 @@ import {
   seedLake,
   sendDriftedTraffic,
 } from './lake.js';
-import { type DeploymentRecord, LocalModelsStack, type StackStatus } from './models-stack.js';
+import { LocalModelEndpoints, type ServedModelSource } from './model-endpoints.js';
+import type { DeploymentRecord, LocalModelsStack, StackStatus } from './models-stack.js';
 import { groupNames, LocalModelRegistry } from './registry.js';
 import { LocalS3 } from './s3.js';
 import { LocalParameterStore } from './ssm.js';
@@ -28,6 +30,7 @@ import { type ExecutionRecord, LocalStepFunctions, type TaskHandler } from './st
 import { runTrainingJob, type TrainingJobInput } from './training.js';
 import { runTransformJob, type TransformJobInput } from './transform.js';
 
+export type { ServedModelSource } from './model-endpoints.js';
 export type { DeploymentRecord, StackStatus } from './models-stack.js';
 export type { ExecutionRecord } from './state-machine.js';
 
@@ -40,16 +43,18 @@ export interface LocalLifecycleOptions {
   /** The Lambda runtime (set once it runs: the lifecycle starts before it, so workers get its URLs). */
   readonly invoker: FunctionInvoker;
   readonly root: string;
-  /** The model whose endpoint this lifecycle serves (its resources are found by their `aims:model` metadata). */
-  readonly model: string;
-  /** Folder of the model's model.json. @default <root>/models/<model> */
-  readonly manifestDir?: string;
-  /** The bundled model the `bootstrap` pointer serves. */
-  readonly bootstrapModelDir: string;
+  /** Every model with an endpoint in the template (its resources are found by their `aims:model` metadata); the
+   *  first is the default of the single-model helpers (seedLake, injectDrift, status, faults). */
+  readonly models: readonly ServedModelSource[];
   /** Canary bake, s. @default the endpoint's WaitIntervalInSeconds */
   readonly canaryBakeSeconds?: number;
   /** The state machine's Wait states (deployment polling), ms. @default 1000 */
   readonly waitMs?: number;
+  /** The clock of the endpoints' idle timers (tests move it). @default the wall clock */
+  readonly clock?: Clock;
+  /** How often an idle timer looks by itself; 0: only when asked (`endpoints.get(m).idleScaler.check()`).
+   *  @default a quarter of the idle time, at most a minute */
+  readonly idleCheckEveryMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -68,11 +73,14 @@ export interface LocalLifecycle {
   readonly controlPlaneUrl: string;
   /** `AWS_ENDPOINT_URL_*` for Lambda workers. */
   readonly environment: Readonly<Record<string, string>>;
-  /** The SageMaker endpoint's URL (the proxy in front of the model servers). */
+  /** The local SageMaker runtime: answers InvokeEndpoint for every endpoint name from that endpoint's servers. */
   readonly endpointUrl: string;
+  /** Every model endpoint (one models-stack part each: model servers, capture, canary, rollback, shadow). */
+  readonly endpoints: LocalModelEndpoints;
   readonly ssm: LocalParameterStore;
   readonly registry: LocalModelRegistry;
   readonly stepFunctions: LocalStepFunctions;
+  /** The default model's endpoint (the first of `models`). */
   readonly modelsStack: LocalModelsStack;
   /** Faults for tests and demos: a failing training job, a broken or slow canary. */
   readonly faults: {
@@ -95,8 +103,8 @@ export interface LocalLifecycle {
   seedLake(options?: SeedLakeOptions): Promise<SeedLakeResult>;
   /** Drifted live traffic through the endpoint (captured like any request); capture is flushed after. */
   injectDrift(options?: DriftTrafficOptions): Promise<{ sent: number; failed: number }>;
-  /** Runs the template's drift check function now (it also runs on its bus schedule). */
-  runDriftCheck(): Promise<InvokeResult>;
+  /** Runs a model's drift check function now (it also runs on its bus schedule). @default model: the default */
+  runDriftCheck(model?: string): Promise<InvokeResult>;
   flushCapture(): Promise<void>;
   status(model?: string): LifecycleStatus;
   /** Resolves when no execution and no deployment is running. */
@@ -129,10 +137,14 @@ function sdkTask(service: string, run: (input: Record<string, unknown>) => unkno
 export async function startLocalLifecycle(options: LocalLifecycleOptions): Promise<LocalLifecycle> {
   const { template, dataDir } = options;
   const log = options.log ?? (() => {});
-  const served = templateModel(template, options.root, options.model);
-  if (!served.endpoint)
-    throw new Error(`model ${served.name} has no resource tagged as its endpoint: nothing to serve`);
-  const manifestDir = options.manifestDir ?? served.dir;
+  const first = options.models[0];
+  if (!first) throw new Error('the template has no model endpoint: nothing to serve');
+  for (const m of options.models) {
+    if (!templateModel(template, options.root, m.name).endpoint)
+      throw new Error(`model ${m.name} has no resource tagged as its endpoint: nothing to serve`);
+  }
+  const defaultModel = first.name;
+  const manifestDir = first.manifestDir;
   const manifest = loadManifest(manifestDir);
   const s3 = new LocalS3(options.s3Endpoint, template.region);
   await publishFileAssets(template.assemblyDir, s3);
@@ -140,18 +152,19 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
   const registry = new LocalModelRegistry(dataDir, template);
   const faults: LocalLifecycle['faults'] = {};
   let control: RunningServer | undefined;
-  const modelsStack = await LocalModelsStack.start({
+  const endpoints = await LocalModelEndpoints.start({
     template,
     dataDir,
     ssm,
     s3,
     root: options.root,
-    model: served.name,
-    manifestDir,
-    bootstrapModelDir: options.bootstrapModelDir,
+    models: options.models,
     ...(options.canaryBakeSeconds !== undefined ? { canaryBakeSeconds: options.canaryBakeSeconds } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.idleCheckEveryMs !== undefined ? { idleCheckEveryMs: options.idleCheckEveryMs } : {}),
     log,
   });
+  const modelsStack = endpoints.get(defaultModel);
   // The proxy reads the faults object on every request.
   Object.defineProperties(faults, {
     canaryStatus: {
@@ -176,17 +189,20 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
   const sagemakerOps = {
     ...registryOps,
     DescribeMonitoringSchedule: (input: Record<string, unknown>) =>
-      modelsStack.describeMonitoringSchedule(String(input.MonitoringScheduleName ?? '')),
+      endpoints.describeMonitoringSchedule(String(input.MonitoringScheduleName ?? '')),
     DescribeDataQualityJobDefinition: (input: Record<string, unknown>) =>
-      modelsStack.describeDataQualityJobDefinition(String(input.JobDefinitionName ?? '')),
+      endpoints.describeDataQualityJobDefinition(String(input.JobDefinitionName ?? '')),
   };
   const cfnOps = {
-    UpdateStack: (input: Record<string, unknown>) => modelsStack.updateStack(input),
+    UpdateStack: (input: Record<string, unknown>) => endpoints.updateStack(input),
     DescribeStacks: (input: Record<string, unknown>) => ({
-      Stacks: modelsStack.describeStacks(typeof input.StackName === 'string' ? input.StackName : undefined),
+      Stacks: endpoints.describeStacks(typeof input.StackName === 'string' ? input.StackName : undefined),
     }),
   };
-  const script = join(manifestDir, 'train.py');
+  // A training job runs the train.py of the model its hyperparameters name (the workflow passes model_name).
+  const scripts = new Map(options.models.map((m) => [m.name, join(m.manifestDir, 'train.py')]));
+  const scriptFor = (input: TrainingJobInput) =>
+    scripts.get(String(input.HyperParameters?.model_name ?? defaultModel)) ?? join(manifestDir, 'train.py');
   const stepFunctions = new LocalStepFunctions({
     template,
     dataDir,
@@ -224,7 +240,7 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
             template,
             s3,
             dataDir,
-            script,
+            script: scriptFor(input as unknown as TrainingJobInput),
             commandOverride: () => faults.trainingCommand,
           },
           input as unknown as TrainingJobInput,
@@ -269,10 +285,7 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
     if (!machine || !arn) throw new Error(`no retraining state machine for model ${model} in the template`);
     return arn;
   };
-  const endpointResource = served.endpoint;
-  const endpointName = String(endpointResource.properties.EndpointName ?? endpointResource.ref);
-  const driftFunction = served.one('drift-check');
-  const defaultModel = served.name;
+  const endpointName = modelsStack.endpointName;
   const group = (model: string) => groupNames(template).find((g) => g.endsWith(model)) ?? model;
   const pointerName = (model: string) =>
     template.ofType('AWS::SSM::Parameter').find((p) => p.ref.endsWith(`/models/${model}/champion`))?.ref ?? '';
@@ -286,8 +299,9 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
       AWS_ENDPOINT_URL_CLOUDFORMATION: controlUrl,
     },
     get endpointUrl() {
-      return modelsStack.proxy.url;
+      return endpoints.url;
     },
+    endpoints,
     ssm,
     registry,
     stepFunctions,
@@ -304,8 +318,9 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
     startExecution: (arn, input) =>
       stepFunctions.start(arn, typeof input === 'string' ? input : JSON.stringify(input ?? {})),
     waitForExecution: (arn) => stepFunctions.wait(arn),
-    seedLake: (seedOptions) => {
+    seedLake: async (seedOptions) => {
       assertSimulatorFeeds(manifest);
+      await modelsStack.idleScaler?.wake();
       return seedLake(
         {
           template,
@@ -319,13 +334,15 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
     },
     injectDrift: async (driftOptions) => {
       assertSimulatorFeeds(manifest);
+      await modelsStack.idleScaler?.wake();
       const out = await sendDriftedTraffic({ endpointUrl: modelsStack.proxy.url, endpointName }, driftOptions);
       await modelsStack.proxy.flushCapture();
       return out;
     },
-    runDriftCheck: async () => {
-      if (!driftFunction) throw new Error(`model ${served.name} has no function tagged as its drift check`);
-      await modelsStack.proxy.flushCapture();
+    runDriftCheck: async (model = defaultModel) => {
+      const driftFunction = templateModel(template, options.root, model).one('drift-check');
+      if (!driftFunction) throw new Error(`model ${model} has no function tagged as its drift check`);
+      await endpoints.get(model).proxy.flushCapture();
       return options.invoker.invoke(driftFunction.attributes.Arn ?? driftFunction.ref, {
         version: '0',
         id: randomUUID(),
@@ -339,17 +356,20 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
       });
     },
     flushCapture: async () => {
-      await modelsStack.proxy.shadowIdle();
-      await modelsStack.proxy.flushCapture();
+      for (const stack of endpoints.all()) {
+        await stack.proxy.shadowIdle();
+        await stack.proxy.flushCapture();
+      }
     },
     status: (model = defaultModel) => {
       const latest = stepFunctions.list().find((e) => e.stateMachineArn === machineFor(model));
-      const last = modelsStack.deployments[modelsStack.deployments.length - 1];
+      const stack = endpoints.get(model);
+      const last = stack.deployments[stack.deployments.length - 1];
       return {
         model,
         champion: ssm.get(pointerName(model))?.value ?? '(no pointer)',
-        serving: { version: modelsStack.deployed.version, modelDataUrl: modelsStack.deployed.modelDataUrl },
-        stack: { status: modelsStack.status, ...(last ? { lastDeployment: last } : {}) },
+        serving: { version: stack.deployed.version, modelDataUrl: stack.deployed.modelDataUrl },
+        stack: { status: stack.status, ...(last ? { lastDeployment: last } : {}) },
         versions: registry.packages(group(model)).map((p) => ({
           version: p.ModelPackageVersion,
           ...(p.CustomerMetadataProperties?.version ? { name: p.CustomerMetadataProperties.version } : {}),
@@ -361,12 +381,12 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
     },
     idle: async () => {
       await stepFunctions.idle();
-      await modelsStack.idle();
+      await endpoints.idle();
     },
     close: async () => {
       await stepFunctions.close();
       await control?.close();
-      await modelsStack.close();
+      await endpoints.close();
       s3.close();
     },
   };

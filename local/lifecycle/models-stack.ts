@@ -7,17 +7,22 @@
 // change (local/cloudformation/update-rules.ts) fails and rolls back, as on AWS.
 // When the template's endpoint config has a shadow variant, a third model-server process serves the challenger pointer
 // and the proxy mirrors every invocation to it; an update that only moves the challenger replaces that process.
+// An endpoint whose model runs in an inference component (the idle-to-zero shape) is read the same way: its model and
+// its rolling update (canary share, bake, rollback alarms) come from the component, and its `scale-to-zero` alarm sets
+// how long it may idle before its model server stops (local/lifecycle/idle.ts).
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PsiBins, type PsiBins as PsiBinsType, psi } from '../../lambdas/drift/core.js';
 import { readTarGz } from '../../lambdas/retraining/tar.js';
+import { modelVersionsPrefix } from '../../lib/constructs/model-registry.js';
 import { type PlannableTemplate, planStackUpdate, type RefusedReplacement } from '../cloudformation/update-rules.js';
 import { type LocalModelEndpoint, startLocalModelEndpoint } from '../model-endpoint.js';
 import { AwsServiceError } from '../services/http.js';
 import { loadLocalTemplate, templateModel } from '../template/index.js';
 import type { LocalResource, LocalTemplate } from '../types.js';
 import { type CaptureSettings, EndpointProxy, type FleetMetrics } from './endpoint-proxy.js';
+import { type Clock, IdleScaler } from './idle.js';
 import type { LocalS3 } from './s3.js';
 import type { LocalParameterStore } from './ssm.js';
 
@@ -91,6 +96,10 @@ export interface LocalModelsStackOptions {
   readonly canaryBakeSeconds?: number;
   /** Canary score samples below which the score-shift alarm has no data (treated as not breaching). @default 50 */
   readonly minScoreSamples?: number;
+  /** The idle timer's clock (tests move it). @default the wall clock */
+  readonly clock?: Clock;
+  /** How often the idle timer looks by itself; 0: only when `idle.check()` is called. @default see IdleScaler */
+  readonly idleCheckEveryMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -105,6 +114,8 @@ const POINTER_SENTINEL = 'bootstrap';
 export class LocalModelsStack {
   readonly stackName: string;
   readonly proxy: EndpointProxy;
+  /** The endpoint's name (what InvokeEndpoint names). */
+  readonly endpointName: string;
   /** The served endpoint's logical id (stable across the re-resolved templates of updates). */
   private readonly endpointLogicalId: string;
   private state!: PersistedState;
@@ -114,6 +125,10 @@ export class LocalModelsStack {
   private running: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private readonly log: (line: string) => void;
+  /** The inference component serving the model, when the endpoint idles to zero (what callers name). */
+  inferenceComponentName: string | undefined;
+  /** Scale to zero, when the template's endpoint idles (undefined for an always-on endpoint). */
+  idleScaler: IdleScaler | undefined;
 
   private constructor(private readonly options: LocalModelsStackOptions) {
     const endpoint = templateModel(options.template, options.root, options.model).endpoint;
@@ -121,7 +136,9 @@ export class LocalModelsStack {
       throw new Error(`model ${options.model} has no endpoint in the dev template: no models stack to run`);
     this.stackName = endpoint.stackName;
     this.endpointLogicalId = endpoint.logicalId;
-    this.file = join(options.dataDir, 'models-stack', `${this.stackName}.json`);
+    this.endpointName = String(endpoint.properties.EndpointName ?? endpoint.ref);
+    // One file per endpoint of the stack: each model's endpoint is deployed and rolled back on its own.
+    this.file = join(options.dataDir, 'models-stack', `${this.stackName}.${options.model}.json`);
     this.log = options.log ?? (() => {});
     this.proxy = new EndpointProxy(() => this.blue.endpoint.url, undefined, options.s3);
   }
@@ -129,6 +146,7 @@ export class LocalModelsStack {
   static async start(options: LocalModelsStackOptions): Promise<LocalModelsStack> {
     const stack = new LocalModelsStack(options);
     mkdirSync(join(options.dataDir, 'models-stack'), { recursive: true });
+    stack.adoptSingleEndpointState();
     let deployed: DeployedModels;
     if (existsSync(stack.file)) {
       stack.state = JSON.parse(readFileSync(stack.file, 'utf8')) as PersistedState;
@@ -156,11 +174,42 @@ export class LocalModelsStack {
       stack.state.deployed = deployed;
       stack.save();
     }
+    const component = stack.resources(template).component?.properties.InferenceComponentName;
+    if (typeof component === 'string') stack.inferenceComponentName = component;
     stack.blue = { endpoint: await stack.startFleet(deployed, 'blue'), deployed };
     stack.proxy.setCapture(stack.captureSettings(template, 'champion'));
     if (deployed.shadow) await stack.replaceShadow(deployed.shadow, template);
+    const idleMinutes = stack.idleMinutes(template);
+    if (idleMinutes !== undefined) {
+      stack.idleScaler = new IdleScaler({
+        model: options.model,
+        afterMs: idleMinutes * 60_000,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.idleCheckEveryMs !== undefined ? { checkEveryMs: options.idleCheckEveryMs } : {}),
+        stop: () => stack.blue.endpoint.stop(),
+        start: () => stack.blue.endpoint.start(),
+        busy: () => stack.running !== undefined,
+        log: stack.log,
+      });
+      stack.proxy.setAdmission(() => stack.idleScaler?.admit());
+    }
     await stack.proxy.start();
     return stack;
+  }
+
+  /**
+   * A data directory from when the local stage served one endpoint kept its state as `<stack>.json`: the endpoint
+   * whose model that state served takes it over (its bootstrap folder, or a version under this model's prefix), so
+   * its deployment history and status survive the upgrade.
+   */
+  private adoptSingleEndpointState(): void {
+    const legacy = join(this.options.dataDir, 'models-stack', `${this.stackName}.json`);
+    if (existsSync(this.file) || !existsSync(legacy)) return;
+    const { deployed } = JSON.parse(readFileSync(legacy, 'utf8')) as PersistedState;
+    const mine =
+      deployed.modelDir === this.options.bootstrapModelDir ||
+      deployed.modelDataUrl.includes(`/${modelVersionsPrefix(this.options.model)}/`);
+    if (mine) renameSync(legacy, this.file);
   }
 
   /** The shadow variant's model server (undefined without a shadow variant). */
@@ -175,7 +224,7 @@ export class LocalModelsStack {
       root: this.options.root,
       modelDir: model.modelDir,
       manifestDir: this.options.manifestDir,
-      logFile: join(this.options.dataDir, 'logs', 'model-server-shadow.log'),
+      logFile: join(this.options.dataDir, 'logs', `model-server-${this.options.model}-shadow.log`),
     });
     const old = this.shadowFleet;
     this.shadowFleet = { endpoint, model };
@@ -241,7 +290,7 @@ export class LocalModelsStack {
   /** The stage resolved as CloudFormation would with these parameter values (a patched copy of the assembly). */
   private resolvedTemplate(parameters: Readonly<Record<string, string>>): LocalTemplate {
     const source = this.options.template.assemblyDir;
-    const dir = join(this.options.dataDir, 'models-stack', 'assembly');
+    const dir = join(this.options.dataDir, 'models-stack', `assembly-${this.options.model}`);
     mkdirSync(dir, { recursive: true });
     const manifest = JSON.parse(readFileSync(join(source, 'manifest.json'), 'utf8')) as {
       artifacts: Record<string, { type?: string; properties?: { templateFile?: string } }>;
@@ -283,14 +332,21 @@ export class LocalModelsStack {
     if (!config) throw new Error(`${this.stackName}: endpoint config ${String(configName)} not found`);
     const variants = (config.properties.ProductionVariants ?? []) as { ModelName?: string; VariantName?: string }[];
     const variant = variants[0];
+    const endpointName = endpoint.properties.EndpointName ?? endpoint.ref;
+    // The idle-to-zero shape: the variant has no model; the inference component on it names the model.
+    const component = inStack('AWS::SageMaker::InferenceComponent').find(
+      (r) => r.properties.EndpointName === endpointName && r.properties.VariantName === variant?.VariantName,
+    );
+    const modelName = component
+      ? (component.properties.Specification as { ModelName?: string } | undefined)?.ModelName
+      : variant?.ModelName;
     const model = inStack('AWS::SageMaker::Model').find(
-      (r) => r.attributes.ModelName === variant?.ModelName || r.ref === variant?.ModelName,
+      (r) => r.attributes.ModelName === modelName || r.ref === modelName,
     );
     const modelDataUrl = (model?.properties.PrimaryContainer as { ModelDataUrl?: unknown } | undefined)?.ModelDataUrl;
     if (typeof modelDataUrl !== 'string')
       throw new Error(`${this.stackName}: the endpoint's model has no ModelDataUrl`);
     // The monitor's resources name the endpoint they watch: this endpoint's, not another model's.
-    const endpointName = endpoint.properties.EndpointName ?? endpoint.ref;
     const watching = (type: string) => inStack(type).filter((r) => r.properties.EndpointName === endpointName);
     const dq = watching('AWS::SageMaker::DataQualityJobDefinition')[0];
     const dqSchedule = watching('AWS::SageMaker::MonitoringSchedule').find(
@@ -313,6 +369,7 @@ export class LocalModelsStack {
     }
     return {
       endpoint,
+      component,
       config,
       variant,
       modelDataUrl,
@@ -434,37 +491,37 @@ export class LocalModelsStack {
       root: this.options.root,
       modelDir: deployed.modelDir,
       manifestDir: this.options.manifestDir,
-      logFile: join(this.options.dataDir, 'logs', `model-server-${color}.log`),
+      logFile: join(this.options.dataDir, 'logs', `model-server-${this.options.model}-${color}.log`),
     });
   }
 
   // ---- CloudFormation
 
-  private stackId(): string {
+  /** The model this stack's endpoint serves (its `aims:model`). */
+  get model(): string {
+    return this.options.model;
+  }
+
+  /** When this endpoint's status last changed (ISO), for the stack-wide status of several endpoints. */
+  get lastUpdated(): string | undefined {
+    return this.state.lastUpdated;
+  }
+
+  get statusReason(): string | undefined {
+    return this.state.statusReason;
+  }
+
+  stackId(): string {
     const t = this.options.template;
     return `arn:aws:cloudformation:${t.region}:${t.account}:stack/${this.stackName}/${createHash('sha256').update(this.stackName).digest('hex').slice(0, 8)}-local`;
   }
 
-  /** UpdateStack with the previous template: validates now, deploys in the background like CloudFormation. */
-  updateStack(input: { StackName?: unknown; UsePreviousTemplate?: unknown }): { StackId: string } {
-    if (input.StackName !== this.stackName && input.StackName !== this.stackId()) {
-      throw new AwsServiceError(
-        'ValidationError',
-        `Stack ${String(input.StackName)} cannot be updated locally: only ${this.stackName} is`,
-      );
-    }
-    if (input.UsePreviousTemplate !== true && input.UsePreviousTemplate !== 'true') {
-      throw new AwsServiceError(
-        'ValidationError',
-        'the local stage updates the models stack with UsePreviousTemplate only (a new template needs `npm start` again)',
-      );
-    }
-    if (this.state.status.endsWith('IN_PROGRESS')) {
-      throw new AwsServiceError(
-        'ValidationError',
-        `Stack:${this.stackId()} is in ${this.state.status} state and can not be updated.`,
-      );
-    }
+  /**
+   * This endpoint's part of an UpdateStack with the previous template (validated by the caller, see
+   * LocalModelEndpoints): re-resolves the template with the current SSM values and, when what this endpoint serves
+   * changed, deploys in the background like CloudFormation and returns true; false when it has nothing to update.
+   */
+  beginUpdate(): boolean {
     // The template as last deployed, then as this update resolves it (resolvedTemplate rewrites one folder: last wins).
     const deployedTemplate = this.resolvedTemplate(this.state.deployed.parameters);
     const resolved = this.resolve();
@@ -473,7 +530,7 @@ export class LocalModelsStack {
       next.modelDataUrl === this.state.deployed.modelDataUrl &&
       next.shadowModelDataUrl === this.state.deployed.shadow?.modelDataUrl
     )
-      throw new AwsServiceError('ValidationError', 'No updates are to be performed.');
+      return false;
     const plan = planStackUpdate(this.plannable(deployedTemplate), this.plannable(resolved.template));
     this.setStatus('UPDATE_IN_PROGRESS', 'User Initiated');
     const deploying =
@@ -485,7 +542,7 @@ export class LocalModelsStack {
     this.running = deploying.finally(() => {
       this.running = undefined;
     });
-    return { StackId: this.stackId() };
+    return true;
   }
 
   /** This stack's resources with their resolved (literal) properties, as the update rules compare them. */
@@ -531,9 +588,19 @@ export class LocalModelsStack {
     this.save();
   }
 
+  /** Minutes without an invocation before this endpoint scales to zero (its `scale-to-zero` alarm), if it does. */
+  private idleMinutes(template: LocalTemplate): number | undefined {
+    const alarm = templateModel(template, this.options.root, this.options.model).one('scale-to-zero');
+    if (!alarm) return undefined;
+    const minutes = (Number(alarm.properties.EvaluationPeriods) * Number(alarm.properties.Period)) / 60;
+    if (!(minutes > 0)) throw new Error(`${alarm.logicalId}: EvaluationPeriods × Period is not a positive duration`);
+    return minutes;
+  }
+
   private async deploy(resolved: { parameters: Record<string, string>; template: LocalTemplate }): Promise<void> {
-    const { endpoint, alarms } = this.resources(resolved.template);
-    const deployment = endpoint.properties.DeploymentConfig as
+    const { endpoint, component, alarms } = this.resources(resolved.template);
+    // A new model rolls through the inference component when there is one, else blue/green on the endpoint.
+    const deployment = (component ?? endpoint).properties.DeploymentConfig as
       | {
           AutoRollbackConfiguration?: { Alarms?: { AlarmName?: string }[] };
           BlueGreenUpdatePolicy?: {
@@ -542,11 +609,17 @@ export class LocalModelsStack {
               WaitIntervalInSeconds?: number;
             };
           };
+          RollingUpdatePolicy?: {
+            MaximumBatchSize?: { Type?: string; Value?: number };
+            WaitIntervalInSeconds?: number;
+          };
         }
       | undefined;
     const routing = deployment?.BlueGreenUpdatePolicy?.TrafficRoutingConfiguration;
-    const percent = routing?.CanarySize?.Type === 'CAPACITY_PERCENT' ? (routing.CanarySize.Value ?? 100) : 100;
-    const bakeSeconds = this.options.canaryBakeSeconds ?? routing?.WaitIntervalInSeconds ?? 0;
+    const first = routing?.CanarySize ?? deployment?.RollingUpdatePolicy?.MaximumBatchSize;
+    const percent = first?.Type === 'CAPACITY_PERCENT' ? (first.Value ?? 100) : 100;
+    const wait = routing?.WaitIntervalInSeconds ?? deployment?.RollingUpdatePolicy?.WaitIntervalInSeconds;
+    const bakeSeconds = this.options.canaryBakeSeconds ?? wait ?? 0;
     const rollbackAlarmNames = new Set((deployment?.AutoRollbackConfiguration?.Alarms ?? []).map((a) => a.AlarmName));
     const rollbackAlarms = alarms.filter((a) => rollbackAlarmNames.has(a.ref));
     const record: DeploymentRecord = {
@@ -680,32 +753,6 @@ export class LocalModelsStack {
     };
   }
 
-  describeStacks(name: string | undefined) {
-    const names = new Set(this.options.template.resources.map((r) => r.stackName));
-    const list = name ? [name] : [...names];
-    return list.map((n) => {
-      if (!names.has(n) && n !== this.stackId())
-        throw new AwsServiceError('ValidationError', `Stack with id ${n} does not exist`);
-      const mine = n === this.stackName || n === this.stackId();
-      return {
-        StackName: mine ? this.stackName : n,
-        StackId: mine
-          ? this.stackId()
-          : `arn:aws:cloudformation:${this.options.template.region}:${this.options.template.account}:stack/${n}/local`,
-        StackStatus: mine ? this.state.status : 'CREATE_COMPLETE',
-        ...(mine && this.state.statusReason ? { StackStatusReason: this.state.statusReason } : {}),
-        ...(mine && this.state.lastUpdated ? { LastUpdatedTime: this.state.lastUpdated } : {}),
-        Parameters: mine
-          ? Object.entries(this.state.deployed.parameters).map(([k, v]) => ({
-              ParameterKey: k,
-              ParameterValue: v,
-              ResolvedValue: v,
-            }))
-          : [],
-      };
-    });
-  }
-
   /** DescribeMonitoringSchedule of the data-quality schedule, as the last completed update left it. */
   describeMonitoringSchedule(name: string) {
     const dq = this.state.deployed.dataQuality;
@@ -738,6 +785,7 @@ export class LocalModelsStack {
   }
 
   async close(): Promise<void> {
+    this.idleScaler?.close();
     this.stopping.abort();
     await this.running?.catch(() => {});
     await this.proxy.close();

@@ -41,8 +41,12 @@ export function modelTag(resource: LocalResource): ModelResourceTag | undefined 
   return { model, role: role as ModelRole };
 }
 
-/** The template's models in the order they first appear, each with its folder under `root/models/`. */
-export function templateModels(template: LocalTemplate, root: string): TemplateModel[] {
+/** The template's models in the order they first appear, each with its folder under `modelsDir`. */
+export function templateModels(
+  template: LocalTemplate,
+  root: string,
+  modelsDir = join(root, 'models'),
+): TemplateModel[] {
   const byModel = new Map<string, { resource: LocalResource; role: ModelRole }[]>();
   for (const resource of template.resources) {
     const tag = modelTag(resource);
@@ -66,7 +70,7 @@ export function templateModels(template: LocalTemplate, root: string): TemplateM
     const endpoint = one('endpoint');
     return {
       name,
-      dir: join(root, 'models', name),
+      dir: join(modelsDir, name),
       resources: tagged.map((t) => t.resource),
       ...(endpoint ? { endpoint } : {}),
       withRole,
@@ -76,8 +80,8 @@ export function templateModels(template: LocalTemplate, root: string): TemplateM
 }
 
 /** The models the template serves in real time (one SageMaker endpoint each). */
-export function servedModels(template: LocalTemplate, root: string): TemplateModel[] {
-  return templateModels(template, root).filter((m) => m.endpoint !== undefined);
+export function servedModels(template: LocalTemplate, root: string, modelsDir?: string): TemplateModel[] {
+  return templateModels(template, root, modelsDir).filter((m) => m.endpoint !== undefined);
 }
 
 /** The named model of the template; fails with the models it has when it has no such model. */

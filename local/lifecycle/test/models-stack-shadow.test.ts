@@ -15,7 +15,8 @@ import { PROJECT_ROOT } from '../../../lib/constructs/service-function.js';
 import { type BackendServers, startBackendServers } from '../../backends/servers.js';
 import { loadLocalTemplate } from '../../template/index.js';
 import type { LocalTemplate } from '../../types.js';
-import { LocalModelsStack } from '../models-stack.js';
+import { LocalModelEndpoints } from '../model-endpoints.js';
+import type { LocalModelsStack } from '../models-stack.js';
 import { LocalS3 } from '../s3.js';
 import { LocalParameterStore } from '../ssm.js';
 
@@ -64,6 +65,7 @@ describe('GIVEN the local models stack on the Staging template (champion + shado
   let backends: BackendServers;
   let s3: LocalS3;
   let ssm: LocalParameterStore;
+  let endpoints: LocalModelEndpoints;
   let stack: LocalModelsStack;
   let manifestDir: string;
   let width: number;
@@ -88,7 +90,7 @@ describe('GIVEN the local models stack on the Staging template (champion + shado
   /** Moves the challenger pointer and updates the stack with its previous template, as the state machine does. */
   function moveChallenger(prefix: string): void {
     ssm.put(challengerName, prefix, { overwrite: true });
-    stack.updateStack({ StackName: stack.stackName, UsePreviousTemplate: true });
+    endpoints.updateStack({ StackName: stack.stackName, UsePreviousTemplate: true });
   }
 
   beforeAll(async () => {
@@ -123,23 +125,22 @@ describe('GIVEN the local models stack on the Staging template (champion + shado
     expect(ssm.value(champion)).toBe('bootstrap');
     // The pipeline moved the challenger before this stack was created: the shadow must start on it.
     ssm.put(challengerName, prefixA, { overwrite: true });
-    stack = await LocalModelsStack.start({
+    endpoints = await LocalModelEndpoints.start({
       template,
       dataDir: join(dir, 'data'),
       ssm,
       s3,
       root: ROOT,
-      model: MODEL,
-      manifestDir,
-      bootstrapModelDir: bootstrap,
+      models: [{ name: MODEL, manifestDir, bootstrapModelDir: bootstrap }],
     });
+    stack = endpoints.get(MODEL);
     prefixes.b = await publishVersion('challenger-b', readFileSync(join(b, 'model.onnx')), b);
     // An archive whose model.onnx is not a model: the model server fails to load it and exits.
     prefixes.broken = await publishVersion('challenger-broken', Buffer.from('not an onnx model'), b);
   }, 180_000);
 
   afterAll(async () => {
-    await stack?.close();
+    await endpoints?.close();
     s3?.close();
     await backends?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -205,7 +206,7 @@ describe('GIVEN the local models stack on the Staging template (champion + shado
     moveChallenger(prefixes.broken as string);
     await stack.idle();
     expect(stack.status).toBe('UPDATE_ROLLBACK_COMPLETE');
-    expect(stack.describeStacks(stack.stackName)[0]?.StackStatusReason).toMatch(
+    expect(endpoints.describeStacks(stack.stackName)[0]?.StackStatusReason).toMatch(
       // The server listens before it loads the model, then exits on the load error: the start fails either way.
       /shadow variant update failed: model server exited/,
     );

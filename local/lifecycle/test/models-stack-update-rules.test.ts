@@ -3,7 +3,7 @@
 // Dev stage is synthesized twice, once as it is and once with a test-only aspect that pins the name back, and each
 // local stack is updated with the same new champion pointer over real model servers and real local S3.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -20,7 +20,7 @@ import { startBackendServers } from '../../backends/servers.js';
 import { refusalReason } from '../../cloudformation/update-rules.js';
 import { loadLocalTemplate } from '../../template/index.js';
 import type { LocalTemplate } from '../../types.js';
-import { LocalModelsStack } from '../models-stack.js';
+import { LocalModelEndpoints } from '../model-endpoints.js';
 import { LocalS3 } from '../s3.js';
 import { LocalParameterStore } from '../ssm.js';
 
@@ -75,29 +75,29 @@ async function localModels(template: LocalTemplate, dir: string) {
   const ssm = new LocalParameterStore(join(dir, 'data'), template);
   const champion = template.ofType('AWS::SSM::Parameter').find((p) => p.ref.endsWith(`/models/${MODEL}/champion`))?.ref;
   if (!champion) throw new Error('the Dev template has no champion pointer');
-  const stack = await LocalModelsStack.start({
+  const endpoints = await LocalModelEndpoints.start({
     template,
     dataDir: join(dir, 'data'),
     ssm,
     s3,
     root: PROJECT_ROOT,
-    model: MODEL,
-    manifestDir: bootstrap,
-    bootstrapModelDir: bootstrap,
+    models: [{ name: MODEL, manifestDir: bootstrap, bootstrapModelDir: bootstrap }],
     canaryBakeSeconds: 0,
   });
+  const stack = endpoints.get(MODEL);
   return {
     stack,
+    endpoints,
     prefix,
     /** Moves the champion pointer and updates the stack with its previous template, as the state machine does. */
     promote: async () => {
       ssm.put(champion, prefix, { overwrite: true });
-      stack.updateStack({ StackName: stack.stackName, UsePreviousTemplate: true });
+      endpoints.updateStack({ StackName: stack.stackName, UsePreviousTemplate: true });
       expect(stack.status).toBe('UPDATE_IN_PROGRESS');
       await stack.idle();
     },
     close: async () => {
-      await stack.close();
+      await endpoints.close();
       s3.close();
       await backends.close();
     },
@@ -134,7 +134,7 @@ describe('GIVEN the local Dev models stack and a new champion pointer', () => {
       const before = structuredClone(local.stack.deployed);
       await local.promote();
       expect(local.stack.status).toBe('UPDATE_ROLLBACK_COMPLETE');
-      const [described] = local.stack.describeStacks(local.stack.stackName);
+      const [described] = local.endpoints.describeStacks(local.stack.stackName);
       expect(described?.StackStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
       expect(described?.StackStatusReason).toContain(`failed to update: [${definition?.logicalId}]`);
       expect(described?.StackStatusReason).toContain(refusalReason(CUSTOM_NAME));
@@ -171,4 +171,28 @@ describe('GIVEN the local Dev models stack and a new champion pointer', () => {
       await local.close();
     }
   }, 180_000);
+
+  it('WHEN a data directory of the one-endpoint local stage restarts THEN its endpoint takes its state over', async () => {
+    const dir = workDir();
+    const first = await localModels(plain, dir);
+    try {
+      await first.promote();
+      expect(first.stack.deployed.version).toBe('v2');
+    } finally {
+      await first.close();
+    }
+    // The one-endpoint stage kept `<stack>.json`; each endpoint now keeps `<stack>.<model>.json`.
+    const folder = join(dir, 'data', 'models-stack');
+    const legacy = join(folder, `${first.stack.stackName}.json`);
+    renameSync(join(folder, `${first.stack.stackName}.${MODEL}.json`), legacy);
+    const again = await localModels(plain, dir);
+    try {
+      expect(again.stack.status).toBe('UPDATE_COMPLETE');
+      expect(again.stack.deployed.version).toBe('v2');
+      expect(again.stack.deployments).toHaveLength(1);
+      expect(existsSync(legacy)).toBe(false);
+    } finally {
+      await again.close();
+    }
+  }, 240_000);
 });

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEV_ASSEMBLY, makeTemplate } from '../../lambda/test/fixtures.js';
-import { chooseServedModel, ROOT } from '../../stage.js';
+import { ROOT, servedModelsInOrder } from '../../stage.js';
 import type { LocalResource } from '../../types.js';
 import { loadLocalTemplate, modelTag, servedModels, templateModel, templateModels } from '../index.js';
 
@@ -39,19 +39,20 @@ describe('the models of a template, by metadata', () => {
     expect(templateModel(template, '/repo', 'merchant-risk').one('score')).toBeUndefined();
   });
 
-  it('GIVEN several served models THEN the stage serves the one its score function is tagged with and names the rest', () => {
-    const lines: string[] = [];
-    const chosen = chooseServedModel(makeTemplate(twoModels, '/nowhere'), (line) => lines.push(line));
-    expect(chosen.name).toBe('fraud-detector');
-    expect(chosen.dir).toBe(join(ROOT, 'models', 'fraud-detector'));
-    expect(lines).toEqual([expect.stringMatching(/^ {2}merchant-risk: its endpoint is not served locally yet/)]);
+  it('GIVEN several served models THEN the stage serves every one, the scored one first (stage.model)', () => {
+    const served = servedModelsInOrder(makeTemplate(twoModels, '/nowhere'), ROOT);
+    expect(served.map((m) => [m.name, m.dir, m.endpoint?.logicalId])).toEqual([
+      ['fraud-detector', join(ROOT, 'models', 'fraud-detector'), 'FraudEndpoint'],
+      ['merchant-risk', join(ROOT, 'models', 'merchant-risk'), 'RiskEndpoint'],
+    ]);
   });
 
-  it('GIVEN several served models and no score function THEN the stage refuses to guess', () => {
+  it('GIVEN several served models and no score function THEN every one is served in the template order', () => {
     const noScore = twoModels.filter((r) => r.logicalId !== 'Score');
-    expect(() => chooseServedModel(makeTemplate(noScore, '/nowhere'), () => {})).toThrow(
-      /serves merchant-risk, fraud-detector and 0 of them has a score function/,
-    );
+    expect(servedModelsInOrder(makeTemplate(noScore, '/nowhere'), ROOT).map((m) => m.name)).toEqual([
+      'merchant-risk',
+      'fraud-detector',
+    ]);
   });
 
   it('GIVEN a model with two resources of one role THEN asking for the one fails, naming both', () => {
@@ -67,7 +68,7 @@ describe('the models of a template, by metadata', () => {
     expect(() => templateModel(makeTemplate(twoModels, '/nowhere'), '/repo', 'churn')).toThrow(
       /no resources tagged aims:model=churn \(it has: merchant-risk, fraud-detector\)/,
     );
-    expect(() => chooseServedModel(makeTemplate([], '/nowhere'), () => {})).toThrow(
+    expect(() => servedModelsInOrder(makeTemplate([], '/nowhere'), ROOT)).toThrow(
       /no resource tagged as a model endpoint/,
     );
   });
