@@ -7,7 +7,7 @@ import { App } from 'aws-cdk-lib';
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../lib/config/environment-config.js';
 import { environments } from '../lib/config/environments.js';
-import { modelEndpointName } from '../lib/config/models.js';
+import { type ModelDeclaration, modelEndpointName } from '../lib/config/models.js';
 import { BOOTSTRAP_POINTER, challengerParameterName, championParameterName } from '../lib/constructs/model-registry.js';
 import { PROJECT_ROOT } from '../lib/constructs/service-function.js';
 import { DataStack } from '../lib/stacks/data-stack.js';
@@ -36,6 +36,33 @@ const only = (template: Template, type: string, model = MODEL): Json => {
   expect(found).toHaveLength(1);
   return found[0]?.[1];
 };
+
+/** A models stack of one model in its own throwaway app, with the environment's lifecycle settings overridden. */
+function modelsStackOf(
+  stageName: 'Dev' | 'Staging',
+  model: ModelDeclaration,
+  lifecycle: Partial<EnvironmentConfig['lifecycle']> = {},
+): ModelsStack {
+  const outdir = mkdtempSync(path.join(tmpdir(), 'aims-models-'));
+  try {
+    const app = new App({ outdir, context: { ...CDK_CONTEXT } });
+    const config = environments[stageName];
+    const env = { account: config.account, region: config.region };
+    const data = new DataStack(app, 'Data', { env, removalPolicy: config.removalPolicy, data: config.data });
+    return new ModelsStack(app, 'Models', {
+      env,
+      stageName,
+      data,
+      models: [model],
+      settings: { ...config.lifecycle, ...lifecycle },
+      serving: config.models,
+      logRetention: config.logRetention,
+      removalPolicy: config.removalPolicy,
+    });
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
 
 describe('GIVEN the models stack of each environment', () => {
   test('THEN the endpoint name is the derived literal the score service is granted', () => {
@@ -488,28 +515,9 @@ describe('GIVEN the two endpoint shapes: idle to zero (dev) and always on (stagi
   });
 
   test('WHEN an environment asks for idle endpoints and a shadow variant, or an idle time out of range THEN synth refuses', () => {
-    const attempt = (lifecycle: Partial<EnvironmentConfig['lifecycle']>) => () => {
-      const outdir = mkdtempSync(path.join(tmpdir(), 'aims-idle-'));
-      try {
-        const app = new App({ outdir, context: { ...CDK_CONTEXT } });
-        const config = environments.Staging;
-        const env = { account: config.account, region: config.region };
-        const data = new DataStack(app, 'Data', { env, removalPolicy: config.removalPolicy, data: config.data });
-        const dir = path.join(PROJECT_ROOT, 'models/fraud-detector');
-        new ModelsStack(app, 'Models', {
-          env,
-          stageName: 'Staging',
-          data,
-          models: [{ dir, manifest: loadManifest(dir) }],
-          settings: { ...config.lifecycle, ...lifecycle },
-          serving: config.models,
-          logRetention: config.logRetention,
-          removalPolicy: config.removalPolicy,
-        });
-      } finally {
-        rmSync(outdir, { recursive: true, force: true });
-      }
-    };
+    const dir = path.join(PROJECT_ROOT, 'models/fraud-detector');
+    const attempt = (lifecycle: Partial<EnvironmentConfig['lifecycle']>) => () =>
+      modelsStackOf('Staging', { dir, manifest: loadManifest(dir) }, lifecycle);
     expect(attempt({ idle: { scaleInAfterMinutes: 30 } })).toThrow(/idles to zero has no shadow variant/);
     expect(attempt({ idle: { scaleInAfterMinutes: 0 }, shadow: false })).toThrow(
       /idle.scaleInAfterMinutes must be a whole number from 1 to 1440, got 0/,
@@ -519,29 +527,13 @@ describe('GIVEN the two endpoint shapes: idle to zero (dev) and always on (stagi
 
 describe('GIVEN a model folder without its committed bootstrap model', () => {
   test('WHEN the models stack bundles its bootstrap THEN synth fails and says how to refresh it', () => {
-    const outdir = mkdtempSync(path.join(tmpdir(), 'aims-untrained-'));
     const modelDir = mkdtempSync(path.join(tmpdir(), 'aims-model-'));
     try {
-      const app = new App({ outdir, context: { ...CDK_CONTEXT } });
-      const config = environments.Dev;
-      const env = { account: config.account, region: config.region };
-      const data = new DataStack(app, 'Data', { env, removalPolicy: config.removalPolicy, data: config.data });
       const manifest = loadManifest(path.join(PROJECT_ROOT, 'models/fraud-detector'));
-      expect(
-        () =>
-          new ModelsStack(app, 'Models', {
-            env,
-            stageName: 'Dev',
-            data,
-            models: [{ dir: modelDir, manifest }],
-            settings: config.lifecycle,
-            serving: config.models,
-            logRetention: config.logRetention,
-            removalPolicy: config.removalPolicy,
-          }),
-      ).toThrow(/bootstrap\/model-card\.json not found.*npm run train -- --bootstrap/s);
+      expect(() => modelsStackOf('Dev', { dir: modelDir, manifest })).toThrow(
+        /bootstrap\/model-card\.json not found.*npm run train -- --bootstrap/s,
+      );
     } finally {
-      rmSync(outdir, { recursive: true, force: true });
       rmSync(modelDir, { recursive: true, force: true });
     }
   });
