@@ -324,6 +324,7 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       port: apiPort,
       host: '127.0.0.1',
       enforceLimits: options.enforceLimits ?? true,
+      ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
     });
     closables.push(api);
     const health = await fetch(`${api.url}/v1/health`);

@@ -4,6 +4,7 @@
 
 import * as path from 'node:path';
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import { environments } from '../lib/config/environments.js';
 import { BATCH_TASKS } from '../lib/constructs/batch-inference.js';
 import { PROJECT_ROOT } from '../lib/constructs/service-function.js';
 import { loadManifest } from '../models/shared/manifest.js';
@@ -149,7 +150,7 @@ describe('GIVEN merchant-risk, served in batch, in each environment', () => {
         Environment: {
           Variables: Match.objectLike({
             MODEL_NAME: 'merchant-risk',
-            MODEL_THRESHOLDS: JSON.stringify({ watch: 0.3, blockReview: 0.7 }),
+            MODEL_THRESHOLDS: JSON.stringify(environments.Dev.models['merchant-risk']?.thresholds),
             ROWS_PER_REQUEST: String(manifest.serving.batch?.rowsPerRequest),
           }),
         },

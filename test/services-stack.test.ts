@@ -665,8 +665,13 @@ describe('GIVEN the models API', () => {
       .filter((s) => [s.Action].flat().includes(action))
       .flatMap((s) => [s.Resource].flat());
 
-  test('THEN every /v1/models route needs the admin scope and is integrated with the models function', () => {
-    const routes = (ROUTES as readonly RouteDefinition[]).filter((r) => r.path.startsWith('/v1/models'));
+  test('THEN every /v1/models route needs the admin scope (the predictions read: read) and is integrated with the models function', () => {
+    const isPredictions = (r: RouteDefinition) => r.path === '/v1/models/{name}/predictions';
+    const predictions = (ROUTES as readonly RouteDefinition[]).filter(isPredictions);
+    expect(predictions).toEqual([expect.objectContaining({ method: 'get', scope: 'aims/read', service: 'models' })]);
+    const routes = (ROUTES as readonly RouteDefinition[]).filter(
+      (r) => r.path.startsWith('/v1/models') && !isPredictions(r),
+    );
     expect(routes.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort()).toEqual([
       'GET /v1/models',
       'GET /v1/models/{name}',

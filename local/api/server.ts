@@ -51,6 +51,8 @@ export interface LocalApiOptions {
   /** The repository root, whose `models/<name>/` hold the modules of the template's predict routes. @default this
    *  checkout */
   readonly root?: string;
+  /** The folder holding those model folders. @default `<root>/models` */
+  readonly modelsDir?: string;
 }
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -59,8 +61,8 @@ const REPOSITORY_ROOT = fileURLToPath(new URL('../..', import.meta.url));
  * The real-time models whose predict function the template has (role `predict`), with their modules' request schemas:
  * what /openapi.json documents beside the fixed routes, as the deployed API's definition does.
  */
-async function predictModelsOf(template: LocalTemplate, root: string): Promise<PredictModel[]> {
-  const models = templateModels(template, root).filter((m) => m.withRole('predict').length > 0);
+async function predictModelsOf(template: LocalTemplate, root: string, modelsDir?: string): Promise<PredictModel[]> {
+  const models = templateModels(template, root, modelsDir).filter((m) => m.withRole('predict').length > 0);
   return Promise.all(
     models.map(async (m) => ({ name: m.name, request: (await loadModule(m.dir, loadManifest(m.dir))).request })),
   );
@@ -650,7 +652,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     issuer = await LocalIssuer.create(options.dataDir, clients);
     const firstPool = definition.userPools[0];
     const tokenUrl = firstPool ? `${issuerUrl(url, firstPool)}/oauth2/token` : '';
-    const models = await predictModelsOf(options.template, options.root ?? REPOSITORY_ROOT);
+    const models = await predictModelsOf(options.template, options.root ?? REPOSITORY_ROOT, options.modelsDir);
     const doc = openApiDocument31({ servers: [url], models, ...(tokenUrl ? { tokenUrl } : {}) });
     openApiJson = JSON.stringify(doc, null, 2);
     docsPage = docsHtml(doc, { openApiUrl: `${url}/openapi.json`, ...(tokenUrl ? { tokenUrl } : {}) });

@@ -11,7 +11,7 @@ import { App } from 'aws-cdk-lib';
 import { API_CLIENTS } from '../../lib/config/api-clients.js';
 import type { EnvironmentConfig } from '../../lib/config/environment-config.js';
 import { environments } from '../../lib/config/environments.js';
-import { checkModelModules, discoverModels, modelEndpointName } from '../../lib/config/models.js';
+import { checkModelModules, loadModels, modelEndpointName } from '../../lib/config/models.js';
 import { PROJECT_ROOT } from '../../lib/constructs/service-function.js';
 import { AimsStage } from '../../lib/stages/aims-stage.js';
 import { CDK_CONTEXT } from '../../test/support/app.js';
@@ -102,7 +102,7 @@ function writeModelsRoot(): void {
 
 beforeAll(async () => {
   writeModelsRoot();
-  const models = discoverModels(MODELS);
+  const models = await loadModels(MODELS);
   // A copy of the Dev table with one more line: the whole configuration of the third model.
   const config: EnvironmentConfig = {
     ...environments.Dev,
