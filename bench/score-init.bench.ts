@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 import type { ScoreEnv } from '../lambdas/score/app.js';
 import { environments } from '../lib/config/environments.js';
+import { inferenceComponentName } from '../lib/constructs/model-endpoint.js';
 import { MODEL_MODULE_SPECIFIER, serviceBundling, serviceEnvironment } from '../lib/constructs/service-function.js';
 import { type Figure, info, median, NODE, printTable, ROOT, round, writeResult } from './support/figures.js';
 
@@ -34,6 +35,8 @@ const SCORE_VARIABLES = {
   FEATURES_TABLE: 'bench-features',
   DECISIONS_TABLE: 'bench-decisions',
   MODEL_ENDPOINT_NAME: 'aims-dev-fraud-detector',
+  // As in dev, whose endpoints idle to zero through an inference component (ADR 0005).
+  MODEL_INFERENCE_COMPONENT: inferenceComponentName('aims-dev-fraud-detector'),
   MODEL_NAME: 'fraud-detector',
   MODEL_TIMEOUT_MS: '200',
   MODEL_THRESHOLDS: JSON.stringify(environments.Dev.models['fraud-detector'].thresholds),

@@ -5,7 +5,9 @@ import { apiRoutes, ROUTES, type RouteDefinition } from '../lambdas/shared/contr
 import { DETAIL_TYPES } from '../lambdas/shared/contracts/events.js';
 import { API_CLIENTS } from '../lib/config/api-clients.js';
 import { environments } from '../lib/config/environments.js';
+import { modelEndpointName } from '../lib/config/models.js';
 import { GATEWAY_RESPONSES } from '../lib/constructs/api-gateway-definition.js';
+import { inferenceComponentName } from '../lib/constructs/model-endpoint.js';
 import { cleanTestApps, templateOf, testApp } from './support/app.js';
 
 const { stages } = testApp();
@@ -635,19 +637,23 @@ describe('GIVEN least privilege per function', () => {
     }
   });
 
-  test('THEN the score function may invoke only its model endpoint, named from stage and model', () => {
-    dev.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Action: 'sagemaker:InvokeEndpoint',
-            Resource: Match.stringLikeRegexp(
-              '^arn:aws:sagemaker:eu-west-1:111111111111:endpoint/aims-dev-fraud-detector$',
-            ),
-          }),
-        ]),
-      },
-    });
+  test('THEN the score function may invoke only its model endpoint (and its component in dev), named from stage and model', () => {
+    for (const [template, resource] of [
+      [
+        dev,
+        [
+          'arn:aws:sagemaker:eu-west-1:111111111111:endpoint/aims-dev-fraud-detector',
+          'arn:aws:sagemaker:eu-west-1:111111111111:inference-component/aims-dev-fraud-detector-champion',
+        ],
+      ],
+      [staging, 'arn:aws:sagemaker:eu-west-1:222222222222:endpoint/aims-staging-fraud-detector'],
+    ] as const) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Action: 'sagemaker:InvokeEndpoint', Resource: resource })]),
+        },
+      });
+    }
   });
 });
 
@@ -730,5 +736,45 @@ describe('GIVEN the models API', () => {
     expect(objects).toContain('/models/fraud-detector/versions/*/metrics.json');
     expect(objects).toContain('/drift-status/fraud-detector/latest.json');
     expect(statements(dev).some((s) => [s.Action].flat().includes('iam:PassRole'))).toBe(false);
+  });
+});
+
+describe('GIVEN the functions that call a model endpoint', () => {
+  const callers = (template: Template) =>
+    Object.values(
+      template.findResources('AWS::Lambda::Function', {
+        Metadata: { 'aims:role': Match.stringLikeRegexp('^(score|predict)$') },
+      }),
+    ) as Array<{
+      Metadata: Record<string, string>;
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    }>;
+
+  test('WHEN the endpoint idles to zero (dev) THEN each names its model’s inference component, and may invoke only it', () => {
+    const found = callers(dev);
+    expect(found.length).toBeGreaterThanOrEqual(Object.keys(environments.Dev.models).length);
+    for (const fn of found) {
+      const endpoint = modelEndpointName('Dev', fn.Metadata['aims:model'] as string);
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        MODEL_ENDPOINT_NAME: endpoint,
+        MODEL_INFERENCE_COMPONENT: inferenceComponentName(endpoint),
+      });
+    }
+    const invoke = JSON.stringify(
+      Object.values(dev.findResources('AWS::IAM::Policy'))
+        .flatMap((p: JsonTree) => p.Properties.PolicyDocument.Statement)
+        .filter((s: JsonTree) => [s.Action].flat().includes('sagemaker:InvokeEndpoint')),
+    );
+    for (const model of Object.keys(environments.Dev.models)) {
+      expect(invoke).toContain(`:inference-component/${inferenceComponentName(modelEndpointName('Dev', model))}`);
+    }
+  });
+
+  test('WHEN the endpoint is always on (staging, prod) THEN none names a component', () => {
+    for (const template of [staging, prod]) {
+      for (const fn of callers(template)) {
+        expect(fn.Properties.Environment.Variables.MODEL_INFERENCE_COMPONENT).toBeUndefined();
+      }
+    }
   });
 });

@@ -15,6 +15,8 @@ export const ModelRouteEnv = CommonEnv.extend({
   FEATURES_TABLE: envString(),
   DECISIONS_TABLE: envString(),
   MODEL_ENDPOINT_NAME: envString(),
+  /** The inference component to invoke, when the endpoint is built from one (idle-to-zero endpoints, ADR 0005). */
+  MODEL_INFERENCE_COMPONENT: envString().optional(),
   MODEL_NAME: envString(),
   MODEL_TIMEOUT_MS: envInt(1),
   /** The model policy's thresholds as JSON (the environments table's `thresholds`). */
@@ -58,6 +60,7 @@ export function modelRouteFromEnv(
     model: new SageMakerModelEndpoint({
       client: tracer.captureAWSv3Client(sageMakerRuntimeClient({ requestTimeoutMs: e.MODEL_TIMEOUT_MS * 2 })),
       endpointName: e.MODEL_ENDPOINT_NAME,
+      ...(e.MODEL_INFERENCE_COMPONENT ? { inferenceComponentName: e.MODEL_INFERENCE_COMPONENT } : {}),
       modelName: e.MODEL_NAME,
     }),
     modelPolicy: modelPolicy.policy,

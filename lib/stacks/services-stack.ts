@@ -59,6 +59,11 @@ export interface ScoringModel {
   readonly timeoutMs: number;
   /** The model's module, relative to the repository root: the score and features bundles import it. */
   readonly module: string;
+  /**
+   * The inference component serving the model when its endpoint is built from one (an idle-to-zero endpoint, ADR 0005):
+   * InvokeEndpoint must then name it. @default - none: the endpoint's production variants serve the model
+   */
+  readonly inferenceComponentName?: string;
 }
 
 /** A model served in real time: POST /v1/models/<name>/predict calls its endpoint through its own function. */
@@ -182,7 +187,7 @@ export class ServicesStack extends Stack {
       environment: {
         FEATURES_TABLE: data.featuresTable.tableName,
         DECISIONS_TABLE: data.decisionsTable.tableName,
-        MODEL_ENDPOINT_NAME: props.model.endpointName,
+        ...this.modelInvokeEnvironment(props.model),
         MODEL_NAME: props.model.name,
         MODEL_TIMEOUT_MS: String(props.model.timeoutMs),
         MODEL_THRESHOLDS: JSON.stringify(props.scoring.thresholds),
@@ -194,14 +199,7 @@ export class ServicesStack extends Stack {
     const scoreAlias = score.addLiveAlias({ provisionedConcurrency: props.scoring.provisionedConcurrency });
     score.allowTable(data.featuresTable, ['BatchGetItem', 'GetItem']);
     score.allowTable(data.decisionsTable, ['PutItem', 'GetItem']);
-    score.allow(
-      new PolicyStatement({
-        actions: ['sagemaker:InvokeEndpoint'],
-        resources: [
-          this.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: props.model.endpointName }),
-        ],
-      }),
-    );
+    this.allowModelInvoke(score, props.model);
 
     this.predictFunctions = this.predictFunctionsOf(make, props);
 
@@ -382,6 +380,30 @@ export class ServicesStack extends Stack {
     };
   }
 
+  /** What a function calling `model`'s endpoint is told: the endpoint, and its inference component where it has one. */
+  private modelInvokeEnvironment(model: ScoringModel): Record<string, string> {
+    return {
+      MODEL_ENDPOINT_NAME: model.endpointName,
+      ...(model.inferenceComponentName ? { MODEL_INFERENCE_COMPONENT: model.inferenceComponentName } : {}),
+    };
+  }
+
+  /** InvokeEndpoint on `model`'s endpoint only (and on its inference component, where the endpoint has one). */
+  private allowModelInvoke(fn: ServiceFunction, model: ScoringModel): void {
+    const component = model.inferenceComponentName;
+    fn.allow(
+      new PolicyStatement({
+        actions: ['sagemaker:InvokeEndpoint'],
+        resources: [
+          this.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: model.endpointName }),
+          ...(component
+            ? [this.formatArn({ service: 'sagemaker', resource: 'inference-component', resourceName: component })]
+            : []),
+        ],
+      }),
+    );
+  }
+
   /**
    * One function per real-time model (its module bundled, tagged role 'predict'): reads the model's entity states,
    * calls that model's endpoint only, writes prediction audit records beside the decisions (the outbox relays them).
@@ -401,7 +423,7 @@ export class ServicesStack extends Stack {
         environment: {
           FEATURES_TABLE: data.featuresTable.tableName,
           DECISIONS_TABLE: data.decisionsTable.tableName,
-          MODEL_ENDPOINT_NAME: model.endpointName,
+          ...this.modelInvokeEnvironment(model),
           MODEL_NAME: model.name,
           MODEL_TIMEOUT_MS: String(model.timeoutMs),
           MODEL_THRESHOLDS: JSON.stringify(model.thresholds),
@@ -410,12 +432,7 @@ export class ServicesStack extends Stack {
       });
       fn.allowTable(data.featuresTable, ['BatchGetItem', 'GetItem']);
       fn.allowTable(data.decisionsTable, ['PutItem', 'GetItem']);
-      fn.allow(
-        new PolicyStatement({
-          actions: ['sagemaker:InvokeEndpoint'],
-          resources: [this.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: model.endpointName })],
-        }),
-      );
+      this.allowModelInvoke(fn, model);
       out[model.name] = fn;
     }
     return out;

@@ -88,12 +88,14 @@ export class AimsStage extends Stage {
         endpointName: modelEndpointName(id, scoringModel.manifest.name),
         module: modelModulePath(scoringModel, PROJECT_ROOT),
         timeoutMs: scoringModel.serving.modelTimeoutMs,
+        ...this.inferenceComponentOf(scoringModel.manifest.name),
       },
       predictModels: realtimeModels(served).map((m) => ({
         name: m.manifest.name,
         endpointName: modelEndpointName(id, m.manifest.name),
         module: modelModulePath(m, PROJECT_ROOT),
         timeoutMs: m.serving.modelTimeoutMs,
+        ...this.inferenceComponentOf(m.manifest.name),
         thresholds: m.serving.thresholds,
         request: moduleOf(m).request,
       })),
@@ -137,5 +139,12 @@ export class AimsStage extends Stage {
         driftCheckMinutes: config.lifecycle.driftCheckMinutes,
       },
     });
+  }
+  /** The inference component a model's endpoint is built from (idle-to-zero endpoints), which callers must name. */
+  private inferenceComponentOf(model: string): { inferenceComponentName?: string } {
+    const served = this.models.served[model];
+    if (!served) throw new Error(`model '${model}' is not served by the models stack`);
+    const name = served.endpoint.inferenceComponentName;
+    return name ? { inferenceComponentName: name } : {};
   }
 }

@@ -24,6 +24,8 @@ const InferResponse = z.object({
 export interface SageMakerModelEndpointProps {
   readonly client: SageMakerRuntimeClient;
   readonly endpointName: string;
+  /** Named in every call when the endpoint hosts inference components (SageMaker requires it then). @default - none */
+  readonly inferenceComponentName?: string;
   /** Used when the response carries no model_name. */
   readonly modelName: string;
   /** @default 'features' */
@@ -51,6 +53,7 @@ export class SageMakerModelEndpoint implements ModelEndpoint {
     const out = await this.props.client.send(
       new InvokeEndpointCommand({
         EndpointName: this.props.endpointName,
+        ...(this.props.inferenceComponentName ? { InferenceComponentName: this.props.inferenceComponentName } : {}),
         ContentType: 'application/json',
         Accept: 'application/json',
         InferenceId: options.inferenceId,
