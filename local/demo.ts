@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { ScoreResponse } from '../lambdas/shared/contracts/api.js';
+import { predictScope, type ScoreResponse } from '../lambdas/shared/contracts/api.js';
 import { environments } from '../lib/config/environments.js';
 import type { Label, Transaction } from '../models/shared/contracts/transaction.js';
 import {
@@ -17,6 +17,13 @@ import {
 import { type LocalCredentials, localCredentials } from './api/index.js';
 import { runBatchDemo } from './demo-batch.js';
 import { runDriftDemo } from './demo-drift.js';
+import {
+  PREDICT_CLIENT,
+  PREDICT_MODEL,
+  type PredictSummary,
+  pickMerchantDays,
+  showMerchantPredictions,
+} from './demo-predict.js';
 import { defaultDataDir, type LocalStage, ROOT, startLocalStage } from './stage.js';
 
 const DAY = 86_400_000;
@@ -35,6 +42,7 @@ interface DemoOptions {
   days: number;
   fraudRate: number;
   ingestBatch: number;
+  merchants: number;
   batch: boolean;
   dataDir?: string;
   start: boolean;
@@ -71,7 +79,8 @@ function parseOptions(argv: readonly string[]): DemoOptions {
     .description(
       'Replays simulated card traffic through the local stage: POST /v1/score per transaction, POST /v1/transactions\n' +
         'for the stream (in batches), POST /v1/feedback as labels arrive; prints a live summary and a final table.\n' +
-        'The first simulated days go to the stream only, as history, so the features are warm when scoring starts.',
+        'The first simulated days go to the stream only, as history, so the features are warm when scoring starts.\n' +
+        `Then the second model: POST /v1/models/${PREDICT_MODEL}/predict for a few of the live day's merchant-days.`,
     )
     .option('--rate <n>', 'score requests per second', positiveNumber, DEFAULT_RATE)
     .option('--concurrency <n>', 'most score requests in flight', positiveInt, 8)
@@ -86,6 +95,12 @@ function parseOptions(argv: readonly string[]): DemoOptions {
     .option('--days <n>', 'simulated days; all but the last are streamed as history first', positiveInt, 2)
     .option('--fraud-rate <r>', 'share of simulated transactions that are fraud', fraudRate, 0.01)
     .option('--ingest-batch <n>', 'transactions per POST /v1/transactions', positiveInt, 50)
+    .option(
+      '--merchants <n>',
+      `merchant-days of the live day to predict with ${PREDICT_MODEL} after the traffic`,
+      positiveInt,
+      4,
+    )
     .option('--data-dir <dir>', 'the local stage data directory (default: $AIMS_DATA_DIR or .aims)')
     .option('--start', 'start the local stage in this process (in a temporary data directory unless --data-dir)', false)
     .option(
@@ -226,13 +241,18 @@ class ApiClient {
     return body.access_token;
   }
 
-  async post(path: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  async post(
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; json: unknown }> {
     const res = await fetch(`${this.apiUrl}${path}`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${await this.accessToken()}`,
         'x-api-key': this.client.apiKey as string,
         'content-type': 'application/json',
+        ...headers,
       },
       body: JSON.stringify(body),
     });
@@ -261,6 +281,8 @@ class Stats {
   readonly legit = { flagged: 0, passed: 0 };
   readonly byScenario = new Map<string, { caught: number; total: number }>();
   degraded = 0;
+  /** The second model's on-demand predictions after the traffic. */
+  predictions: PredictSummary | undefined;
   readonly errors = new Map<string, number>();
   ingest = { batches: 0, accepted: 0, failed: 0 };
   feedback = { sent: 0, fraud: 0 };
@@ -572,6 +594,16 @@ async function run(
   if (tty) bars.stop();
   process.off('SIGINT', onSigint);
   summarize(stats, liveSeconds, stopping);
+  if (!stopping && firstLive) {
+    const date = new Date(Date.parse(firstLive.timestamp)).toISOString().slice(0, 10);
+    const riskOps = new ApiClient(creds.apiUrl, clientNamed(creds, PREDICT_CLIENT, predictScope(PREDICT_MODEL)));
+    const days = pickMerchantDays([...traffic.history, ...traffic.live], date, o.merchants);
+    stats.predictions = await showMerchantPredictions(
+      (path, body, headers) => riskOps.post(path, body, headers),
+      days,
+      write,
+    );
+  }
   return stats;
 }
 
@@ -644,7 +676,7 @@ async function main(): Promise<number> {
     const creds = await connect(dataDir);
     process.stdout.write(`▶ replaying traffic through ${creds.apiUrl}\n`);
     const stats = await run(o, creds, streamSettler(dataDir, stage));
-    return stats.count > 0 ? 0 : 1;
+    return stats.count > 0 && (stats.predictions?.errors ?? 0) === 0 ? 0 : 1;
   } finally {
     if (stage) {
       process.stdout.write('\n▶ stopping the local stage\n');

@@ -40,7 +40,11 @@ export const info = (name: string, value: number, unit: string): Figure => ({
   pass: null,
 });
 
-/** Writes `bench/results/<benchmark>.json` (figures plus whatever else explains them) and returns its path. */
+/**
+ * Writes `bench/results/<benchmark>.json` (figures plus whatever else explains them) and returns its path. The runner
+ * reads `benchmark`, `date` (when it was written: how it tells a fresh result from a stale one), `seconds` and
+ * `figures`, so `extra` cannot set them.
+ */
 export function writeResult(
   benchmark: string,
   started: number,
@@ -51,10 +55,10 @@ export function writeResult(
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${benchmark}.json`);
   const result = {
+    ...extra,
     benchmark,
     date: new Date().toISOString(),
     seconds: round((Date.now() - started) / 1000),
-    ...extra,
     figures,
   };
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

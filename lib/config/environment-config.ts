@@ -38,8 +38,8 @@ export interface ModelServingSettings {
   /** The domain route this model answers (one model per route). @default - none: the model has no domain route */
   readonly route?: DomainRoute;
   /**
-   * The thresholds the model's own output policy takes (e.g. fraud-detector `{ review, decline }`, merchant-risk
-   * `{ watch, blockReview }`): checked by its module's `policy.validate` before synth and again at cold start.
+   * The thresholds the model's own output policy takes (e.g. a fraud model's `{ review, decline }`, a merchant
+   * model's `{ watch, blockReview }`): checked by its module's `policy.validate` before synth and again at cold start.
    */
   readonly thresholds: Readonly<Record<string, number>>;
   /** Milliseconds a caller waits for the model before the baseline answers (MODEL_TIMEOUT_MS). A timed-out request

@@ -44,7 +44,7 @@ export interface ObservabilityThresholds extends Readonly<EnvironmentConfig['ala
 export interface DecisionMetricsSource {
   /** The score function: its Powertools namespace and service name are read from its environment. */
   readonly function: ServiceFunction;
-  /** Dimensions the scorer adds beside `service`, e.g. `{ model: 'fraud-detector' }`. @default - none */
+  /** Dimensions the scorer adds beside `service`, e.g. `{ model: <the manifest's name> }`. @default - none */
   readonly dimensions?: Readonly<Record<string, string>>;
   /** The metric counted once per degraded (rules-fallback) decision. @default 'ModelFallback' */
   readonly degradedMetric?: string;

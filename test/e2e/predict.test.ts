@@ -1,7 +1,9 @@
-// End-to-end on the local stage: POST /v1/models/merchant-risk/predict with the risk-ops client's token → the model's
-// policy outcome → one audit record → one PredictionMade on the bus (the outbox), idempotent per Idempotency-Key, and
-// the route's own scope enforced by the real authorizer.
-import { PredictResponse } from '../../lambdas/shared/contracts/api.js';
+// End-to-end on the local stage: POST /v1/models/merchant-risk/predict with the risk-ops client's token → the model
+// served by merchant-risk's own local endpoint → the model's policy outcome → one audit record → one PredictionMade on
+// the bus (the outbox), idempotent per Idempotency-Key, the route's own scope enforced by the real authorizer, and the
+// merchant's history as the nightly batch folded it.
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { PredictionRecord, PredictionsPage, PredictResponse } from '../../lambdas/shared/contracts/api.js';
 import type { MerchantDay } from '../../models/merchant-risk/src/features.js';
 import {
   type Caller,
@@ -9,8 +11,11 @@ import {
   callerFor,
   type E2eStage,
   expectErrorBody,
+  PATHS,
+  refOf,
   runId,
   STAGE_HOOK_TIMEOUT_MS,
+  sdkClients,
   startE2eStage,
 } from './support.js';
 
@@ -72,8 +77,14 @@ describe('GIVEN the risk-ops client and a merchant-day', () => {
     expect(first.auditId).toBe(`prediction#merchant-risk#${key}`);
     expect(['clear', 'watch', 'block-review']).toContain(first.prediction.outcome);
     expect(first.explanation.length).toBeGreaterThan(0);
-    // The model, or its rules baseline where the local stage does not serve the merchant-risk endpoint.
-    expect(['merchant-risk', 'merchant-rules']).toContain(first.model.name);
+  });
+
+  it('THEN the model itself answered, not its rules baseline: the version merchant-risk’s local endpoint serves', () => {
+    const served = e2e.stage.lifecycle.status('merchant-risk').serving.version;
+    expect({ degraded: first.degraded, model: first.model }).toEqual({
+      degraded: false,
+      model: { name: 'merchant-risk', version: served },
+    });
   });
 
   it('WHEN retried with the same key THEN the same answer; another body under it is a 409', async () => {
@@ -126,5 +137,63 @@ describe('GIVEN requests the route refuses', () => {
       headers: { 'Idempotency-Key': `${run}-k3` },
     });
     expectErrorBody(invalid, 400, 'validation_error');
+  });
+});
+
+describe('GIVEN a nightly batch run of merchant-risk over the lake', () => {
+  const DAY = 86_400_000;
+  const yesterday = new Date(Date.now() - DAY).toISOString().slice(0, 10);
+  const today = new Date().toISOString().slice(0, 10);
+  let scored: MerchantDay;
+
+  beforeAll(async () => {
+    const { lifecycle } = e2e.stage;
+    await lifecycle.seedLake({ customers: 300, days: 10, endDaysAgo: 1 });
+    const run = await lifecycle.waitForExecution(
+      lifecycle.startBatchRun('merchant-risk', { date: yesterday }).executionArn,
+    );
+    if (run.status !== 'SUCCEEDED') throw new Error(`the batch run ended ${run.status}: ${run.cause ?? ''}`);
+    await e2e.stage.settle();
+    const operator = await callerFor(e2e.stage, 'operator');
+    const page = PredictionsPage.parse(
+      (
+        await call(e2e.stage, 'GET', `/v1/models/merchant-risk/predictions?date=${yesterday}&limit=1`, {
+          caller: operator,
+        })
+      ).json,
+    );
+    scored = page.predictions[0]?.request as MerchantDay;
+    if (!scored) throw new Error('the batch run predicted no merchant');
+  }, STAGE_HOOK_TIMEOUT_MS);
+
+  /** Predicts `day` and returns the audit record's features (what the model was given). */
+  const featuresOf = async (day: MerchantDay, key: string): Promise<Record<string, number>> => {
+    const response = await call(e2e.stage, 'POST', PATH, {
+      caller: riskOps,
+      body: day,
+      headers: { 'Idempotency-Key': key },
+    });
+    if (response.status !== 200) throw new Error(`predict answered ${response.status}: ${response.text}`);
+    const { auditId } = PredictResponse.parse(response.json);
+    const clients = sdkClients(e2e.stage);
+    try {
+      const { Item } = await clients.doc.send(
+        new GetCommand({ TableName: refOf(e2e.stage, PATHS.decisionsTable), Key: { transactionId: auditId } }),
+      );
+      return PredictionRecord.parse(Item).features;
+    } finally {
+      clients.destroy();
+    }
+  };
+
+  it('WHEN a scored merchant’s next day is predicted THEN the route reads the week the batch folded, unlike a new merchant’s', async () => {
+    // The same day's activity again today: against the folded history it is no change from yesterday.
+    const nextDay = { ...scored, date: today };
+    const known = await featuresOf(nextDay, `${run}-k4`);
+    const unknown = await featuresOf({ ...nextDay, merchantId: `${run}-new` }, `${run}-k5`);
+    expect(known.log_count_vs_prev_day).toBeCloseTo(0, 9);
+    expect(known.active_days_share).toBeGreaterThan(0);
+    expect(unknown.log_count_vs_prev_day).toBeCloseTo(Math.log1p(scored.count), 9);
+    expect(unknown.active_days_share).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 // Score core with in-memory ports: decision policy, occlusion explanation, idempotency, fallback, audit contents.
 import { createHash } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { CircuitState } from 'cockatiel';
 import { computeFeatures, FEATURE_COUNT, featureRecord } from '../../../models/fraud-detector/src/features.js';
 import { RULES_MODEL } from '../../../models/fraud-detector/src/rules.js';
@@ -17,7 +18,23 @@ import {
 } from '../core.js';
 import { customerWithHistory, harness, NOW, txn } from './fakes.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Everything but Date: cockatiel's breaker times its open state by Date.now, the timeout policy needs real timers. */
+const REAL_TIMERS = [
+  'hrtime',
+  'nextTick',
+  'performance',
+  'queueMicrotask',
+  'requestAnimationFrame',
+  'cancelAnimationFrame',
+  'requestIdleCallback',
+  'cancelIdleCallback',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'setTimeout',
+  'clearTimeout',
+] as const;
 
 describe('decision policy', () => {
   it.each([
@@ -153,22 +170,32 @@ describe('fallback to the rules scorer', () => {
   });
 
   it('GIVEN consecutive failures WHEN the circuit opens THEN calls fail fast without the endpoint, and recover after half-open', async () => {
-    const h = harness({ breakAfter: 2, halfOpenAfterMs: 50 });
-    h.model.mode = 'error';
-    await scoreTransaction(risky(20), h.ports, h.config);
-    await scoreTransaction(risky(21), h.ports, h.config);
-    expect(h.breaker.breaker.state).toBe(CircuitState.Open);
-    const open = await scoreTransaction(risky(22), h.ports, h.config);
-    expect(open.degraded).toBe(true);
-    expect(h.model.calls).toHaveLength(2);
-    expect(h.fallbacks).toEqual(['error', 'error', 'circuit_open']);
+    // The breaker's clock is Date: frozen here and moved past half-open explicitly, so no wait and no race.
+    jest.useFakeTimers({ doNotFake: [...REAL_TIMERS] });
+    try {
+      const h = harness({ breakAfter: 2, halfOpenAfterMs: 10_000 });
+      h.model.mode = 'error';
+      await scoreTransaction(risky(20), h.ports, h.config);
+      await scoreTransaction(risky(21), h.ports, h.config);
+      expect(h.breaker.breaker.state).toBe(CircuitState.Open);
+      const open = await scoreTransaction(risky(22), h.ports, h.config);
+      expect(open.degraded).toBe(true);
+      expect(h.model.calls).toHaveLength(2);
+      expect(h.fallbacks).toEqual(['error', 'error', 'circuit_open']);
 
-    h.model.mode = 'ok';
-    await sleep(70);
-    const recovered = await scoreTransaction(risky(23), h.ports, h.config);
-    expect(recovered.degraded).toBe(false);
-    expect(recovered.model).toEqual({ name: 'fraud-detector', version: '7' });
-    expect(h.breaker.breaker.state).toBe(CircuitState.Closed);
+      h.model.mode = 'ok';
+      jest.setSystemTime(Date.now() + 9_999);
+      const stillOpen = await scoreTransaction(risky(24), h.ports, h.config);
+      expect(stillOpen.degraded).toBe(true);
+      expect(h.model.calls).toHaveLength(2);
+      jest.setSystemTime(Date.now() + 1);
+      const recovered = await scoreTransaction(risky(23), h.ports, h.config);
+      expect(recovered.degraded).toBe(false);
+      expect(recovered.model).toEqual({ name: 'fraud-detector', version: '7' });
+      expect(h.breaker.breaker.state).toBe(CircuitState.Closed);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
 

@@ -404,7 +404,7 @@ export const Prediction = z
   .object({
     /** The model's probability, 0..1. */
     score: z.number().min(0).max(1),
-    /** The policy's outcome at this environment's thresholds (e.g. merchant-risk: clear, watch, block-review). */
+    /** The policy's outcome at this environment's thresholds (a word of the model's own vocabulary, e.g. clear, watch, block-review). */
     outcome: z.string().min(1),
   })
   .strict();
