@@ -69,7 +69,7 @@ describe('GIVEN an Athena result of labelled decisions', () => {
         store,
         fraudDetector,
       ),
-    ).rejects.toThrow('the lake holds 30 labelled decisions with 3 fraud labels; training needs at least 10 and 20');
+    ).rejects.toThrow('the lake holds 30 labelled decisions with 3 positive labels; training needs at least 10 and 20');
   });
 });
 

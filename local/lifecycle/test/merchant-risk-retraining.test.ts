@@ -1,0 +1,92 @@
+// merchant-risk retrained on a real local stage, beside the fraud detector: its own state machine (found by metadata)
+// rebuilds merchant-days from the decision log, labels them from transaction chargebacks, runs its own train.py, gates
+// it against its own rules baseline, registers, approves (dev) and deploys to its own endpoint — the fraud detector's
+// champion, registry and endpoint stay as they were.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { loadManifest } from '../../../models/shared/manifest.js';
+import { type LocalStage, ROOT, startLocalStage } from '../../stage.js';
+import { servedVersion } from './support.js';
+
+const MODEL = 'merchant-risk';
+const trained = existsSync(join(ROOT, 'models', 'fraud-detector', 'artifacts', 'model.onnx'));
+// Enough merchant-days for the default minimum (1 000 rows, 20 positives) and a test split with positives in it.
+const HISTORY = { customers: 1500, days: 20, seed: 3, merchantCompromise: { rate: 0.02 } };
+
+/** The version merchant-risk's endpoint serves, through the SageMaker runtime the predict function calls. */
+async function merchantRiskVersion(stage: LocalStage): Promise<string> {
+  const stack = stage.lifecycle.endpoints.get(MODEL);
+  await stack.idleScaler?.wake();
+  const width = loadManifest(join(ROOT, 'models', MODEL)).features.length;
+  const res = await fetch(`${stage.lifecycle.endpointUrl}/endpoints/${stack.endpointName}/invocations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      inputs: [{ name: 'features', shape: [1, width], datatype: 'FP32', data: new Array(width).fill(0) }],
+    }),
+  });
+  if (!res.ok) throw new Error(`${MODEL}'s endpoint answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { model_version: string }).model_version;
+}
+
+describe('GIVEN a local stage whose lake holds weeks of decisions with compromised merchants and chargebacks', () => {
+  let stage: LocalStage;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'aims-merchant-retrain-'));
+    stage = await startLocalStage({
+      dataDir: dir,
+      port: 0,
+      synth: false,
+      train: !trained,
+      log: () => {},
+      lifecycle: { canaryBakeSeconds: 2, waitMs: 200 },
+    });
+    await stage.lifecycle.seedLake(HISTORY);
+  }, 120_000);
+
+  afterAll(async () => {
+    await stage?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('WHEN merchant-risk is retrained THEN a new version is registered, gated, approved and served by its endpoint only', async () => {
+    const fraudBefore = stage.lifecycle.status();
+    const fraudServed = await servedVersion(stage);
+    const before = stage.lifecycle.status(MODEL);
+    const bootstrap = await merchantRiskVersion(stage);
+
+    const run = stage.lifecycle.startRetraining('api', MODEL);
+    const done = await stage.lifecycle.waitForExecution(run.executionArn);
+
+    // On failure the diff shows the failing state and its cause.
+    expect({ status: done.status, error: done.error, cause: done.cause, last: done.states.at(-1) }).toEqual({
+      status: 'SUCCEEDED',
+      error: undefined,
+      cause: undefined,
+      last: expect.any(String),
+    });
+    expect(done.states).toEqual(expect.arrayContaining(['BuildDataset', 'PrepareDataset', 'Train', 'Evaluate']));
+    const after = stage.lifecycle.status(MODEL);
+    expect(after.versions).toHaveLength(before.versions.length + 1);
+    expect(after.versions.at(-1)?.approval).toBe('Approved');
+    expect(after.champion).toMatch(/\/models\/merchant-risk\/versions\/merchant-risk-.+\/$/);
+    const deployed = stage.services.eventBridge
+      .archive()
+      .filter((a) => a.event.source === 'aims.retraining' && a.event['detail-type'] === 'ModelDeployed')
+      .map((a) => (a.event.detail as { data: { model: string; version: string } }).data);
+    expect(deployed.map((d) => d.model)).toEqual([MODEL]);
+    const served = await merchantRiskVersion(stage);
+    expect(served).toBe(deployed[0]?.version);
+    expect(served).not.toBe(bootstrap);
+
+    // The fraud detector: same pointer, same registry, same model answering.
+    const fraudAfter = stage.lifecycle.status();
+    expect(fraudAfter.champion).toBe(fraudBefore.champion);
+    expect(fraudAfter.versions).toEqual(fraudBefore.versions);
+    expect(await servedVersion(stage)).toBe(fraudServed);
+  }, 240_000);
+});
