@@ -91,12 +91,13 @@ function requestRows(
   const requests = new Map<string, unknown>();
   const labels = new Map<string, boolean>();
   body.forEach((r, index) => {
-    const label = r[labelCol];
-    if (label !== '0' && label !== '1')
-      throw new Error(`dataset row ${index + 1}: label must be 0 or 1, got '${label}'`);
+    const label = r[labelCol] ?? '';
+    if (label !== '0' && label !== '1' && label !== '') {
+      throw new Error(`dataset row ${index + 1}: label must be 0, 1 or empty (history only), got '${label}'`);
+    }
     const request = batch.request(Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
     requests.set(batch.id(request), request);
-    labels.set(batch.id(request), label === '1');
+    if (label !== '') labels.set(batch.id(request), label === '1');
   });
   const rows = module.training.rows([...requests.values()], labels);
   assertLargeEnough(rows.length, rows.filter((r) => r.label === 1).length, options, 'labelled requests');

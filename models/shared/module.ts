@@ -104,12 +104,14 @@ export interface ModelModule<Request, States extends object, Outcome extends str
   readonly training: {
     /** The training script, relative to the model folder: a SageMaker script-mode job and `npm run train` run it. */
     readonly script: string;
-    /** Training rows from requests replayed in time order, with the labels by request id. */
+    /** Training rows from requests replayed in time order, with the labels by request id (a request without one
+     *  only builds the entities' state). */
     rows(requests: readonly Request[], labels: ReadonlyMap<string, boolean>): TrainingRow[];
     /**
      * The retraining set's lake query for a model whose features are rebuilt from requests (not read from what its
      * decisions logged): the requests of the window (columns as `batch.request` reads them) with a 0/1 `label`
-     * column; the dataset step replays them through `rows` (each row's `id` set). Needs `batch`.
+     * column, empty for requests that only build state; the dataset step replays them through `rows` (each row's
+     * `id` set). Needs `batch`.
      * @default - the decision log's logged features, labelled by the ground truth per decision
      */
     lakeQuery?(window: { readonly lookbackDays: number; readonly maturityDays: number }): string;

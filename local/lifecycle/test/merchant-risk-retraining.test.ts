@@ -12,8 +12,9 @@ import { servedVersion } from './support.js';
 
 const MODEL = 'merchant-risk';
 const trained = existsSync(join(ROOT, 'models', 'fraud-detector', 'artifacts', 'model.onnx'));
-// Enough merchant-days for the default minimum (1 000 rows, 20 positives) and a test split with positives in it.
-const HISTORY = { customers: 1500, days: 20, seed: 3, merchantCompromise: { rate: 0.02 } };
+// The training window (30 to 8 days ago) and the week of history before it; enough merchant-days and compromises for
+// a test split the gate can judge (AUC-PR over ~30 positives).
+const HISTORY = { customers: 3000, days: 29, seed: 3, merchantCompromise: { rate: 0.03 } };
 
 /** The version merchant-risk's endpoint serves, through the SageMaker runtime the predict function calls. */
 async function merchantRiskVersion(stage: LocalStage): Promise<string> {

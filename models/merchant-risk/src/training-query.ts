@@ -2,7 +2,7 @@
 // aggregates as the nightly batch, src/batch.ts) with its label derived from the transaction labels the feedback
 // service writes to the ground truth: the platform receives chargebacks per transaction, not "merchant compromised".
 import { CURRENCIES_CTE, DAY_AGGREGATES, TXN_COLUMNS } from './batch.js';
-import { SMALL_AMOUNT } from './features.js';
+import { HISTORY_DAYS, SMALL_AMOUNT } from './features.js';
 
 /**
  * A merchant-day is labelled compromised-next-day when, on the next UTC day, at least this many distinct cards have a
@@ -20,19 +20,22 @@ export const CASH_OUT_MIN_AMOUNT = 2 * SMALL_AMOUNT;
 
 /**
  * The training window's merchant-days (MERCHANT_DAY_COLUMNS) and a `label` column (0/1): days from `lookbackDays`
- * ago to the day before the labels' maturity (its next day must be mature too), ordered by day and merchant.
+ * ago to the day before the labels' maturity (its next day must be mature too), ordered by day and merchant. The
+ * HISTORY_DAYS before the window come too, with an empty label: they only build the history the window's first days
+ * are scored from, as serving has it.
  */
 export function merchantTrainingQuery(window: {
   readonly lookbackDays: number;
   readonly maturityDays: number;
 }): string {
   const { lookbackDays, maturityDays } = window;
+  const from = lookbackDays + HISTORY_DAYS;
   return [
     'WITH logged AS (',
     '  SELECT d.transaction AS t, d.transactionid AS transaction_id,',
     '    row_number() OVER (PARTITION BY d.transactionid ORDER BY d.dt) AS copy',
     '  FROM decisions d',
-    `  WHERE d.dt >= date_format(current_date - interval '${lookbackDays + 1}' day, '%Y-%m-%d')`,
+    `  WHERE d.dt >= date_format(current_date - interval '${from + 1}' day, '%Y-%m-%d')`,
     `    AND d.dt <= date_format(current_date - interval '${Math.max(0, maturityDays - 1)}' day, '%Y-%m-%d')`,
     '), labels AS (',
     '  SELECT eventmetadata.eventid AS transaction_id, max_by(groundtruthdata.data, "hour") AS label FROM ground_truth',
@@ -53,11 +56,13 @@ export function merchantTrainingQuery(window: {
     '  FROM txns x',
     '  JOIN firsts f ON f.merchant_id = x.merchant_id AND f.customer_id = x.customer_id',
     '  LEFT JOIN currencies c ON c.country = x.country',
-    `  WHERE x.day >= date_format(current_date - interval '${lookbackDays}' day, '%Y-%m-%d')`,
+    `  WHERE x.day >= date_format(current_date - interval '${from}' day, '%Y-%m-%d')`,
     `    AND x.day <= date_format(current_date - interval '${maturityDays + 1}' day, '%Y-%m-%d')`,
     '  GROUP BY x.merchant_id, x.day',
     ')',
-    'SELECT days.*, CASE WHEN k.merchant_id IS NULL THEN 0 ELSE 1 END AS label',
+    'SELECT days.*, CASE',
+    `  WHEN days.day < date_format(current_date - interval '${lookbackDays}' day, '%Y-%m-%d') THEN NULL`,
+    '  WHEN k.merchant_id IS NULL THEN 0 ELSE 1 END AS label',
     'FROM days LEFT JOIN compromised k ON k.merchant_id = days.merchant_id',
     "  AND k.day = date_format(CAST(days.day AS date) + interval '1' day, '%Y-%m-%d')",
     'ORDER BY days.day, days.merchant_id',
