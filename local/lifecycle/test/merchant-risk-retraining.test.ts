@@ -11,16 +11,20 @@ import { type LocalStage, ROOT, startLocalStage } from '../../stage.js';
 import { servedVersion } from './support.js';
 
 const MODEL = 'merchant-risk';
+const FEATURES = loadManifest(join(ROOT, 'models', MODEL)).features;
 const trained = existsSync(join(ROOT, 'models', 'fraud-detector', 'artifacts', 'model.onnx'));
 // The training window (30 to 8 days ago) and the week of history before it; enough merchant-days and compromises for
 // a test split the gate can judge (AUC-PR over ~30 positives).
 const HISTORY = { customers: 3000, days: 29, seed: 3, merchantCompromise: { rate: 0.03 } };
 
+let merchantRiskRequests = 0;
+
 /** The version merchant-risk's endpoint serves, through the SageMaker runtime the predict function calls. */
 async function merchantRiskVersion(stage: LocalStage): Promise<string> {
+  merchantRiskRequests++;
   const stack = stage.lifecycle.endpoints.get(MODEL);
   await stack.idleScaler?.wake();
-  const width = loadManifest(join(ROOT, 'models', MODEL)).features.length;
+  const width = FEATURES.length;
   const res = await fetch(`${stage.lifecycle.endpointUrl}/endpoints/${stack.endpointName}/invocations`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -90,4 +94,20 @@ describe('GIVEN a local stage whose lake holds weeks of decisions with compromis
     expect(fraudAfter.versions).toEqual(fraudBefore.versions);
     expect(await servedVersion(stage)).toBe(fraudServed);
   }, 240_000);
+
+  it('WHEN both endpoints took traffic and the drift check of merchant-risk runs THEN it reads its own capture and baseline', async () => {
+    const fraudTraffic = await stage.lifecycle.injectDrift({ count: 60 });
+    expect(fraudTraffic.failed).toBe(0);
+
+    const result = await stage.lifecycle.runDriftCheck(MODEL);
+
+    expect(result.ok).toBe(true);
+    const report = (result as { payload: { samples: number; judged: boolean; psi: Record<string, number> } }).payload;
+    // Its baseline's bins are per merchant-risk feature (a fraud baseline would be refused: other features).
+    expect(Object.keys(report.psi).filter((k) => k !== 'score')).toEqual([...FEATURES]);
+    // Only merchant-risk's own captured requests: none of the fraud endpoint's 60.
+    expect(report.samples).toBe(merchantRiskRequests);
+    // Below the manifest's minSamples (1 000 merchant-days a day): assessed, nothing judged, nothing started.
+    expect(report.judged).toBe(false);
+  }, 60_000);
 });
