@@ -18,12 +18,12 @@ const DAY = 86_400_000;
 const WINDOW = { lookbackDays: 30, maturityDays: 7 };
 const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
 const isoDay = (t: number) => new Date(t).toISOString().slice(0, 10);
-// 22 days ending 8 days ago: inside the window, with every chargeback of interest reported by now.
+// 26 days ending 8 days ago: the window (30 to 8 days ago) and 3 days of the history before it.
 const sim = simulate({
   seed: 5,
-  days: 22,
+  days: 26,
   customers: 800,
-  start: isoDay(today - 29 * DAY),
+  start: isoDay(today - 33 * DAY),
   merchantCompromise: { rate: 0.02 },
 });
 
@@ -99,8 +99,20 @@ describe('GIVEN simulated weeks of transactions, chargebacks and compromised mer
     expect(got).toEqual(expected);
   });
 
-  test('THEN labels derived from transaction chargebacks agree with the simulator’s compromise records', async () => {
+  test('THEN the days before the window come as history only (no label), the days of the window with a 0/1 label', async () => {
+    const windowStart = isoDay(today - WINDOW.lookbackDays * DAY);
     const rows = await runQuery();
+    const history = rows.filter((r) => (r.day as string) < windowStart);
+
+    expect(history.length).toBeGreaterThan(100);
+    expect(new Set(history.map((r) => r.label))).toEqual(new Set(['null']));
+    expect(new Set(rows.filter((r) => (r.day as string) >= windowStart).map((r) => r.label))).toEqual(
+      new Set(['0', '1']),
+    );
+  });
+
+  test('THEN labels derived from transaction chargebacks agree with the simulator’s compromise records', async () => {
+    const rows = (await runQuery()).filter((r) => r.label !== 'null');
     const days = rows.map((r) => merchantBatch.request(r));
     const truth = merchantDayLabels(days, merchantCompromises(sim.transactions, sim.truth));
     const derived = new Map(rows.map((r, i) => [merchantDayId(days[i] as (typeof days)[number]), r.label === '1']));
