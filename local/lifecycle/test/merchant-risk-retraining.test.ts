@@ -2,17 +2,16 @@
 // rebuilds merchant-days from the decision log, labels them from transaction chargebacks, runs its own train.py, gates
 // it against its own rules baseline, registers, approves (dev) and deploys to its own endpoint — the fraud detector's
 // champion, registry and endpoint stay as they were.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadManifest } from '../../../models/shared/manifest.js';
-import { type LocalStage, ROOT, startLocalStage } from '../../stage.js';
-import { servedVersion } from './support.js';
+import { type LocalStage, ROOT } from '../../stage.js';
+import { servedVersion, startLifecycleStage } from './support.js';
 
 const MODEL = 'merchant-risk';
 const FEATURES = loadManifest(join(ROOT, 'models', MODEL)).features;
-const trained = existsSync(join(ROOT, 'models', 'fraud-detector', 'artifacts', 'model.onnx'));
 // The training window (30 to 8 days ago) and the week of history before it; enough merchant-days and compromises for
 // a test split the gate can judge (AUC-PR over ~30 positives).
 const HISTORY = { customers: 3000, days: 29, seed: 3, merchantCompromise: { rate: 0.03 } };
@@ -42,14 +41,7 @@ describe('GIVEN a local stage whose lake holds weeks of decisions with compromis
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'aims-merchant-retrain-'));
-    stage = await startLocalStage({
-      dataDir: dir,
-      port: 0,
-      synth: false,
-      train: !trained,
-      log: () => {},
-      lifecycle: { canaryBakeSeconds: 2, waitMs: 200 },
-    });
+    stage = await startLifecycleStage(dir);
     await stage.lifecycle.seedLake(HISTORY);
   }, 120_000);
 

@@ -1,7 +1,7 @@
 // The retraining set's lake query: every merchant-day of the lookback window rebuilt from the decision log (the same
 // aggregates as the nightly batch, src/batch.ts) with its label derived from the transaction labels the feedback
 // service writes to the ground truth: the platform receives chargebacks per transaction, not "merchant compromised".
-import { CURRENCIES_CTE, DAY_AGGREGATES, TXN_COLUMNS } from './batch.js';
+import { CURRENCIES_CTE, DAY_AGGREGATES, NEW_CUSTOMER_LOOKBACK_DAYS, TXN_COLUMNS } from './batch.js';
 import { HISTORY_DAYS, SMALL_AMOUNT } from './features.js';
 
 /**
@@ -35,7 +35,8 @@ export function merchantTrainingQuery(window: {
     '  SELECT d.transaction AS t, d.transactionid AS transaction_id,',
     '    row_number() OVER (PARTITION BY d.transactionid ORDER BY d.dt) AS copy',
     '  FROM decisions d',
-    `  WHERE d.dt >= date_format(current_date - interval '${from + 1}' day, '%Y-%m-%d')`,
+    // As far back as the nightly batch looks for a customer's first purchase at a merchant ("new customer").
+    `  WHERE d.dt >= date_format(current_date - interval '${from + NEW_CUSTOMER_LOOKBACK_DAYS + 1}' day, '%Y-%m-%d')`,
     `    AND d.dt <= date_format(current_date - interval '${Math.max(0, maturityDays - 1)}' day, '%Y-%m-%d')`,
     '), labels AS (',
     '  SELECT eventmetadata.eventid AS transaction_id, max_by(groundtruthdata.data, "hour") AS label FROM ground_truth',
