@@ -25,8 +25,8 @@ export class DatasetTooSmallError extends Error {
 export const SPLIT = { train: 0.7, validation: 0.15 } as const;
 
 /**
- * Splits Athena's result (columns: transaction_id, <features>, label, event_time, champion_score, transaction_json)
- * into train.py's channel. Rows are ordered by event_time so the test split is the most recent period. `module` is the
+ * Splits Athena's result (columns: transaction_id, <features>, label, event_time, champion_score, transaction_json;
+ * or, for a model with a training `lakeQuery`, its requests' columns and label) into train.py's channel. Rows are ordered by event_time so the test split is the most recent period. `module` is the
  * model being trained: its request schema reads transaction_json and its baseline scores each row.
  */
 export function buildTrainingSet(
@@ -47,6 +47,79 @@ export function buildTrainingSet(
     if (i === -1) throw new Error(`dataset query result lacks column '${name}' (has ${header.join(', ')})`);
     return i;
   };
+  const rows = module.training.lakeQuery
+    ? requestRows(header, body, col(spec.label), options, module)
+    : decisionRows(body, spec, col, options, module);
+  return splitByTime(rows, spec);
+}
+
+interface SetRow {
+  readonly id: string;
+  readonly time: string;
+  readonly features: readonly number[];
+  readonly label: number;
+  readonly rules: number;
+  readonly champion: string;
+}
+
+function assertLargeEnough(
+  rows: number,
+  positives: number,
+  options: { minRows: number; minPositives: number },
+  what: string,
+) {
+  if (rows < options.minRows || positives < options.minPositives) {
+    throw new DatasetTooSmallError(
+      `the lake holds ${rows} ${what} with ${positives} positive labels; training needs at least ${options.minRows} and ${options.minPositives}`,
+    );
+  }
+}
+
+/**
+ * Rows of a model trained from requests the lake query rebuilds (`training.lakeQuery`): each result row is a request
+ * (as `batch.request` reads it) with its label; the module's own `training.rows` replays them into feature vectors.
+ */
+function requestRows(
+  header: readonly string[],
+  body: readonly (readonly string[])[],
+  labelCol: number,
+  options: { minRows: number; minPositives: number },
+  module: AnyModelModule,
+): SetRow[] {
+  const batch = module.batch;
+  if (!batch) throw new Error(`${module.name} has a training lakeQuery but no batch source to read its rows with`);
+  const requests = new Map<string, unknown>();
+  const labels = new Map<string, boolean>();
+  body.forEach((r, index) => {
+    const label = r[labelCol] ?? '';
+    if (label !== '0' && label !== '1' && label !== '') {
+      throw new Error(`dataset row ${index + 1}: label must be 0, 1 or empty (history only), got '${label}'`);
+    }
+    const request = batch.request(Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
+    requests.set(batch.id(request), request);
+    if (label !== '') labels.set(batch.id(request), label === '1');
+  });
+  const rows = module.training.rows([...requests.values()], labels);
+  assertLargeEnough(rows.length, rows.filter((r) => r.label === 1).length, options, 'labelled requests');
+  return rows.map((row) => {
+    const request = row.id === undefined ? undefined : requests.get(row.id);
+    if (row.id === undefined || request === undefined) {
+      throw new Error(`${module.name}'s training rows must carry the id of the request they come from`);
+    }
+    // No served score is joined to a rebuilt request: the gate compares with the baseline, not a champion.
+    const rules = module.baseline.score(row.features, request).score;
+    return { id: row.id, time: row.eventTime, features: row.features, label: row.label, rules, champion: '' };
+  });
+}
+
+/** Rows of a model trained on what its decisions logged: features, the request, the champion's served score. */
+function decisionRows(
+  body: readonly (readonly string[])[],
+  spec: DatasetSpec,
+  col: (name: string) => number,
+  options: { minRows: number; minPositives: number },
+  module: AnyModelModule,
+): SetRow[] {
   const idCol = col('transaction_id');
   const featureCols = spec.features.map(col);
   const labelCol = col(spec.label);
@@ -65,13 +138,8 @@ export function buildTrainingSet(
       throw new Error(`dataset row ${index + 1}: label must be 0 or 1, got '${r[labelCol]}'`);
     return { r, index, features, label };
   });
-  const positives = parsed.filter((p) => p.label === 1).length;
-  if (parsed.length < options.minRows || positives < options.minPositives) {
-    throw new DatasetTooSmallError(
-      `the lake holds ${parsed.length} labelled decisions with ${positives} fraud labels; training needs at least ${options.minRows} and ${options.minPositives}`,
-    );
-  }
-  const rows = parsed.map(({ r, index, features, label }) => {
+  assertLargeEnough(parsed.length, parsed.filter((p) => p.label === 1).length, options, 'labelled decisions');
+  return parsed.map(({ r, index, features, label }) => {
     const request = module.request.safeParse(JSON.parse(r[txnCol] as string));
     if (!request.success) {
       throw new Error(
@@ -89,6 +157,11 @@ export function buildTrainingSet(
       champion,
     };
   });
+}
+
+/** Oldest 70 % to train, the next 15 % to validation, the newest to test, as train.py's channel. */
+function splitByTime(unsorted: readonly SetRow[], spec: DatasetSpec) {
+  const rows = [...unsorted];
   rows.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : 1));
   const trainEnd = Math.floor(rows.length * SPLIT.train);
   const validationEnd = Math.floor(rows.length * (SPLIT.train + SPLIT.validation));

@@ -33,7 +33,7 @@ import { DETAIL_TYPES } from '../../lambdas/shared/contracts/events.js';
 import { trainingCodeHash, trainingSources } from '../../models/shared/training.js';
 import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
-import { type ModelDeclaration, modelEndpointName, modelModulePath } from '../config/models.js';
+import { type ModelDeclaration, modelEndpointName, modelModulePath, moduleOf } from '../config/models.js';
 import type { BatchLake } from '../constructs/batch-inference.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import type { ModelResourceTag } from '../constructs/model-metadata.js';
@@ -359,7 +359,7 @@ export class RetrainingStack extends Stack {
         athena: {
           workGroup: this.workGroup.name,
           database: `aims_${stage}_lake`,
-          query: datasetQuery(manifest.features, manifest.label, settings.retraining.lookbackDays),
+          query: trainingSetQuery(declaration, settings.retraining.lookbackDays),
         },
         lakeBucket: data.lakeBucket,
         artifactsBucket: data.artifactsBucket,
@@ -418,6 +418,18 @@ export class RetrainingStack extends Stack {
     this.workflows = workflows;
     this.functions = functions;
   }
+}
+
+/**
+ * A model's training-set query: its module's own lake query when its features are rebuilt from requests (a batch
+ * model's merchant-days, say), else the decision log's logged features (`datasetQuery`).
+ */
+export function trainingSetQuery(declaration: ModelDeclaration, lookbackDays: number): string {
+  const { manifest } = declaration;
+  const lakeQuery = moduleOf(declaration).training.lakeQuery;
+  return lakeQuery
+    ? lakeQuery({ lookbackDays, maturityDays: LABEL_MATURITY_DAYS })
+    : datasetQuery(manifest.features, manifest.label, lookbackDays);
 }
 
 /**

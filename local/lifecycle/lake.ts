@@ -41,6 +41,9 @@ export interface SeedLakeOptions {
   readonly shuffleLabels?: boolean;
   /** Fraud share of transactions. @default 0.01 */
   readonly fraudRate?: number;
+  /** Merchants compromised (the simulator's knob: probes, then a burst of stolen cards), per physical merchant and
+   *  day; their labelled transactions are what merchant-day labels are derived from. @default none */
+  readonly merchantCompromise?: { readonly rate: number };
 }
 
 export interface SeedLakeResult {
@@ -98,6 +101,7 @@ export async function seedLake(
     start,
     fraudRate: options.fraudRate ?? 0.01,
     ...(options.drift ? { drift: options.drift } : {}),
+    ...(options.merchantCompromise ? { merchantCompromise: options.merchantCompromise } : {}),
   });
   const truth = new Map(sim.truth.map((t) => [t.transactionId, t.isFraud]));
   const rows = buildRows(sim.transactions, truth, { warmupDays: 1 });

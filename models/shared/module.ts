@@ -33,6 +33,8 @@ export interface TrainingRow {
   readonly eventTime: string;
   readonly features: readonly number[];
   readonly label: 0 | 1;
+  /** The request's id (`batch.id`), for models trained from the lake's requests (`training.lakeQuery`). */
+  readonly id?: string;
 }
 
 /** The quality gate's answer: `problems` says why it failed. */
@@ -102,8 +104,17 @@ export interface ModelModule<Request, States extends object, Outcome extends str
   readonly training: {
     /** The training script, relative to the model folder: a SageMaker script-mode job and `npm run train` run it. */
     readonly script: string;
-    /** Training rows from requests replayed in time order, with the labels by request id. */
+    /** Training rows from requests replayed in time order, with the labels by request id (a request without one
+     *  only builds the entities' state). */
     rows(requests: readonly Request[], labels: ReadonlyMap<string, boolean>): TrainingRow[];
+    /**
+     * The retraining set's lake query for a model whose features are rebuilt from requests (not read from what its
+     * decisions logged): the requests of the window (columns as `batch.request` reads them) with a 0/1 `label`
+     * column, empty for requests that only build state; the dataset step replays them through `rows` (each row's
+     * `id` set). Needs `batch`.
+     * @default - the decision log's logged features, labelled by the ground truth per decision
+     */
+    lakeQuery?(window: { readonly lookbackDays: number; readonly maturityDays: number }): string;
   };
   /** How a run over a population reads the lake (models served in batch). @default - realtime only */
   readonly batch?: BatchSource<Request>;

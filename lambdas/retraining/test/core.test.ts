@@ -1,5 +1,12 @@
 // The retraining tasks over an in-memory store: the training set train.py reads, and evaluate's gate + packaging.
 import fraudDetector from '../../../models/fraud-detector/src/module.js';
+import { merchantDays } from '../../../models/merchant-risk/src/aggregates.js';
+import { MERCHANT_DAY_COLUMNS } from '../../../models/merchant-risk/src/batch.js';
+import { buildMerchantRows } from '../../../models/merchant-risk/src/dataset.js';
+import { merchantDayId } from '../../../models/merchant-risk/src/features.js';
+import { merchantCompromises, merchantDayLabels } from '../../../models/merchant-risk/src/labels.js';
+import merchantRisk from '../../../models/merchant-risk/src/module.js';
+import { simulate } from '../../../models/shared/simulator/simulate.js';
 import { evaluate, prepareDataset } from '../core.js';
 import { readTarGz } from '../tar.js';
 import { athenaCsv, FEATURES, MemoryObjectStore, TEMPLATE, trainingOutput } from './fixtures.js';
@@ -69,7 +76,7 @@ describe('GIVEN an Athena result of labelled decisions', () => {
         store,
         fraudDetector,
       ),
-    ).rejects.toThrow('the lake holds 30 labelled decisions with 3 fraud labels; training needs at least 10 and 20');
+    ).rejects.toThrow('the lake holds 30 labelled decisions with 3 positive labels; training needs at least 10 and 20');
   });
 });
 
@@ -153,5 +160,55 @@ describe('GIVEN a finished training job', () => {
       ),
     );
     await expect(evaluate(request, store, fraudDetector)).rejects.toThrow(/trained on a different feature list/);
+  });
+});
+
+describe('GIVEN an Athena result of merchant-days (a model whose training set the lake rebuilds from requests)', () => {
+  const sim = simulate({ seed: 3, days: 12, customers: 300, start: '2026-03-02', merchantCompromise: { rate: 0.03 } });
+  const days = merchantDays(sim.transactions);
+  const truth = merchantDayLabels(days, merchantCompromises(sim.transactions, sim.truth));
+  const firstLabelled = '2026-03-05';
+  // As Athena writes it: every value quoted, the history days' label NULL (an empty unquoted field).
+  const columns = Object.keys(MERCHANT_DAY_COLUMNS);
+  const csv = [
+    [...columns, 'label'].join(','),
+    ...days.map((d) => {
+      const label = d.date < firstLabelled ? '' : `"${truth.get(merchantDayId(d)) ? 1 : 0}"`;
+      return [...Object.values(MERCHANT_DAY_COLUMNS).map((f) => `"${d[f]}"`), label].join(',');
+    }),
+  ].join('\n');
+  const request = {
+    resultUri: 's3://lake/athena-results/m.csv',
+    outputPrefix: 's3://lake/training-sets/merchant-risk/run-1/',
+    features: [...merchantRisk.features.names],
+    label: 'label',
+    minRows: 50,
+    minPositives: 1,
+  };
+
+  test('WHEN the dataset is prepared THEN labelled days become rows scored from the history before them, unlabelled ones only history', async () => {
+    const store = new MemoryObjectStore();
+    await store.put(request.resultUri, csv);
+
+    const out = await prepareDataset(request, store, merchantRisk);
+
+    const expected = buildMerchantRows(
+      days,
+      new Map([...truth].filter(([id]) => (id.split('/')[1] as string) >= firstLabelled)),
+    );
+    expect(out.rows.train + out.rows.validation + out.rows.test).toBe(expected.length);
+    expect(out.positives.train + out.positives.validation + out.positives.test).toBe(
+      expected.filter((r) => r.label === 1).length,
+    );
+    const train = (await store.get(`${request.outputPrefix}train.csv`)).toString().trim().split('\n');
+    const first = expected[0] as (typeof expected)[number];
+    // The first labelled day's features come from the 3 history days before it, as serving computes them.
+    expect(train[1]).toBe([first.id, ...first.features, first.label, first.eventTime, first.rulesScore, ''].join(','));
+  });
+
+  test('WHEN a label is neither 0, 1 nor empty THEN the task says which row', async () => {
+    const store = new MemoryObjectStore();
+    await store.put(request.resultUri, csv.replace(/"0"$/m, '"yes"'));
+    await expect(prepareDataset(request, store, merchantRisk)).rejects.toThrow(/label must be 0, 1 or empty/);
   });
 });

@@ -1,7 +1,7 @@
 // The model lifecycle on a real local stage: drift → retraining → new version serves, a second trigger during a run,
 // a crashing training job, a canary that breaks (auto-rollback) and an operator rollback; a second stage whose lake
 // teaches nothing shows the gate. Every step runs the template's ASL, the real Lambda bundles, train.py and DuckDB.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
@@ -9,12 +9,11 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RETRAINING_TASKS } from '../../../lib/constructs/retraining-workflow.js';
 import { eventually } from '../../../test/support/eventually.js';
-import { type LocalStage, ROOT, startLocalStage } from '../../stage.js';
+import { type LocalStage, ROOT } from '../../stage.js';
 import { templateModel } from '../../template/index.js';
 import { PYTHON } from '../training.js';
-import { servedVersion } from './support.js';
+import { servedVersion, startLifecycleStage } from './support.js';
 
-const trained = existsSync(join(ROOT, 'models', 'fraud-detector', 'artifacts', 'model.onnx'));
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 // A lake the champion has not seen: half the fraud uses a new pattern, amounts doubled, new merchants.
 const DRIFTED_HISTORY = {
@@ -22,17 +21,6 @@ const DRIFTED_HISTORY = {
   days: 18,
   drift: { fromDay: 0, newPatternShare: 0.5, amountShift: 2, newMerchantShare: 0.3 },
 };
-
-async function start(dir: string): Promise<LocalStage> {
-  return startLocalStage({
-    dataDir: dir,
-    port: 0,
-    synth: false,
-    train: !trained,
-    log: () => {},
-    lifecycle: { canaryBakeSeconds: 2, waitMs: 200 },
-  });
-}
 
 function retrainingEvents(stage: LocalStage, detailType: string) {
   return stage.services.eventBridge
@@ -51,7 +39,7 @@ describe('GIVEN a local stage whose lake holds drifted, labelled history', () =>
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'aims-lifecycle-'));
-    stage = await start(dir);
+    stage = await startLifecycleStage(dir);
     const config = { endpoint: stage.lifecycle.controlPlaneUrl, region: stage.template.region, credentials };
     ssm = new SSMClient(config);
     cfn = new CloudFormationClient(config);
@@ -188,7 +176,7 @@ describe('GIVEN a local stage whose lake labels are noise', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'aims-lifecycle-gate-'));
-    stage = await start(dir);
+    stage = await startLifecycleStage(dir);
     await stage.lifecycle.seedLake({ ...DRIFTED_HISTORY, shuffleLabels: true });
   }, 120_000);
 

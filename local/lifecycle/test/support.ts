@@ -1,5 +1,21 @@
 // Helpers the local lifecycle tests share.
-import type { LocalStage } from '../../stage.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type LocalStage, ROOT, startLocalStage } from '../../stage.js';
+
+const trained = existsSync(join(ROOT, 'models', 'fraud-detector', 'artifacts', 'model.onnx'));
+
+/** A quiet local stage in `dir` from the synthesized cdk.out, with a 2 s canary bake and 200 ms Wait states. */
+export function startLifecycleStage(dir: string): Promise<LocalStage> {
+  return startLocalStage({
+    dataDir: dir,
+    port: 0,
+    synth: false,
+    train: !trained,
+    log: () => {},
+    lifecycle: { canaryBakeSeconds: 2, waitMs: 200 },
+  });
+}
 
 /** The version the endpoint serves, as a v2 answer names it. */
 export async function servedVersion(stage: LocalStage): Promise<string> {

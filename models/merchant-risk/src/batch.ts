@@ -15,6 +15,30 @@ const countries = Object.entries(COUNTRIES)
   .map(([code, info]) => `('${code}', '${info.currency}')`)
   .join(', ');
 
+/** The `txns` CTE's columns from a logged transaction `t` (the decision log's JSON), one line each. */
+export const TXN_COLUMNS = [
+  "  SELECT json_extract_scalar(t, '$.merchantId') AS merchant_id, json_extract_scalar(t, '$.customerId') AS customer_id,",
+  "    CAST(json_extract_scalar(t, '$.amount') AS double) AS amount, json_extract_scalar(t, '$.currency') AS currency,",
+  "    json_extract_scalar(t, '$.country') AS country, json_extract_scalar(t, '$.channel') AS channel,",
+  // The hour where the card was used: the timestamp's own offset, as written.
+  "    CAST(substr(json_extract_scalar(t, '$.timestamp'), 12, 2) AS integer) AS local_hour,",
+  "    date_format(from_iso8601_timestamp(json_extract_scalar(t, '$.timestamp')) AT TIME ZONE 'UTC', '%Y-%m-%d') AS day",
+] as const;
+
+/** Each country's currency (a payment in another currency is cross-border). */
+export const CURRENCIES_CTE = `currencies (country, currency) AS (VALUES ${countries})`;
+
+/** A merchant-day's aggregates over `txns x` joined to `firsts f` and `currencies c` (MERCHANT_DAY_COLUMNS). */
+export const DAY_AGGREGATES = [
+  'SELECT x.merchant_id, x.day, count(*) AS txn_count, round(sum(x.amount), 2) AS amount_sum,',
+  `  max(x.amount) AS amount_max, count_if(x.amount < ${SMALL_AMOUNT}) AS small_count,`,
+  '  count(DISTINCT x.customer_id) AS distinct_customers,',
+  '  count(DISTINCT CASE WHEN f.first_day = x.day THEN x.customer_id END) AS new_customers,',
+  `  count_if(x.local_hour < ${NIGHT_END}) AS night_count,`,
+  '  count_if(c.currency IS NOT NULL AND c.currency <> x.currency) AS cross_border_count,',
+  "  count_if(x.channel = 'online') AS online_count",
+] as const;
+
 /** The run's merchant-days (the day given by the one parameter, and HISTORY_DAYS before), ordered by day, merchant. */
 export const MERCHANT_DAYS_QUERY = [
   'WITH run AS (SELECT CAST(? AS date) AS day),',
@@ -25,25 +49,14 @@ export const MERCHANT_DAYS_QUERY = [
   // A transaction of the day may be logged just after midnight UTC.
   "    AND d.dt <= date_format(run.day + interval '1' day, '%Y-%m-%d')",
   '), txns AS (',
-  "  SELECT json_extract_scalar(t, '$.merchantId') AS merchant_id, json_extract_scalar(t, '$.customerId') AS customer_id,",
-  "    CAST(json_extract_scalar(t, '$.amount') AS double) AS amount, json_extract_scalar(t, '$.currency') AS currency,",
-  "    json_extract_scalar(t, '$.country') AS country, json_extract_scalar(t, '$.channel') AS channel,",
-  // The hour where the card was used: the timestamp's own offset, as written.
-  "    CAST(substr(json_extract_scalar(t, '$.timestamp'), 12, 2) AS integer) AS local_hour,",
-  "    date_format(from_iso8601_timestamp(json_extract_scalar(t, '$.timestamp')) AT TIME ZONE 'UTC', '%Y-%m-%d') AS day",
+  ...TXN_COLUMNS,
   '  FROM logged WHERE copy = 1',
   '), firsts AS (',
   '  SELECT merchant_id, customer_id, min(day) AS first_day FROM txns GROUP BY merchant_id, customer_id',
   '), active AS (',
   "  SELECT DISTINCT merchant_id FROM txns CROSS JOIN run WHERE txns.day = date_format(run.day, '%Y-%m-%d')",
-  `), currencies (country, currency) AS (VALUES ${countries})`,
-  'SELECT x.merchant_id, x.day, count(*) AS txn_count, round(sum(x.amount), 2) AS amount_sum,',
-  `  max(x.amount) AS amount_max, count_if(x.amount < ${SMALL_AMOUNT}) AS small_count,`,
-  '  count(DISTINCT x.customer_id) AS distinct_customers,',
-  '  count(DISTINCT CASE WHEN f.first_day = x.day THEN x.customer_id END) AS new_customers,',
-  `  count_if(x.local_hour < ${NIGHT_END}) AS night_count,`,
-  '  count_if(c.currency IS NOT NULL AND c.currency <> x.currency) AS cross_border_count,',
-  "  count_if(x.channel = 'online') AS online_count",
+  `), ${CURRENCIES_CTE}`,
+  ...DAY_AGGREGATES,
   'FROM txns x CROSS JOIN run',
   'JOIN active a ON a.merchant_id = x.merchant_id',
   'JOIN firsts f ON f.merchant_id = x.merchant_id AND f.customer_id = x.customer_id',

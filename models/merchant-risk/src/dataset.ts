@@ -24,7 +24,7 @@ export interface MerchantRow extends TrainingRow {
 
 const DAY = 86_400_000;
 
-/** One row per merchant-day with a label; days in the first `warmupDays` only build history. */
+/** One row per merchant-day with a label; days in the first `warmupDays`, and days without a label, only build history. */
 export function buildMerchantRows(
   days: readonly MerchantDay[],
   labels: ReadonlyMap<string, boolean>,
@@ -41,10 +41,9 @@ export function buildMerchantRows(
   const rows: MerchantRow[] = [];
   for (const day of ordered) {
     const history = histories.get(day.merchantId) ?? emptyHistory();
-    if (day.date >= emitFrom) {
-      const id = merchantDayId(day);
-      const label = labels.get(id);
-      if (label === undefined) throw new Error(`no label for merchant-day ${id}`);
+    const id = merchantDayId(day);
+    const label = labels.get(id);
+    if (day.date >= emitFrom && label !== undefined) {
       const features = computeFeatures(day, history);
       rows.push({
         id,

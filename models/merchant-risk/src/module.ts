@@ -22,6 +22,7 @@ import {
   type MerchantThresholds,
   validateThresholds,
 } from './policy.js';
+import { merchantTrainingQuery } from './training-query.js';
 
 /**
  * The online state a merchant-day is scored from: the merchant's recent days. Its kind names the features-table item
@@ -80,6 +81,7 @@ const merchantRisk: MerchantRiskModule = {
   training: {
     script: 'train.py',
     rows: (days, labels) => buildMerchantRows(days, labels),
+    lakeQuery: merchantTrainingQuery,
   },
   gate: { readMetrics: readMerchantMetrics, check: checkMerchantQuality },
   batch: merchantBatch,

@@ -1,0 +1,71 @@
+// The retraining set's lake query: every merchant-day of the lookback window rebuilt from the decision log (the same
+// aggregates as the nightly batch, src/batch.ts) with its label derived from the transaction labels the feedback
+// service writes to the ground truth: the platform receives chargebacks per transaction, not "merchant compromised".
+import { CURRENCIES_CTE, DAY_AGGREGATES, NEW_CUSTOMER_LOOKBACK_DAYS, TXN_COLUMNS } from './batch.js';
+import { HISTORY_DAYS, SMALL_AMOUNT } from './features.js';
+
+/**
+ * A merchant-day is labelled compromised-next-day when, on the next UTC day, at least this many distinct cards have a
+ * confirmed-fraud purchase of CASH_OUT_MIN_AMOUNT or more there: a compromise cashes out 4–14 stolen cards at one
+ * merchant within hours, while other fraud rarely puts three cards at the same merchant on one day
+ * (local/lifecycle/test/merchant-risk-training-query.test.ts measures the agreement with the simulator's records).
+ */
+export const COMPROMISE_MIN_CARDS = 3;
+
+/**
+ * Probing purchases (the day before a compromise, small: under 15 in the simulator) are fraud too; counting them would
+ * label the day before the probes. Cash-out purchases are far larger (about twice the category's median).
+ */
+export const CASH_OUT_MIN_AMOUNT = 2 * SMALL_AMOUNT;
+
+/**
+ * The training window's merchant-days (MERCHANT_DAY_COLUMNS) and a `label` column (0/1): days from `lookbackDays`
+ * ago to the day before the labels' maturity (its next day must be mature too), ordered by day and merchant. The
+ * HISTORY_DAYS before the window come too, with an empty label: they only build the history the window's first days
+ * are scored from, as serving has it.
+ */
+export function merchantTrainingQuery(window: {
+  readonly lookbackDays: number;
+  readonly maturityDays: number;
+}): string {
+  const { lookbackDays, maturityDays } = window;
+  const from = lookbackDays + HISTORY_DAYS;
+  return [
+    'WITH logged AS (',
+    '  SELECT d.transaction AS t, d.transactionid AS transaction_id,',
+    '    row_number() OVER (PARTITION BY d.transactionid ORDER BY d.dt) AS copy',
+    '  FROM decisions d',
+    // As far back as the nightly batch looks for a customer's first purchase at a merchant ("new customer").
+    `  WHERE d.dt >= date_format(current_date - interval '${from + NEW_CUSTOMER_LOOKBACK_DAYS + 1}' day, '%Y-%m-%d')`,
+    `    AND d.dt <= date_format(current_date - interval '${Math.max(0, maturityDays - 1)}' day, '%Y-%m-%d')`,
+    '), labels AS (',
+    '  SELECT eventmetadata.eventid AS transaction_id, max_by(groundtruthdata.data, "hour") AS label FROM ground_truth',
+    `  WHERE "hour" >= date_format(current_timestamp - interval '${lookbackDays + 1}' day, '%Y/%m/%d/%H') GROUP BY 1`,
+    '), txns AS (',
+    ...TXN_COLUMNS,
+    '    , transaction_id',
+    '  FROM logged WHERE copy = 1',
+    '), firsts AS (',
+    '  SELECT merchant_id, customer_id, min(day) AS first_day FROM txns GROUP BY merchant_id, customer_id',
+    '), compromised AS (',
+    '  SELECT x.merchant_id, x.day FROM txns x JOIN labels l ON l.transaction_id = x.transaction_id',
+    `  WHERE l.label = '1' AND x.amount >= ${CASH_OUT_MIN_AMOUNT}`,
+    `  GROUP BY x.merchant_id, x.day HAVING count(DISTINCT x.customer_id) >= ${COMPROMISE_MIN_CARDS}`,
+    `), ${CURRENCIES_CTE},`,
+    'days AS (',
+    ...DAY_AGGREGATES,
+    '  FROM txns x',
+    '  JOIN firsts f ON f.merchant_id = x.merchant_id AND f.customer_id = x.customer_id',
+    '  LEFT JOIN currencies c ON c.country = x.country',
+    `  WHERE x.day >= date_format(current_date - interval '${from}' day, '%Y-%m-%d')`,
+    `    AND x.day <= date_format(current_date - interval '${maturityDays + 1}' day, '%Y-%m-%d')`,
+    '  GROUP BY x.merchant_id, x.day',
+    ')',
+    'SELECT days.*, CASE',
+    `  WHEN days.day < date_format(current_date - interval '${lookbackDays}' day, '%Y-%m-%d') THEN NULL`,
+    '  WHEN k.merchant_id IS NULL THEN 0 ELSE 1 END AS label',
+    'FROM days LEFT JOIN compromised k ON k.merchant_id = days.merchant_id',
+    "  AND k.day = date_format(CAST(days.day AS date) + interval '1' day, '%Y-%m-%d')",
+    'ORDER BY days.day, days.merchant_id',
+  ].join('\n');
+}
