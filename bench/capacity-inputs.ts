@@ -2,7 +2,7 @@
 // time of the pure score and features work. Bounded (< 60 s), in-process, no servers. Run: npx tsx bench/capacity-inputs.ts
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { featureHash, occlusionRows, requestHash, topAttributions } from '../lambdas/score/core.js';
+import { featureHash, occlusionRows, requestHash, topAttributions } from '../lambdas/shared/inference.js';
 import {
   applyToCustomer,
   applyToMerchant,

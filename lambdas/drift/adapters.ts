@@ -1,15 +1,10 @@
 // Adapters of the drift check: the capture window from S3, the champion's baseline (SSM pointer → psi-bins.json).
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { parseS3Uri } from '../shared/adapters/object-store.js';
 import { captureHourPrefixes } from '../shared/capture.js';
 import type { DriftAssessment } from '../shared/contracts/api.js';
 import { type DriftWindow, PsiBins, parseCapture } from './core.js';
-
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
-  if (!match) throw new Error(`expected an s3://bucket/key URI, got '${uri}'`);
-  return { bucket: match[1] as string, key: match[2] as string };
-}
 
 async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

@@ -22,7 +22,6 @@ import {
 import { BOOTSTRAP_POINTER, versionOfPointer } from '../shared/contracts/champion.js';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
 
-export { BOOTSTRAP_POINTER, versionOfPointer };
 /** Retraining runs GET /v1/models/{name} reports. */
 export const RECENT_EXECUTIONS = 5;
 /** Registered versions reported per model (newest first). */

@@ -3,8 +3,6 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { LockItem, LockStore } from './coordination.js';
 
-export { parseS3Uri, S3ObjectStore } from '../shared/adapters/object-store.js';
-
 /** DynamoDB lock store: conditional UpdateItem only (no transactions, no TTL: dynalite has neither). */
 export class DynamoLockStore implements LockStore {
   constructor(

@@ -5,10 +5,11 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import type { AnyModelModule } from '../../models/shared/module.js';
+import { S3ObjectStore } from '../shared/adapters/object-store.js';
 import { dynamoDocumentClient, s3Client } from '../shared/aws.js';
 import { CommonEnv, envInt, envString, parseEnv } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
-import { DynamoLockStore, S3ObjectStore } from './adapters.js';
+import { DynamoLockStore } from './adapters.js';
 import { CoordinationRequest, coordinate, type LockStore } from './coordination.js';
 import { EvaluateRequest, evaluate, type ObjectStore, PrepareDatasetRequest, prepareDataset } from './core.js';
 

@@ -4,8 +4,6 @@
 import { type AnyModelModule, describeFeatureMismatch } from '../../models/shared/module.js';
 import { parseCsv } from '../shared/csv.js';
 
-export { parseCsv };
-
 export interface DatasetSpec {
   readonly features: readonly string[];
   readonly label: string;

@@ -1,7 +1,7 @@
 // The score use case: features → model (timeout + circuit breaker, rules fallback) → decision → explanation →
 // audit record (the inference pieces live in lambdas/shared/inference.ts). Pure apart from its ports. The audit record is the one durable write: the decision's events and its
 // decision-log line are derived from it by the outbox (lambdas/outbox, docs/decisions/0004-decision-outbox.md).
-import { DECISIONS, type Decision, decide } from '../../models/shared/contracts/decision.js';
+import { DECISIONS, type Decision } from '../../models/shared/contracts/decision.js';
 import type { Transaction } from '../../models/shared/contracts/transaction.js';
 import type { AnyModelModule } from '../../models/shared/module.js';
 import type { DecisionStore } from '../shared/adapters/decision-store.js';
@@ -16,19 +16,6 @@ import {
   requestHash,
   round,
   validateExplanation,
-} from '../shared/inference.js';
-
-// The inference pieces the score route shares with the predict route, re-exported for its tests and the bench.
-export {
-  createModelPolicy,
-  type FallbackReason,
-  type FeatureReader,
-  featureHash,
-  type ModelEndpoint,
-  type ModelPolicyOptions,
-  occlusionRows,
-  requestHash,
-  topAttributions,
 } from '../shared/inference.js';
 
 export interface ScorePorts extends InferencePorts {
@@ -58,9 +45,6 @@ export interface ScoreConfig {
   /** Attributions returned. @default 5 */
   readonly explainTopK?: number;
 }
-
-/** The shared decision policy (the shadow comparison applies it too). */
-export { decide };
 
 const isDecision = (outcome: string): outcome is Decision => (DECISIONS as readonly string[]).includes(outcome);
 

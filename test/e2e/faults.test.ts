@@ -11,7 +11,7 @@ import {
   transaction,
 } from './support.js';
 
-/** The score service's breaker (lambdas/score/core.ts createModelPolicy defaults, used by lambdas/score/app.ts):
+/** The score service's breaker (lambdas/shared/inference.ts createModelPolicy defaults, used by lambdas/shared/model-route.ts):
  *  opens after 5 consecutive failures and lets one trial call through 10 s later (half-open). */
 const BREAK_AFTER = 5;
 const HALF_OPEN_AFTER_MS = 10_000;

@@ -1,8 +1,8 @@
 // End-to-end scoring on the local stage: token → score → audit → events → alerts → decision log, and idempotency.
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { featureHash } from '../../lambdas/score/core.js';
 import { DecisionRecord, ScoreResponse } from '../../lambdas/shared/contracts/api.js';
+import { featureHash } from '../../lambdas/shared/inference.js';
 import { FEATURE_NAMES } from '../../models/fraud-detector/src/features.js';
 import type { Transaction } from '../../models/shared/contracts/transaction.js';
 import {

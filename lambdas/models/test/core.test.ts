@@ -6,6 +6,7 @@ import {
   RetrainResponse,
   RollbackResponse,
 } from '../../shared/contracts/api.js';
+import { versionOfPointer } from '../../shared/contracts/champion.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import {
   approveVersion,
@@ -17,7 +18,6 @@ import {
   rollback,
   STATE_STEPS,
   stepOf,
-  versionOfPointer,
 } from '../core.js';
 import { FRAUD, prefixOf, world } from './memory.js';
 

@@ -4,18 +4,12 @@ import { jest } from '@jest/globals';
 import { CircuitState } from 'cockatiel';
 import { computeFeatures, FEATURE_COUNT, featureRecord } from '../../../models/fraud-detector/src/features.js';
 import { RULES_MODEL } from '../../../models/fraud-detector/src/rules.js';
+import { decide } from '../../../models/shared/contracts/decision.js';
 import type { AnyModelModule } from '../../../models/shared/module.js';
 import { DecisionRecord } from '../../shared/contracts/api.js';
 import { ConflictError } from '../../shared/errors.js';
-import {
-  decide,
-  featureHash,
-  occlusionRows,
-  requestHash,
-  scoreTransaction,
-  topAttributions,
-  validateConfig,
-} from '../core.js';
+import { featureHash, occlusionRows, requestHash, topAttributions } from '../../shared/inference.js';
+import { scoreTransaction, validateConfig } from '../core.js';
 import { customerWithHistory, harness, NOW, txn } from './fakes.js';
 
 /** Everything but Date: cockatiel's breaker times its open state by Date.now, the timeout policy needs real timers. */

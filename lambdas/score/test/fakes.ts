@@ -17,9 +17,8 @@ import {
   type FallbackReason,
   type FeatureReader,
   type ModelEndpoint,
-  type ScoreConfig,
-  type ScorePorts,
-} from '../core.js';
+} from '../../shared/inference.js';
+import type { ScoreConfig, ScorePorts } from '../core.js';
 
 export function txn(n: number, overrides: Partial<Transaction> = {}): Transaction {
   return {
