@@ -1,5 +1,5 @@
 // The API's OAuth2 clients: who may call which routes. Each gets a Cognito app client and a usage-plan API key.
-export const API_SCOPE_NAMES = ['score', 'ingest', 'feedback', 'read', 'admin'] as const;
+export const API_SCOPE_NAMES = ['score', 'ingest', 'feedback', 'read', 'review', 'admin'] as const;
 /** A fixed scope, or `predict.<model>` for a real-time model's predict route (the model must be served). */
 export type ApiScopeName = (typeof API_SCOPE_NAMES)[number] | `predict.${string}`;
 
@@ -20,8 +20,8 @@ export const API_CLIENTS = [
   { name: 'chargeback-feed', scopes: ['feedback'], description: 'Reports chargebacks and confirmed fraud' },
   {
     name: 'analyst-console',
-    scopes: ['read', 'feedback'],
-    description: 'Fraud analysts: reads decisions, labels cases',
+    scopes: ['read', 'feedback', 'review'],
+    description: 'Fraud analysts: reads decisions, labels cases, works the review queue',
   },
   { name: 'operator', scopes: ['read', 'admin'], description: 'Platform operators: model lifecycle' },
   {

@@ -13,6 +13,7 @@ export const SCOPES = {
   ingest: 'aims/ingest',
   feedback: 'aims/feedback',
   read: 'aims/read',
+  review: 'aims/review',
   admin: 'aims/admin',
 } as const;
 /** A fixed scope, or a real-time model's `aims/predict.<model>` (one per served model, see `predictScope`). */
@@ -23,6 +24,7 @@ export const SCOPE_DESCRIPTIONS: Readonly<Record<(typeof SCOPES)[keyof typeof SC
   'aims/ingest': 'submit transactions to the stream',
   'aims/feedback': 'report fraud labels',
   'aims/read': 'read decisions',
+  'aims/review': 'work the review queue: override decisions',
   'aims/admin': 'administer models',
 };
 
