@@ -208,21 +208,26 @@ describe('GIVEN the models stack of each environment', () => {
   test('THEN only the environments that ask for it serve a shadow variant', () => {
     const shadows = (t: Template) => only(t, 'AWS::SageMaker::EndpointConfig').Properties.ShadowProductionVariants;
     expect(shadows(dev)).toBeUndefined();
-    expect(shadows(staging)).toEqual([expect.objectContaining({ VariantName: 'shadow' })]);
+    expect(shadows(staging)).toBeUndefined();
+    // Prod shadows the challenger on real traffic, on as many instances as the champion's floor (ADR 0005).
+    const champion = only(prod, 'AWS::SageMaker::EndpointConfig').Properties.ProductionVariants[0];
+    expect(shadows(prod)).toEqual([
+      expect.objectContaining({ VariantName: 'shadow', InitialInstanceCount: champion.InitialInstanceCount }),
+    ]);
   });
 
   test('THEN the shadow serves the challenger pointer under its own bootstrap condition, the champion its own', () => {
-    const params = staging.toJSON().Parameters as Record<string, Json>;
+    const params = prod.toJSON().Parameters as Record<string, Json>;
     const idOf = (name: string) => Object.entries(params).find(([, p]) => p.Default === name)?.[0];
-    const champion = idOf(championParameterName('Staging', 'fraud-detector'));
-    const challenger = idOf(challengerParameterName('Staging', 'fraud-detector'));
+    const champion = idOf(championParameterName('Prod', 'fraud-detector'));
+    const challenger = idOf(challengerParameterName('Prod', 'fraud-detector'));
     expect(params[challenger as string].Type).toBe('AWS::SSM::Parameter::Value<String>');
-    const conditions = staging.toJSON().Conditions as Record<string, Json>;
+    const conditions = prod.toJSON().Conditions as Record<string, Json>;
     const conditionOn = (ref: string | undefined) =>
       Object.entries(conditions).find(
         ([, c]) => JSON.stringify(c) === JSON.stringify({ 'Fn::Equals': [{ Ref: ref }, BOOTSTRAP_POINTER] }),
       )?.[0];
-    const models = ofModel(staging, 'AWS::SageMaker::Model');
+    const models = ofModel(prod, 'AWS::SageMaker::Model');
     const urlOf = (id: string) =>
       models.find(([logicalId]) => logicalId.includes(id))?.[1].Properties.PrimaryContainer.ModelDataUrl;
     const shadowUrl = urlOf('ShadowModel');
@@ -245,31 +250,31 @@ describe('GIVEN the models stack of each environment', () => {
         (f: Json) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'shadow-compare',
       ) as Json[];
     expect(comparisons(dev)).toEqual([]);
-    expect(comparisons(prod)).toEqual([]);
-    const [fn] = comparisons(staging);
+    expect(comparisons(staging)).toEqual([]);
+    const [fn] = comparisons(prod);
     expect(fn.Metadata).toMatchObject({ 'aims:model': 'fraud-detector', 'aims:role': 'shadow-compare' });
     const manifest = loadManifest(path.join(PROJECT_ROOT, 'models/fraud-detector'));
-    const shadow = environments.Staging.lifecycle.shadow;
-    expect(fn.Properties.FunctionName).toBe(shadowComparisonFunctionName('Staging', 'fraud-detector'));
+    const shadow = environments.Prod.lifecycle.shadow;
+    expect(fn.Properties.FunctionName).toBe(shadowComparisonFunctionName('Prod', 'fraud-detector'));
     expect(fn.Properties.Environment.Variables).toMatchObject({
       MODEL_NAME: 'fraud-detector',
-      CAPTURE_PREFIX: `fraud-detector/${modelEndpointName('Staging', 'fraud-detector')}/`,
+      CAPTURE_PREFIX: `fraud-detector/${modelEndpointName('Prod', 'fraud-detector')}/`,
       CHAMPION_VARIANT: 'champion',
       SHADOW_VARIANT: 'shadow',
       WINDOW_MINUTES: String(shadow.windowMinutes),
-      MODEL_THRESHOLDS: JSON.stringify(environments.Staging.models['fraud-detector'].thresholds),
+      MODEL_THRESHOLDS: JSON.stringify(environments.Prod.models['fraud-detector'].thresholds),
       SHADOW_THRESHOLDS: JSON.stringify(manifest.monitoring.shadow),
     });
-    staging.hasResourceProperties('AWS::Events::Rule', {
+    prod.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: `rate(${shadow.compareEveryMinutes} minutes)`,
       Targets: [Match.objectLike({ DeadLetterConfig: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 0 } })],
     });
     // ShadowCompared is a bus event like the others: the services stack registers its schema with theirs.
-    expect(Object.values(staging.findResources('AWS::EventSchemas::Schema'))).toEqual([]);
+    expect(Object.values(prod.findResources('AWS::EventSchemas::Schema'))).toEqual([]);
   });
 
   test("THEN the shadow comparison reads only the two variants' capture of this endpoint and decrypts, nothing more", () => {
-    const policies = Object.values(staging.findResources('AWS::IAM::Policy')) as Json[];
+    const policies = Object.values(prod.findResources('AWS::IAM::Policy')) as Json[];
     const statements = policies
       .filter((p) => JSON.stringify(p.Properties.Roles).includes('frauddetectorShadowComparison'))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as Json[]);
@@ -285,7 +290,7 @@ describe('GIVEN the models stack of each environment', () => {
       'xray:PutTraceSegments',
     ]);
     const get = statements.find((s) => s.Action === 's3:GetObject');
-    const endpoint = modelEndpointName('Staging', 'fraud-detector');
+    const endpoint = modelEndpointName('Prod', 'fraud-detector');
     expect(JSON.stringify(get.Resource)).toContain(`/fraud-detector/${endpoint}/champion/*`);
     expect(JSON.stringify(get.Resource)).toContain(`/fraud-detector/${endpoint}/shadow/*`);
   });
@@ -408,7 +413,7 @@ describe('GIVEN the models stack of each environment', () => {
   });
 });
 
-describe('GIVEN the two endpoint shapes: idle to zero (dev) and always on (staging, prod)', () => {
+describe('GIVEN the two endpoint shapes: idle to zero (dev, staging) and always on (prod)', () => {
   const resources = (t: Template): Record<string, Json> => t.toJSON().Resources;
   const idOf = (t: Template, predicate: (r: Json) => boolean) =>
     Object.entries(resources(t)).find(([id, r]) => id.startsWith('frauddetector') && predicate(r))?.[0];
@@ -497,11 +502,28 @@ describe('GIVEN the two endpoint shapes: idle to zero (dev) and always on (stagi
     });
   });
 
-  test('THEN staging and prod stay always on: model on the variant, no component, instances from capacity.min', () => {
-    for (const [template, stage] of [
-      [staging, 'staging'],
-      [prod, 'prod'],
-    ] as const) {
+  test('THEN staging idles too: its GPU endpoint in a component, to 0 copies after an hour without a call', () => {
+    expect(environments.Staging.lifecycle).toMatchObject({ idle: { scaleInAfterMinutes: 60 }, shadow: false });
+    const config = only(staging, 'AWS::SageMaker::EndpointConfig').Properties;
+    expect(config.ProductionVariants).toEqual([
+      expect.objectContaining({
+        InstanceType: 'ml.g5.xlarge',
+        ManagedInstanceScaling: expect.objectContaining({ MinInstanceCount: 0 }),
+      }),
+    ]);
+    expect(config.ShadowProductionVariants).toBeUndefined();
+    expect(only(staging, 'AWS::SageMaker::InferenceComponent').Properties.InferenceComponentName).toBe(
+      'aims-staging-fraud-detector-champion',
+    );
+    staging.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Invocations',
+      Dimensions: [{ Name: 'InferenceComponentName', Value: 'aims-staging-fraud-detector-champion' }],
+      EvaluationPeriods: 60,
+    });
+  });
+
+  test('THEN prod stays always on: model on the variant, no component, instances from capacity.min', () => {
+    for (const [template, stage] of [[prod, 'prod']] as const) {
       expect(template.findResources('AWS::SageMaker::InferenceComponent')).toEqual({});
       const variant = only(template, 'AWS::SageMaker::EndpointConfig').Properties.ProductionVariants[0];
       expect(variant.ModelName).toBeDefined();
@@ -518,7 +540,9 @@ describe('GIVEN the two endpoint shapes: idle to zero (dev) and always on (stagi
     const dir = path.join(PROJECT_ROOT, 'models/fraud-detector');
     const attempt = (lifecycle: Partial<EnvironmentConfig['lifecycle']>) => () =>
       modelsStackOf('Staging', { dir, manifest: loadManifest(dir) }, lifecycle);
-    expect(attempt({ idle: { scaleInAfterMinutes: 30 } })).toThrow(/idles to zero has no shadow variant/);
+    expect(attempt({ idle: { scaleInAfterMinutes: 30 }, shadow: environments.Prod.lifecycle.shadow })).toThrow(
+      /idles to zero has no shadow variant/,
+    );
     expect(attempt({ idle: { scaleInAfterMinutes: 0 }, shadow: false })).toThrow(
       /idle.scaleInAfterMinutes must be a whole number from 1 to 1440, got 0/,
     );

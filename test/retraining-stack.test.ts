@@ -71,6 +71,8 @@ const HAPPY_CHOICES = {
   'ShadowDeploymentDone?': 'BakeShadow',
   'ShadowAgrees?': 'Approve',
 };
+/** Prod's happy path: the shadow agrees, then the run waits on the approve API. */
+const PROD_CHOICES = { ...HAPPY_CHOICES, 'ShadowAgrees?': 'AwaitApproval' };
 
 describe('GIVEN the retraining state machine of each environment', () => {
   test('THEN asl-validator accepts the definition', () => {
@@ -127,12 +129,10 @@ describe('GIVEN the retraining state machine of each environment', () => {
       Object.entries(asl.States as Record<string, Json>)
         .filter(([, s]) => s.Type === 'Task')
         .map(([n]) => n);
-    expect(tasks(prodAsl).sort()).toEqual([...RETRAINING_TASKS].sort());
     expect(tasks(devAsl).sort()).toEqual(RETRAINING_TASKS.filter((t) => t !== 'AwaitApproval').sort());
-    // A shadow environment adds exactly the shadow step's tasks.
-    expect(tasks(stagingAsl).sort()).toEqual(
-      [...RETRAINING_TASKS.filter((t) => t !== 'AwaitApproval'), ...SHADOW_TASKS].sort(),
-    );
+    expect(tasks(stagingAsl).sort()).toEqual(tasks(devAsl).sort());
+    // Prod, the shadow environment (ADR 0005), adds exactly the shadow step's tasks to the manual approval.
+    expect(tasks(prodAsl).sort()).toEqual([...RETRAINING_TASKS, ...SHADOW_TASKS].sort());
     for (const state of Object.values(prodAsl.States as Record<string, Json>)) {
       expect(['Task', 'Choice', 'Pass', 'Wait', 'Succeed', 'Fail']).toContain(state.Type);
     }
@@ -154,7 +154,8 @@ describe('GIVEN the retraining state machine of each environment', () => {
   test('THEN dev approves at once while prod waits on a task token released by the approve API', () => {
     expect(devAsl.States.Register.Next).toBe('Approve');
     expect(devAsl.States.AwaitApproval).toBeUndefined();
-    expect(prodAsl.States.Register.Next).toBe('AwaitApproval');
+    // Prod's candidate bakes in the shadow first (ADR 0005); the shadow's verdict leads to AwaitApproval.
+    expect(prodAsl.States.Register.Next).toBe('ReadChallenger');
     expect(prodAsl.States.AwaitApproval).toMatchObject({
       Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
       Next: 'Approve',
@@ -220,13 +221,13 @@ describe('GIVEN the retraining state machine of each environment', () => {
   });
 
   test('THEN without a shadow the registered version goes straight to approval (no shadow state at all)', () => {
-    for (const asl of [devAsl, prodAsl]) {
+    for (const asl of [devAsl, stagingAsl]) {
       expect(Object.keys(asl.States).filter((n) => /Shadow|Challenger/.test(n))).toEqual([]);
     }
   });
 
   test('THEN with a shadow the candidate bakes in the shadow between Register and approval, and its verdict gates', () => {
-    const path = happyPath(stagingAsl, HAPPY_CHOICES);
+    const path = happyPath(prodAsl, PROD_CHOICES);
     const from = path.indexOf('Register');
     expect(path.slice(from, path.indexOf('Approve') + 1)).toEqual([
       'Register',
@@ -239,51 +240,52 @@ describe('GIVEN the retraining state machine of each environment', () => {
       'BakeShadow',
       'CompareShadow',
       'ShadowAgrees?',
+      'AwaitApproval',
       'Approve',
     ]);
     // The rest of the run is the deploy of any environment.
     expect(path.slice(path.indexOf('Approve'))).toEqual(
       happyPath(devAsl, HAPPY_CHOICES).slice(happyPath(devAsl, HAPPY_CHOICES).indexOf('Approve')),
     );
-    const name = challengerParameterName('Staging', 'fraud-detector');
-    expect(stagingAsl.States.MoveChallenger).toMatchObject({
+    const name = challengerParameterName('Prod', 'fraud-detector');
+    expect(prodAsl.States.MoveChallenger).toMatchObject({
       Resource: 'arn:aws:states:::aws-sdk:ssm:putParameter',
       Parameters: { Name: name, 'Value.$': '$.evaluation.versionPrefix' },
     });
-    expect(stagingAsl.States.BakeShadow.Seconds).toBe(environments.Staging.lifecycle.shadow.bakeMinutes * 60);
+    expect(prodAsl.States.BakeShadow.Seconds).toBe(environments.Prod.lifecycle.shadow.bakeMinutes * 60);
     // Invoked by its derived name: the models stack depends on this one, so no CloudFormation reference.
-    expect(stagingAsl.States.CompareShadow.Resource).toMatch(
+    expect(prodAsl.States.CompareShadow.Resource).toMatch(
       new RegExp(
-        `^arn:aws:lambda:eu-west-1:\\d{12}:function:${shadowComparisonFunctionName('Staging', 'fraud-detector')}$`,
+        `^arn:aws:lambda:eu-west-1:\\d{12}:function:${shadowComparisonFunctionName('Prod', 'fraud-detector')}$`,
       ),
     );
-    expect(stagingAsl.States.CompareShadow.Parameters).toEqual({
+    expect(prodAsl.States.CompareShadow.Parameters).toEqual({
       trigger: 'pipeline',
-      windowMinutes: environments.Staging.lifecycle.shadow.bakeMinutes,
+      windowMinutes: environments.Prod.lifecycle.shadow.bakeMinutes,
     });
-    expect(stagingAsl.States['ShadowAgrees?'].Choices[0]).toEqual({
+    expect(prodAsl.States['ShadowAgrees?'].Choices[0]).toEqual({
       Variable: '$.shadow.passed',
       BooleanEquals: true,
-      Next: 'Approve',
+      Next: 'AwaitApproval',
     });
     // A disagreeing shadow fails the run as stage Shadow with the verdict's reasons; the champion is never touched.
-    expect(stagingAsl.States['ShadowAgrees?'].Default).toBe('ShadowRejected');
-    expect(stagingAsl.States.ShadowRejected).toMatchObject({
+    expect(prodAsl.States['ShadowAgrees?'].Default).toBe('ShadowRejected');
+    expect(prodAsl.States.ShadowRejected).toMatchObject({
       Parameters: { Error: 'ShadowDisagrees', 'Cause.$': expect.stringContaining('$.shadow.reasons') },
       Next: 'FailedShadow',
     });
-    expect(stagingAsl.States.FailedShadow).toMatchObject({ Result: 'Shadow', Next: 'PublishFailed' });
+    expect(prodAsl.States.FailedShadow).toMatchObject({ Result: 'Shadow', Next: 'PublishFailed' });
     // A shadow update that rolls back (or errors) resets the challenger pointer to what it was.
-    expect(stagingAsl.States.ShadowDeploymentRolledBack.Next).toBe('ResetChallenger');
-    expect(stagingAsl.States.UpdateShadowStack.Catch[0].Next).toBe('ResetChallenger');
-    expect(stagingAsl.States.ResetChallenger.Parameters).toEqual({
+    expect(prodAsl.States.ShadowDeploymentRolledBack.Next).toBe('ResetChallenger');
+    expect(prodAsl.States.UpdateShadowStack.Catch[0].Next).toBe('ResetChallenger');
+    expect(prodAsl.States.ResetChallenger.Parameters).toEqual({
       Name: name,
       'Value.$': '$.challenger.pointer',
       Overwrite: true,
       Type: 'String',
     });
     for (const state of ['MovePointer', 'ResetPointer']) {
-      expect(stagingAsl.States[state].Parameters.Name).toBe(championParameterName('Staging', 'fraud-detector'));
+      expect(prodAsl.States[state].Parameters.Name).toBe(championParameterName('Prod', 'fraud-detector'));
     }
   });
 
@@ -292,7 +294,7 @@ describe('GIVEN the retraining state machine of each environment', () => {
     const shadowUpdate = new Capture();
     Template.fromJSON({
       Resources: {
-        M: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: definitionOf(staging) } },
+        M: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: definitionOf(prod) } },
       },
     }).hasResourceProperties('AWS::StepFunctions::StateMachine', {
       DefinitionString: Match.serializedJson(
@@ -304,11 +306,11 @@ describe('GIVEN the retraining state machine of each environment', () => {
     const { Next: _n, ...deploy } = update.asObject();
     const { Next: _s, ...shadow } = shadowUpdate.asObject();
     expect(shadow.Parameters).toEqual(deploy.Parameters);
-    expect(shadow.Parameters).toMatchObject({ StackName: 'Staging-Models', UsePreviousTemplate: true });
+    expect(shadow.Parameters).toMatchObject({ StackName: 'Prod-Models', UsePreviousTemplate: true });
     expect(shadow.Parameters.Parameters.map((p: Json) => p.ParameterKey).sort()).toEqual(
-      stages.Staging.models.parameterKeys,
+      stages.Prod.models.parameterKeys,
     );
-    expect(stagingAsl.States.DescribeShadowStack.Parameters).toEqual(stagingAsl.States.DescribeModelsStack.Parameters);
+    expect(prodAsl.States.DescribeShadowStack.Parameters).toEqual(prodAsl.States.DescribeModelsStack.Parameters);
   });
 
   test('THEN every failure publishes RetrainingFailed, releases the lock and fails (the champion keeps serving)', () => {
@@ -368,16 +370,16 @@ describe('GIVEN the retraining triggers and resources', () => {
   });
 
   test('THEN a shadow environment has a challenger pointer beside the champion, also starting at bootstrap', () => {
-    staging.hasResourceProperties('AWS::SSM::Parameter', {
-      Name: challengerParameterName('Staging', 'fraud-detector'),
+    prod.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: challengerParameterName('Prod', 'fraud-detector'),
       Value: 'bootstrap',
     });
     const names = (t: Template) =>
       Object.values(t.findResources('AWS::SSM::Parameter')).map((p: Json) => p.Properties.Name);
     // One champion pointer per served model, and no challenger where there is no shadow.
     expect(names(dev).sort()).toEqual(Object.keys(environments.Dev.models).map((m) => championParameterName('Dev', m)));
-    expect(names(prod).sort()).toEqual(
-      Object.keys(environments.Prod.models).map((m) => championParameterName('Prod', m)),
+    expect(names(staging).sort()).toEqual(
+      Object.keys(environments.Staging.models).map((m) => championParameterName('Staging', m)),
     );
   });
 

@@ -134,11 +134,12 @@ export const environments = {
       profile: 'staging',
       approval: 'auto',
       canary: { capacityPercent: 25, bakeMinutes: 10 },
-      // Compared every 15 minutes over the last hour; a candidate bakes 30 minutes in the shadow before its verdict.
-      shadow: { compareEveryMinutes: 15, windowMinutes: 60, bakeMinutes: 30 },
-      // Staging is where the shadow comparison runs before prod: an endpoint of inference components has no shadow
-      // variant, so staging stays always on (ADR 0005: `shadow: false` + `idle` is the switch if the cost matters more).
-      idle: false,
+      // The challenger is shadowed in prod, on real traffic (ADR 0005): staging's load tests say little about how a
+      // new model decides, and an endpoint of inference components has no shadow variant.
+      shadow: false,
+      // Staging serves load tests, not customers: idle between them. The first call after an hour's quiet is answered
+      // by the baseline for the minutes an instance takes to start (ADR 0005), which a load test ramps through.
+      idle: { scaleInAfterMinutes: 60 },
       invocationsPerInstanceTarget: 30_000,
       alarms: { invocation5xxPerMinute: 2, modelLatencyP99Ms: 50, scoreShiftPsi: 0.2 },
       retraining: { schedule: 'rate(7 days)', driftDebounceHours: 12, lookbackDays: 60, maxTrainingHours: 4 },
@@ -206,7 +207,9 @@ export const environments = {
       profile: 'prod',
       approval: 'manual',
       canary: { capacityPercent: 10, bakeMinutes: 15 },
-      shadow: false,
+      // The challenger answers a copy of real traffic before anyone approves it (ADR 0005): compared every 15 minutes
+      // over the last hour; a candidate bakes an hour in the shadow, and the approver reads its verdict.
+      shadow: { compareEveryMinutes: 15, windowMinutes: 60, bakeMinutes: 60 },
       idle: false,
       invocationsPerInstanceTarget: 30_000,
       alarms: { invocation5xxPerMinute: 1, modelLatencyP99Ms: 30, scoreShiftPsi: 0.2 },

@@ -191,7 +191,8 @@ export class ModelEndpoint extends Construct {
               variantName: SHADOW_VARIANT,
               modelName: shadowModel.attrModelName,
               instanceType: props.instanceType,
-              initialInstanceCount: 1,
+              // A copy of every request reaches the shadow, which does not autoscale: the champion's floor carries it.
+              initialInstanceCount: props.capacity.min,
               initialVariantWeight: 1,
             },
           ]

@@ -162,9 +162,9 @@ function deployedWith(template: Body, values: Readonly<Record<string, string>>):
   return { ...template, Resources: resolve(template.Resources) };
 }
 
-describe('GIVEN the staging models stack synthesized', () => {
+describe('GIVEN the prod models stack (the shadow environment) synthesized', () => {
   const { stages } = testApp();
-  const template = templateOf(stages.Staging.models).toJSON();
+  const template = templateOf(stages.Prod.models).toJSON();
   afterAll(cleanTestApps);
 
   /** The stack's pointer parameters (champion and challenger of every model), by logical id. */
@@ -173,7 +173,7 @@ describe('GIVEN the staging models stack synthesized', () => {
       .filter(
         ([, p]) =>
           p.Default ===
-          (kind === 'champion' ? championParameterName : challengerParameterName)('Staging', 'fraud-detector'),
+          (kind === 'champion' ? championParameterName : challengerParameterName)('Prod', 'fraud-detector'),
       )
       .map(([id]) => id);
 

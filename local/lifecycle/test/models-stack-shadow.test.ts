@@ -1,4 +1,4 @@
-// The local models stack driven by the synthesized Staging template, whose endpoint config has a shadow variant: the
+// The local models stack driven by the synthesized Prod template (the shadow environment, ADR 0005), whose endpoint config has a shadow variant: the
 // shadow model server serves the challenger pointer, an update that moves only the challenger replaces that process
 // while the champion keeps answering, and a challenger that cannot start rolls the update back. Model servers are
 // real processes over fixture models; versions are real archives in real local S3 (s3rver), as the registry lays
@@ -21,7 +21,7 @@ import { LocalS3 } from '../s3.js';
 import { LocalParameterStore } from '../ssm.js';
 
 const ROOT = PROJECT_ROOT;
-const STAGING_ASSEMBLY = join(ROOT, 'cdk.out', 'assembly-Staging');
+const PROD_ASSEMBLY = join(ROOT, 'cdk.out', 'assembly-Prod');
 const FIXTURE_SCRIPT = join(ROOT, 'models', 'server', 'test', 'fixtures', 'make_fixture_model.py');
 const MODEL = 'fraud-detector';
 
@@ -36,7 +36,7 @@ function fixtureModel(dir: string, version: string, bias: number): string {
 
 /** The answer of a model server (or the proxy) to one all-zero row: who answered, by its model card's version. */
 async function answer(url: string, width: number, inferenceId?: string): Promise<{ status: number; version?: string }> {
-  const res = await fetch(`${url}/endpoints/aims-staging-${MODEL}/invocations`, {
+  const res = await fetch(`${url}/endpoints/aims-prod-${MODEL}/invocations`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -59,7 +59,7 @@ async function listening(url: string): Promise<boolean> {
   );
 }
 
-describe('GIVEN the local models stack on the Staging template (champion + shadow variant)', () => {
+describe('GIVEN the local models stack on the Prod template (champion + shadow variant)', () => {
   let dir: string;
   let template: LocalTemplate;
   let backends: BackendServers;
@@ -94,18 +94,18 @@ describe('GIVEN the local models stack on the Staging template (champion + shado
   }
 
   beforeAll(async () => {
-    if (!existsSync(join(STAGING_ASSEMBLY, 'manifest.json'))) {
-      throw new Error(`no synthesized Staging assembly at ${STAGING_ASSEMBLY}: run \`npm run synth\` first`);
+    if (!existsSync(join(PROD_ASSEMBLY, 'manifest.json'))) {
+      throw new Error(`no synthesized Prod assembly at ${PROD_ASSEMBLY}: run \`npm run synth\` first`);
     }
-    template = loadLocalTemplate({ assemblyDir: STAGING_ASSEMBLY, stageName: 'Staging' });
+    template = loadLocalTemplate({ assemblyDir: PROD_ASSEMBLY, stageName: 'Prod' });
     const pointer = (kind: string) =>
       template.ofType('AWS::SSM::Parameter').find((p) => p.ref.endsWith(`/models/${MODEL}/${kind}`))?.ref;
     const champion = pointer('champion');
     const challenger = pointer('challenger');
-    if (!champion || !challenger) throw new Error('the Staging template has no champion or challenger pointer');
+    if (!champion || !challenger) throw new Error('the Prod template has no champion or challenger pointer');
     challengerName = challenger;
     const artifactsBucket = template.ofType('AWS::S3::Bucket').find((b) => b.logicalId.startsWith('ArtifactsBucket'));
-    if (!artifactsBucket) throw new Error('the Staging template has no artifacts bucket');
+    if (!artifactsBucket) throw new Error('the Prod template has no artifacts bucket');
     artifacts = artifactsBucket.ref;
 
     dir = mkdtempSync(join(tmpdir(), 'aims-models-shadow-'));
@@ -152,7 +152,7 @@ describe('GIVEN the local models stack on the Staging template (champion + shado
     expect(stack.deployed.shadow?.version).toBe('challenger-a');
     expect(stack.deployed.shadow?.modelDataUrl).toMatch(/\/versions\/challenger-a\/model\.tar\.gz$/);
     const shadow = stack.shadow;
-    if (!shadow) throw new Error('the Staging models stack started no shadow model server');
+    if (!shadow) throw new Error('the Prod models stack started no shadow model server');
     expect(await answer(shadow.url, width)).toEqual({ status: 200, version: 'challenger-a' });
     // Callers get the champion; the proxy mirrors each request to the shadow after answering.
     const before = stack.proxy.served.shadow;
@@ -190,8 +190,8 @@ describe('GIVEN the local models stack on the Staging template (champion + shado
       outcome: 'promoted',
     });
 
-    // The mirrored copies now reach the new shadow: its capture (Staging samples 50%) holds challenger-b's answers.
-    const ids = Array.from({ length: 40 }, (_, i) => `after-b-${i}`);
+    // The mirrored copies now reach the new shadow: its capture (prod samples 20%) holds challenger-b's answers.
+    const ids = Array.from({ length: 60 }, (_, i) => `after-b-${i}`);
     for (const id of ids)
       expect(await answer(stack.proxy.url, width, id)).toEqual({ status: 200, version: 'bootstrap-1' });
     await stack.proxy.shadowIdle();
