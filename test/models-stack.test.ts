@@ -375,6 +375,35 @@ describe('GIVEN the models stack of each environment', () => {
     expect(statuses.flatMap((s) => s.Action).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
   });
 
+  test('THEN the drift check writes a dated copy of each assessment, and a batch model’s reads its transform capture', () => {
+    const checkOf = (model: string) => {
+      const [id, fn] = Object.entries(dev.findResources('AWS::Lambda::Function')).find(
+        ([, f]: [string, Json]) => f.Metadata?.['aims:model'] === model && f.Metadata?.['aims:role'] === 'drift-check',
+      ) as [string, Json];
+      const policy = Object.values(dev.findResources('AWS::IAM::Policy')).find((p: Json) =>
+        JSON.stringify(p.Properties.Roles).includes(fn.Properties.Role['Fn::GetAtt'][0]),
+      ) as Json;
+      expect(id).toBeDefined();
+      return { env: fn.Properties.Environment.Variables, grants: JSON.stringify(policy.Properties.PolicyDocument) };
+    };
+    const fraud = checkOf('fraud-detector');
+    const merchant = checkOf('merchant-risk');
+    // Real time only: no batch capture to read.
+    expect(fraud.env.BATCH_CAPTURE_PREFIX).toBeUndefined();
+    expect(fraud.grants).not.toContain('batch-transform');
+    expect(merchant.env.BATCH_CAPTURE_PREFIX).toBe('merchant-risk/batch-transform/');
+    expect(merchant.grants).toContain(
+      '"s3:prefix":["merchant-risk/aims-dev-merchant-risk/*","merchant-risk/batch-transform/*"]',
+    );
+    expect(merchant.grants).toContain('/merchant-risk/batch-transform/*');
+    for (const [model, check] of [
+      ['fraud-detector', fraud],
+      ['merchant-risk', merchant],
+    ] as const) {
+      expect(check.grants).toContain(`/drift-status/${model}/history/*`);
+    }
+  });
+
   test('THEN drift alarms relay to ModelDriftDetected and the stream check runs on its schedule', () => {
     dev.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ source: ['aws.cloudwatch'], detail: { state: { value: ['ALARM'] } } }),

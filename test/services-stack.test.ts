@@ -589,6 +589,7 @@ describe('GIVEN least privilege per function', () => {
       'dynamodb:GetItem',
       'kms:Decrypt',
       's3:GetObject',
+      's3:ListBucket',
       'sagemaker:DescribeModelPackage',
       'sagemaker:ListModelPackages',
       'sagemaker:UpdateModelPackage',
@@ -637,7 +638,7 @@ describe('GIVEN least privilege per function', () => {
     }
   });
 
-  test('THEN the score function may invoke only its model endpoint (and its component in dev), named from stage and model', () => {
+  test('THEN the score function may invoke only its model endpoint (and its component where it idles), named from stage and model', () => {
     for (const [template, resource] of [
       [
         dev,
@@ -646,7 +647,14 @@ describe('GIVEN least privilege per function', () => {
           'arn:aws:sagemaker:eu-west-1:111111111111:inference-component/aims-dev-fraud-detector-champion',
         ],
       ],
-      [staging, 'arn:aws:sagemaker:eu-west-1:222222222222:endpoint/aims-staging-fraud-detector'],
+      [
+        staging,
+        [
+          'arn:aws:sagemaker:eu-west-1:222222222222:endpoint/aims-staging-fraud-detector',
+          'arn:aws:sagemaker:eu-west-1:222222222222:inference-component/aims-staging-fraud-detector-champion',
+        ],
+      ],
+      [prod, 'arn:aws:sagemaker:eu-west-1:333333333333:endpoint/aims-prod-fraud-detector'],
     ] as const) {
       template.hasResourceProperties('AWS::IAM::Policy', {
         PolicyDocument: {
@@ -671,17 +679,23 @@ describe('GIVEN the models API', () => {
       .filter((s) => [s.Action].flat().includes(action))
       .flatMap((s) => [s.Resource].flat());
 
-  test('THEN every /v1/models route needs the admin scope (the predictions read: read) and is integrated with the models function', () => {
-    const isPredictions = (r: RouteDefinition) => r.path === '/v1/models/{name}/predictions';
-    const predictions = (ROUTES as readonly RouteDefinition[]).filter(isPredictions);
-    expect(predictions).toEqual([expect.objectContaining({ method: 'get', scope: 'aims/read', service: 'models' })]);
-    const routes = (ROUTES as readonly RouteDefinition[]).filter(
-      (r) => r.path.startsWith('/v1/models') && !isPredictions(r),
-    );
+  test('THEN every /v1/models route needs the admin scope (the predictions and drift reads: read) and is integrated with the models function', () => {
+    const isRead = (r: RouteDefinition) =>
+      ['/v1/models/{name}/predictions', '/v1/models/{name}/drift'].includes(r.path);
+    const reads = (ROUTES as readonly RouteDefinition[]).filter(isRead);
+    expect(reads).toEqual([
+      expect.objectContaining({
+        method: 'get',
+        path: '/v1/models/{name}/drift',
+        scope: 'aims/read',
+        service: 'models',
+      }),
+      expect.objectContaining({ method: 'get', scope: 'aims/read', service: 'models' }),
+    ]);
+    const routes = (ROUTES as readonly RouteDefinition[]).filter((r) => r.path.startsWith('/v1/models') && !isRead(r));
     expect(routes.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort()).toEqual([
       'GET /v1/models',
       'GET /v1/models/{name}',
-      'GET /v1/models/{name}/drift',
       'POST /v1/models/{name}/retrain',
       'POST /v1/models/{name}/rollback',
       'POST /v1/models/{name}/versions/{version}/approve',
@@ -750,28 +764,33 @@ describe('GIVEN the functions that call a model endpoint', () => {
       Properties: { Environment: { Variables: Record<string, unknown> } };
     }>;
 
-  test('WHEN the endpoint idles to zero (dev) THEN each names its model’s inference component, and may invoke only it', () => {
-    const found = callers(dev);
-    expect(found.length).toBeGreaterThanOrEqual(Object.keys(environments.Dev.models).length);
-    for (const fn of found) {
-      const endpoint = modelEndpointName('Dev', fn.Metadata['aims:model'] as string);
-      expect(fn.Properties.Environment.Variables).toMatchObject({
-        MODEL_ENDPOINT_NAME: endpoint,
-        MODEL_INFERENCE_COMPONENT: inferenceComponentName(endpoint),
-      });
-    }
-    const invoke = JSON.stringify(
-      Object.values(dev.findResources('AWS::IAM::Policy'))
-        .flatMap((p: JsonTree) => p.Properties.PolicyDocument.Statement)
-        .filter((s: JsonTree) => [s.Action].flat().includes('sagemaker:InvokeEndpoint')),
-    );
-    for (const model of Object.keys(environments.Dev.models)) {
-      expect(invoke).toContain(`:inference-component/${inferenceComponentName(modelEndpointName('Dev', model))}`);
+  test('WHEN the endpoint idles to zero (dev, staging) THEN each names its model’s inference component, and may invoke only it', () => {
+    for (const [stage, template] of [
+      ['Dev', dev],
+      ['Staging', staging],
+    ] as const) {
+      const found = callers(template);
+      expect(found.length).toBeGreaterThanOrEqual(Object.keys(environments[stage].models).length);
+      for (const fn of found) {
+        const endpoint = modelEndpointName(stage, fn.Metadata['aims:model'] as string);
+        expect(fn.Properties.Environment.Variables).toMatchObject({
+          MODEL_ENDPOINT_NAME: endpoint,
+          MODEL_INFERENCE_COMPONENT: inferenceComponentName(endpoint),
+        });
+      }
+      const invoke = JSON.stringify(
+        Object.values(template.findResources('AWS::IAM::Policy'))
+          .flatMap((p: JsonTree) => p.Properties.PolicyDocument.Statement)
+          .filter((s: JsonTree) => [s.Action].flat().includes('sagemaker:InvokeEndpoint')),
+      );
+      for (const model of Object.keys(environments[stage].models)) {
+        expect(invoke).toContain(`:inference-component/${inferenceComponentName(modelEndpointName(stage, model))}`);
+      }
     }
   });
 
-  test('WHEN the endpoint is always on (staging, prod) THEN none names a component', () => {
-    for (const template of [staging, prod]) {
+  test('WHEN the endpoint is always on (prod) THEN none names a component', () => {
+    for (const template of [prod]) {
       for (const fn of callers(template)) {
         expect(fn.Properties.Environment.Variables.MODEL_INFERENCE_COMPONENT).toBeUndefined();
       }

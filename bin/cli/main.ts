@@ -157,9 +157,14 @@ export function buildProgram(): Command {
   const drift = program.command('drift').description('model drift');
   drift
     .command('status')
-    .description('latest drift measurements of a model (GET /v1/models/{name}/drift)')
+    .description('latest drift measurements of a model, and its last windows (GET /v1/models/{name}/drift)')
     .argument('<name>', 'model name')
-    .action(action((ctx, out, name: string) => driftStatusCommand(ctx, out, name)));
+    .option('--history <n>', 'how many windows to list, newest first', positiveNumber('--history'), 6)
+    .action(
+      action((ctx, out, name: string, options: { history: number }) =>
+        driftStatusCommand(ctx, out, name, options.history),
+      ),
+    );
 
   return program;
 }

@@ -4,7 +4,7 @@ import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { parseS3Uri } from '../shared/adapters/object-store.js';
 import { captureHourPrefixes } from '../shared/capture.js';
 import type { DriftAssessment } from '../shared/contracts/api.js';
-import { type DriftWindow, PsiBins, parseCapture } from './core.js';
+import { type CapturedRows, type DriftWindow, PsiBins, parseCapture } from './core.js';
 
 async function getText(s3: S3Client, bucket: string, key: string): Promise<string> {
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -30,8 +30,75 @@ export async function loadChampionBaseline(deps: {
   return { baseline: parsed.data, source };
 }
 
+/** Objects of a listing under `prefix` written at or after `since`, page by page. */
+async function* objectsSince(s3: S3Client, bucket: string, prefix: string, since: Date): AsyncGenerator<string> {
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) {
+      if (object.Key && !(object.LastModified && object.LastModified < since)) yield object.Key;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/** The rows and scores of the capture files `keys` yields, read in that order. */
+async function readWindow(
+  deps: { s3: S3Client; bucket: string; width: number; now: Date },
+  start: Date,
+  keys: AsyncIterable<string>,
+  take: CapturedRows,
+): Promise<DriftWindow & { files: number; skipped: number }> {
+  const rows: number[][] = [];
+  const scores: number[] = [];
+  let files = 0;
+  let skipped = 0;
+  for await (const key of keys) {
+    const parsed = parseCapture(await getText(deps.s3, deps.bucket, key), deps.width, take);
+    rows.push(...parsed.rows);
+    scores.push(...parsed.scores);
+    skipped += parsed.skipped;
+    files++;
+  }
+  return { rows, scores, start, end: deps.now, files, skipped };
+}
+
+/**
+ * Every row a batch transform captured under `prefix` in [now − minutes, now]: all rows of each request (one entity
+ * each). Files are chosen by when they were written, not by a path layout, because the transform's capture layout
+ * under its destination is not the endpoint's (a job folder per run); a file written before the window is not read.
+ */
+export function readBatchCaptureWindow(deps: {
+  s3: S3Client;
+  bucket: string;
+  prefix: string;
+  width: number;
+  minutes: number;
+  now: Date;
+}): Promise<DriftWindow & { files: number; skipped: number }> {
+  const start = new Date(deps.now.getTime() - deps.minutes * 60_000);
+  return readWindow(deps, start, objectsSince(deps.s3, deps.bucket, deps.prefix, start), 'all');
+}
+
+/** Writes one dated assessment beside the latest: its key orders the history newest window first. */
+export async function saveDriftHistory(deps: {
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  assessment: DriftAssessment;
+}): Promise<void> {
+  await deps.s3.send(
+    new PutObjectCommand({
+      Bucket: deps.bucket,
+      Key: deps.key,
+      Body: JSON.stringify(deps.assessment),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
 /** Captured rows of [now − minutes, now] from the champion variant, newest files last. */
-export async function readCaptureWindow(deps: {
+export function readCaptureWindow(deps: {
   s3: S3Client;
   bucket: string;
   prefix: string;
@@ -41,28 +108,12 @@ export async function readCaptureWindow(deps: {
   now: Date;
 }): Promise<DriftWindow & { files: number; skipped: number }> {
   const start = new Date(deps.now.getTime() - deps.minutes * 60_000);
-  const rows: number[][] = [];
-  const scores: number[] = [];
-  let files = 0;
-  let skipped = 0;
-  for (const prefix of captureHourPrefixes(deps.prefix, deps.variant, start, deps.now)) {
-    let token: string | undefined;
-    do {
-      const page = await deps.s3.send(
-        new ListObjectsV2Command({ Bucket: deps.bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const object of page.Contents ?? []) {
-        if (!object.Key || (object.LastModified && object.LastModified < start)) continue;
-        const parsed = parseCapture(await getText(deps.s3, deps.bucket, object.Key), deps.width);
-        rows.push(...parsed.rows);
-        scores.push(...parsed.scores);
-        skipped += parsed.skipped;
-        files++;
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+  async function* keys(): AsyncGenerator<string> {
+    for (const prefix of captureHourPrefixes(deps.prefix, deps.variant, start, deps.now)) {
+      yield* objectsSince(deps.s3, deps.bucket, prefix, start);
+    }
   }
-  return { rows, scores, start, end: deps.now, files, skipped };
+  return readWindow(deps, start, keys(), 'first');
 }
 
 /** Whether `a` assesses a later window than `b` (then a later run of the same window). */

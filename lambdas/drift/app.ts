@@ -6,16 +6,23 @@ import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { EventBridgePublisher, type EventPublisher } from '../shared/adapters/event-publisher.js';
 import { eventBridgeClient, s3Client } from '../shared/aws.js';
-import { driftStatusKey } from '../shared/contracts/api.js';
+import { driftHistoryKey, driftStatusKey } from '../shared/contracts/api.js';
 import { busEvent, EVENT_SOURCES } from '../shared/contracts/events.js';
 import { CommonEnv, envInt, envNumber, envString, parseEnv } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
-import { loadChampionBaseline, readCaptureWindow, saveDriftAssessment } from './adapters.js';
+import {
+  loadChampionBaseline,
+  readBatchCaptureWindow,
+  readCaptureWindow,
+  saveDriftAssessment,
+  saveDriftHistory,
+} from './adapters.js';
 import {
   type DriftCheckConfig,
   type DriftCheckPorts,
   type DriftReport,
   driftFromAlarm,
+  mergeWindows,
   runDriftCheck,
 } from './core.js';
 
@@ -30,8 +37,11 @@ export const DriftEnv = CommonEnv.extend({
   WINDOW_MINUTES: envInt(),
   MIN_SAMPLES: envInt(),
   EVENT_BUS_NAME: envString(),
-  /** Where the latest assessment is written for the models API (monitoring bucket). */
+  /** Where the latest assessment and the dated history are written for the models API (monitoring bucket). */
   DRIFT_STATUS_BUCKET: envString(),
+  /** `<model>/batch-transform/` in the capture bucket when the model is also served in batch: the nightly transform's
+   *  capture is read with the real-time window's (every row of it: each is one entity). */
+  BATCH_CAPTURE_PREFIX: envString().optional(),
 });
 
 export const AlarmRelayEnv = CommonEnv.extend({
@@ -72,18 +82,20 @@ export function driftDepsFromEnv(env: Readonly<Record<string, string | undefined
           bootstrapUri: e.BOOTSTRAP_PSI_BINS_URI,
           psiBinsFile: 'baseline/psi-bins.json',
         }),
-      window: (now) =>
-        readCaptureWindow({
-          s3,
-          bucket: e.CAPTURE_BUCKET,
-          prefix: e.CAPTURE_PREFIX,
-          variant: 'champion',
-          width: featureNames.length,
-          minutes: e.WINDOW_MINUTES,
-          now,
-        }),
-      saveAssessment: (assessment) =>
-        saveDriftAssessment({ s3, bucket: e.DRIFT_STATUS_BUCKET, key: driftStatusKey(e.MODEL_NAME), assessment }),
+      window: async (now) => {
+        const read = { s3, bucket: e.CAPTURE_BUCKET, width: featureNames.length, minutes: e.WINDOW_MINUTES, now };
+        const realtime = readCaptureWindow({ ...read, prefix: e.CAPTURE_PREFIX, variant: 'champion' });
+        const batchPrefix = e.BATCH_CAPTURE_PREFIX;
+        if (!batchPrefix) return realtime;
+        const [live, batch] = await Promise.all([realtime, readBatchCaptureWindow({ ...read, prefix: batchPrefix })]);
+        return mergeWindows(live, batch);
+      },
+      saveAssessment: async (assessment) => {
+        const bucket = e.DRIFT_STATUS_BUCKET;
+        // The dated copy first (every run), then the latest unless an overlapping run stored a later window.
+        await saveDriftHistory({ s3, bucket, key: driftHistoryKey(e.MODEL_NAME, assessment), assessment });
+        return saveDriftAssessment({ s3, bucket, key: driftStatusKey(e.MODEL_NAME), assessment });
+      },
     },
     publisher: new EventBridgePublisher({ client: eventBridgeClient(), eventBusName: e.EVENT_BUS_NAME }),
   };

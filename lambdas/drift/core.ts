@@ -49,6 +49,16 @@ export interface DriftWindow {
   readonly end: Date;
 }
 
+/** Two windows of the same model read as one (real-time and batch traffic): rows and scores of both, the wider span. */
+export function mergeWindows(a: DriftWindow, b: DriftWindow): DriftWindow {
+  return {
+    rows: [...a.rows, ...b.rows],
+    scores: [...a.scores, ...b.scores],
+    start: new Date(Math.min(a.start.getTime(), b.start.getTime())),
+    end: new Date(Math.max(a.end.getTime(), b.end.getTime())),
+  };
+}
+
 export interface DriftThresholds {
   readonly default: number;
   readonly features: Readonly<Record<string, number>>;
@@ -263,11 +273,20 @@ function decode(payload: { data: string; encoding: string }): unknown {
 }
 
 /**
- * The scored rows and their scores from SageMaker data-capture JSON lines of v2 requests (row 0 of each request:
- * the rest are the scorer's occlusion rows). Lines that are not v2 (health checks,
- * other content types) are counted as skipped rather than failing the whole window.
+ * Which rows of a captured request are traffic: a real-time request's row 0 (the scorer appends its occlusion rows
+ * after it), or every row of a batch transform's request (each row is one entity of the population).
  */
-export function parseCapture(text: string, width: number): { rows: number[][]; scores: number[]; skipped: number } {
+export type CapturedRows = 'first' | 'all';
+
+/**
+ * The scored rows and their scores from SageMaker data-capture JSON lines of v2 requests. Lines that are not v2
+ * (health checks, other content types) are counted as skipped rather than failing the whole window.
+ */
+export function parseCapture(
+  text: string,
+  width: number,
+  take: CapturedRows = 'first',
+): { rows: number[][]; scores: number[]; skipped: number } {
   const rows: number[][] = [];
   const scores: number[] = [];
   let skipped = 0;
@@ -290,8 +309,9 @@ export function parseCapture(text: string, width: number): { rows: number[][]; s
         skipped++;
         continue;
       }
-      rows.push(input.data.slice(0, width));
-      if (out && out.data.length === n) scores.push(out.data[0] as number);
+      const taken = take === 'all' ? n : 1;
+      for (let i = 0; i < taken; i++) rows.push(input.data.slice(i * width, (i + 1) * width));
+      if (out && out.data.length === n) scores.push(...out.data.slice(0, taken));
     } catch {
       skipped++;
     }

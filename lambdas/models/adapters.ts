@@ -1,7 +1,7 @@
 // AWS SDK adapters of the models API's ports: Step Functions, the SageMaker registry, SSM pointers, the models
 // stack (CloudFormation), the retraining lock table (DynamoDB) and JSON objects in S3.
 import { type CloudFormationClient, DescribeStacksCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeModelPackageCommand,
   ListModelPackagesCommand,
@@ -269,6 +269,11 @@ export class S3Objects implements Objects {
   async readJson(uri: string): Promise<unknown | undefined> {
     const text = await this.readText(uri);
     return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  }
+
+  async listKeys(bucket: string, prefix: string, max: number): Promise<string[]> {
+    const out = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: max }));
+    return (out.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : []));
   }
 
   async readText(uri: string): Promise<string | undefined> {

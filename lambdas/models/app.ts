@@ -9,6 +9,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { z } from 'zod';
 import { type ClientOptions, dynamoDocumentClient, s3Client } from '../shared/aws.js';
 import {
+  DriftHistoryQuery,
   ModelActionRequest,
   ModelPathParams,
   ModelVersionPathParams,
@@ -153,8 +154,8 @@ export function createModelsRoutes(deps: ModelsDeps): Routes {
       { powertools, path: ModelPathParams, body: ModelActionRequest, successStatus: 202 },
       ({ path, body }) => rollback(ports, path.name, body),
     ),
-    'GET /v1/models/{name}/drift': httpHandler({ powertools, path: ModelPathParams }, ({ path }) =>
-      getDrift(ports, path.name),
+    'GET /v1/models/{name}/drift': httpHandler({ powertools, path: ModelPathParams }, ({ path, query }) =>
+      getDrift(ports, path.name, parseQuery(DriftHistoryQuery, query)),
     ),
     'GET /v1/models/{name}/predictions': httpHandler({ powertools, path: ModelPathParams }, ({ path, query }) =>
       getPredictions(ports, path.name, parseQuery(PredictionsQuery, query)),

@@ -1,10 +1,13 @@
 // The models API's use cases (admin routes): list and describe models, start a retraining run, approve or reject the
-// version parked at manual approval, roll the champion back, read the latest drift assessment. Pure: every AWS call
+// version parked at manual approval, roll the champion back, read the last drift assessments. Pure: every AWS call
 // goes through a port, so the tests drive these with in-memory ports.
 import {
   type ApprovalResponse,
   BatchPrediction,
   DriftAssessment,
+  type DriftHistory,
+  type DriftHistoryQuery,
+  driftHistoryPrefix,
   driftStatusKey,
   type ModelActionRequest,
   type ModelDetail,
@@ -118,12 +121,14 @@ export interface Approvals {
 export interface Objects {
   readJson(uri: string): Promise<unknown | undefined>;
   readText(uri: string): Promise<string | undefined>;
+  /** The first `max` keys under `prefix`, in S3's ascending key order. */
+  listKeys(bucket: string, prefix: string, max: number): Promise<string[]>;
 }
 
 export interface ModelsPorts {
   readonly models: readonly ModelConfig[];
   readonly approval: 'auto' | 'manual';
-  /** Bucket the drift check writes its latest assessment to. */
+  /** Bucket the drift check writes its latest and dated assessments to. */
   readonly driftBucket: string;
   readonly executions: Executions;
   readonly registry: Registry;
@@ -495,16 +500,35 @@ export async function rollback(
   };
 }
 
-export async function getDrift(ports: ModelsPorts, name: string): Promise<DriftAssessment> {
-  modelOf(ports, name);
-  const uri = `s3://${ports.driftBucket}/${driftStatusKey(name)}`;
-  const json = await ports.objects.readJson(uri);
-  if (json === undefined) {
-    throw new NotFoundError(`no drift assessment of ${name} yet: the stream drift check writes one on each run`);
-  }
+function driftAssessmentOf(uri: string, json: unknown): DriftAssessment {
   const parsed = DriftAssessment.safeParse(json);
   if (!parsed.success) throw new Error(`${uri} is not a drift assessment: ${parsed.error.message}`);
   return parsed.data;
+}
+
+/**
+ * A model's last `limit` drift assessments, newest window first, from their dated history; before any history was
+ * kept (a check that ran before it existed) the latest assessment alone. 404 when the check has never run.
+ */
+export async function getDrift(ports: ModelsPorts, name: string, query: DriftHistoryQuery): Promise<DriftHistory> {
+  modelOf(ports, name);
+  const keys = await ports.objects.listKeys(ports.driftBucket, driftHistoryPrefix(name), query.limit);
+  const assessments: DriftAssessment[] = [];
+  for (const key of keys) {
+    const uri = `s3://${ports.driftBucket}/${key}`;
+    const json = await ports.objects.readJson(uri);
+    // Expired by the lifecycle rule between the listing and the read: the older ones follow.
+    if (json !== undefined) assessments.push(driftAssessmentOf(uri, json));
+  }
+  if (assessments.length === 0) {
+    const uri = `s3://${ports.driftBucket}/${driftStatusKey(name)}`;
+    const json = await ports.objects.readJson(uri);
+    if (json === undefined) {
+      throw new NotFoundError(`no drift assessment of ${name} yet: the stream drift check writes one on each run`);
+    }
+    assessments.push(driftAssessmentOf(uri, json));
+  }
+  return { model: name, assessments };
 }
 
 /** A page position as an opaque token (base64url of the next row's index). */

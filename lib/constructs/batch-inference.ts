@@ -139,6 +139,9 @@ class CapturedTransformJob extends SageMakerCreateTransformJob {
   }
 }
 
+/** Where a model's batch transform captures in the capture bucket (the drift check reads it). */
+export const batchCapturePrefix = (model: string): string => `${model}/batch-transform/`;
+
 export class BatchInference extends Construct {
   public readonly stateMachine: StateMachine;
   /** The run's tasks (plan, prepare, publish). */
@@ -158,7 +161,7 @@ export class BatchInference extends Construct {
     }
     const workPrefix = `batch/${model}`;
     const predictionsPrefix = predictionModelPrefix(model);
-    const capturePrefix = `${model}/batch-transform`;
+    const capturePrefix = batchCapturePrefix(model).replace(/\/$/, '');
     this.captureUri = `s3://${props.captureBucket.bucketName}/${capturePrefix}/`;
 
     this.tasks = new ServiceFunction(this, 'Tasks', {

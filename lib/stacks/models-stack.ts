@@ -33,11 +33,11 @@ import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { FactName } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { buildTritonArchive } from '../../lambdas/retraining/triton-archive.js';
-import { driftStatusKey } from '../../lambdas/shared/contracts/api.js';
+import { driftHistoryPrefix, driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig, ModelServingSettings } from '../config/environment-config.js';
 import { type ModelDeclaration, modelEndpointName, modelModulePath } from '../config/models.js';
-import { BatchInference, type BatchLake } from '../constructs/batch-inference.js';
+import { BatchInference, type BatchLake, batchCapturePrefix } from '../constructs/batch-inference.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import {
   CHAMPION_VARIANT,
@@ -226,6 +226,7 @@ export class ModelsStack extends Stack {
           ),
         ),
       };
+      const batchPrefix = manifest.serving.modes.includes('batch') ? batchCapturePrefix(name) : undefined;
       const driftCheck = new ServiceFunction(this, `${name}-DriftCheck`, {
         entry: 'lambdas/drift/handler.ts',
         serviceName: DRIFT_METRICS.service,
@@ -250,6 +251,7 @@ export class ModelsStack extends Stack {
           MIN_SAMPLES: String(manifest.monitoring.minSamples),
           EVENT_BUS_NAME: data.bus.eventBusName,
           DRIFT_STATUS_BUCKET: data.monitoringBucket.bucketName,
+          ...(batchPrefix ? { BATCH_CAPTURE_PREFIX: batchPrefix } : {}),
         },
       });
       // Its latest assessment, where the models API reads it (read back to compare before replacing it).
@@ -259,18 +261,27 @@ export class ModelsStack extends Stack {
           resources: [data.monitoringBucket.arnForObjects(driftStatusKey(name))],
         }),
       );
+      // The dated history beside it (GET /v1/models/{name}/drift), expired with the bucket's other objects.
+      driftCheck.allow(
+        new PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [data.monitoringBucket.arnForObjects(`${driftHistoryPrefix(name)}*`)],
+        }),
+      );
+      // The endpoint's capture, and the nightly transform's for a model also served in batch.
+      const capturePrefixes = [`${name}/${endpointName}/`, ...(batchPrefix ? [batchPrefix] : [])];
       driftCheck.allow(
         new PolicyStatement({
           actions: ['s3:ListBucket'],
           resources: [data.captureBucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [`${name}/${endpointName}/*`] } },
+          conditions: { StringLike: { 's3:prefix': capturePrefixes.map((p) => `${p}*`) } },
         }),
       );
       driftCheck.allow(
         new PolicyStatement({
           actions: ['s3:GetObject'],
           resources: [
-            data.captureBucket.arnForObjects(`${name}/${endpointName}/*`),
+            ...capturePrefixes.map((p) => data.captureBucket.arnForObjects(`${p}*`)),
             `${versionsArn}/${VERSION_LAYOUT.psiBins}`,
             assetArn(bootstrap.psiBins),
           ],
@@ -294,6 +305,14 @@ export class ModelsStack extends Stack {
       acknowledgeWildcards(driftCheck.role.node.findChild('DefaultPolicy'), {
         [`Resource::${nagBucketArn(data.captureBucket)}/${name}/${endpointName}/*`]:
           "The check reads the capture files of its window, inside this endpoint's capture prefix only.",
+        ...(batchPrefix
+          ? {
+              [`Resource::${nagBucketArn(data.captureBucket)}/${batchPrefix}*`]:
+                "The check reads the batch transform's capture files of its window, inside this model's batch prefix only.",
+            }
+          : {}),
+        [`Resource::${nagBucketArn(data.monitoringBucket)}/${driftHistoryPrefix(name)}*`]:
+          'One dated assessment per run, named by its window, inside this model’s drift history prefix only.',
         [`Resource::${versionsRef}/*/${VERSION_LAYOUT.psiBins}`]:
           'The champion changes at run time: any registered version of this model, its psi-bins.json only.',
       });

@@ -16,7 +16,7 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { z } from 'zod';
-import { driftStatusKey, predictionModelPrefix } from '../../lambdas/shared/contracts/api.js';
+import { driftHistoryPrefix, driftStatusKey, predictionModelPrefix } from '../../lambdas/shared/contracts/api.js';
 import { DETAIL_TYPES, EVENT_SOURCES, eventJsonSchemas } from '../../lambdas/shared/contracts/events.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig, ModelServingSettings } from '../config/environment-config.js';
@@ -493,7 +493,7 @@ export class ServicesStack extends Stack {
     const { models, lockTable, modelsStack, driftStatusBucket, artifactsBucket } = lifecycle;
     if (models.length === 0) throw new Error('lifecycle.models must name at least one model');
     const fn = make('Models', 'lambdas/models/handler.ts', 'models', {
-      description: 'Models API: versions, champions, retraining runs, approval, rollback, drift status',
+      description: 'Models API: versions, champions, retraining runs, approval, rollback, drift history',
       timeout: Duration.seconds(29),
       environment: {
         MODELS: this.toJsonString(
@@ -579,7 +579,16 @@ export class ServicesStack extends Stack {
             (m) => `${ModelRegistry.versionsArnPattern(artifactsBucket.bucketArn, m.name)}/${VERSION_LAYOUT.metrics}`,
           ),
           ...models.map((m) => driftStatusBucket.arnForObjects(driftStatusKey(m.name))),
+          ...models.map((m) => driftStatusBucket.arnForObjects(`${driftHistoryPrefix(m.name)}*`)),
         ],
+      }),
+    );
+    // The newest dated assessments first: a listing of each model's drift history.
+    fn.allow(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [driftStatusBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': models.map((m) => `${driftHistoryPrefix(m.name)}*`) } },
       }),
     );
     const predictions = lifecycle.predictions?.models.length ? lifecycle.predictions : undefined;
@@ -610,6 +619,12 @@ export class ServicesStack extends Stack {
         packages.map((arn) => [
           `Resource::${this.resolve(arn)}`,
           "Model package versions are numbered by SageMaker inside this model's package group.",
+        ]),
+      ),
+      ...Object.fromEntries(
+        models.map((m) => [
+          `Resource::${nagBucketArn(driftStatusBucket)}/${driftHistoryPrefix(m.name)}*`,
+          "Reads this model's dated drift assessments, named by their window.",
         ]),
       ),
       ...Object.fromEntries(

@@ -1,11 +1,20 @@
 // A batch model's nightly run on the local stage, from the template's ASL: the lake's decision log (simulated) →
 // Athena on DuckDB → prepare (real bundle) → Batch Transform through a local model server → publish → PredictionsReady
 // on the bus, the merchants' state in the features table, and the day's predictions through the API.
+
+import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PredictionsPage, predictionKeys } from '../../lambdas/shared/contracts/api.js';
+import {
+  type DriftAssessment,
+  DriftHistory,
+  PredictionsPage,
+  predictionKeys,
+} from '../../lambdas/shared/contracts/api.js';
 import { BATCH_TASKS } from '../../lib/constructs/batch-inference.js';
+import { PROJECT_ROOT } from '../../lib/constructs/service-function.js';
 import type { ExecutionRecord } from '../../local/lifecycle/index.js';
+import { loadManifest } from '../../models/shared/manifest.js';
 import {
   type Caller,
   call,
@@ -112,6 +121,36 @@ describe('GIVEN a local stage whose lake holds ten days of decisions', () => {
       caller: reader,
     });
     expect(expectErrorBody(response, 404, 'not_found').error.message).toMatch(/has not completed/);
+  });
+
+  it("THEN merchant-risk's drift check reads the night's batch capture: every scored merchant, at its own thresholds", async () => {
+    const ready = e2e.stage.services.eventBridge
+      .archive()
+      .map((a) => a.event)
+      .find((e) => e['detail-type'] === 'PredictionsReady')?.detail as { data: { rows: number } } | undefined;
+    const check = await e2e.stage.lifecycle.runDriftCheck(MODEL);
+    if (!check.ok) throw new Error(`the drift check failed: ${check.errorType}: ${check.errorMessage}`);
+    // Nothing was asked of the real-time route here: every sample is a merchant the transform scored last night.
+    expect((check.payload as { samples: number }).samples).toBe(ready?.data.rows);
+
+    const response = await call(e2e.stage, 'GET', `/v1/models/${MODEL}/drift?limit=5`, { caller: reader });
+    expect(response.status).toBe(200);
+    const history = DriftHistory.parse(response.json);
+    expect(history.assessments).toHaveLength(1);
+    const [latest] = history.assessments as [DriftAssessment];
+    const { monitoring, features: manifestFeatures } = loadManifest(join(PROJECT_ROOT, 'models', MODEL));
+    expect(latest).toMatchObject({
+      model: MODEL,
+      samples: ready?.data.rows,
+      minSamples: monitoring.minSamples,
+      judged: (ready?.data.rows ?? 0) >= monitoring.minSamples,
+      threshold: monitoring.psiThreshold,
+    });
+    const thresholds = Object.fromEntries(latest.features.map((f) => [f.name, f.threshold]));
+    for (const [feature, own] of Object.entries(monitoring.featureThresholds ?? {})) {
+      expect(thresholds[feature]).toBe(own.psiThreshold);
+    }
+    expect(latest.features.map((f) => f.name)).toEqual(manifestFeatures);
   });
 
   it("THEN each scored merchant's last week is in the features table for the real-time route", async () => {

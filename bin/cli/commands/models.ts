@@ -89,16 +89,29 @@ export async function modelsRollbackCommand(ctx: Context, out: Output, name: str
   else out.out(`rolled back ${name}\n${describe(body)}`);
 }
 
-export async function driftStatusCommand(ctx: Context, out: Output, name: string): Promise<void> {
-  const { body } = await modelsApi(ctx, 'GET', `/v1/models/${seg(name)}/drift`);
+/** The latest assessment in full (scalars, then PSI per feature), then the last `history` windows one line each. */
+export async function driftStatusCommand(ctx: Context, out: Output, name: string, history = 6): Promise<void> {
+  const { body } = await modelsApi(ctx, 'GET', `/v1/models/${seg(name)}/drift?limit=${Math.floor(history)}`);
   if (ctx.json) {
     out.json(body);
     return;
   }
-  const features = asFeatureRows(body);
-  const head =
-    typeof body === 'object' && body !== null ? describeScalars(body as Record<string, unknown>) : show(body);
-  out.out(features ? `${head}\n\n${features}` : head);
+  const assessments = (body as { assessments?: unknown } | null)?.assessments;
+  const windows = Array.isArray(assessments)
+    ? assessments.filter((a): a is Record<string, unknown> => typeof a === 'object' && a !== null)
+    : [];
+  const latest = windows[0];
+  if (!latest) {
+    out.out(show(body));
+    return;
+  }
+  const features = asFeatureRows(latest);
+  const columns = ['windowEnd', 'samples', 'judged', 'drifted', 'maxFeaturePsi', 'scorePsi'];
+  const past = table(
+    windows.map((w) => columns.map((c) => show(w[c]))),
+    columns,
+  );
+  out.out([describeScalars(latest), features, `last ${windows.length} windows:\n${past}`].filter(Boolean).join('\n\n'));
 }
 
 function describeScalars(body: Record<string, unknown>): string {

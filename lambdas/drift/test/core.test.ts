@@ -8,6 +8,7 @@ import {
   type DriftCheckPorts,
   driftEvent,
   driftFromAlarm,
+  mergeWindows,
   type PsiBins,
   parseCapture,
   psi,
@@ -126,6 +127,47 @@ describe('GIVEN SageMaker data capture of v2 requests', () => {
       ],
       scores: [0.1, 0.3],
       skipped: 1,
+    });
+  });
+
+  test("THEN a batch transform's capture keeps every row of each request (each is one entity of the population)", () => {
+    const text = [
+      line(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        [0.1, 0.2, 0.3],
+      ),
+      line([[7, 8]], [0.4], 'BASE64'),
+    ].join('\n');
+    expect(parseCapture(text, 2, 'all')).toEqual({
+      rows: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+        [7, 8],
+      ],
+      scores: [0.1, 0.2, 0.3, 0.4],
+      skipped: 0,
+    });
+  });
+
+  test('THEN a real-time and a batch window read as one: both rows and scores, the wider span', () => {
+    const at = (iso: string) => new Date(iso);
+    const merged = mergeWindows(
+      { rows: [[1, 2]], scores: [0.1], start: at('2026-01-01T23:00:00Z'), end: at('2026-01-02T00:00:00Z') },
+      { rows: [[3, 4]], scores: [0.2], start: at('2026-01-01T00:00:00Z'), end: at('2026-01-02T00:00:00Z') },
+    );
+    expect(merged).toEqual({
+      rows: [
+        [1, 2],
+        [3, 4],
+      ],
+      scores: [0.1, 0.2],
+      start: at('2026-01-01T00:00:00Z'),
+      end: at('2026-01-02T00:00:00Z'),
     });
   });
 

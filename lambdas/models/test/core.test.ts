@@ -1,6 +1,7 @@
 // The models API's use cases on in-memory ports: listing, describing, retrain, approve/reject, rollback, drift.
 import {
   type DriftAssessment,
+  driftHistoryKey,
   ModelDetail,
   ModelList,
   RetrainResponse,
@@ -117,7 +118,7 @@ describe('GIVEN a model with three versions, v2 the champion', () => {
       () => approveVersion(w, 'nope', 'v1', {}, undefined),
       () => rejectVersion(w, 'nope', 'v1', {}, undefined),
       () => rollback(w, 'nope', {}),
-      () => getDrift(w, 'nope'),
+      () => getDrift(w, 'nope', { limit: 5 }),
     ]) {
       await expect(call()).rejects.toThrow(NotFoundError);
       await expect(call()).rejects.toThrow("no model 'nope' (models here: fraud-detector)");
@@ -321,20 +322,49 @@ describe('GIVEN drift assessments', () => {
     ],
   };
 
-  test('WHEN the drift check has written one THEN it is returned as written', async () => {
+  /** The run of `hour` (UTC, 2026-11-20), written where the drift check writes it. */
+  const runAt = (hour: number): DriftAssessment => {
+    const end = new Date(Date.UTC(2026, 10, 20, hour)).toISOString();
+    return {
+      ...assessment,
+      windowEnd: end,
+      assessedAt: end,
+      windowStart: new Date(Date.UTC(2026, 10, 20, hour - 1)).toISOString(),
+    };
+  };
+  const store = (w: ReturnType<typeof world>, a: DriftAssessment) =>
+    w.objects.objects.set(`s3://monitoring/${driftHistoryKey(FRAUD.name, a)}`, a);
+
+  test('WHEN the drift check ran several times THEN the last `limit` come back newest window first', async () => {
+    const w = world();
+    // Written out of order, as overlapping runs may.
+    for (const hour of [3, 1, 5, 2, 4]) store(w, runAt(hour));
+    w.objects.objects.set('s3://monitoring/drift-status/fraud-detector/latest.json', runAt(5));
+    const history = await getDrift(w, FRAUD.name, { limit: 3 });
+    expect(history.model).toBe(FRAUD.name);
+    expect(history.assessments.map((a) => a.windowEnd)).toEqual([runAt(5), runAt(4), runAt(3)].map((a) => a.windowEnd));
+    expect(history.assessments[0]?.features).toEqual(assessment.features);
+  });
+
+  test('WHEN only the latest assessment exists (written before the history was kept) THEN it is the one returned', async () => {
     const w = world();
     w.objects.objects.set('s3://monitoring/drift-status/fraud-detector/latest.json', assessment);
-    expect(await getDrift(w, FRAUD.name)).toEqual(assessment);
+    expect(await getDrift(w, FRAUD.name, { limit: 10 })).toEqual({ model: FRAUD.name, assessments: [assessment] });
   });
 
   test('WHEN none was written yet THEN 404 says when one comes', async () => {
-    await expect(getDrift(world(), FRAUD.name)).rejects.toThrow(/no drift assessment of fraud-detector yet/);
+    await expect(getDrift(world(), FRAUD.name, { limit: 10 })).rejects.toThrow(
+      /no drift assessment of fraud-detector yet/,
+    );
   });
 
-  test('WHEN the object is not an assessment THEN the read fails loudly (500), naming the object', async () => {
+  test('WHEN an object is not an assessment THEN the read fails loudly (500), naming the object', async () => {
     const w = world();
     w.objects.objects.set('s3://monitoring/drift-status/fraud-detector/latest.json', { model: 1 });
-    await expect(getDrift(w, FRAUD.name)).rejects.toThrow(/latest\.json is not a drift assessment/);
+    await expect(getDrift(w, FRAUD.name, { limit: 10 })).rejects.toThrow(/latest\.json is not a drift assessment/);
+    const bad = { ...runAt(2), model: 1 } as unknown as DriftAssessment;
+    store(w, bad);
+    await expect(getDrift(w, FRAUD.name, { limit: 10 })).rejects.toThrow(/history\/\d{13}-\d{13}\.json is not a drift/);
   });
 });
 

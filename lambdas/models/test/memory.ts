@@ -164,6 +164,14 @@ export class MemoryObjects implements Objects {
     const value = this.objects.get(uri);
     return typeof value === 'string' ? value : value === undefined ? undefined : JSON.stringify(value);
   }
+  async listKeys(bucket: string, prefix: string, max: number) {
+    const base = `s3://${bucket}/`;
+    return [...this.objects.keys()]
+      .filter((uri) => uri.startsWith(`${base}${prefix}`))
+      .map((uri) => uri.slice(base.length))
+      .sort()
+      .slice(0, max);
+  }
 }
 
 export interface World extends ModelsPorts {

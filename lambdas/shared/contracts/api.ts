@@ -284,6 +284,18 @@ export type RollbackResponse = z.infer<typeof RollbackResponse>;
 /** Key of a model's latest drift assessment in the monitoring bucket (written by the stream drift check). */
 export const driftStatusKey = (model: string) => `drift-status/${model}/latest.json`;
 
+/** Prefix of a model's dated drift assessments in the monitoring bucket (expired by its lifecycle rule). */
+export const driftHistoryPrefix = (model: string) => `drift-status/${model}/history/`;
+
+/** Newest first in S3's ascending key order: the window's end in milliseconds, subtracted from 10^13 − 1. */
+const NEWEST_FIRST = 9_999_999_999_999;
+
+/** Key of one dated assessment: listing the prefix in key order reads the newest window first. */
+export function driftHistoryKey(model: string, assessment: { windowEnd: string; assessedAt: string }): string {
+  const inverted = (iso: string) => String(NEWEST_FIRST - Date.parse(iso)).padStart(13, '0');
+  return `${driftHistoryPrefix(model)}${inverted(assessment.windowEnd)}-${inverted(assessment.assessedAt)}.json`;
+}
+
 /** The stream drift check's latest assessment of one model: PSI per feature of the window vs the champion baseline. */
 export const DriftAssessment = z
   .object({
@@ -312,6 +324,23 @@ export const DriftAssessment = z
   })
   .strict();
 export type DriftAssessment = z.infer<typeof DriftAssessment>;
+
+/** Most drift assessments one call returns. */
+export const MAX_DRIFT_HISTORY = 100;
+
+export const DriftHistoryQuery = z
+  .object({ limit: z.coerce.number().int().min(1).max(MAX_DRIFT_HISTORY).default(24) })
+  .strict();
+export type DriftHistoryQuery = z.infer<typeof DriftHistoryQuery>;
+
+/** A model's last drift assessments, newest window first (the console charts PSI per feature over them). */
+export const DriftHistory = z
+  .object({
+    model: ModelName,
+    assessments: z.array(DriftAssessment),
+  })
+  .strict();
+export type DriftHistory = z.infer<typeof DriftHistory>;
 
 // ---- a batch model's nightly predictions (written by the batch run, read by GET /v1/models/{name}/predictions)
 /** A run's UTC day. */
@@ -641,14 +670,17 @@ export const ROUTES = [
     operationId: 'getModelDrift',
     method: 'get',
     path: '/v1/models/{name}/drift',
-    scope: SCOPES.admin,
+    scope: SCOPES.read,
     service: 'models',
     tag: 'models',
-    summary: 'The latest drift assessment of a model',
+    summary: 'The last drift assessments of a model',
     description:
-      "The stream drift check's latest window: PSI per feature vs the champion baseline, thresholds, drifted or not.",
+      "The stream drift check's last `limit` windows, newest first: each with PSI per feature vs the champion " +
+      'baseline, the thresholds, judged and drifted or not. Kept as long as the monitoring bucket keeps objects; ' +
+      '404 before the first run.',
     params: ModelPathParams,
-    response: DriftAssessment,
+    query: DriftHistoryQuery,
+    response: DriftHistory,
     successStatus: 200,
     errors: ['validation_error', 'not_found', 'upstream_unavailable'],
   },
