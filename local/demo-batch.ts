@@ -1,14 +1,18 @@
 // `npm run demo -- --batch`: a batch model's nightly run end to end on a local stage the demo started — the lake's
 // decision log → Athena (DuckDB) → prepare → Batch Transform (a local model server) → publish → PredictionsReady →
-// GET /v1/models/{name}/predictions — from the template's own ASL and bundles. The Scheduler schedule does not fire
+// GET /v1/models/{name}/predictions — from the template's own ASL and bundles — then the model's drift check over the
+// night's batch capture and GET /v1/models/{name}/drift. The Scheduler schedule does not fire
 // locally: the demo starts the run as the schedule would, for yesterday (UTC).
+import type { DriftAssessment } from '../lambdas/shared/contracts/api.js';
 import { localCredentials, mintToken } from './api/index.js';
 import type { ExecutionRecord } from './lifecycle/state-machine.js';
 import type { LocalStage } from './stage.js';
 
 const DAY = 86_400_000;
-/** The lake: ten days of decisions up to yesterday, from the transaction simulator. */
-const HISTORY = { customers: 1500, days: 10, endDaysAgo: 1 } as const;
+/** The lake: ten days of decisions up to yesterday (a merchant's day is compared with its last week), from the
+ *  transaction simulator; 6,000 customers make ≈ 1,350 merchants active yesterday, above merchant-risk's `minSamples`
+ *  (1,000), so its drift check judges the night. */
+const HISTORY = { customers: 6000, days: 10, endDaysAgo: 1 } as const;
 const PAGE = 5;
 
 interface Ready {
@@ -101,5 +105,41 @@ export async function runBatchDemo(
   log(`  summary: ${body.summary?.rows} rows, outcomes ${JSON.stringify(body.summary?.outcomes)}`);
   for (const p of body.predictions) log(`  ${p.id.padEnd(28)} ${p.score.toFixed(4)}  ${p.outcome}`);
   log(`  … nextToken ${body.nextToken ?? '(none: last page)'}`);
-  return 0;
+  return await showDrift(stage, log, model, { token, apiKey: client.apiKey });
+}
+
+/** The model's drift check over the night's batch capture, as its schedule would run it, then its history route. */
+async function showDrift(
+  stage: LocalStage,
+  log: (line: string) => void,
+  model: string,
+  caller: { token: string; apiKey: string },
+): Promise<number> {
+  log(`▶ the drift check of ${model} (its scheduled function) reads the night's batch capture`);
+  const check = await stage.lifecycle.runDriftCheck(model);
+  if (!check.ok) {
+    log(`  ✖ the drift check failed: ${check.errorType}: ${check.errorMessage}`);
+    return 1;
+  }
+  const path = `/v1/models/${model}/drift?limit=1`;
+  const res = await fetch(`${stage.url}${path}`, {
+    headers: { authorization: `Bearer ${caller.token}`, 'x-api-key': caller.apiKey },
+  });
+  const history = (await res.json()) as { assessments?: DriftAssessment[] };
+  const latest = history.assessments?.[0];
+  log(`▶ GET ${path} → ${res.status}`);
+  if (!res.ok || !latest) {
+    log(`  ✖ ${JSON.stringify(history)}`);
+    return 1;
+  }
+  log(
+    `  ${latest.samples} samples (at least ${latest.minSamples} to judge): ` +
+      (latest.judged ? (latest.drifted ? 'DRIFTED' : 'judged, no drift') : 'not judged') +
+      `; score PSI ${latest.scorePsi.toFixed(3)}`,
+  );
+  const top = [...latest.features].sort((a, b) => b.psi - a.psi).slice(0, 4);
+  for (const f of top) {
+    log(`    ${f.name.padEnd(24)} PSI ${f.psi.toFixed(3)}  threshold ${f.threshold}${f.drifted ? '  drifted' : ''}`);
+  }
+  return latest.judged ? 0 : 1;
 }
