@@ -513,13 +513,15 @@ function driftAssessmentOf(uri: string, json: unknown): DriftAssessment {
 export async function getDrift(ports: ModelsPorts, name: string, query: DriftHistoryQuery): Promise<DriftHistory> {
   modelOf(ports, name);
   const keys = await ports.objects.listKeys(ports.driftBucket, driftHistoryPrefix(name), query.limit);
-  const assessments: DriftAssessment[] = [];
-  for (const key of keys) {
-    const uri = `s3://${ports.driftBucket}/${key}`;
-    const json = await ports.objects.readJson(uri);
-    // Expired by the lifecycle rule between the listing and the read: the older ones follow.
-    if (json !== undefined) assessments.push(driftAssessmentOf(uri, json));
-  }
+  const read = await Promise.all(
+    keys.map(async (key) => {
+      const uri = `s3://${ports.driftBucket}/${key}`;
+      const json = await ports.objects.readJson(uri);
+      // Expired by the lifecycle rule between the listing and the read: the others still answer.
+      return json === undefined ? [] : [driftAssessmentOf(uri, json)];
+    }),
+  );
+  const assessments: DriftAssessment[] = read.flat();
   if (assessments.length === 0) {
     const uri = `s3://${ports.driftBucket}/${driftStatusKey(name)}`;
     const json = await ports.objects.readJson(uri);
