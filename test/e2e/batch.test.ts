@@ -151,6 +151,9 @@ describe('GIVEN a local stage whose lake holds ten days of decisions', () => {
       expect(thresholds[feature]).toBe(own.psiThreshold);
     }
     expect(latest.features.map((f) => f.name)).toEqual(manifestFeatures);
+    // The history is bounded per call.
+    const tooMany = await call(e2e.stage, 'GET', `/v1/models/${MODEL}/drift?limit=101`, { caller: reader });
+    expectErrorBody(tooMany, 400, 'validation_error');
   });
 
   it("THEN each scored merchant's last week is in the features table for the real-time route", async () => {
