@@ -62,7 +62,7 @@ const functions = stage.runtime.functions.length;
 const lines = [
   '',
   `✔ AIMS local stage ready in ${stage.readySeconds.toFixed(1)} s (${((Date.now() - started) / 1000).toFixed(1)} s in all)`,
-  `  API      ${stage.url}        docs ${stage.url}/docs   OpenAPI ${stage.url}/openapi.json`,
+  `  API      ${stage.url}        docs ${stage.url}/docs/   OpenAPI ${stage.url}/openapi.json`,
   `  console  ${stage.url}/console/`,
   `  running  ${functions} functions, ${stage.services.provisioned.tables.length} tables, ${stage.services.provisioned.streams.length} stream, ${stage.services.provisioned.buckets.length} buckets, ${stage.servedModels.length} model endpoints at ${stage.endpoints.sagemakerRuntime}`,
   ...stage.servedModels.map((m) => `  endpoint ${m.endpointName} → ${m.name}`),

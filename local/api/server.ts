@@ -21,7 +21,7 @@ import {
   syncClients,
 } from './cognito.js';
 import { type ConsoleFiles, consoleFiles, localConsoleConfig } from './console.js';
-import { docsHtml } from './docs.js';
+import { docsFiles } from './docs.js';
 import { type AuthorizerSpec, type OperationSpec, type RestApiDefinition, restApiDefinition } from './model.js';
 import { evaluatePolicy, type PolicyDecision } from './policy.js';
 import { type GatewayError, renderGatewayResponse } from './responses.js';
@@ -217,7 +217,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   // Filled in once the server listens (the issuer URL depends on the port).
   let issuer: LocalIssuer | undefined;
   let openApiJson = '';
-  let docsPage = '';
+  const docs = docsFiles();
   let consoleSite: ConsoleFiles | undefined;
 
   // Shutdown (see close): once draining, new requests get a 503 gateway error and every answer closes its connection.
@@ -625,10 +625,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       send(res, 200, { 'content-type': 'application/json' }, openApiJson);
       return true;
     }
-    if (path === '/docs' || path === '/docs/') {
-      send(res, 200, { 'content-type': 'text/html; charset=utf-8' }, docsPage);
-      return true;
-    }
+    if (docs.handle(req, res, path)) return true;
     return false;
   }
 
@@ -665,7 +662,6 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       options.consoleDir ?? join(REPOSITORY_ROOT, 'console', 'dist'),
       localConsoleConfig(options.template, url),
     );
-    docsPage = docsHtml(doc, { openApiUrl: `${url}/openapi.json`, ...(tokenUrl ? { tokenUrl } : {}) });
 
     return {
       url,
