@@ -11,7 +11,8 @@ import { issuerUrl } from './cognito.js';
 /** Where the local API serves the console. */
 export const CONSOLE_PATH = '/console/';
 
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
+/** Content types of what the local stage serves as files (the console's build, the docs). */
+export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',

@@ -9,16 +9,10 @@ import {
   SWAGGER_UI_FILES,
   swaggerUiDir,
 } from '../../lib/constructs/api-docs-page.js';
+import { CONTENT_TYPES } from './console.js';
 
 /** Where the local API serves the docs. */
 export const DOCS_PATH = '/docs/';
-
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.png': 'image/png',
-};
 
 export interface DocsFiles {
   /** Answers a GET or HEAD under /docs (true) or leaves the request (false). */
