@@ -34,8 +34,8 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** index.html and config.json name the current build: revalidate every time. */
 const REVALIDATE = 'no-cache';
 
-/** The headers CloudFront's response headers policy adds, for the same origin-only app. */
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+/** The headers CloudFront's response headers policy adds, for the same origin-only app (and the docs page). */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
     "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
