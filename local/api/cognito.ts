@@ -78,7 +78,7 @@ export function syncClients(
   dataDir: string,
   api: RestApiDefinition,
   apiUrl: string,
-  apiKeyOfClient: (name: string) => string | undefined,
+  apiKeyOfClient: (client: UserPoolClientSpec) => string | undefined,
 ): ClientsFile {
   const previous = readJsonFile<ClientsFile>(clientsPath(dataDir));
   const secrets = new Map((previous?.clients ?? []).map((c) => [c.clientId, c.clientSecret]));
@@ -86,7 +86,7 @@ export function syncClients(
   for (const pool of api.userPools) issuers[pool] = issuerUrl(apiUrl, pool);
   const local = (url: string) => localUrl(url, api.distributionDomains, apiUrl);
   const clients = api.clients.map((c: UserPoolClientSpec): StoredClient => {
-    const apiKey = apiKeyOfClient(c.name);
+    const apiKey = apiKeyOfClient(c);
     const secret = c.generateSecret ? (secrets.get(c.clientId) ?? randomBytes(32).toString('base64url')) : undefined;
     return {
       clientId: c.clientId,
