@@ -339,7 +339,8 @@ export class LocalIssuer {
   }
 }
 
-/** The pool's discovery document: what oidc-client-ts reads (authorize, token, JWKS, logout). */
+/** The pool's discovery document as Cognito shapes it: authorize, token, JWKS and /logout (which, as on Cognito, wants
+ *  `client_id` and `logout_uri`); /oauth2/revoke exists but, as on Cognito, is not listed. */
 function openIdConfiguration(issuer: string, clients: ClientsFile, poolRef: string): Record<string, unknown> {
   const scopes = new Set(['openid', 'profile', 'email']);
   for (const c of clients.clients) if (c.poolRef === poolRef) for (const s of c.scopes) scopes.add(s);
@@ -347,7 +348,6 @@ function openIdConfiguration(issuer: string, clients: ClientsFile, poolRef: stri
     issuer,
     authorization_endpoint: `${issuer}/oauth2/authorize`,
     token_endpoint: `${issuer}/oauth2/token`,
-    revocation_endpoint: `${issuer}/oauth2/revoke`,
     end_session_endpoint: `${issuer}/logout`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     response_types_supported: ['code'],
