@@ -1,6 +1,8 @@
 // One deployable environment: the stacks of AIMS wired together from one EnvironmentConfig.
+import { join } from 'node:path';
 import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { openApiDocument31 } from '../../lambdas/shared/contracts/openapi.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import {
@@ -13,6 +15,7 @@ import {
   servedModels,
 } from '../config/models.js';
 import { PROJECT_ROOT } from '../constructs/service-function.js';
+import { ConsoleStack } from '../stacks/console-stack.js';
 import { DataStack } from '../stacks/data-stack.js';
 import { ModelsStack } from '../stacks/models-stack.js';
 import { ObservabilityStack } from '../stacks/observability-stack.js';
@@ -25,6 +28,8 @@ export interface AimsStageProps extends StageProps {
   readonly models: readonly ModelDeclaration[];
   /** The API's OAuth2 clients. */
   readonly clients: readonly ApiClientConfig[];
+  /** The built console (`npm run console:build`). @default <project>/console/dist */
+  readonly consoleDir?: string;
 }
 
 export class AimsStage extends Stage {
@@ -33,6 +38,7 @@ export class AimsStage extends Stage {
   public readonly models: ModelsStack;
   public readonly retraining: RetrainingStack;
   public readonly observability: ObservabilityStack;
+  public readonly console: ConsoleStack;
 
   constructor(scope: Construct, id: string, props: AimsStageProps) {
     super(scope, id, { ...props, env: { account: props.config.account, region: props.config.region } });
@@ -121,6 +127,23 @@ export class AimsStage extends Stage {
           return { name: manifest.name, stateMachine: workflow.stateMachine, registry };
         }),
       },
+    });
+
+    // The console calls the API through its own CloudFront origin and signs people in to the API's user pool.
+    this.console = new ConsoleStack(this, 'Console', {
+      description: `AIMS ${id}: the analysts' and operators' console (S3 + CloudFront) and its Cognito client`,
+      stageName: id,
+      appDir: props.consoleDir ?? join(PROJECT_ROOT, 'console', 'dist'),
+      services: this.services,
+      accessLogsBucket: this.data.accessLogsBucket,
+      removalPolicy: config.removalPolicy,
+      logRetention: config.logRetention,
+      // The same document the local stage serves: the fixed routes and each real-time model's predict route; its
+      // servers are left out, so "Try it out" calls the console's own origin (CloudFront sends /v1/* to the API).
+      openApi: openApiDocument31({
+        tokenUrl: this.services.auth.tokenUrl,
+        models: realtimeModels(served).map((m) => ({ name: m.manifest.name, request: moduleOf(m).request })),
+      }) as unknown as Record<string, unknown>,
     });
 
     // Last: the dashboard and alarms are derived from what the stacks above created.

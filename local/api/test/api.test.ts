@@ -270,7 +270,7 @@ describe('local API with the real authorizer', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 
-  it('GIVEN /openapi.json and /docs THEN the 3.1 document with local servers and an offline page of every operation', async () => {
+  it('GIVEN /openapi.json and /docs THEN the 3.1 document with local servers and Swagger UI served offline from the package', async () => {
     const doc = (await (await call('/openapi.json')).json()) as {
       openapi: string;
       servers: unknown;
@@ -286,21 +286,28 @@ describe('local API with the real authorizer', () => {
     expect(predict?.schema.required).toEqual(expect.arrayContaining(['merchantId', 'date', 'count']));
     expect(doc.servers).toEqual([{ url: api.url }]);
     expect(doc.components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl).toBe(api.tokenUrl);
+    // /docs redirects to /docs/ (the page's URLs are relative); the page loads Swagger UI and ../openapi.json.
     const page = await call('/docs');
+    expect(page.url).toBe(`${api.url}/docs/`);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     const html = await page.text();
-    for (const id of [
-      'scoreTransaction',
-      'submitTransactions',
-      'reportLabel',
-      'getDecision',
-      'getHealth',
-      'predictMerchantRisk',
-      'aims/read',
-      'aims/predict.merchant-risk',
+    expect(html).toContain('<script src="./swagger-ui-bundle.js">');
+    expect(html).toContain('content="../openapi.json"');
+    expect(html).not.toMatch(/https?:\/\//);
+    const bundle = await call('/docs/swagger-ui-bundle.js');
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get('content-type')).toMatch(/javascript/);
+    expect(await bundle.text()).toContain('SwaggerUIBundle');
+    const script = await (await call('/docs/docs.js')).text();
+    expect(script).toContain('persistAuthorization: true');
+    // Only the allowlisted files of the package: not its manifest, source maps or other bundles.
+    for (const other of [
+      'package.json',
+      'swagger-ui-bundle.js.map',
+      'swagger-ui.js',
+      'index.html%2f..%2fpackage.json',
     ]) {
-      expect(html).toContain(id);
+      expect((await call(`/docs/${other}`)).status).toBe(404);
     }
-    expect(html).not.toMatch(/<script|<link|src=/i);
   });
 });
