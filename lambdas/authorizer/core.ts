@@ -1,7 +1,7 @@
 // The authorization decision: a verified Cognito access token → an IAM policy over the routes its scopes allow.
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, PolicyDocument } from 'aws-lambda';
 import { findRoute, matchRoute, ROUTES, type RouteDefinition } from '../shared/contracts/api.js';
-import { GROUPS_CLAIM, scopesOfGroups } from '../shared/contracts/people.js';
+import { effectiveScopes } from '../shared/contracts/people.js';
 
 /** API Gateway turns exactly this error message into a 401. */
 export const UNAUTHORIZED = 'Unauthorized';
@@ -86,19 +86,6 @@ export function routeOf(
   }
   const { method, path } = parseMethodArn(event.methodArn);
   return matchRoute(method, path, routes);
-}
-
-/**
- * The scopes a token may use. A person's token (it has `username`; client-credentials tokens do not) gets only what
- * the person's groups grant, whatever the console's client asked for: Cognito puts every requested scope of the
- * client in the token, and narrowing it there would need a pre-token-generation trigger (an Essentials feature).
- */
-export function effectiveScopes(claims: Record<string, unknown>): Set<string> {
-  const scopes = new Set(typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []);
-  if (typeof claims.username !== 'string') return scopes;
-  const raw = claims[GROUPS_CLAIM];
-  const allowed = scopesOfGroups(Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : []);
-  return new Set([...scopes].filter((s) => allowed.has(s)));
 }
 
 /**

@@ -36,3 +36,17 @@ export function scopesOfGroups(groups: readonly string[]): Set<string> {
   }
   return out;
 }
+
+/**
+ * The scopes a token may use: what the authorizer enforces and what the console should show. A person's token (it has
+ * `username`; client-credentials tokens do not) counts only for what the person's groups grant, whatever the console's
+ * client asked for: on AWS Cognito puts every requested scope of the client in the token (narrowing it there would need
+ * a pre-token-generation trigger, an Essentials feature; see ADR 0008).
+ */
+export function effectiveScopes(claims: Readonly<Record<string, unknown>>): Set<string> {
+  const scopes = new Set(typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []);
+  if (typeof claims.username !== 'string') return scopes;
+  const raw = claims[GROUPS_CLAIM];
+  const allowed = scopesOfGroups(Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : []);
+  return new Set([...scopes].filter((s) => allowed.has(s)));
+}
