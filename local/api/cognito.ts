@@ -39,6 +39,8 @@ export interface ClientsFile {
   /** Issuer URL per user pool ref. */
   readonly issuers: Readonly<Record<string, string>>;
   readonly clients: readonly StoredClient[];
+  /** The groups each user pool defines (`AWS::Cognito::UserPoolGroup`): a person is a member only of these. */
+  readonly groups?: Readonly<Record<string, readonly string[]>>;
 }
 
 export const signingKeyPath = (dataDir: string): string => join(apiDir(dataDir), 'signing-key.json');
@@ -91,7 +93,9 @@ export function syncClients(
       ...(apiKey ? { apiKey } : {}),
     };
   });
-  const file: ClientsFile = { apiUrl, issuers, clients };
+  const groups: Record<string, string[]> = {};
+  for (const g of api.groups) (groups[g.poolRef] ??= []).push(g.name);
+  const file: ClientsFile = { apiUrl, issuers, clients, groups };
   writeJsonFile(clientsPath(dataDir), file);
   return file;
 }

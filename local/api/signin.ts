@@ -279,12 +279,15 @@ export class SignIn {
     nonce?: string,
   ): Promise<{ access_token: string; id_token?: string; expires_in: number; token_type: 'Bearer' }> {
     const issuer = this.clients.issuers[client.poolRef] as string;
-    const allowed = scopesOfGroups(g.user.groups);
+    // Members only of the groups the template gives the pool: a group renamed or removed there is gone here too.
+    const defined = this.clients.groups?.[client.poolRef] ?? [];
+    const groups = g.user.groups.filter((name) => defined.includes(name));
+    const allowed = scopesOfGroups(groups);
     // API scopes only as far as the person's groups allow; OpenID scopes (openid, profile, email) as granted.
     const scopes = g.scopes.filter((s) => !s.startsWith(`${RESOURCE_SERVER}/`) || allowed.has(s));
     const common = {
       sub: g.user.sub,
-      [GROUPS_CLAIM]: [...g.user.groups],
+      [GROUPS_CLAIM]: groups,
       auth_time: g.authTime,
       origin_jti: randomUUID(),
     };

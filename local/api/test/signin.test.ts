@@ -40,6 +40,7 @@ describe('local sign-in (authorization code + PKCE)', () => {
     const clients: ClientsFile = {
       apiUrl: base,
       issuers: { [POOL]: issuer },
+      groups: { [POOL]: ['analysts', 'operators'] },
       clients: [
         {
           clientId: CONSOLE,
