@@ -4,7 +4,7 @@
 // night's batch capture and GET /v1/models/{name}/drift. The Scheduler schedule does not fire
 // locally: the demo starts the run as the schedule would, for yesterday (UTC).
 import type { DriftAssessment } from '../lambdas/shared/contracts/api.js';
-import { localCredentials, mintToken } from './api/index.js';
+import { mintToken } from './api/index.js';
 import type { ExecutionRecord } from './lifecycle/state-machine.js';
 import type { LocalStage } from './stage.js';
 
@@ -85,12 +85,10 @@ export async function runBatchDemo(
         : ''),
   );
 
-  const client = localCredentials(stage.dataDir).clients.find((c) => c.name === 'operator');
-  if (!client?.apiKey) throw new Error('the local stage has no operator client with an API key');
   const token = await mintToken(stage.dataDir, { client: 'operator' });
   const path = `/v1/models/${model}/predictions?date=${date}&limit=${PAGE}`;
   const res = await fetch(`${stage.url}${path}`, {
-    headers: { authorization: `Bearer ${token}`, 'x-api-key': client.apiKey },
+    headers: { authorization: `Bearer ${token}` },
   });
   const body = (await res.json()) as {
     summary?: { rows: number; outcomes: Record<string, number> };
@@ -105,7 +103,7 @@ export async function runBatchDemo(
   log(`  summary: ${body.summary?.rows} rows, outcomes ${JSON.stringify(body.summary?.outcomes)}`);
   for (const p of body.predictions) log(`  ${p.id.padEnd(28)} ${p.score.toFixed(4)}  ${p.outcome}`);
   log(`  … nextToken ${body.nextToken ?? '(none: last page)'}`);
-  return await showDrift(stage, log, model, { token, apiKey: client.apiKey });
+  return await showDrift(stage, log, model, token);
 }
 
 /** The model's drift check over the night's batch capture, as its schedule would run it, then its history route. */
@@ -113,7 +111,7 @@ async function showDrift(
   stage: LocalStage,
   log: (line: string) => void,
   model: string,
-  caller: { token: string; apiKey: string },
+  token: string,
 ): Promise<number> {
   log(`▶ the drift check of ${model} (its scheduled function) reads the night's batch capture`);
   const check = await stage.lifecycle.runDriftCheck(model);
@@ -123,7 +121,7 @@ async function showDrift(
   }
   const path = `/v1/models/${model}/drift?limit=1`;
   const res = await fetch(`${stage.url}${path}`, {
-    headers: { authorization: `Bearer ${caller.token}`, 'x-api-key': caller.apiKey },
+    headers: { authorization: `Bearer ${token}` },
   });
   const history = (await res.json()) as { assessments?: DriftAssessment[] };
   const latest = history.assessments?.[0];

@@ -1,6 +1,7 @@
 // The local stage as `npm start` runs it (entry: ./start.ts): synthesizes the dev stage when its inputs changed (else
 // reuses it) and runs it here until Ctrl-C.
 import { parseArgs } from 'node:util';
+import { readLocalUsers } from './api/index.js';
 import { LOCAL_ASSEMBLY_DIR } from './assembly.js';
 import { ensureConsoleBuilt } from './console-build.js';
 import { defaultDataDir, ROOT, runProjectCommand, startLocalStage } from './stage.js';
@@ -73,11 +74,14 @@ const lines = [
 if (client) {
   lines.push(
     `    TOKEN=$(curl -s -u ${client.clientId}:${client.clientSecret} -d grant_type=client_credentials ${client.tokenUrl} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
-    `    curl -s ${stage.url}/v1/score -H "authorization: Bearer $TOKEN" -H 'x-api-key: ${client.apiKey ?? '<key>'}' -H 'content-type: application/json' \\`,
+    `    curl -s ${stage.url}/v1/score -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
     `      -d '{"transactionId":"t-1","customerId":"c-1","merchantId":"m-1","merchantCategory":"grocery","amount":42.5,"currency":"EUR","country":"DE","channel":"card_present","timestamp":"${new Date().toISOString()}"}'`,
     '',
-    `  Clients: ${creds.clients.map((c) => `${c.name} (${c.scopes.join(' ')})`).join(', ')}; their ids, secrets and API keys are in ${stage.dataDir}/api/clients.json.`,
+    `  Clients: ${creds.clients.map((c) => `${c.name} (${c.scopes.join(' ')})`).join(', ')}; their ids and secrets are in ${stage.dataDir}/api/clients.json.`,
     '  Demo traffic: `npm run demo` in another terminal.  Stop: Ctrl-C.',
+    '',
+    `  Sign in to the console (${stage.url}/console/) as:`,
+    ...readLocalUsers(stage.dataDir).map((u) => `    ${u.username.padEnd(9)} ${u.password}   (${u.groups.join(', ')})`),
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -14,7 +14,6 @@ const RESOURCE_SERVER = 'aims';
 export interface GlobalOptions {
   readonly url?: string;
   readonly dataDir?: string;
-  readonly apiKey?: string;
   readonly client?: string;
   readonly token?: string;
   readonly tokenUrl?: string;
@@ -31,7 +30,6 @@ export interface ClientCredentials {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly tokenUrl: string;
-  readonly apiKey?: string;
 }
 
 export interface MintedToken {
@@ -89,8 +87,7 @@ export class Context {
           '--client-id needs --token-url https://<cognito-domain>/oauth2/token (or AIMS_TOKEN_URL): the stack output names it',
         );
       }
-      const apiKey = o.apiKey ?? this.env.AIMS_API_KEY;
-      return { name: clientId, clientId, clientSecret, tokenUrl, ...(apiKey ? { apiKey } : {}) };
+      return { name: clientId, clientId, clientSecret, tokenUrl };
     }
     const name = o.client ?? defaultClient;
     if (!this.local) {
@@ -113,13 +110,11 @@ export class Context {
     if (!client) {
       throw new UsageError(`no client '${name}'; this stage has: ${this.local.clients.map((c) => c.name).join(', ')}`);
     }
-    const apiKey = o.apiKey ?? client.apiKey ?? this.env.AIMS_API_KEY;
     return {
       name: client.name,
       clientId: client.clientId,
       clientSecret: client.clientSecret,
       tokenUrl: client.tokenUrl,
-      ...(apiKey ? { apiKey } : {}),
     };
   }
 
@@ -139,23 +134,13 @@ export class Context {
     return pending;
   }
 
-  /** Calls the API as `defaultClient` (or --client / --client-id), with its bearer token and usage-plan key. */
+  /** Calls the API as `defaultClient` (or --client / --client-id) with its bearer token: its one credential (the
+   *  authorizer names the client's usage-plan key). */
   async api(method: 'GET' | 'POST', path: string, defaultClient: string | null, json?: unknown): Promise<HttpResponse> {
     const headers: Record<string, string> = {};
     if (defaultClient !== null) {
       const explicit = this.options.token ?? this.env.AIMS_TOKEN;
-      let apiKey: string | undefined;
-      if (explicit) {
-        headers.authorization = `Bearer ${explicit}`;
-        const name = this.options.client ?? defaultClient;
-        const localKey = this.targetsLocalStage ? this.local?.clients.find((c) => c.name === name)?.apiKey : undefined;
-        apiKey = this.options.apiKey ?? localKey ?? this.env.AIMS_API_KEY;
-      } else {
-        const credentials = await this.credentials(defaultClient);
-        headers.authorization = `Bearer ${(await this.mint(credentials)).token}`;
-        apiKey = credentials.apiKey;
-      }
-      if (apiKey) headers['x-api-key'] = apiKey;
+      headers.authorization = `Bearer ${explicit ?? (await this.mint(await this.credentials(defaultClient))).token}`;
     }
     return call({
       method,

@@ -18,9 +18,9 @@ Targets:
   By default the CLI talks to the local stage (\`npm start\`): its URL and OAuth2 client credentials are read from
   <data-dir>/api/clients.json (data dir: --data-dir, else $AIMS_DATA_DIR, else .aims in the repository).
   For a deployed stage pass --url (the stack's API URL, https://<api-id>.execute-api.<region>.amazonaws.com/<stage>),
-  --token-url https://<cognito-domain>/oauth2/token, --client-id and --client-secret (or AIMS_URL, AIMS_TOKEN_URL, AIMS_CLIENT_ID, AIMS_CLIENT_SECRET) and the
-  usage-plan key with --api-key (or AIMS_API_KEY). No AWS credentials are needed: every command goes through the
-  API with an OAuth2 client-credentials token.
+  --token-url https://<cognito-domain>/oauth2/token, --client-id and --client-secret (or AIMS_URL, AIMS_TOKEN_URL, AIMS_CLIENT_ID, AIMS_CLIENT_SECRET).
+  No AWS credentials are needed, nor an API key: every command goes through the API with an OAuth2 client-credentials
+  token, and the authorizer meters it on the client's own usage-plan key.
 
 Clients (the defaults per command): score → ${DEFAULT_CLIENTS.score}, decisions → ${DEFAULT_CLIENTS.read},
   models/drift → ${DEFAULT_CLIENTS.admin}; override with --client <name>.
@@ -51,10 +51,6 @@ export function buildProgram(): Command {
       'local stage data dir holding its client credentials (default: $AIMS_DATA_DIR or .aims)',
     )
     .option('--client <name>', 'OAuth2 client (local stage) to act as; each command has its default')
-    .option(
-      '--api-key <key>',
-      "usage-plan API key (default: the client's key from the local stage, else $AIMS_API_KEY)",
-    )
     .option('--token <jwt>', 'use this bearer token instead of minting one (or $AIMS_TOKEN)')
     .option('--token-url <url>', 'OAuth2 token endpoint of a deployed stage (or $AIMS_TOKEN_URL)')
     .option('--client-id <id>', 'OAuth2 client id for a deployed stage (or $AIMS_CLIENT_ID)')

@@ -10,10 +10,14 @@ export {
 export { ApiDefinitionError, type RestApiDefinition, restApiDefinition } from './model.js';
 export { evaluatePolicy, iamWildcardMatch, type PolicyDecision } from './policy.js';
 export {
+  API_GATEWAY_CONTROL_PATH,
   type AuthorizerCacheStats,
+  apiGatewayEndpoint,
   DEFAULT_INTEGRATION_TIMEOUT_MS,
   type LocalApi,
   type LocalApiOptions,
   MAX_PAYLOAD_BYTES,
   startLocalApi,
 } from './server.js';
+export { CODE_TTL_MS } from './signin.js';
+export { type LocalUser, readLocalUsers, SEEDED_USERS } from './users.js';

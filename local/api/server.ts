@@ -29,6 +29,11 @@ import { type RouteMatch, Router } from './router.js';
 import { TokenBucket, UsagePlans } from './usage.js';
 import { RequestValidator } from './validation.js';
 
+/** Where the local API serves API Gateway's control-plane calls (GetApiKeys): functions get
+ *  `AWS_ENDPOINT_URL_API_GATEWAY` = `apiGatewayEndpoint(apiUrl)`. */
+export const API_GATEWAY_CONTROL_PATH = '/_aws/apigateway';
+export const apiGatewayEndpoint = (apiUrl: string): string => `${apiUrl.replace(/\/$/, '')}${API_GATEWAY_CONTROL_PATH}`;
+
 /** API Gateway's payload limit for REST APIs. */
 export const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 /** API Gateway's default (and, for REST, maximum without a quota increase) integration timeout. */
@@ -621,6 +626,19 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     if (path.startsWith('/cognito/') && issuer) return issuer.handle(req, res, path, body.toString('utf8'));
     if (consoleSite?.handle(req, res, path)) return true;
     if (req.method !== 'GET') return false;
+    if (path === `${API_GATEWAY_CONTROL_PATH}/apikeys`) {
+      // API Gateway's GetApiKeys for the authorizer's key lookup: loopback only, and only SigV4-signed calls, as the
+      // SDKs make them (the local stage gives functions fake credentials; it checks the scheme, not the signature).
+      if (!/^AWS4-HMAC-SHA256 Credential=/.test(String(req.headers.authorization ?? ''))) {
+        send(res, 403, { 'content-type': 'application/json' }, '{"message":"Missing Authentication Token"}');
+        return true;
+      }
+      const query = new URL(req.url ?? '/', 'http://local').searchParams;
+      const keys = usage.getApiKeys(query.get('customerId') ?? undefined);
+      const shown = query.get('includeValues') === 'true' ? keys : { item: keys.item.map(({ value: _, ...k }) => k) };
+      send(res, 200, { 'content-type': 'application/json' }, JSON.stringify(shown));
+      return true;
+    }
     if (path === '/openapi.json') {
       send(res, 200, { 'content-type': 'application/json' }, openApiJson);
       return true;
@@ -651,7 +669,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         );
       }
     }
-    const clients: ClientsFile = syncClients(options.dataDir, definition, url, (name) => usage.valueForClient(name));
+    const clients: ClientsFile = syncClients(options.dataDir, definition, url, (c) => usage.valueForClient(c));
     issuer = await LocalIssuer.create(options.dataDir, clients);
     const firstPool = definition.userPools[0];
     const tokenUrl = firstPool ? `${issuerUrl(url, firstPool)}/oauth2/token` : '';

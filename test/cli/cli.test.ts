@@ -132,13 +132,15 @@ describe('GIVEN a running local stage', () => {
   it('WHEN `aims token --json` asks for one scope of another client THEN the JSON names it and the token reads decisions', async () => {
     const r = await aims([...base, 'token', '--json', '--client', 'analyst-console', '--scope', 'read']);
     expect(r.code).toBe(0);
-    const body = parseJson(r.stdout) as { token: string; expires_in: number; scope: string; apiKey: string };
+    const body = parseJson(r.stdout) as { token: string; expires_in: number; scope: string; apiKey?: string };
     const analyst = stage.api.credentials().clients.find((c) => c.name === 'analyst-console');
     expect(body.scope).toBe('aims/read');
     expect(body.expires_in).toBeGreaterThan(0);
-    expect(body.apiKey).toBe(analyst?.apiKey);
+    expect(body.apiKey).toBeUndefined();
+    expect(analyst?.apiKey).toBeDefined();
+    // The token alone: the authorizer names the analysts' usage-plan key.
     const read = await fetch(`${stage.url}/v1/decisions/${runId}-none`, {
-      headers: { authorization: `Bearer ${body.token}`, 'x-api-key': body.apiKey },
+      headers: { authorization: `Bearer ${body.token}` },
     });
     expect(read.status).toBe(404);
   });
@@ -360,7 +362,7 @@ describe('GIVEN a stage with the models API (served here by a scripted server)',
 
   it('WHEN `models retrain --wait` runs THEN it polls the model until the run succeeds and reports it', async () => {
     const r = await aims([
-      ...['--data-dir', emptyDir, '--url', url, '--token', 'tok-1', '--api-key', 'key-1', '--json'],
+      ...['--data-dir', emptyDir, '--url', url, '--token', 'tok-1', '--json'],
       ...['models', 'retrain', 'fraud-detector', '--wait', '--interval', '0.05', '--timeout', '20'],
     ]);
     expect(r.code).toBe(0);
@@ -373,7 +375,8 @@ describe('GIVEN a stage with the models API (served here by a scripted server)',
       method: 'POST',
       path: '/v1/models/fraud-detector/retrain',
       auth: 'Bearer tok-1',
-      key: 'key-1',
+      // The token is the one credential: the CLI sends no x-api-key.
+      key: '',
     });
     expect(calls.filter((c) => c.method === 'GET')).toHaveLength(steps.length + 1);
   });

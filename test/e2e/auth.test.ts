@@ -1,5 +1,8 @@
 // The edge on the local stage: authorizer (401/403), API keys (403) and usage-plan throttling (429), one error JSON.
 
+import { decodeJwt } from 'jose';
+import { issuerUrl, readLocalUsers } from '../../local/api/index.js';
+import { signInAs } from '../../local/api/test/support.js';
 import { eventually } from '../support/eventually.js';
 import {
   type ApiResponse,
@@ -49,11 +52,11 @@ describe('GIVEN requests the authorizer must refuse', () => {
       issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Someone',
     });
     const cases: [string, Caller][] = [
-      ['no-token', { apiKey: gateway.apiKey }],
-      ['garbage', { token: 'not-a-jwt', apiKey: gateway.apiKey }],
-      ['expired', { token: expired, apiKey: gateway.apiKey }],
-      ['foreign', { token: foreign, apiKey: gateway.apiKey }],
-      ['tampered', { token: `${gateway.token.slice(0, -4)}AAAA`, apiKey: gateway.apiKey }],
+      ['no-token', {}],
+      ['garbage', { token: 'not-a-jwt' }],
+      ['expired', { token: expired }],
+      ['foreign', { token: foreign }],
+      ['tampered', { token: `${gateway.token.slice(0, -4)}AAAA` }],
     ];
     for (const [name, caller] of cases) {
       const response = await score(caller, name);
@@ -75,17 +78,60 @@ describe('GIVEN requests the authorizer must refuse', () => {
     expect(invocationsBehind('/v1/score')).toBe(scoreBefore);
   });
 
-  it('WHEN the API key is missing or unknown THEN 403 without invoking the scorer, and the same request with the key is served', async () => {
-    const before = invocationsBehind('/v1/score');
-    expectErrorBody(await score({ token: gateway.token }, 'no-key'), 403, 'forbidden');
-    expectErrorBody(await score({ token: gateway.token, apiKey: 'x'.repeat(40) }, 'bad-key'), 403, 'forbidden');
-    expect(invocationsBehind('/v1/score')).toBe(before);
-    // With both right the same request goes through: the refusals above were about the key alone.
-    expect((await score(gateway, 'ok')).status).toBe(200);
+  it('WHEN the token comes without x-api-key, with an unknown one or with another client’s THEN it does not matter: served and metered on the token’s own client', async () => {
+    const analyst = credentialsOf(e2e.stage, 'analyst-console');
+    const analystQuota = e2e.stage.api.remainingQuota(analyst.apiKey);
+    const gatewayQuota = Object.values(e2e.stage.api.remainingQuota(gateway.apiKey))[0] as number;
+    const cases: [string, Record<string, string>][] = [
+      ['no-key', {}],
+      ['bad-key', { 'x-api-key': 'x'.repeat(40) }],
+      ['other-key', { 'x-api-key': analyst.apiKey }],
+    ];
+    for (const [name, headers] of cases) {
+      const body = transaction(`${run}-${name}`);
+      const response = await call(e2e.stage, 'POST', '/v1/score', { caller: { token: gateway.token }, body, headers });
+      expect([name, response.status]).toEqual([name, 200]);
+    }
+    // Before the AUTHORIZER key source a valid token with the analysts' key spent the analysts' quota.
+    expect(e2e.stage.api.remainingQuota(analyst.apiKey)).toEqual(analystQuota);
+    expect(Object.values(e2e.stage.api.remainingQuota(gateway.apiKey))[0]).toBe(gatewayQuota - cases.length);
   });
 
   it('WHEN a path is no route of the API THEN the error JSON too', async () => {
     expectErrorBody(await call(e2e.stage, 'GET', '/v1/nothing-here', { caller: gateway }), 404, 'not_found');
+  });
+});
+
+describe('GIVEN people signing in at the console’s client (authorization code + PKCE) of the console stack', () => {
+  const signIn = (username: string) => {
+    const client = e2e.stage.api.definition.clients.find((c) => c.flows.includes('code'));
+    if (!client) throw new Error('the stage has no code-flow client (the console stack)');
+    const password = readLocalUsers(e2e.stage.dataDir).find((u) => u.username === username)?.password;
+    if (!password) throw new Error(`no local user '${username}'`);
+    return signInAs({
+      issuer: issuerUrl(e2e.stage.url, client.poolRef),
+      clientId: client.clientId,
+      redirectUri: `${e2e.stage.url}/console/`,
+      username,
+      password,
+      scope: 'openid aims/read aims/feedback aims/review aims/admin',
+    });
+  };
+
+  it('WHEN the analyst reads a decision THEN 200, and approving a model version THEN 403 before the models function runs', async () => {
+    const id = `${run}-person`;
+    expect((await score(gateway, 'person')).status).toBe(200);
+    const { access_token: token } = await signIn('analyst');
+    expect(decodeJwt(token)).toMatchObject({ username: 'analyst', 'cognito:groups': ['analysts'] });
+    const read = await call(e2e.stage, 'GET', `/v1/decisions/${id}`, { caller: { token } });
+    expect(read.status).toBe(200);
+    const before = invocationsBehind('/v1/models/{name}/versions/{version}/approve');
+    const approve = await call(e2e.stage, 'POST', '/v1/models/fraud-detector/versions/1/approve', {
+      caller: { token },
+      body: {},
+    });
+    expectErrorBody(approve, 403, 'forbidden');
+    expect(invocationsBehind('/v1/models/{name}/versions/{version}/approve')).toBe(before);
   });
 });
 

@@ -27,7 +27,6 @@ export async function tokenCommand(ctx: Context, out: Output, options: TokenOpti
       token: minted.token,
       expires_in: minted.expiresIn,
       scope: minted.scope,
-      apiKey: credentials.apiKey ?? null,
       client: minted.client,
       tokenUrl: minted.tokenUrl,
     });
@@ -36,8 +35,7 @@ export async function tokenCommand(ctx: Context, out: Output, options: TokenOpti
   // The token alone on stdout so `TOKEN=$(npx aims token)` works; the rest is a note on stderr.
   out.out(minted.token);
   out.note(
-    `client ${minted.client} · scope ${minted.scope || '—'} · expires in ${minted.expiresIn} s` +
-      (credentials.apiKey ? ` · send header x-api-key: ${credentials.apiKey}` : ''),
+    `client ${minted.client} · scope ${minted.scope || '—'} · expires in ${minted.expiresIn} s · the token is the one credential`,
   );
 }
 

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { type LambdaRuntime, startLambdaRuntime } from '../../lambda/runtime.js';
 import type { LocalTemplate } from '../../types.js';
-import { type LocalApi, localCredentials, startLocalApi } from '../index.js';
+import { apiGatewayEndpoint, type LocalApi, localCredentials, startLocalApi } from '../index.js';
 import {
   closedEndpoints,
   devTemplate,
@@ -52,7 +52,12 @@ describe('local API with the real authorizer', () => {
     dataDir = tempDataDir();
     const port = await freePort();
     template = devTemplate(`http://127.0.0.1:${port}`);
-    runtime = await startLambdaRuntime({ template, endpoints: closedEndpoints(), dataDir });
+    runtime = await startLambdaRuntime({
+      template,
+      endpoints: closedEndpoints(),
+      dataDir,
+      environmentOverrides: { AWS_ENDPOINT_URL_API_GATEWAY: apiGatewayEndpoint(`http://127.0.0.1:${port}`) },
+    });
     invoker = new RoutingInvoker(echo, { invoker: runtime, targets: (t) => t.includes('Authorizer') });
     api = await startLocalApi({ template, invoker, dataDir, port });
     const creds = localCredentials(dataDir);
@@ -119,8 +124,8 @@ describe('local API with the real authorizer', () => {
     expect(JSON.parse(Buffer.from(narrowed.split('.')[1] as string, 'base64url').toString()).scope).toBe('aims/ingest');
   });
 
-  it('GIVEN a valid token and key WHEN POST /v1/score THEN the integration gets a REST proxy event with the authorizer context', async () => {
-    const res = await score(merchantToken, merchant.apiKey);
+  it('GIVEN a valid token and no x-api-key WHEN POST /v1/score THEN the integration gets a REST proxy event with the authorizer context and the client’s own key', async () => {
+    const res = await score(merchantToken, undefined);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-amzn-requestid')).toMatch(/^[0-9a-f-]{36}$/);
     const event = (await res.json()) as { body: string };
@@ -136,7 +141,12 @@ describe('local API with the real authorizer', () => {
         resourcePath: '/v1/score',
         path: '/api/v1/score',
         identity: { sourceIp: '127.0.0.1', apiKey: merchant.apiKey },
-        authorizer: { clientId: merchant.clientId, scopes: 'aims/score aims/ingest', principalId: merchant.clientId },
+        authorizer: {
+          clientId: merchant.clientId,
+          scopes: 'aims/score aims/ingest',
+          principal: merchant.clientId,
+          principalId: merchant.clientId,
+        },
       },
     });
     expect(JSON.parse(event.body)).toEqual(transaction());
@@ -193,14 +203,17 @@ describe('local API with the real authorizer', () => {
     expect(((await ok.json()) as { pathParameters: unknown }).pathParameters).toEqual({ id: 't-42' });
   });
 
-  it('GIVEN no API key or an unknown one THEN 403 INVALID_API_KEY', async () => {
-    for (const key of [undefined, 'x'.repeat(40)]) {
+  it('GIVEN another client’s x-api-key, or an unknown one THEN it does not matter: the request is metered on the token’s own client', async () => {
+    const analystQuota = api.remainingQuota(analyst.apiKey as string);
+    const merchantQuota = Object.values(api.remainingQuota(merchant.apiKey as string))[0] as number;
+    for (const key of [analyst.apiKey, 'x'.repeat(40)]) {
       const res = await score(merchantToken, key);
-      expect([res.status, ((await res.json()) as { error: unknown }).error]).toEqual([
-        403,
-        { code: 'forbidden', message: 'Forbidden' },
-      ]);
+      expect(res.status).toBe(200);
+      const event = (await res.json()) as { requestContext: { identity: { apiKey: string } } };
+      expect(event.requestContext.identity.apiKey).toBe(merchant.apiKey);
     }
+    expect(api.remainingQuota(analyst.apiKey as string)).toEqual(analystQuota);
+    expect(Object.values(api.remainingQuota(merchant.apiKey as string))[0]).toBe(merchantQuota - 2);
   });
 
   it('GIVEN a body that breaks the schema THEN 400 with the validation problems and the function is not called', async () => {
