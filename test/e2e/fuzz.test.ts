@@ -70,14 +70,22 @@ afterAll(async () => {
 
 // ---------- what counts as a write ----------
 
-async function itemCount(tablePath: string): Promise<number> {
+/** Items of a table; `review` counts only the decisions table's review items (`review#<id>`), `audit` all but them. */
+async function itemCount(tablePath: string, only?: 'review' | 'audit'): Promise<number> {
   let count = 0;
   let start: Record<string, AttributeValue> | undefined;
+  const filter = only
+    ? {
+        FilterExpression: `${only === 'audit' ? 'NOT ' : ''}begins_with(transactionId, :review)`,
+        ExpressionAttributeValues: { ':review': { S: 'review#' } },
+      }
+    : {};
   do {
     const page = await aws.dynamo.send(
       new ScanCommand({
         TableName: refOf(e2e.stage, tablePath),
         Select: 'COUNT',
+        ...filter,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
@@ -110,6 +118,7 @@ async function streamRecordCount(): Promise<number> {
 
 interface Writes {
   decisions: number;
+  reviewItems: number;
   labels: number;
   features: number;
   records: number;
@@ -119,7 +128,8 @@ interface Writes {
 async function writes(): Promise<Writes> {
   await e2e.stage.settle();
   return {
-    decisions: await itemCount(PATHS.decisionsTable),
+    decisions: await itemCount(PATHS.decisionsTable, 'audit'),
+    reviewItems: await itemCount(PATHS.decisionsTable, 'review'),
     labels: await itemCount(PATHS.labelsTable),
     features: await itemCount(PATHS.featuresTable),
     records: await streamRecordCount(),
@@ -461,6 +471,9 @@ describe(`GIVEN ${RUNS} fuzzed requests per route with a valid token and API key
       // One TransactionScored per new decision, plus one FraudSuspected per new review/decline.
       const flagged = distinct(accepted.filter((a) => a.decision !== 'approve').map((a) => a.transactionId));
       expect(after.events - before.events).toBe(created + flagged);
+      // The outbox opens one review item per new review decision (the review queue).
+      const reviews = distinct(accepted.filter((a) => a.decision === 'review').map((a) => a.transactionId));
+      expect(after.reviewItems - before.reviewItems).toBe(reviews);
       expect(after.records).toBe(before.records);
       expect(after.labels).toBe(before.labels);
       expect(created).toBeGreaterThan(0);
