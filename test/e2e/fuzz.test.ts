@@ -2,7 +2,7 @@
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import fc from 'fast-check';
-import type { z } from 'zod';
+import * as z from 'zod';
 import {
   DecisionRecord,
   FeedbackResponse,
@@ -11,6 +11,7 @@ import {
   PredictResponse,
   ScoreResponse,
 } from '../../lambdas/shared/contracts/api.js';
+import { AuditTrail, DecisionsPage, LiveStats } from '../../lambdas/shared/contracts/review.js';
 import { ErrorBody } from '../../lambdas/shared/errors.js';
 import { CHANNELS, MERCHANT_CATEGORIES, type Transaction } from '../../models/shared/contracts/transaction.js';
 import {
@@ -577,6 +578,64 @@ describe(`GIVEN ${RUNS} fuzzed requests per route with a valid token and API key
           headers: x.headers,
         })),
         DecisionRecord,
+      );
+      expect(seen.length).toBeGreaterThanOrEqual(RUNS);
+      expect(seen.some((s) => s.r.status === 200)).toBe(true);
+      expect(await writes()).toEqual(before);
+    },
+    ROUTE_TIMEOUT_MS,
+  );
+
+  it(
+    'WHEN the review read routes are fuzzed (list, queue, audit, live figures) THEN no 5xx, the error JSON on 4xx, the contract on 200, and nothing is written',
+    async () => {
+      const before = await writes();
+      const iso = fc.date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true });
+      const value = fc.oneof(
+        fc.string({ maxLength: 30 }),
+        fc.constantFrom('approve', 'review', 'decline', 'fraud-detector', '0', '-1', '1e309', '100', '101', 'NaN'),
+        iso.map((d) => d.toISOString()),
+        // Cursors: base64url JSON, valid-looking or not.
+        fc
+          .record({
+            d: fc.oneof(
+              iso.map((d) => d.toISOString().slice(0, 10)),
+              fc.string(),
+            ),
+            i: fc.string(),
+            a: fc.string(),
+          })
+          .map((c) => Buffer.from(JSON.stringify(c)).toString('base64url')),
+      );
+      const names = fc.constantFrom(
+        'decision',
+        'model',
+        'customerId',
+        'from',
+        'to',
+        'minAmount',
+        'maxAmount',
+        'limit',
+        'cursor',
+        'minutes',
+        'x',
+      );
+      const params = fc
+        .dictionary(names, value, { maxKeys: 4 })
+        .map((q) => (Object.keys(q).length > 0 ? `?${new URLSearchParams(q).toString()}` : ''));
+      const path = fc.oneof(
+        fc.constantFrom('/v1/decisions', '/v1/review-queue', '/v1/stats/live'),
+        pathId.map((id) => `/v1/decisions/${id}/audit`),
+      );
+      const seen = await fuzzRoute(
+        'GET review reads',
+        fc.record({ path, params, headers }).map((x) => ({
+          method: 'GET',
+          path: `${x.path}${x.params}`,
+          as: 'analyst-console' as const,
+          headers: x.headers,
+        })),
+        z.union([DecisionsPage, AuditTrail, LiveStats]),
       );
       expect(seen.length).toBeGreaterThanOrEqual(RUNS);
       expect(seen.some((s) => s.r.status === 200)).toBe(true);
