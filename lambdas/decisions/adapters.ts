@@ -122,13 +122,18 @@ async function batchGet(
   doc: DynamoDBDocumentClient,
   tableName: string,
   keys: readonly string[],
+  projection?: string,
 ): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
     let pending = keys.slice(i, i + BATCH_GET_MAX).map((transactionId) => ({ transactionId }));
     for (let round = 0; pending.length > 0; round++) {
       if (round === BATCH_GET_ROUNDS) throw new Error(`${pending.length} keys still unprocessed after ${round} rounds`);
-      const out = await doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending } } }));
+      const out = await doc.send(
+        new BatchGetCommand({
+          RequestItems: { [tableName]: { Keys: pending, ...(projection ? { ProjectionExpression: projection } : {}) } },
+        }),
+      );
       items.push(...(out.Responses?.[tableName] ?? []));
       pending = (out.UnprocessedKeys?.[tableName]?.Keys ?? []) as { transactionId: string }[];
     }
@@ -183,5 +188,10 @@ export class DynamoLabelReader implements LabelReader {
       recordedAt: Item.storedAt,
       ...(Item.actor ? { actor: Item.actor } : {}),
     };
+  }
+
+  async fraudOf(ids: readonly string[]): Promise<Map<string, boolean>> {
+    const items = await batchGet(this.doc, this.tableName, [...new Set(ids)], 'transactionId, isFraud');
+    return new Map(items.map((i) => [String(i.transactionId), i.isFraud === true]));
   }
 }

@@ -1,6 +1,11 @@
 // The decisions read side: one audit record, the decisions list and the review queue (walking the time-bucket index
 // day by day, newest first, with a bounded number of reads per page), a decision's audit trail, and the live figures.
-import { DAY_QUERIES_PER_PAGE, type DecisionRecord, LIVE_STATS_MAX_ITEMS } from '../shared/contracts/api.js';
+import {
+  DAY_QUERIES_PER_PAGE,
+  type DecisionRecord,
+  LIVE_STATS_LABEL_LOOKUPS,
+  LIVE_STATS_MAX_ITEMS,
+} from '../shared/contracts/api.js';
 import {
   type DayList,
   MAX_OVERRIDES,
@@ -74,6 +79,8 @@ export interface ReviewItems {
 /** Port: the labels table. */
 export interface LabelReader {
   get(transactionId: string): Promise<LabelRecord | undefined>;
+  /** Whether each labelled one of `ids` was fraud (ids without a label are absent). */
+  fraudOf(ids: readonly string[]): Promise<ReadonlyMap<string, boolean>>;
 }
 
 /** Port: audit records. */
@@ -90,6 +97,8 @@ export async function getDecision(transactionId: string, ports: { decisions: Rec
 
 export interface ListPorts {
   readonly index: DayIndex;
+  /** For the live figures' fraud rate. @default - no fraud rate */
+  readonly labels?: Pick<LabelReader, 'fraudOf'>;
   readonly reviews: ReviewItems;
   /** How far back decisions are kept (the table's TTL): where a walk back in time stops. */
   readonly retentionDays: number;
@@ -302,13 +311,18 @@ export async function auditTrail(id: string, ports: AuditPorts): Promise<AuditTr
 const percentile = (sorted: readonly number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 
-/** Per-minute figures over the last `minutes`, from at most LIVE_STATS_MAX_ITEMS of the newest decisions. */
+/**
+ * Per-minute figures over the last `minutes`, from at most LIVE_STATS_MAX_ITEMS of the newest decisions. The fraud
+ * rate needs a label lookup per decision, so it is given for the newest minutes whose decisions fit in
+ * LIVE_STATS_LABEL_LOOKUPS.
+ */
 export async function liveStats(minutes: number, ports: ListPorts): Promise<LiveStats> {
   const now = ports.now().getTime();
   const firstMinute = Math.floor(now / 60_000) * 60_000 - (minutes - 1) * 60_000;
-  const buckets = new Map<number, { approve: number; review: number; decline: number; latencies: number[] }>();
+  type Bucket = { approve: number; review: number; decline: number; latencies: number[]; ids: string[] };
+  const buckets = new Map<number, Bucket>();
   for (let m = 0; m < minutes; m++) {
-    buckets.set(firstMinute + m * 60_000, { approve: 0, review: 0, decline: 0, latencies: [] });
+    buckets.set(firstMinute + m * 60_000, { approve: 0, review: 0, decline: 0, latencies: [], ids: [] });
   }
   let read = 0;
   let cursor: string | undefined;
@@ -325,13 +339,25 @@ export async function liveStats(minutes: number, ports: ListPorts): Promise<Live
       const bucket = buckets.get(Math.floor(Date.parse(row.decidedAt) / 60_000) * 60_000);
       if (!bucket) continue;
       bucket[row.decision] += 1;
+      bucket.ids.push(row.transactionId);
       if (row.latencyMs !== undefined) bucket.latencies.push(row.latencyMs);
     }
     cursor = page.nextCursor;
     if (!cursor) break;
   }
+  // The newest minutes, whole, up to the lookup budget; read was complete when it stayed under the item cap.
+  const looked = new Set<number>();
+  let budget = LIVE_STATS_LABEL_LOOKUPS;
+  for (const [minute, b] of [...buckets.entries()].reverse()) {
+    if (b.ids.length > budget || read >= LIVE_STATS_MAX_ITEMS) break;
+    budget -= b.ids.length;
+    looked.add(minute);
+  }
+  const ids = [...looked].flatMap((m) => buckets.get(m)?.ids ?? []);
+  const fraud = ports.labels && ids.length > 0 ? await ports.labels.fraudOf(ids) : new Map<string, boolean>();
   const out: LiveMinute[] = [...buckets.entries()].map(([minute, b]) => {
     const total = b.approve + b.review + b.decline;
+    const labels = b.ids.flatMap((id) => (fraud.has(id) ? [fraud.get(id) === true] : []));
     const sorted = b.latencies.sort((x, y) => x - y);
     return {
       minute: isoOf(minute),
@@ -339,6 +365,7 @@ export async function liveStats(minutes: number, ports: ListPorts): Promise<Live
       review: b.review,
       decline: b.decline,
       ...(total > 0 ? { flaggedRate: (b.review + b.decline) / total } : {}),
+      ...(labels.length > 0 ? { fraudRate: labels.filter(Boolean).length / labels.length } : {}),
       ...(sorted.length > 0 ? { latencyP50Ms: percentile(sorted, 50), latencyP99Ms: percentile(sorted, 99) } : {}),
     };
   });

@@ -274,7 +274,7 @@ export class ServicesStack extends Stack {
     });
     decisions.allowTable(data.decisionsTable, ['GetItem', 'BatchGetItem']);
     decisions.allowIndexQuery(data.decisionsTable, DECISIONS_BY_DAY.indexName);
-    decisions.allowTable(data.labelsTable, ['GetItem']);
+    decisions.allowTable(data.labelsTable, ['GetItem', 'BatchGetItem']);
 
     const review = make('Review', 'lambdas/review/handler.ts', 'review', {
       description: 'Overrides a decision: a new audit record pointing at the original, the review item resolved',

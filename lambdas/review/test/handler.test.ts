@@ -218,6 +218,12 @@ describe('GET /v1/stats/live', () => {
       latencyP50Ms: 9,
       latencyP99Ms: 9,
     });
+    // r-2 (15:25) carries a fraud label; the other minutes' decisions carry none.
+    expect(stats.minutes.find((m) => m.minute === '2026-12-07T15:25:00.000Z')).toMatchObject({
+      review: 1,
+      fraudRate: 1,
+    });
+    expect(stats.minutes.filter((m) => m.fraudRate !== undefined)).toHaveLength(1);
     expect((await get('/v1/stats/live', { minutes: '0' })).status).toBe(400);
   });
 });

@@ -43,6 +43,8 @@ export const SCOPE_DESCRIPTIONS: Readonly<Record<(typeof SCOPES)[keyof typeof SC
 export const DAY_QUERIES_PER_PAGE = 32;
 /** Most decisions GET /v1/stats/live counts per request. */
 export const LIVE_STATS_MAX_ITEMS = 10_000;
+/** Most decisions whose labels GET /v1/stats/live looks up (the newest minutes, whole). */
+export const LIVE_STATS_LABEL_LOOKUPS = 1000;
 
 /** Header carrying the usage-plan API key. */
 export const API_KEY_HEADER = 'x-api-key';
@@ -623,8 +625,9 @@ export const ROUTES = [
     summary: 'Decisions per minute, flagged and fraud rates, latency',
     description:
       'The last `minutes` (1–180) minute by minute, oldest first, from the time-bucket index: decisions by kind, the ' +
-      'flagged rate, the fraud rate among labelled decisions, latency p50/p99. Reads are bounded: at most ' +
-      `${LIVE_STATS_MAX_ITEMS} decisions (the newest) are counted; a busier window counts its most recent part.`,
+      'flagged rate, latency p50/p99, and the fraud rate among labelled decisions for the newest minutes whose ' +
+      `decisions fit in ${LIVE_STATS_LABEL_LOOKUPS} label lookups. Reads are bounded: at most ${LIVE_STATS_MAX_ITEMS} ` +
+      'decisions (the newest) are counted; a busier window counts its most recent part.',
     query: LiveStatsQuery,
     response: LiveStats,
     successStatus: 200,
