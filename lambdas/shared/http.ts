@@ -2,8 +2,10 @@
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import type { Actor } from './contracts/review.js';
 import {
   DomainError,
+  NotFoundError,
   PayloadTooLargeError,
   toDomainError,
   toErrorResponse,
@@ -67,6 +69,23 @@ export function callerOf(event: APIGatewayProxyEvent): Caller {
   const scopes = typeof authorizer?.scopes === 'string' ? authorizer.scopes.split(' ').filter(Boolean) : [];
   return clientId ? { clientId, scopes } : { scopes };
 }
+
+/**
+ * Who is calling, from the authorizer context: `principal` (a person's user name, or a machine client's id) when the
+ * authorizer gives it, else the policy's principalId (the token's subject), else the client id. Undefined on a route
+ * without an authorizer.
+ */
+export function actorOf(event: APIGatewayProxyEvent): Actor | undefined {
+  const authorizer = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const clientId = text(authorizer?.clientId);
+  if (!clientId) return undefined;
+  const principal = text(authorizer?.principal) ?? text(authorizer?.principalId) ?? clientId;
+  return { principal: principal.slice(0, 256), clientId: clientId.slice(0, 128) };
+}
+
+/** True when the actor is a person signed in through a client, not the client itself (client credentials). */
+export const isPerson = (actor: Actor): boolean => actor.principal !== actor.clientId;
 
 /** Parses the JSON body against `schema`: malformed JSON or schema failures become ValidationError with details. */
 export function parseJsonBody<S extends z.ZodType>(
@@ -153,4 +172,19 @@ export function httpHandler<B extends z.ZodType | undefined = undefined, P exten
   for (const m of powertoolsMiddlewares(options.powertools)) handler = handler.use(m);
   for (const m of options.middlewares ?? []) handler = handler.use(m);
   return handler.use(httpErrorMapper(options.powertools));
+}
+
+/**
+ * One Lambda handler for a service serving several routes: dispatches on `<METHOD> <resource template>` as API Gateway
+ * names them; an unknown route gets the 404 error JSON.
+ */
+export function routeDispatcher(
+  service: string,
+  powertools: Powertools,
+  routes: Readonly<Record<string, HttpHandler>>,
+): (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult> {
+  const unknown = httpHandler({ powertools }, async ({ event }) => {
+    throw new NotFoundError(`no ${service} route ${event.httpMethod} ${event.resource}`);
+  });
+  return (event, context) => (routes[`${event.httpMethod.toUpperCase()} ${event.resource}`] ?? unknown)(event, context);
 }

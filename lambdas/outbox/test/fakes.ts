@@ -6,38 +6,18 @@ import type { EntryFailure } from '../../shared/adapters/entry-retry.js';
 import type { EventBatchPublisher, EventFailure } from '../../shared/adapters/event-publisher.js';
 import { type DecisionRecord, type PredictionRecord, predictionAuditId } from '../../shared/contracts/api.js';
 import { type BusEvent, toPutEventsEntry } from '../../shared/contracts/events.js';
-import type { DeadLetters, DecisionLog, DecisionLogRecord, OutboxPorts, PoisonRecord } from '../core.js';
+import type { OverrideRecord } from '../../shared/contracts/review.js';
+import { decisionRecord } from '../../shared/test/records.js';
+import type { DeadLetters, DecisionLog, DecisionLogRecord, OutboxPorts, PoisonRecord, ReviewQueue } from '../core.js';
 
 export function decision(n: number, overrides: Partial<DecisionRecord> = {}): DecisionRecord {
-  const transactionId = `t-${n}`;
-  return {
-    transactionId,
-    customerId: 'c-1',
-    transaction: {
-      transactionId,
-      customerId: 'c-1',
-      merchantId: 'm-7',
-      merchantCategory: 'electronics',
-      amount: 129.9,
-      currency: 'EUR',
-      country: 'DE',
-      channel: 'online',
-      timestamp: '2026-11-01T12:00:00Z',
-    },
-    decision: 'approve',
+  return decisionRecord(`t-${n}`, {
     score: 0.123456789,
-    degraded: false,
-    reasons: [],
-    explanation: [{ feature: 'log_amount', contribution: -0.0125 }],
-    model: { name: 'fraud-detector', version: '3' },
     features: { log_amount: 4.874434, hour_sin: 1.2246467991473532e-16, is_new_device: 0 },
-    featureHash: 'a'.repeat(64),
-    requestHash: 'b'.repeat(64),
     latencyMs: 12.34,
-    decidedAt: '2026-11-01T12:00:01.000Z',
     expiresAt: 1_764_590_401,
     ...overrides,
-  };
+  });
 }
 
 /** A merchant-risk prediction's audit record under idempotency key `key`. */
@@ -138,9 +118,32 @@ export class MemoryDeadLetters implements DeadLetters {
   }
 }
 
-export function ports(): OutboxPorts & { bus: MemoryBus; log: MemoryDecisionLog; dead: MemoryDeadLetters } {
+/** Review items in memory: opened decisions and override heads, failing for the transactions in `failFor`. */
+export class MemoryReviewQueue implements ReviewQueue {
+  readonly opened: string[] = [];
+  readonly heads = new Map<string, { n: number; decision: string }>();
+  readonly failFor = new Set<string>();
+  async open(record: DecisionRecord): Promise<void> {
+    if (this.failFor.has(record.transactionId)) throw new Error('table unavailable');
+    if (!this.opened.includes(record.transactionId)) this.opened.push(record.transactionId);
+  }
+  async applyHead(n: number, record: OverrideRecord): Promise<void> {
+    if (this.failFor.has(record.transactionId)) throw new Error('table unavailable');
+    if ((this.heads.get(record.transactionId)?.n ?? 0) < n) {
+      this.heads.set(record.transactionId, { n, decision: record.decision });
+    }
+  }
+}
+
+export function ports(): OutboxPorts & {
+  bus: MemoryBus;
+  log: MemoryDecisionLog;
+  dead: MemoryDeadLetters;
+  queue: MemoryReviewQueue;
+} {
   const bus = new MemoryBus();
   const log = new MemoryDecisionLog();
   const dead = new MemoryDeadLetters();
-  return { events: bus, decisionLog: log, deadLetters: dead, bus, log, dead };
+  const queue = new MemoryReviewQueue();
+  return { events: bus, decisionLog: log, deadLetters: dead, reviews: queue, bus, log, dead, queue };
 }
