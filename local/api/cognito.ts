@@ -94,7 +94,7 @@ export function syncClients(
     };
   });
   const groups: Record<string, string[]> = {};
-  for (const g of api.groups) (groups[g.poolRef] ??= []).push(g.name);
+  for (const g of api.groups) groups[g.poolRef] = [...(groups[g.poolRef] ?? []), g.name];
   const file: ClientsFile = { apiUrl, issuers, clients, groups };
   writeJsonFile(clientsPath(dataDir), file);
   return file;
