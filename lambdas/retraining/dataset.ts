@@ -13,6 +13,9 @@ export interface SplitResult {
   readonly files: Readonly<Record<'train.csv' | 'validation.csv' | 'test.csv' | 'dataset.json', string>>;
   readonly rows: { readonly train: number; readonly validation: number; readonly test: number };
   readonly positives: { readonly train: number; readonly validation: number; readonly test: number };
+  /** Labelled rows per label source, when the lake query says where each label came from (a `label_source` column:
+   *  e.g. reported vs derived). @default - absent: one source */
+  readonly labelSources?: Readonly<Record<string, number>>;
 }
 
 /** Raised when the lake holds too little to train on; the message says what was found. */
@@ -51,8 +54,13 @@ export function buildTrainingSet(
   return splitByTime(rows, spec);
 }
 
+/** The column a lake query may add to say where each row's label came from. */
+export const LABEL_SOURCE_COLUMN = 'label_source';
+
 interface SetRow {
   readonly id: string;
+  /** Where the label came from, when the query says (LABEL_SOURCE_COLUMN). */
+  readonly source?: string;
   readonly time: string;
   readonly features: readonly number[];
   readonly label: number;
@@ -88,6 +96,8 @@ function requestRows(
   if (!batch) throw new Error(`${module.name} has a training lakeQuery but no batch source to read its rows with`);
   const requests = new Map<string, unknown>();
   const labels = new Map<string, boolean>();
+  const sourceCol = header.indexOf(LABEL_SOURCE_COLUMN);
+  const sources = new Map<string, string>();
   body.forEach((r, index) => {
     const label = r[labelCol] ?? '';
     if (label !== '0' && label !== '1' && label !== '') {
@@ -96,6 +106,8 @@ function requestRows(
     const request = batch.request(Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
     requests.set(batch.id(request), request);
     if (label !== '') labels.set(batch.id(request), label === '1');
+    const source = sourceCol === -1 ? '' : (r[sourceCol] ?? '');
+    if (label !== '' && source !== '') sources.set(batch.id(request), source);
   });
   const rows = module.training.rows([...requests.values()], labels);
   assertLargeEnough(rows.length, rows.filter((r) => r.label === 1).length, options, 'labelled requests');
@@ -106,7 +118,16 @@ function requestRows(
     }
     // No served score is joined to a rebuilt request: the gate compares with the baseline, not a champion.
     const rules = module.baseline.score(row.features, request).score;
-    return { id: row.id, time: row.eventTime, features: row.features, label: row.label, rules, champion: '' };
+    const source = sources.get(row.id);
+    return {
+      id: row.id,
+      time: row.eventTime,
+      features: row.features,
+      label: row.label,
+      rules,
+      champion: '',
+      ...(source === undefined ? {} : { source }),
+    };
   });
 }
 
@@ -174,6 +195,8 @@ function splitByTime(unsorted: readonly SetRow[], spec: DatasetSpec) {
   const render = (part: typeof rows) =>
     `${[head, ...part.map((r) => [r.id, ...r.features, r.label, r.time, r.rules, r.champion].join(','))].join('\n')}\n`;
   const count = (part: typeof rows) => part.filter((r) => r.label === 1).length;
+  const labelSources: Record<string, number> = {};
+  for (const r of rows) if (r.source !== undefined) labelSources[r.source] = (labelSources[r.source] ?? 0) + 1;
   const dataset = {
     features: spec.features,
     label: spec.label,
@@ -181,6 +204,7 @@ function splitByTime(unsorted: readonly SetRow[], spec: DatasetSpec) {
     extraColumns: ['event_time', 'rules_score', 'champion_score'],
     rows: { train: parts.train.length, validation: parts.validation.length, test: parts.test.length },
     positives: { train: count(parts.train), validation: count(parts.validation), test: count(parts.test) },
+    ...(Object.keys(labelSources).length > 0 ? { labelSources } : {}),
     split: 'by event_time: oldest 70% train, next 15% validation, newest 15% test',
   };
   return {
@@ -192,5 +216,6 @@ function splitByTime(unsorted: readonly SetRow[], spec: DatasetSpec) {
     },
     rows: dataset.rows,
     positives: dataset.positives,
+    ...(dataset.labelSources ? { labelSources: dataset.labelSources } : {}),
   } satisfies SplitResult;
 }

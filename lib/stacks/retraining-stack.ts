@@ -29,7 +29,9 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { FactName } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { writeTarGz } from '../../lambdas/retraining/tar.js';
+import { ENTITY_LABELS_PREFIX } from '../../lambdas/shared/contracts/api.js';
 import { DETAIL_TYPES } from '../../lambdas/shared/contracts/events.js';
+import { ENTITY_LABELS_TABLE } from '../../models/shared/contracts/entity-label.js';
 import { trainingCodeHash, trainingSources } from '../../models/shared/training.js';
 import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
@@ -216,7 +218,8 @@ export class RetrainingStack extends Stack {
       return { coordinate, prepareDataset, evaluate };
     };
 
-    // ---- the lake as Athena sees it: decisions (Firehose JSON lines) and ground truth (Model Monitor jsonlines)
+    // ---- the lake as Athena sees it: decisions (Firehose JSON lines), ground truth (Model Monitor jsonlines) and the
+    // models' entity labels
     this.database = new CfnDatabase(this, 'Lake', {
       catalogId: this.account,
       databaseInput: { name: `aims_${stage}_lake`, description: 'AIMS lake: decisions and ground truth' },
@@ -291,6 +294,43 @@ export class RetrainingStack extends Stack {
       },
     });
     groundTruth.node.addDependency(this.database);
+    // Entity-level labels (POST /v1/models/<name>/labels), one JSON object per report, by model and the day it is about.
+    const entityLabelsLocation = `s3://${data.lakeBucket.bucketName}/${ENTITY_LABELS_PREFIX}/`;
+    const entityLabels = new CfnTable(this, 'EntityLabelsTable', {
+      catalogId: this.account,
+      databaseName: `aims_${stage}_lake`,
+      tableInput: {
+        name: ENTITY_LABELS_TABLE,
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          classification: 'json',
+          'projection.enabled': 'true',
+          // A query names its model (`WHERE model = '…'`): Athena then reads only that model's objects.
+          'projection.model.type': 'injected',
+          'projection.dt.type': 'date',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'projection.dt.range': 'NOW-3YEARS,NOW+1DAYS',
+          'storage.location.template': `${entityLabelsLocation}model=\${model}/dt=\${dt}/`,
+        },
+        partitionKeys: [
+          { name: 'model', type: 'string' },
+          { name: 'dt', type: 'string' },
+        ],
+        storageDescriptor: {
+          ...json,
+          location: entityLabelsLocation,
+          columns: [
+            { name: 'entityid', type: 'string' },
+            { name: 'day', type: 'string' },
+            { name: 'outcome', type: 'boolean' },
+            { name: 'reportedat', type: 'string' },
+            { name: 'source', type: 'string' },
+            { name: 'receivedat', type: 'string' },
+          ],
+        },
+      },
+    });
+    entityLabels.node.addDependency(this.database);
     this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
       name: `aims-${stage}-retraining`,
       description: 'Training-set queries of the retraining state machines',
@@ -312,6 +352,7 @@ export class RetrainingStack extends Stack {
       reads: [
         { bucket: data.lakeBucket, prefix: BUCKET_LAYOUT.decisionLog },
         { bucket: data.monitoringBucket, prefix: BUCKET_LAYOUT.groundTruth },
+        { bucket: data.lakeBucket, prefix: ENTITY_LABELS_PREFIX },
       ],
       results: { bucket: data.lakeBucket, prefix: resultsPrefix },
     };
@@ -393,7 +434,7 @@ export class RetrainingStack extends Stack {
             }
           : {}),
       });
-      workflow.node.addDependency(this.workGroup, decisions, groundTruth);
+      workflow.node.addDependency(this.workGroup, decisions, groundTruth, entityLabels);
       workflows[name] = workflow;
 
       const target = (trigger: string) =>

@@ -206,6 +206,30 @@ describe('GIVEN an Athena result of merchant-days (a model whose training set th
     expect(train[1]).toBe([first.id, ...first.features, first.label, first.eventTime, first.rulesScore, ''].join(','));
   });
 
+  test('WHEN the query says where each label came from THEN dataset.json and the task count the labelled rows per source', async () => {
+    const lines = csv.split('\n');
+    let reported = 0;
+    const withSources = [
+      `${lines[0]},label_source`,
+      ...lines.slice(1).map((line) => {
+        if (line.endsWith(',')) return `${line},`;
+        // The first labelled merchant-days reported, the others derived from chargebacks.
+        return `${line},"${reported++ < 7 ? 'reported' : 'derived'}"`;
+      }),
+    ].join('\n');
+    const store = new MemoryObjectStore();
+    await store.put(request.resultUri, withSources);
+
+    const out = await prepareDataset(request, store, merchantRisk);
+
+    const total = out.rows.train + out.rows.validation + out.rows.test;
+    expect(out.labelSources).toEqual({ reported: 7, derived: total - 7 });
+    const dataset = JSON.parse((await store.get(`${request.outputPrefix}dataset.json`)).toString()) as {
+      labelSources: unknown;
+    };
+    expect(dataset.labelSources).toEqual(out.labelSources);
+  });
+
   test('WHEN a label is neither 0, 1 nor empty THEN the task says which row', async () => {
     const store = new MemoryObjectStore();
     await store.put(request.resultUri, csv.replace(/"0"$/m, '"yes"'));
