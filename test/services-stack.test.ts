@@ -266,6 +266,7 @@ describe('GIVEN a model whose module declares entity-level labels (merchant-risk
 
   test('THEN the function may only put objects under its own model’s entity-labels prefix', () => {
     expect(actionsOf(dev, 'Labelsmerchantrisk')).toEqual([
+      'kms:Decrypt',
       'kms:GenerateDataKey',
       'logs:CreateLogStream',
       'logs:PutLogEvents',

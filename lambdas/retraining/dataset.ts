@@ -27,7 +27,8 @@ export const SPLIT = { train: 0.7, validation: 0.15 } as const;
 
 /**
  * Splits Athena's result (columns: transaction_id, <features>, label, event_time, champion_score, transaction_json;
- * or, for a model with a training `lakeQuery`, its requests' columns and label) into train.py's channel. Rows are ordered by event_time so the test split is the most recent period. `module` is the
+ * or, for a model with a training `lakeQuery`, its requests' columns and label, and optionally label_source and
+ * champion_score) into train.py's channel. Rows are ordered by event_time so the test split is the most recent period. `module` is the
  * model being trained: its request schema reads transaction_json and its baseline scores each row.
  */
 export function buildTrainingSet(
@@ -56,6 +57,11 @@ export function buildTrainingSet(
 
 /** The column a lake query may add to say where each row's label came from. */
 export const LABEL_SOURCE_COLUMN = 'label_source';
+/**
+ * The column a lake query may add with the score the champion served for the row (a batch model's nightly prediction,
+ * say): the gate then compares the challenger with the champion on the holdout, as for logged decisions.
+ */
+export const CHAMPION_SCORE_COLUMN = 'champion_score';
 
 interface SetRow {
   readonly id: string;
@@ -98,6 +104,8 @@ function requestRows(
   const labels = new Map<string, boolean>();
   const sourceCol = header.indexOf(LABEL_SOURCE_COLUMN);
   const sources = new Map<string, string>();
+  const championCol = header.indexOf(CHAMPION_SCORE_COLUMN);
+  const champions = new Map<string, string>();
   body.forEach((r, index) => {
     const label = r[labelCol] ?? '';
     if (label !== '0' && label !== '1' && label !== '') {
@@ -108,6 +116,13 @@ function requestRows(
     if (label !== '') labels.set(batch.id(request), label === '1');
     const source = sourceCol === -1 ? '' : (r[sourceCol] ?? '');
     if (label !== '' && source !== '') sources.set(batch.id(request), source);
+    const champion = championCol === -1 ? '' : (r[championCol] ?? '');
+    if (champion !== '') {
+      const score = Number(champion);
+      if (!Number.isFinite(score))
+        throw new Error(`dataset row ${index + 1}: champion_score '${champion}' is not a number`);
+      champions.set(batch.id(request), String(score));
+    }
   });
   const rows = module.training.rows([...requests.values()], labels);
   assertLargeEnough(rows.length, rows.filter((r) => r.label === 1).length, options, 'labelled requests');
@@ -116,7 +131,6 @@ function requestRows(
     if (row.id === undefined || request === undefined) {
       throw new Error(`${module.name}'s training rows must carry the id of the request they come from`);
     }
-    // No served score is joined to a rebuilt request: the gate compares with the baseline, not a champion.
     const rules = module.baseline.score(row.features, request).score;
     const source = sources.get(row.id);
     return {
@@ -125,7 +139,8 @@ function requestRows(
       features: row.features,
       label: row.label,
       rules,
-      champion: '',
+      // The champion's served score where the query joined one; the gate compares on the rows that have it.
+      champion: champions.get(row.id) ?? '',
       ...(source === undefined ? {} : { source }),
     };
   });

@@ -29,9 +29,9 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { FactName } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { writeTarGz } from '../../lambdas/retraining/tar.js';
-import { ENTITY_LABELS_PREFIX } from '../../lambdas/shared/contracts/api.js';
+import { ENTITY_LABELS_PREFIX, PREDICTIONS_PREFIX } from '../../lambdas/shared/contracts/api.js';
 import { DETAIL_TYPES } from '../../lambdas/shared/contracts/events.js';
-import { ENTITY_LABELS_TABLE } from '../../models/shared/contracts/entity-label.js';
+import { ENTITY_LABELS_TABLE, PREDICTIONS_TABLE } from '../../models/shared/contracts/entity-label.js';
 import { trainingCodeHash, trainingSources } from '../../models/shared/training.js';
 import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
@@ -218,8 +218,8 @@ export class RetrainingStack extends Stack {
       return { coordinate, prepareDataset, evaluate };
     };
 
-    // ---- the lake as Athena sees it: decisions (Firehose JSON lines), ground truth (Model Monitor jsonlines) and the
-    // models' entity labels
+    // ---- the lake as Athena sees it: decisions (Firehose JSON lines), ground truth (Model Monitor jsonlines), the
+    // models' entity labels and batch models' predictions
     this.database = new CfnDatabase(this, 'Lake', {
       catalogId: this.account,
       databaseInput: { name: `aims_${stage}_lake`, description: 'AIMS lake: decisions and ground truth' },
@@ -331,6 +331,42 @@ export class RetrainingStack extends Stack {
       },
     });
     entityLabels.node.addDependency(this.database);
+    // Batch models' nightly predictions (one folder per model and day): what a champion served for each request of the
+    // day, joined to the holdout so a challenger is compared with the champion on the same rows. Each folder's
+    // summary.json is one pretty-printed object, not a line of rows: the SerDe skips it.
+    const predictionsLocation = `s3://${data.lakeBucket.bucketName}/${PREDICTIONS_PREFIX}`;
+    const predictions = new CfnTable(this, 'PredictionsTable', {
+      catalogId: this.account,
+      databaseName: `aims_${stage}_lake`,
+      tableInput: {
+        name: PREDICTIONS_TABLE,
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          classification: 'json',
+          'projection.enabled': 'true',
+          'projection.model.type': 'injected',
+          'projection.dt.type': 'date',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'projection.dt.range': 'NOW-3YEARS,NOW',
+          'storage.location.template': `${predictionsLocation}\${model}/date=\${dt}/`,
+        },
+        partitionKeys: [
+          { name: 'model', type: 'string' },
+          { name: 'dt', type: 'string' },
+        ],
+        storageDescriptor: {
+          ...json,
+          serdeInfo: { ...json.serdeInfo, parameters: { 'ignore.malformed.json': 'true' } },
+          location: predictionsLocation,
+          columns: [
+            { name: 'id', type: 'string' },
+            { name: 'score', type: 'double' },
+            { name: 'outcome', type: 'string' },
+          ],
+        },
+      },
+    });
+    predictions.node.addDependency(this.database);
     this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
       name: `aims-${stage}-retraining`,
       description: 'Training-set queries of the retraining state machines',
@@ -353,6 +389,7 @@ export class RetrainingStack extends Stack {
         { bucket: data.lakeBucket, prefix: BUCKET_LAYOUT.decisionLog },
         { bucket: data.monitoringBucket, prefix: BUCKET_LAYOUT.groundTruth },
         { bucket: data.lakeBucket, prefix: ENTITY_LABELS_PREFIX },
+        { bucket: data.lakeBucket, prefix: PREDICTIONS_PREFIX.replace(/\/$/, '') },
       ],
       results: { bucket: data.lakeBucket, prefix: resultsPrefix },
     };
@@ -434,7 +471,7 @@ export class RetrainingStack extends Stack {
             }
           : {}),
       });
-      workflow.node.addDependency(this.workGroup, decisions, groundTruth, entityLabels);
+      workflow.node.addDependency(this.workGroup, decisions, groundTruth, entityLabels, predictions);
       workflows[name] = workflow;
 
       const target = (trigger: string) =>

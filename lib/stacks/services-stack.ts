@@ -449,7 +449,8 @@ export class ServicesStack extends Stack {
       fn.allow(
         new PolicyStatement({ actions: ['s3:PutObject'], resources: [data.lakeBucket.arnForObjects(`${prefix}*`)] }),
       );
-      fn.allow(new PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [data.key.keyArn] }));
+      // PutObject under SSE-KMS with a bucket key needs Decrypt as well as GenerateDataKey.
+      fn.allow(new PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [data.key.keyArn] }));
       acknowledgeWildcards(fn.role.node.findChild('DefaultPolicy'), {
         [`Resource::${nagBucketArn(data.lakeBucket)}/${prefix}*`]:
           "Each label is its own object, named by its content, under this model's day partitions.",

@@ -318,8 +318,10 @@ export type DriftAssessment = z.infer<typeof DriftAssessment>;
 /** A run's UTC day. */
 export const PredictionDate = z.iso.date();
 
+/** The lake prefix of every batch model's predictions (the lake's predictions table reads beneath it). */
+export const PREDICTIONS_PREFIX = 'predictions/';
 /** The lake prefix of a batch model's predictions (a folder per day beneath it). */
-export const predictionModelPrefix = (model: string) => `predictions/${model}/`;
+export const predictionModelPrefix = (model: string) => `${PREDICTIONS_PREFIX}${model}/`;
 
 /** Where one run's predictions live in the lake bucket: one JSON Lines object and its summary. */
 export const predictionKeys = (model: string, date: string) => {

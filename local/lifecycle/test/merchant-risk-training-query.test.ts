@@ -63,6 +63,19 @@ const REPORTS: MerchantLabel[] = [
   },
 ];
 
+// Nightly predictions of the last window days, as the batch run writes them (`<merchant>/<date>` ids), and one
+// night of another model that must not be taken for merchant-risk's.
+const servedDays = [isoDay(today - 10 * DAY), isoDay(today - 9 * DAY)];
+const served = merchantDays(sim.transactions)
+  .filter((d) => servedDays.includes(d.date))
+  .map((d, i) => ({
+    id: merchantDayId(d),
+    score: (i % 100) / 100,
+    outcome: 'clear',
+    model: 'merchant-risk',
+    dt: d.date,
+  }));
+
 let work: string;
 let instance: DuckDBInstance;
 let db: DuckDBConnection;
@@ -145,6 +158,10 @@ beforeAll(async () => {
     },
     lines,
   );
+  await load('predictions', { id: 'VARCHAR', score: 'DOUBLE', outcome: 'VARCHAR', model: 'VARCHAR', dt: 'VARCHAR' }, [
+    ...served.map((p) => JSON.stringify(p)),
+    JSON.stringify({ ...served[0], score: 0.999, model: 'other-model' }),
+  ]);
 });
 
 afterAll(() => {
@@ -213,5 +230,15 @@ describe('GIVEN simulated weeks of transactions, chargebacks and compromised mer
     const labelled = rows.filter((r) => r.label !== 'null');
     expect(labelled.filter((r) => r.label_source === 'reported')).toHaveLength(2);
     expect(rows.filter((r) => r.label === 'null').every((r) => r.label_source === 'null')).toBe(true);
+  });
+
+  test('THEN each merchant-day a nightly run scored carries the champion’s served score, the others none', async () => {
+    const rows = await runQuery();
+    const scored = rows.filter((r) => r.champion_score !== 'null');
+
+    expect(served.length).toBeGreaterThan(50);
+    expect(new Map(scored.map((r) => [`${r.merchant_id}/${r.day}`, Number(r.champion_score)]))).toEqual(
+      new Map(served.map((p) => [p.id, p.score])),
+    );
   });
 });

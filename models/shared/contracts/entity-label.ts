@@ -1,5 +1,6 @@
 // An entity-level label (a merchant was compromised on a day, say): what a model module's own label schema becomes
-// once the platform has it, so one route, one lake table and one training query shape serve every model that has one.
+// once the platform has it, so one route, one lake table and one training query shape serve every model that has one;
+// and the names of the lake tables a model's own training query reads besides the decision log.
 import * as z from 'zod';
 
 /** An identifier as the API and the tables take it: 1–64 letters, digits, `_` or `-`. */
@@ -38,3 +39,9 @@ export type StoredEntityLabel = z.infer<typeof StoredEntityLabel>;
  * receivedat; partitions `model` and `dt` (= day). A model's training query reads it by this name.
  */
 export const ENTITY_LABELS_TABLE = 'entity_labels';
+
+/**
+ * The lake table of batch models' nightly predictions (Glue/Athena): columns id, score, outcome; partitions `model`
+ * and `dt` (the day the requests cover). A training query joins it to give each row the score its champion served.
+ */
+export const PREDICTIONS_TABLE = 'predictions';
