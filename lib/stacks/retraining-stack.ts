@@ -224,149 +224,119 @@ export class RetrainingStack extends Stack {
       catalogId: this.account,
       databaseInput: { name: `aims_${stage}_lake`, description: 'AIMS lake: decisions and ground truth' },
     });
-    const json = {
-      inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-      outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-      serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+    /** A JSON-lines table of the lake with partition projection: the columns Athena reads, the partitions from keys. */
+    const lakeTable = (
+      tableId: string,
+      name: string,
+      location: string,
+      table: {
+        readonly partitions: readonly string[];
+        /** projection.<partition>.* parameters. */
+        readonly projection: Readonly<Record<string, string>>;
+        /** The key template below `location`, e.g. `dt=${dt}/`. */
+        readonly template: string;
+        readonly columns: readonly { readonly name: string; readonly type: string }[];
+        /** OpenX JSON SerDe parameters. @default - none */
+        readonly serde?: Readonly<Record<string, string>>;
+      },
+    ) => {
+      const cfn = new CfnTable(this, tableId, {
+        catalogId: this.account,
+        databaseName: `aims_${stage}_lake`,
+        tableInput: {
+          name,
+          tableType: 'EXTERNAL_TABLE',
+          parameters: {
+            classification: 'json',
+            'projection.enabled': 'true',
+            ...table.projection,
+            'storage.location.template': `${location}${table.template}`,
+          },
+          partitionKeys: table.partitions.map((p) => ({ name: p, type: 'string' })),
+          storageDescriptor: {
+            inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+            outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+            serdeInfo: {
+              serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+              ...(table.serde ? { parameters: table.serde } : {}),
+            },
+            location,
+            columns: [...table.columns],
+          },
+        },
+      });
+      cfn.node.addDependency(this.database);
+      return cfn;
     };
-    const decisionsLocation = `s3://${data.lakeBucket.bucketName}/${BUCKET_LAYOUT.decisionLog}/`;
-    const decisions = new CfnTable(this, 'DecisionsTable', {
-      catalogId: this.account,
-      databaseName: `aims_${stage}_lake`,
-      tableInput: {
-        name: 'decisions',
-        tableType: 'EXTERNAL_TABLE',
-        parameters: {
-          classification: 'json',
-          'projection.enabled': 'true',
-          'projection.dt.type': 'date',
-          'projection.dt.format': 'yyyy-MM-dd',
-          'projection.dt.range': 'NOW-3YEARS,NOW',
-          'storage.location.template': `${decisionsLocation}dt=\${dt}/`,
-        },
-        partitionKeys: [{ name: 'dt', type: 'string' }],
-        storageDescriptor: {
-          ...json,
-          location: decisionsLocation,
-          columns: [
-            { name: 'transactionid', type: 'string' },
-            { name: 'customerid', type: 'string' },
-            // The transaction object as JSON text: the dataset step recomputes the rules score from it.
-            { name: 'transaction', type: 'string' },
-            { name: 'decision', type: 'string' },
-            { name: 'score', type: 'double' },
-            { name: 'degraded', type: 'boolean' },
-            { name: 'model', type: 'struct<name:string,version:string>' },
-            { name: 'features', type: 'map<string,double>' },
-            { name: 'decidedat', type: 'string' },
-          ],
-        },
-      },
+    const days = (partition: string, range = 'NOW-3YEARS,NOW') => ({
+      [`projection.${partition}.type`]: 'date',
+      [`projection.${partition}.format`]: 'yyyy-MM-dd',
+      [`projection.${partition}.range`]: range,
     });
-    decisions.node.addDependency(this.database);
+    const lakeLocation = (prefix: string) => `s3://${data.lakeBucket.bucketName}/${prefix.replace(/\/$/, '')}/`;
+    const decisions = lakeTable('DecisionsTable', 'decisions', lakeLocation(BUCKET_LAYOUT.decisionLog), {
+      partitions: ['dt'],
+      projection: days('dt'),
+      template: `dt=\${dt}/`,
+      columns: [
+        { name: 'transactionid', type: 'string' },
+        { name: 'customerid', type: 'string' },
+        // The transaction object as JSON text: the dataset step recomputes the rules score from it.
+        { name: 'transaction', type: 'string' },
+        { name: 'decision', type: 'string' },
+        { name: 'score', type: 'double' },
+        { name: 'degraded', type: 'boolean' },
+        { name: 'model', type: 'struct<name:string,version:string>' },
+        { name: 'features', type: 'map<string,double>' },
+        { name: 'decidedat', type: 'string' },
+      ],
+    });
     const truthLocation = `s3://${data.monitoringBucket.bucketName}/${BUCKET_LAYOUT.groundTruth}/`;
-    const groundTruth = new CfnTable(this, 'GroundTruthTable', {
-      catalogId: this.account,
-      databaseName: `aims_${stage}_lake`,
-      tableInput: {
-        name: 'ground_truth',
-        tableType: 'EXTERNAL_TABLE',
-        parameters: {
-          classification: 'json',
-          'projection.enabled': 'true',
-          'projection.hour.type': 'date',
-          'projection.hour.format': 'yyyy/MM/dd/HH',
-          'projection.hour.interval': '1',
-          'projection.hour.interval.unit': 'HOURS',
-          'projection.hour.range': 'NOW-3YEARS,NOW',
-          'storage.location.template': `${truthLocation}\${hour}/`,
-        },
-        partitionKeys: [{ name: 'hour', type: 'string' }],
-        storageDescriptor: {
-          ...json,
-          location: truthLocation,
-          columns: [
-            { name: 'groundtruthdata', type: 'struct<data:string,encoding:string>' },
-            { name: 'eventmetadata', type: 'struct<eventid:string>' },
-            { name: 'eventversion', type: 'string' },
-          ],
-        },
+    const groundTruth = lakeTable('GroundTruthTable', 'ground_truth', truthLocation, {
+      partitions: ['hour'],
+      projection: {
+        'projection.hour.type': 'date',
+        'projection.hour.format': 'yyyy/MM/dd/HH',
+        'projection.hour.interval': '1',
+        'projection.hour.interval.unit': 'HOURS',
+        'projection.hour.range': 'NOW-3YEARS,NOW',
       },
+      template: `\${hour}/`,
+      columns: [
+        { name: 'groundtruthdata', type: 'struct<data:string,encoding:string>' },
+        { name: 'eventmetadata', type: 'struct<eventid:string>' },
+        { name: 'eventversion', type: 'string' },
+      ],
     });
-    groundTruth.node.addDependency(this.database);
-    // Entity-level labels (POST /v1/models/<name>/labels), one JSON object per report, by model and the day it is about.
-    const entityLabelsLocation = `s3://${data.lakeBucket.bucketName}/${ENTITY_LABELS_PREFIX}/`;
-    const entityLabels = new CfnTable(this, 'EntityLabelsTable', {
-      catalogId: this.account,
-      databaseName: `aims_${stage}_lake`,
-      tableInput: {
-        name: ENTITY_LABELS_TABLE,
-        tableType: 'EXTERNAL_TABLE',
-        parameters: {
-          classification: 'json',
-          'projection.enabled': 'true',
-          // A query names its model (`WHERE model = '…'`): Athena then reads only that model's objects.
-          'projection.model.type': 'injected',
-          'projection.dt.type': 'date',
-          'projection.dt.format': 'yyyy-MM-dd',
-          'projection.dt.range': 'NOW-3YEARS,NOW+1DAYS',
-          'storage.location.template': `${entityLabelsLocation}model=\${model}/dt=\${dt}/`,
-        },
-        partitionKeys: [
-          { name: 'model', type: 'string' },
-          { name: 'dt', type: 'string' },
-        ],
-        storageDescriptor: {
-          ...json,
-          location: entityLabelsLocation,
-          columns: [
-            { name: 'entityid', type: 'string' },
-            { name: 'day', type: 'string' },
-            { name: 'outcome', type: 'boolean' },
-            { name: 'reportedat', type: 'string' },
-            { name: 'source', type: 'string' },
-            { name: 'receivedat', type: 'string' },
-          ],
-        },
-      },
+    // Entity-level labels (POST /v1/models/<name>/labels), one JSON object per report, by model and the day it is
+    // about. A query names its model (`WHERE model = '…'`, projection type injected): Athena reads only its objects.
+    const entityLabels = lakeTable('EntityLabelsTable', ENTITY_LABELS_TABLE, lakeLocation(ENTITY_LABELS_PREFIX), {
+      partitions: ['model', 'dt'],
+      projection: { 'projection.model.type': 'injected', ...days('dt', 'NOW-3YEARS,NOW+1DAYS') },
+      template: `model=\${model}/dt=\${dt}/`,
+      columns: [
+        { name: 'entityid', type: 'string' },
+        { name: 'day', type: 'string' },
+        { name: 'outcome', type: 'boolean' },
+        { name: 'reportedat', type: 'string' },
+        { name: 'source', type: 'string' },
+        { name: 'receivedat', type: 'string' },
+      ],
     });
-    entityLabels.node.addDependency(this.database);
     // Batch models' nightly predictions (one folder per model and day): what a champion served for each request of the
     // day, joined to the holdout so a challenger is compared with the champion on the same rows. Each folder's
     // summary.json is one pretty-printed object, not a line of rows: the SerDe skips it.
-    const predictionsLocation = `s3://${data.lakeBucket.bucketName}/${PREDICTIONS_PREFIX}`;
-    const predictions = new CfnTable(this, 'PredictionsTable', {
-      catalogId: this.account,
-      databaseName: `aims_${stage}_lake`,
-      tableInput: {
-        name: PREDICTIONS_TABLE,
-        tableType: 'EXTERNAL_TABLE',
-        parameters: {
-          classification: 'json',
-          'projection.enabled': 'true',
-          'projection.model.type': 'injected',
-          'projection.dt.type': 'date',
-          'projection.dt.format': 'yyyy-MM-dd',
-          'projection.dt.range': 'NOW-3YEARS,NOW',
-          'storage.location.template': `${predictionsLocation}\${model}/date=\${dt}/`,
-        },
-        partitionKeys: [
-          { name: 'model', type: 'string' },
-          { name: 'dt', type: 'string' },
-        ],
-        storageDescriptor: {
-          ...json,
-          serdeInfo: { ...json.serdeInfo, parameters: { 'ignore.malformed.json': 'true' } },
-          location: predictionsLocation,
-          columns: [
-            { name: 'id', type: 'string' },
-            { name: 'score', type: 'double' },
-            { name: 'outcome', type: 'string' },
-          ],
-        },
-      },
+    const predictions = lakeTable('PredictionsTable', PREDICTIONS_TABLE, lakeLocation(PREDICTIONS_PREFIX), {
+      partitions: ['model', 'dt'],
+      projection: { 'projection.model.type': 'injected', ...days('dt') },
+      template: `\${model}/date=\${dt}/`,
+      columns: [
+        { name: 'id', type: 'string' },
+        { name: 'score', type: 'double' },
+        { name: 'outcome', type: 'string' },
+      ],
+      serde: { 'ignore.malformed.json': 'true' },
     });
-    predictions.node.addDependency(this.database);
     this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
       name: `aims-${stage}-retraining`,
       description: 'Training-set queries of the retraining state machines',

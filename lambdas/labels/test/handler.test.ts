@@ -9,21 +9,15 @@ import { type LocalServer, startS3rver } from '../../features/test/local-servers
 import { S3ObjectStore } from '../../shared/adapters/object-store.js';
 import { s3Client } from '../../shared/aws.js';
 import { createPowertools } from '../../shared/powertools.js';
+import { apiEvent } from '../../shared/test/apigw.js';
 import { createLabelsHandler, labelsDepsFromEnv } from '../app.js';
 
 const BUCKET = 'lake';
 const context = { awsRequestId: 'req-ctx', functionName: 'labels' } as Context;
 let s3server: LocalServer;
 
-const apiEvent = (body: unknown): APIGatewayProxyEvent =>
-  ({
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-    headers: {},
-    pathParameters: null,
-    queryStringParameters: null,
-    requestContext: { requestId: 'req-1', authorizer: { clientId: 'c', scopes: 'aims/feedback' } },
-  }) as unknown as APIGatewayProxyEvent;
+const labelsEvent = (body: unknown): APIGatewayProxyEvent =>
+  apiEvent({ body, path: '/v1/models/merchant-risk/labels', authorizer: { clientId: 'c', scopes: 'aims/feedback' } });
 
 async function lakeObjects(): Promise<Record<string, string>> {
   const s3 = s3Client(s3server.clientOptions);
@@ -76,8 +70,8 @@ describe('POST /v1/models/merchant-risk/labels (handler)', () => {
       reportedAt: '2026-12-06T08:00:00+01:00',
     };
 
-    const first = (await handler()(apiEvent(label), context)) as APIGatewayProxyResult;
-    const again = (await handler()(apiEvent(label), context)) as APIGatewayProxyResult;
+    const first = (await handler()(labelsEvent(label), context)) as APIGatewayProxyResult;
+    const again = (await handler()(labelsEvent(label), context)) as APIGatewayProxyResult;
 
     expect(first.statusCode).toBe(200);
     const stored = StoredEntityLabel.parse(JSON.parse(first.body));
@@ -109,7 +103,7 @@ describe('POST /v1/models/merchant-risk/labels (handler)', () => {
       source: 'acquirer',
     };
 
-    const res = (await handler()(apiEvent(label), context)) as APIGatewayProxyResult;
+    const res = (await handler()(labelsEvent(label), context)) as APIGatewayProxyResult;
 
     expect(res.statusCode).toBe(200);
     expect(Object.keys(await lakeObjects())).toHaveLength(before + 1);
@@ -134,7 +128,7 @@ describe('POST /v1/models/merchant-risk/labels (handler)', () => {
   ])('GIVEN %s WHEN posted THEN 400 validation_error and nothing stored', async (_what, body) => {
     const before = Object.keys(await lakeObjects()).length;
 
-    const res = (await handler()(apiEvent(body), context)) as APIGatewayProxyResult;
+    const res = (await handler()(labelsEvent(body), context)) as APIGatewayProxyResult;
 
     expect(res.statusCode).toBe(400);
     expect(JSON.parse(res.body).error.code).toBe('validation_error');

@@ -2,17 +2,14 @@
 // compromised on a UTC day. It overrides the label derived from transaction chargebacks (src/training-query.ts) for
 // the merchant-day before it, whose prediction is about that day.
 import * as z from 'zod';
+import { Id } from '../../shared/contracts/transaction.js';
 import type { EntityLabels } from '../../shared/module.js';
 
 export const MERCHANT_LABEL_SOURCES = ['investigation', 'acquirer', 'analyst'] as const;
 
 export const MerchantLabel = z
   .object({
-    merchantId: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[A-Za-z0-9_-]+$/),
+    merchantId: Id(),
     /** The UTC day (YYYY-MM-DD) the merchant was, or was not, compromised. */
     date: z.iso.date(),
     compromised: z.boolean(),

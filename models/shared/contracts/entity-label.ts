@@ -2,19 +2,13 @@
 // once the platform has it, so one route, one lake table and one training query shape serve every model that has one;
 // and the names of the lake tables a model's own training query reads besides the decision log.
 import * as z from 'zod';
-
-/** An identifier as the API and the tables take it: 1–64 letters, digits, `_` or `-`. */
-const EntityId = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_-]+$/);
+import { Id } from './transaction.js';
 
 /** One reported outcome of one entity on one UTC day, as the lake keeps it (the newest report of a day wins). */
 export const EntityLabel = z
   .object({
     /** The entity's key (the module's entity id: a merchant id, say). */
-    entityId: EntityId,
+    entityId: Id(),
     /** The UTC day (YYYY-MM-DD) the outcome is about. */
     day: z.iso.date(),
     /** Whether the outcome happened (e.g. compromised). */
