@@ -3,19 +3,21 @@
 import { createHash } from 'node:crypto';
 import { EntityLabel, type StoredEntityLabel } from '../../models/shared/contracts/entity-label.js';
 import type { EntityLabels } from '../../models/shared/module.js';
-import type { ObjectStore } from '../shared/adapters/object-store.js';
 import { entityLabelKey } from '../shared/contracts/api.js';
 
 export interface EntityLabelConfig {
   readonly modelName: string;
   /** The model module's `labels`. */
   readonly labels: EntityLabels<unknown>;
-  /** The lake bucket. */
-  readonly bucket: string;
+}
+
+/** Port: the lake bucket, written by key. */
+export interface EntityLabelSink {
+  put(key: string, body: string): Promise<void>;
 }
 
 export interface EntityLabelDeps {
-  readonly objects: Pick<ObjectStore, 'put'>;
+  readonly lake: EntityLabelSink;
   readonly now?: () => Date;
 }
 
@@ -45,6 +47,6 @@ export async function recordEntityLabel(
     receivedAt: (deps.now ?? (() => new Date()))().toISOString(),
   };
   const key = entityLabelKey(config.modelName, label.day, contentHash(label));
-  await deps.objects.put(`s3://${config.bucket}/${key}`, `${JSON.stringify(stored)}\n`, 'application/jsonlines');
+  await deps.lake.put(key, `${JSON.stringify(stored)}\n`);
   return stored;
 }

@@ -131,14 +131,13 @@ beforeAll(async () => {
       {
         modelName: merchantRisk.name,
         labels: merchantRisk.labels as NonNullable<typeof merchantRisk.labels>,
-        bucket: 'lake',
       },
       {
-        objects: {
-          put: async (uri, body) => {
-            const [, model, dt] = /\/model=([^/]+)\/dt=([^/]+)\//.exec(uri) ?? [];
+        lake: {
+          put: async (key, body) => {
+            const [, model, dt] = /\/model=([^/]+)\/dt=([^/]+)\//.exec(key) ?? [];
             // DuckDB matches keys by case; the OpenX SerDe Athena uses does not (entityId → entityid).
-            const stored = Object.entries(JSON.parse(String(body)) as object).map(([k, v]) => [k.toLowerCase(), v]);
+            const stored = Object.entries(JSON.parse(body) as object).map(([k, v]) => [k.toLowerCase(), v]);
             lines.push(JSON.stringify({ ...Object.fromEntries(stored), model, dt }));
           },
         },
