@@ -3,13 +3,14 @@
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { EventBridgePublisher, type EventPublisher } from '../shared/adapters/event-publisher.js';
+import { S3JsonLinesSink } from '../shared/adapters/jsonl-sink.js';
 import { dynamoDocumentClient, eventBridgeClient, s3Client } from '../shared/aws.js';
 import { FeedbackRequest, type FeedbackResponse } from '../shared/contracts/api.js';
 import { DETAIL_TYPES, parseEventDetail } from '../shared/contracts/events.js';
 import { CommonEnv, envString, parseEnv } from '../shared/env.js';
 import { httpHandler } from '../shared/http.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
-import { busAnnouncer, DynamoLabelStore, S3GroundTruthSink } from './adapters.js';
+import { busAnnouncer, DynamoLabelStore } from './adapters.js';
 import { type FeedbackDeps, type GroundTruthSink, type LabelStore, recordLabel } from './core.js';
 
 export const FeedbackStoreEnv = CommonEnv.extend({
@@ -37,7 +38,7 @@ export function feedbackStoreDepsFromEnv(env: Env = process.env): FeedbackStoreD
   return {
     powertools: createPowertools(),
     labels: new DynamoLabelStore(dynamoDocumentClient(), e.LABELS_TABLE),
-    groundTruth: new S3GroundTruthSink(s3Client(), e.GROUND_TRUTH_BUCKET),
+    groundTruth: new S3JsonLinesSink(s3Client(), e.GROUND_TRUTH_BUCKET),
     groundTruthPrefix: e.GROUND_TRUTH_PREFIX,
   };
 }

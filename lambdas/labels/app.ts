@@ -1,11 +1,11 @@
-// Assembles the labels handler of one labelled model: env → the lake's object store → the core inside the shared HTTP
+// Assembles the labels handler of one labelled model: env → the lake bucket (put only) → the core inside the shared HTTP
 // middy stack, the body validated by the model's own label schema.
 import type { AnyModelModule } from '../../models/shared/module.js';
+import { S3JsonLinesSink } from '../shared/adapters/jsonl-sink.js';
 import { s3Client } from '../shared/aws.js';
 import { CommonEnv, envString, parseEnv } from '../shared/env.js';
 import { type HttpHandler, httpHandler } from '../shared/http.js';
 import { createPowertools, type Powertools } from '../shared/powertools.js';
-import { S3EntityLabelSink } from './adapters.js';
 import { type EntityLabelConfig, type EntityLabelDeps, recordEntityLabel } from './core.js';
 
 export const LabelsEnv = CommonEnv.extend({
@@ -32,7 +32,7 @@ export function labelsDepsFromEnv(
   }
   return {
     powertools: createPowertools(),
-    lake: new S3EntityLabelSink(s3Client(), e.LAKE_BUCKET),
+    lake: new S3JsonLinesSink(s3Client(), e.LAKE_BUCKET),
     schema: module.labels.schema,
     config: { modelName: e.MODEL_NAME, labels: module.labels },
   };

@@ -4,9 +4,10 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aw
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, EventBridgeEvent } from 'aws-lambda';
 import { type LocalServer, startDynalite, startS3rver } from '../../features/test/local-servers.js';
 import { InMemoryEventPublisher } from '../../shared/adapters/event-publisher.js';
+import { S3JsonLinesSink } from '../../shared/adapters/jsonl-sink.js';
 import { dynamoDocumentClient, s3Client } from '../../shared/aws.js';
 import { createPowertools } from '../../shared/powertools.js';
-import { DynamoLabelStore, S3GroundTruthSink } from '../adapters.js';
+import { DynamoLabelStore } from '../adapters.js';
 import { createHttpHandler } from '../app.js';
 
 const TABLE = 'labels';
@@ -84,7 +85,7 @@ function httpWithMemoryBus() {
   const handler = createHttpHandler({
     powertools: createPowertools({ serviceName: 'feedback' }),
     labels: new DynamoLabelStore(dynamoDocumentClient(dynamo.clientOptions), TABLE),
-    groundTruth: new S3GroundTruthSink(s3Client(s3server.clientOptions), BUCKET),
+    groundTruth: new S3JsonLinesSink(s3Client(s3server.clientOptions), BUCKET),
     events,
     groundTruthPrefix: PREFIX,
   });

@@ -6,10 +6,10 @@ import merchantRisk from '../../../models/merchant-risk/src/module.js';
 import { StoredEntityLabel } from '../../../models/shared/contracts/entity-label.js';
 import type { AnyModelModule } from '../../../models/shared/module.js';
 import { type LocalServer, startS3rver } from '../../features/test/local-servers.js';
+import { S3JsonLinesSink } from '../../shared/adapters/jsonl-sink.js';
 import { s3Client } from '../../shared/aws.js';
 import { createPowertools } from '../../shared/powertools.js';
 import { apiEvent } from '../../shared/test/apigw.js';
-import { S3EntityLabelSink } from '../adapters.js';
 import { createLabelsHandler, labelsDepsFromEnv } from '../app.js';
 
 const BUCKET = 'lake';
@@ -34,7 +34,7 @@ async function lakeObjects(): Promise<Record<string, string>> {
 const handler = () =>
   createLabelsHandler({
     powertools: createPowertools({ serviceName: 'labels' }),
-    lake: new S3EntityLabelSink(s3Client(s3server.clientOptions), BUCKET),
+    lake: new S3JsonLinesSink(s3Client(s3server.clientOptions), BUCKET),
     schema: (merchantRisk.labels as NonNullable<typeof merchantRisk.labels>).schema,
     config: {
       modelName: merchantRisk.name,

@@ -1,8 +1,8 @@
-// Adapter of the labels port: the lake bucket, put only (the function is granted nothing else).
+// Adapter for ports that write JSON Lines objects by key into one bucket (ground truth, entity labels): put only, so
+// a function that writes is granted s3:PutObject and nothing else.
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { EntityLabelSink } from './core.js';
 
-export class S3EntityLabelSink implements EntityLabelSink {
+export class S3JsonLinesSink {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
