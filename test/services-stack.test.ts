@@ -55,7 +55,10 @@ describe('GIVEN the API imported from the contract', () => {
   const body = apiBody(dev);
 
   test('THEN every route of the contract is a path of the API, integrated with its service function', () => {
-    const routes = apiRoutes(Object.keys(stages.Dev.services.predictFunctions).map((name) => ({ name })));
+    const routes = apiRoutes(
+      Object.keys(stages.Dev.services.predictFunctions).map((name) => ({ name })),
+      Object.keys(stages.Dev.services.labelFunctions).map((name) => ({ name })),
+    );
     const templatePaths = Object.entries(body.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
       Object.keys(ops).map((method) => `${method} ${path}`),
     );
@@ -63,8 +66,8 @@ describe('GIVEN the API imported from the contract', () => {
     for (const route of routes) {
       const integration = body.paths[route.path][route.method]['x-amazon-apigateway-integration'];
       const service =
-        route.service === 'predict'
-          ? `Predict${(route.model ?? '').replace(/-/g, '')}`
+        route.service === 'predict' || route.service === 'labels'
+          ? `${route.service === 'predict' ? 'Predict' : 'Labels'}${(route.model ?? '').replace(/-/g, '')}`
           : route.service.charAt(0).toUpperCase() + route.service.slice(1);
       expect(integration).toMatchObject({ type: 'aws_proxy', httpMethod: 'POST' });
       // Score is integrated through its live alias (provisioned concurrency lives there), the others directly.
@@ -241,6 +244,61 @@ describe('GIVEN the real-time models (manifest serving.modes has realtime)', () 
       FunctionName: { 'Fn::GetAtt': [fnId('merchant-risk'), 'Arn'] },
       Principal: 'apigateway.amazonaws.com',
       SourceArn: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['/*/POST/v1/models/merchant-risk/predict'])] }),
+    });
+  });
+});
+
+describe('GIVEN a model whose module declares entity-level labels (merchant-risk)', () => {
+  const fnId = logicalIdOf(dev, 'AWS::Lambda::Function', 'LabelsmerchantriskFunction');
+
+  test('THEN it alone has a labels function, tagged with its model and role, writing to the lake', () => {
+    expect(Object.keys(stages.Dev.services.labelFunctions)).toEqual(['merchant-risk']);
+    const fn = dev.toJSON().Resources[fnId] as Resource;
+    expect(fn.Metadata).toMatchObject({ 'aims:model': 'merchant-risk', 'aims:role': 'labels' });
+    expect((fn.Properties.Environment as JsonTree).Variables).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: 'labels',
+      MODEL_NAME: 'merchant-risk',
+      LAKE_BUCKET: expect.objectContaining({
+        'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Dev-Data' }),
+      }),
+    });
+  });
+
+  test('THEN the function may only put objects under its own model’s entity-labels prefix', () => {
+    expect(actionsOf(dev, 'Labelsmerchantrisk')).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      's3:PutObject',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
+    const put = JSON.stringify(
+      (Object.values(dev.findResources('AWS::IAM::Policy')) as Resource[])
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes('LabelsmerchantriskRole'))
+        .flatMap((p) => (p.Properties.PolicyDocument as JsonTree).Statement)
+        .filter((st: JsonTree) => st.Action === 's3:PutObject'),
+    );
+    expect(put).toContain('/entity-labels/model=merchant-risk/*');
+  });
+
+  test('THEN its literal route needs the feedback scope and takes the module’s label schema; the authorizer knows it', () => {
+    const body = apiBody(dev);
+    const op = body.paths['/v1/models/merchant-risk/labels'].post;
+    expect(JSON.stringify(op['x-amazon-apigateway-integration'].uri)).toContain(`"${fnId}"`);
+    expect(op.security).toEqual([{ oauth2: [], api_key: [] }]);
+    expect(apiRoutes([], [{ name: 'merchant-risk' }]).at(-1)).toMatchObject({
+      path: '/v1/models/merchant-risk/labels',
+      scope: 'aims/feedback',
+    });
+    expect(op.requestBody.content['application/json'].schema).toMatchObject({
+      required: expect.arrayContaining(['merchantId', 'date', 'compromised', 'reportedAt']),
+      additionalProperties: false,
+    });
+    expect(body.paths['/v1/models/fraud-detector/labels']).toBeUndefined();
+    dev.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ LABEL_MODELS: 'merchant-risk' }) },
     });
   });
 });

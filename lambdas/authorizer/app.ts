@@ -21,6 +21,8 @@ export const AuthorizerEnv = CommonEnv.extend({
   AWS_SESSION_TOKEN: z.string().optional(),
   /** Comma-separated names of the real-time models (each has POST /v1/models/<name>/predict and its scope). */
   PREDICT_MODELS: z.string().default(''),
+  /** Comma-separated names of the models with entity-level labels (each has POST /v1/models/<name>/labels). */
+  LABEL_MODELS: z.string().default(''),
 });
 
 export interface AuthorizerDeps {
@@ -39,7 +41,7 @@ export function parseClientIds(value: string): '*' | string[] {
   return ids;
 }
 
-/** The model names of PREDICT_MODELS (empty when none is served in real time). */
+/** The model names of PREDICT_MODELS or LABEL_MODELS (empty when none). */
 export function parseModelNames(value: string): string[] {
   return value
     .split(',')
@@ -55,7 +57,10 @@ export function authorizerDepsFromEnv(env: Readonly<Record<string, string | unde
     verifier: jwtTokenVerifier({ issuer: e.JWT_ISSUER, jwksUri: e.JWT_JWKS_URI }),
     config: {
       allowedClientIds: parseClientIds(e.JWT_AUDIENCE_CLIENT_IDS),
-      routes: apiRoutes(parseModelNames(e.PREDICT_MODELS).map((name) => ({ name }))),
+      routes: apiRoutes(
+        parseModelNames(e.PREDICT_MODELS).map((name) => ({ name })),
+        parseModelNames(e.LABEL_MODELS).map((name) => ({ name })),
+      ),
       apiKeys: cachedApiKeys(
         getApiKeysDirectory({
           region: e.AWS_REGION,

@@ -1,9 +1,9 @@
-// Adapters for feedback's ports: the labels table (conditional put, newest wins), the ground-truth bucket, the bus.
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+// Adapters for feedback's ports: the labels table (conditional put, newest wins) and the bus; the ground-truth bucket is
+// the shared JSON Lines sink (lambdas/shared/adapters/jsonl-sink.ts).
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventPublisher } from '../shared/adapters/event-publisher.js';
 import { busEvent, DETAIL_TYPES, EVENT_SOURCES } from '../shared/contracts/events.js';
-import type { GroundTruthSink, LabelAnnouncer, LabelStore, StoredLabel } from './core.js';
+import type { LabelAnnouncer, LabelStore, StoredLabel } from './core.js';
 
 /** LabelReported through the EventPublisher port, as aims.feedback. */
 export const busAnnouncer = (events: EventPublisher): LabelAnnouncer => ({
@@ -37,18 +37,5 @@ export class DynamoLabelStore implements LabelStore {
     );
     if (!Item) throw new Error(`label ${label.transactionId} was superseded but is no longer stored`);
     return { stored: false, current: Item as StoredLabel };
-  }
-}
-
-export class S3GroundTruthSink implements GroundTruthSink {
-  constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
-  ) {}
-
-  async put(key: string, body: string): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/jsonlines' }),
-    );
   }
 }

@@ -3,6 +3,7 @@
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { EventBridgePublisher, type EventPublisher } from '../shared/adapters/event-publisher.js';
+import { S3JsonLinesSink } from '../shared/adapters/jsonl-sink.js';
 import { resolveReviewByLabel } from '../shared/adapters/review-items.js';
 import { dynamoDocumentClient, eventBridgeClient, s3Client } from '../shared/aws.js';
 import { FeedbackRequest, type FeedbackResponse } from '../shared/contracts/api.js';
@@ -10,7 +11,7 @@ import { DETAIL_TYPES, parseEventDetail } from '../shared/contracts/events.js';
 import { CommonEnv, envString, parseEnv } from '../shared/env.js';
 import { actorOf, httpHandler, isPerson } from '../shared/http.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
-import { busAnnouncer, DynamoLabelStore, S3GroundTruthSink } from './adapters.js';
+import { busAnnouncer, DynamoLabelStore } from './adapters.js';
 import { type FeedbackDeps, type GroundTruthSink, type LabelStore, type ReviewResolver, recordLabel } from './core.js';
 
 export const FeedbackStoreEnv = CommonEnv.extend({
@@ -43,7 +44,7 @@ export function feedbackStoreDepsFromEnv(env: Env = process.env): FeedbackStoreD
     powertools: createPowertools(),
     labels: new DynamoLabelStore(doc, e.LABELS_TABLE),
     reviews: { resolveByLabel: (id, at) => resolveReviewByLabel(doc, e.DECISIONS_TABLE, id, at) },
-    groundTruth: new S3GroundTruthSink(s3Client(), e.GROUND_TRUTH_BUCKET),
+    groundTruth: new S3JsonLinesSink(s3Client(), e.GROUND_TRUTH_BUCKET),
     groundTruthPrefix: e.GROUND_TRUTH_PREFIX,
   };
 }

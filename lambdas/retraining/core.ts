@@ -36,7 +36,12 @@ export async function prepareDataset(
   for (const [name, body] of Object.entries(result.files)) {
     await store.put(`${input.outputPrefix}${name}`, body, name.endsWith('.json') ? 'application/json' : 'text/csv');
   }
-  return { trainUri: input.outputPrefix, rows: result.rows, positives: result.positives };
+  return {
+    trainUri: input.outputPrefix,
+    rows: result.rows,
+    positives: result.positives,
+    ...(result.labelSources ? { labelSources: result.labelSources } : {}),
+  };
 }
 
 export const EvaluateRequest = z.object({

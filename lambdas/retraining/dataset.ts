@@ -13,6 +13,9 @@ export interface SplitResult {
   readonly files: Readonly<Record<'train.csv' | 'validation.csv' | 'test.csv' | 'dataset.json', string>>;
   readonly rows: { readonly train: number; readonly validation: number; readonly test: number };
   readonly positives: { readonly train: number; readonly validation: number; readonly test: number };
+  /** Labelled rows per label source, when the lake query says where each label came from (a `label_source` column:
+   *  e.g. reported vs derived). @default - absent: one source */
+  readonly labelSources?: Readonly<Record<string, number>>;
 }
 
 /** Raised when the lake holds too little to train on; the message says what was found. */
@@ -24,7 +27,8 @@ export const SPLIT = { train: 0.7, validation: 0.15 } as const;
 
 /**
  * Splits Athena's result (columns: transaction_id, <features>, label, event_time, champion_score, transaction_json;
- * or, for a model with a training `lakeQuery`, its requests' columns and label) into train.py's channel. Rows are ordered by event_time so the test split is the most recent period. `module` is the
+ * or, for a model with a training `lakeQuery`, its requests' columns and label, and optionally label_source and
+ * champion_score) into train.py's channel. Rows are ordered by event_time so the test split is the most recent period. `module` is the
  * model being trained: its request schema reads transaction_json and its baseline scores each row.
  */
 export function buildTrainingSet(
@@ -51,8 +55,18 @@ export function buildTrainingSet(
   return splitByTime(rows, spec);
 }
 
+/** The column a lake query may add to say where each row's label came from. */
+export const LABEL_SOURCE_COLUMN = 'label_source';
+/**
+ * The column a lake query may add with the score the champion served for the row (a batch model's nightly prediction,
+ * say): the gate then compares the challenger with the champion on the holdout, as for logged decisions.
+ */
+export const CHAMPION_SCORE_COLUMN = 'champion_score';
+
 interface SetRow {
   readonly id: string;
+  /** Where the label came from, when the query says (LABEL_SOURCE_COLUMN). */
+  readonly source?: string;
   readonly time: string;
   readonly features: readonly number[];
   readonly label: number;
@@ -88,6 +102,10 @@ function requestRows(
   if (!batch) throw new Error(`${module.name} has a training lakeQuery but no batch source to read its rows with`);
   const requests = new Map<string, unknown>();
   const labels = new Map<string, boolean>();
+  const sourceCol = header.indexOf(LABEL_SOURCE_COLUMN);
+  const sources = new Map<string, string>();
+  const championCol = header.indexOf(CHAMPION_SCORE_COLUMN);
+  const champions = new Map<string, string>();
   body.forEach((r, index) => {
     const label = r[labelCol] ?? '';
     if (label !== '0' && label !== '1' && label !== '') {
@@ -96,6 +114,15 @@ function requestRows(
     const request = batch.request(Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
     requests.set(batch.id(request), request);
     if (label !== '') labels.set(batch.id(request), label === '1');
+    const source = sourceCol === -1 ? '' : (r[sourceCol] ?? '');
+    if (label !== '' && source !== '') sources.set(batch.id(request), source);
+    const champion = championCol === -1 ? '' : (r[championCol] ?? '');
+    if (champion !== '') {
+      const score = Number(champion);
+      if (!Number.isFinite(score))
+        throw new Error(`dataset row ${index + 1}: champion_score '${champion}' is not a number`);
+      champions.set(batch.id(request), String(score));
+    }
   });
   const rows = module.training.rows([...requests.values()], labels);
   assertLargeEnough(rows.length, rows.filter((r) => r.label === 1).length, options, 'labelled requests');
@@ -104,9 +131,18 @@ function requestRows(
     if (row.id === undefined || request === undefined) {
       throw new Error(`${module.name}'s training rows must carry the id of the request they come from`);
     }
-    // No served score is joined to a rebuilt request: the gate compares with the baseline, not a champion.
     const rules = module.baseline.score(row.features, request).score;
-    return { id: row.id, time: row.eventTime, features: row.features, label: row.label, rules, champion: '' };
+    const source = sources.get(row.id);
+    return {
+      id: row.id,
+      time: row.eventTime,
+      features: row.features,
+      label: row.label,
+      rules,
+      // The champion's served score where the query joined one; the gate compares on the rows that have it.
+      champion: champions.get(row.id) ?? '',
+      ...(source === undefined ? {} : { source }),
+    };
   });
 }
 
@@ -174,6 +210,8 @@ function splitByTime(unsorted: readonly SetRow[], spec: DatasetSpec) {
   const render = (part: typeof rows) =>
     `${[head, ...part.map((r) => [r.id, ...r.features, r.label, r.time, r.rules, r.champion].join(','))].join('\n')}\n`;
   const count = (part: typeof rows) => part.filter((r) => r.label === 1).length;
+  const labelSources: Record<string, number> = {};
+  for (const r of rows) if (r.source !== undefined) labelSources[r.source] = (labelSources[r.source] ?? 0) + 1;
   const dataset = {
     features: spec.features,
     label: spec.label,
@@ -181,6 +219,7 @@ function splitByTime(unsorted: readonly SetRow[], spec: DatasetSpec) {
     extraColumns: ['event_time', 'rules_score', 'champion_score'],
     rows: { train: parts.train.length, validation: parts.validation.length, test: parts.test.length },
     positives: { train: count(parts.train), validation: count(parts.validation), test: count(parts.test) },
+    ...(Object.keys(labelSources).length > 0 ? { labelSources } : {}),
     split: 'by event_time: oldest 70% train, next 15% validation, newest 15% test',
   };
   return {
@@ -192,5 +231,6 @@ function splitByTime(unsorted: readonly SetRow[], spec: DatasetSpec) {
     },
     rows: dataset.rows,
     positives: dataset.positives,
+    ...(dataset.labelSources ? { labelSources: dataset.labelSources } : {}),
   } satisfies SplitResult;
 }

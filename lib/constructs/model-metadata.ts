@@ -16,6 +16,7 @@ export const MODEL_ROLES = [
   'shadow-model',
   'score',
   'predict',
+  'labels',
   'features',
   'drift-check',
   'shadow-compare',

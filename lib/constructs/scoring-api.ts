@@ -23,13 +23,21 @@ import { openApiDocument30 } from '../../lambdas/shared/contracts/openapi.js';
 import { apiGatewayDefinition } from './api-gateway-definition.js';
 import { ClientApiKey } from './client-api-key.js';
 
-/** The services of the fixed route table; each real-time model's predict route has its own function. */
-export type RouteService = Exclude<RouteDefinition['service'], 'predict'>;
+/** The services of the fixed route table; each model's predict and labels routes have their own functions. */
+export type RouteService = Exclude<RouteDefinition['service'], 'predict' | 'labels'>;
 
 /** A real-time model's predict route: its request schema (rendered into the document) and its function. */
 export interface PredictRouteHandler {
   readonly request: z.ZodType;
   /** A function or an alias of one, as for `handlers`. */
+  readonly handler: IFunction;
+}
+
+/** A labelled model's labels route: its label schema (rendered into the document) and its function. */
+export interface LabelsRouteHandler {
+  readonly label: z.ZodType;
+  /** What the label is about and what its outcome means, for the route's summary. */
+  readonly about: { readonly entity: string; readonly outcome: string };
   readonly handler: IFunction;
 }
 
@@ -39,6 +47,8 @@ export interface ScoringApiProps {
   readonly handlers: Readonly<Record<RouteService, IFunction>>;
   /** The real-time models, by name: each gets POST /v1/models/<name>/predict and its scope. @default - none */
   readonly predict?: Readonly<Record<string, PredictRouteHandler>>;
+  /** The models with entity-level labels, by name: each gets POST /v1/models/<name>/labels. @default - none */
+  readonly labels?: Readonly<Record<string, LabelsRouteHandler>>;
   /** The REQUEST authorizer (JWT + scope per route). */
   readonly authorizer: IFunction;
   /** The API's app clients by name; each gets an API key on the usage plan whose CustomerId is its client id. */
@@ -71,9 +81,16 @@ export class ScoringApi extends Construct {
     super(scope, id);
     const predict = props.predict ?? {};
     const models = Object.entries(predict).map(([name, p]) => ({ name, request: p.request }));
-    const routes = apiRoutes(models);
+    const labels = props.labels ?? {};
+    const labelled = Object.entries(labels).map(([name, l]) => ({ name, label: l.label, about: l.about }));
+    const routes = apiRoutes(models, labelled);
     const handlerOf = (route: RouteDefinition): IFunction => {
-      const fn = route.service === 'predict' ? predict[route.model ?? '']?.handler : props.handlers[route.service];
+      const fn =
+        route.service === 'predict'
+          ? predict[route.model ?? '']?.handler
+          : route.service === 'labels'
+            ? labels[route.model ?? '']?.handler
+            : props.handlers[route.service];
       if (!fn) throw new Error(`handlers must include '${route.model ?? route.service}', which a route needs`);
       return fn;
     };
@@ -91,7 +108,10 @@ export class ScoringApi extends Construct {
       });
 
     const stageName = props.stageName ?? 'api';
-    const document = openApiDocument30({ tokenUrl: props.tokenUrl, models }) as unknown as Record<string, unknown>;
+    const document = openApiDocument30({ tokenUrl: props.tokenUrl, models, labelled }) as unknown as Record<
+      string,
+      unknown
+    >;
     const definition = apiGatewayDefinition(document, {
       routes,
       integrationUri: (route) => invokeUri(handlerOf(route)),

@@ -29,7 +29,9 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { FactName } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { writeTarGz } from '../../lambdas/retraining/tar.js';
+import { ENTITY_LABELS_PREFIX, PREDICTIONS_PREFIX } from '../../lambdas/shared/contracts/api.js';
 import { DETAIL_TYPES } from '../../lambdas/shared/contracts/events.js';
+import { ENTITY_LABELS_TABLE, PREDICTIONS_TABLE } from '../../models/shared/contracts/entity-label.js';
 import { trainingCodeHash, trainingSources } from '../../models/shared/training.js';
 import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
@@ -216,81 +218,125 @@ export class RetrainingStack extends Stack {
       return { coordinate, prepareDataset, evaluate };
     };
 
-    // ---- the lake as Athena sees it: decisions (Firehose JSON lines) and ground truth (Model Monitor jsonlines)
+    // ---- the lake as Athena sees it: decisions (Firehose JSON lines), ground truth (Model Monitor jsonlines), the
+    // models' entity labels and batch models' predictions
     this.database = new CfnDatabase(this, 'Lake', {
       catalogId: this.account,
       databaseInput: { name: `aims_${stage}_lake`, description: 'AIMS lake: decisions and ground truth' },
     });
-    const json = {
-      inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-      outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-      serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+    /** A JSON-lines table of the lake with partition projection: the columns Athena reads, the partitions from keys. */
+    const lakeTable = (
+      tableId: string,
+      name: string,
+      location: string,
+      table: {
+        readonly partitions: readonly string[];
+        /** projection.<partition>.* parameters. */
+        readonly projection: Readonly<Record<string, string>>;
+        /** The key template below `location`, e.g. `dt=${dt}/`. */
+        readonly template: string;
+        readonly columns: readonly { readonly name: string; readonly type: string }[];
+        /** OpenX JSON SerDe parameters. @default - none */
+        readonly serde?: Readonly<Record<string, string>>;
+      },
+    ) => {
+      const cfn = new CfnTable(this, tableId, {
+        catalogId: this.account,
+        databaseName: `aims_${stage}_lake`,
+        tableInput: {
+          name,
+          tableType: 'EXTERNAL_TABLE',
+          parameters: {
+            classification: 'json',
+            'projection.enabled': 'true',
+            ...table.projection,
+            'storage.location.template': `${location}${table.template}`,
+          },
+          partitionKeys: table.partitions.map((p) => ({ name: p, type: 'string' })),
+          storageDescriptor: {
+            inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+            outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+            serdeInfo: {
+              serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+              ...(table.serde ? { parameters: table.serde } : {}),
+            },
+            location,
+            columns: [...table.columns],
+          },
+        },
+      });
+      cfn.node.addDependency(this.database);
+      return cfn;
     };
-    const decisionsLocation = `s3://${data.lakeBucket.bucketName}/${BUCKET_LAYOUT.decisionLog}/`;
-    const decisions = new CfnTable(this, 'DecisionsTable', {
-      catalogId: this.account,
-      databaseName: `aims_${stage}_lake`,
-      tableInput: {
-        name: 'decisions',
-        tableType: 'EXTERNAL_TABLE',
-        parameters: {
-          classification: 'json',
-          'projection.enabled': 'true',
-          'projection.dt.type': 'date',
-          'projection.dt.format': 'yyyy-MM-dd',
-          'projection.dt.range': 'NOW-3YEARS,NOW',
-          'storage.location.template': `${decisionsLocation}dt=\${dt}/`,
-        },
-        partitionKeys: [{ name: 'dt', type: 'string' }],
-        storageDescriptor: {
-          ...json,
-          location: decisionsLocation,
-          columns: [
-            { name: 'transactionid', type: 'string' },
-            { name: 'customerid', type: 'string' },
-            // The transaction object as JSON text: the dataset step recomputes the rules score from it.
-            { name: 'transaction', type: 'string' },
-            { name: 'decision', type: 'string' },
-            { name: 'score', type: 'double' },
-            { name: 'degraded', type: 'boolean' },
-            { name: 'model', type: 'struct<name:string,version:string>' },
-            { name: 'features', type: 'map<string,double>' },
-            { name: 'decidedat', type: 'string' },
-          ],
-        },
-      },
+    const days = (partition: string, range = 'NOW-3YEARS,NOW') => ({
+      [`projection.${partition}.type`]: 'date',
+      [`projection.${partition}.format`]: 'yyyy-MM-dd',
+      [`projection.${partition}.range`]: range,
     });
-    decisions.node.addDependency(this.database);
+    const lakeLocation = (prefix: string) => `s3://${data.lakeBucket.bucketName}/${prefix.replace(/\/$/, '')}/`;
+    const decisions = lakeTable('DecisionsTable', 'decisions', lakeLocation(BUCKET_LAYOUT.decisionLog), {
+      partitions: ['dt'],
+      projection: days('dt'),
+      template: `dt=\${dt}/`,
+      columns: [
+        { name: 'transactionid', type: 'string' },
+        { name: 'customerid', type: 'string' },
+        // The transaction object as JSON text: the dataset step recomputes the rules score from it.
+        { name: 'transaction', type: 'string' },
+        { name: 'decision', type: 'string' },
+        { name: 'score', type: 'double' },
+        { name: 'degraded', type: 'boolean' },
+        { name: 'model', type: 'struct<name:string,version:string>' },
+        { name: 'features', type: 'map<string,double>' },
+        { name: 'decidedat', type: 'string' },
+      ],
+    });
     const truthLocation = `s3://${data.monitoringBucket.bucketName}/${BUCKET_LAYOUT.groundTruth}/`;
-    const groundTruth = new CfnTable(this, 'GroundTruthTable', {
-      catalogId: this.account,
-      databaseName: `aims_${stage}_lake`,
-      tableInput: {
-        name: 'ground_truth',
-        tableType: 'EXTERNAL_TABLE',
-        parameters: {
-          classification: 'json',
-          'projection.enabled': 'true',
-          'projection.hour.type': 'date',
-          'projection.hour.format': 'yyyy/MM/dd/HH',
-          'projection.hour.interval': '1',
-          'projection.hour.interval.unit': 'HOURS',
-          'projection.hour.range': 'NOW-3YEARS,NOW',
-          'storage.location.template': `${truthLocation}\${hour}/`,
-        },
-        partitionKeys: [{ name: 'hour', type: 'string' }],
-        storageDescriptor: {
-          ...json,
-          location: truthLocation,
-          columns: [
-            { name: 'groundtruthdata', type: 'struct<data:string,encoding:string>' },
-            { name: 'eventmetadata', type: 'struct<eventid:string>' },
-            { name: 'eventversion', type: 'string' },
-          ],
-        },
+    const groundTruth = lakeTable('GroundTruthTable', 'ground_truth', truthLocation, {
+      partitions: ['hour'],
+      projection: {
+        'projection.hour.type': 'date',
+        'projection.hour.format': 'yyyy/MM/dd/HH',
+        'projection.hour.interval': '1',
+        'projection.hour.interval.unit': 'HOURS',
+        'projection.hour.range': 'NOW-3YEARS,NOW',
       },
+      template: `\${hour}/`,
+      columns: [
+        { name: 'groundtruthdata', type: 'struct<data:string,encoding:string>' },
+        { name: 'eventmetadata', type: 'struct<eventid:string>' },
+        { name: 'eventversion', type: 'string' },
+      ],
     });
-    groundTruth.node.addDependency(this.database);
+    // Entity-level labels (POST /v1/models/<name>/labels), one JSON object per report, by model and the day it is
+    // about. A query names its model (`WHERE model = '…'`, projection type injected): Athena reads only its objects.
+    const entityLabels = lakeTable('EntityLabelsTable', ENTITY_LABELS_TABLE, lakeLocation(ENTITY_LABELS_PREFIX), {
+      partitions: ['model', 'dt'],
+      projection: { 'projection.model.type': 'injected', ...days('dt', 'NOW-3YEARS,NOW+1DAYS') },
+      template: `model=\${model}/dt=\${dt}/`,
+      columns: [
+        { name: 'entityid', type: 'string' },
+        { name: 'day', type: 'string' },
+        { name: 'outcome', type: 'boolean' },
+        { name: 'reportedat', type: 'string' },
+        { name: 'source', type: 'string' },
+        { name: 'receivedat', type: 'string' },
+      ],
+    });
+    // Batch models' nightly predictions (one folder per model and day): what a champion served for each request of the
+    // day, joined to the holdout so a challenger is compared with the champion on the same rows. Each folder's
+    // summary.json is one pretty-printed object, not a line of rows: the SerDe skips it.
+    const predictions = lakeTable('PredictionsTable', PREDICTIONS_TABLE, lakeLocation(PREDICTIONS_PREFIX), {
+      partitions: ['model', 'dt'],
+      projection: { 'projection.model.type': 'injected', ...days('dt') },
+      template: `\${model}/date=\${dt}/`,
+      columns: [
+        { name: 'id', type: 'string' },
+        { name: 'score', type: 'double' },
+        { name: 'outcome', type: 'string' },
+      ],
+      serde: { 'ignore.malformed.json': 'true' },
+    });
     this.workGroup = new CfnWorkGroup(this, 'WorkGroup', {
       name: `aims-${stage}-retraining`,
       description: 'Training-set queries of the retraining state machines',
@@ -312,6 +358,8 @@ export class RetrainingStack extends Stack {
       reads: [
         { bucket: data.lakeBucket, prefix: BUCKET_LAYOUT.decisionLog },
         { bucket: data.monitoringBucket, prefix: BUCKET_LAYOUT.groundTruth },
+        { bucket: data.lakeBucket, prefix: ENTITY_LABELS_PREFIX },
+        { bucket: data.lakeBucket, prefix: PREDICTIONS_PREFIX.replace(/\/$/, '') },
       ],
       results: { bucket: data.lakeBucket, prefix: resultsPrefix },
     };
@@ -393,7 +441,7 @@ export class RetrainingStack extends Stack {
             }
           : {}),
       });
-      workflow.node.addDependency(this.workGroup, decisions, groundTruth);
+      workflow.node.addDependency(this.workGroup, decisions, groundTruth, entityLabels, predictions);
       workflows[name] = workflow;
 
       const target = (trigger: string) =>

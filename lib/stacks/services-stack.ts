@@ -16,7 +16,12 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { z } from 'zod';
-import { driftHistoryPrefix, driftStatusKey, predictionModelPrefix } from '../../lambdas/shared/contracts/api.js';
+import {
+  driftHistoryPrefix,
+  driftStatusKey,
+  ENTITY_LABELS_PREFIX,
+  predictionModelPrefix,
+} from '../../lambdas/shared/contracts/api.js';
 import { DECISIONS_BY_DAY } from '../../lambdas/shared/contracts/decisions-table.js';
 import { DETAIL_TYPES, EVENT_SOURCES, eventJsonSchemas } from '../../lambdas/shared/contracts/events.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
@@ -75,6 +80,17 @@ export interface PredictingModel extends ScoringModel {
   readonly thresholds: Readonly<Record<string, number>>;
 }
 
+/** A model whose module declares entity-level labels: POST /v1/models/<name>/labels stores them in the lake. */
+export interface LabelledModel {
+  readonly name: string;
+  /** The model's module, relative to the repository root: the labels bundle imports it (its label schema). */
+  readonly module: string;
+  /** The module's label schema: the route's body in the API definition (API Gateway validates it). */
+  readonly label: z.ZodType;
+  /** What the label is about and what its outcome means (the module's `labels.entity` and `labels.outcome`). */
+  readonly about: { readonly entity: string; readonly outcome: string };
+}
+
 /** One model the models API administers: its retraining state machine and its registry (package group + pointer). */
 export interface AdministeredModel {
   readonly name: string;
@@ -106,6 +122,8 @@ export interface ServicesStackProps extends StackProps {
   /** The models served in real time (manifest `serving.modes` has 'realtime'): one predict function and route each.
    *  @default - none */
   readonly predictModels?: readonly PredictingModel[];
+  /** The models with entity-level labels: one labels function and route each. @default - none */
+  readonly labelledModels?: readonly LabelledModel[];
   readonly clients: readonly ApiClientConfig[];
   /** Cognito hosted-domain prefix (must be unique in the region). */
   readonly authDomainPrefix: string;
@@ -125,6 +143,8 @@ export class ServicesStack extends Stack {
   public readonly functions: Readonly<Record<string, ServiceFunction>>;
   /** The predict function of each real-time model, by model name. */
   public readonly predictFunctions: Readonly<Record<string, ServiceFunction>>;
+  /** The labels function of each labelled model, by model name. */
+  public readonly labelFunctions: Readonly<Record<string, ServiceFunction>>;
   public readonly decisionLog: DecisionLog;
   public readonly alertsTopic: Topic;
   /** Kinesis records the features service gave up on. */
@@ -263,6 +283,7 @@ export class ServicesStack extends Stack {
       fn.attachPolicy(data.groundTruthWritePolicy);
     }
     feedback.allowPutEvents(data.bus);
+    this.labelFunctions = this.labelFunctionsOf(make, props);
 
     const decisions = make('Decisions', 'lambdas/decisions/handler.ts', 'decisions', {
       description: 'Reads decisions: an audit record, the list, the review queue, an audit trail, the live figures',
@@ -310,6 +331,7 @@ export class ServicesStack extends Stack {
         JWT_ISSUER: this.auth.issuer,
         JWT_JWKS_URI: this.auth.jwksUri,
         PREDICT_MODELS: predictModels.map((m) => m.name).join(','),
+        LABEL_MODELS: (props.labelledModels ?? []).map((m) => m.name).join(','),
       },
     });
     // The usage-plan key of a token's client (ApiKey.CustomerId = the app client id), returned to API Gateway as the
@@ -342,6 +364,12 @@ export class ServicesStack extends Stack {
         predictModels.map((m) => [
           m.name,
           { request: m.request, handler: (this.predictFunctions[m.name] as ServiceFunction).function },
+        ]),
+      ),
+      labels: Object.fromEntries(
+        (props.labelledModels ?? []).map((m) => [
+          m.name,
+          { label: m.label, about: m.about, handler: (this.labelFunctions[m.name] as ServiceFunction).function },
         ]),
       ),
       authorizer: authorizer.function,
@@ -409,6 +437,7 @@ export class ServicesStack extends Stack {
       authorizer,
       models,
       ...Object.fromEntries(Object.entries(this.predictFunctions).map(([name, fn]) => [`predict:${name}`, fn])),
+      ...Object.fromEntries(Object.entries(this.labelFunctions).map(([name, fn]) => [`labels:${name}`, fn])),
     };
   }
 
@@ -434,6 +463,38 @@ export class ServicesStack extends Stack {
         ],
       }),
     );
+  }
+
+  /**
+   * One function per labelled model (its module bundled for the label schema, tagged role 'labels'): writes each
+   * label under that model's partition of the lake's entity-labels prefix, nothing else.
+   */
+  private labelFunctionsOf(
+    make: (fnId: string, entry: string, serviceName: string, extra?: Partial<ServiceFunctionProps>) => ServiceFunction,
+    props: ServicesStackProps,
+  ): Record<string, ServiceFunction> {
+    const { data } = props;
+    const out: Record<string, ServiceFunction> = {};
+    for (const model of props.labelledModels ?? []) {
+      const fn = make(`Labels-${model.name}`, 'lambdas/labels/handler.ts', 'labels', {
+        description: `POST /v1/models/${model.name}/labels: the model's entity labels into the lake`,
+        modelModule: model.module,
+        modelTag: { model: model.name, role: 'labels' },
+        environment: { MODEL_NAME: model.name, LAKE_BUCKET: data.lakeBucket.bucketName },
+      });
+      const prefix = `${ENTITY_LABELS_PREFIX}/model=${model.name}/`;
+      fn.allow(
+        new PolicyStatement({ actions: ['s3:PutObject'], resources: [data.lakeBucket.arnForObjects(`${prefix}*`)] }),
+      );
+      // PutObject under SSE-KMS with a bucket key needs Decrypt as well as GenerateDataKey.
+      fn.allow(new PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [data.key.keyArn] }));
+      acknowledgeWildcards(fn.role.node.findChild('DefaultPolicy'), {
+        [`Resource::${nagBucketArn(data.lakeBucket)}/${prefix}*`]:
+          "Each label is its own object, named by its content, under this model's day partitions.",
+      });
+      out[model.name] = fn;
+    }
+    return out;
   }
 
   /**

@@ -105,6 +105,19 @@ export class AimsStage extends Stage {
         thresholds: m.serving.thresholds,
         request: moduleOf(m).request,
       })),
+      labelledModels: served.flatMap((m) => {
+        const labels = moduleOf(m).labels;
+        return labels
+          ? [
+              {
+                name: m.manifest.name,
+                module: modelModulePath(m, PROJECT_ROOT),
+                label: labels.schema,
+                about: { entity: labels.entity, outcome: labels.outcome },
+              },
+            ]
+          : [];
+      }),
       clients: props.clients,
       authDomainPrefix: `aims-${id.toLowerCase()}-${config.account}`,
       removalPolicy: config.removalPolicy,

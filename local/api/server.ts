@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PredictModel } from '../../lambdas/shared/contracts/api.js';
+import type { LabelledModel, PredictModel } from '../../lambdas/shared/contracts/api.js';
 import { openApiDocument31 } from '../../lambdas/shared/contracts/openapi.js';
 import { loadManifest } from '../../models/shared/manifest.js';
 import { loadModule } from '../../models/shared/module.js';
@@ -75,6 +75,18 @@ async function predictModelsOf(template: LocalTemplate, root: string, modelsDir?
   return Promise.all(
     models.map(async (m) => ({ name: m.name, request: (await loadModule(m.dir, loadManifest(m.dir))).request })),
   );
+}
+
+/** The models whose labels function the template has (role `labels`), with their modules' label schemas. */
+async function labelledModelsOf(template: LocalTemplate, root: string, modelsDir?: string): Promise<LabelledModel[]> {
+  const models = templateModels(template, root, modelsDir).filter((m) => m.withRole('labels').length > 0);
+  const out: LabelledModel[] = [];
+  for (const m of models) {
+    const labels = (await loadModule(m.dir, loadManifest(m.dir))).labels;
+    if (labels)
+      out.push({ name: m.name, label: labels.schema, about: { entity: labels.entity, outcome: labels.outcome } });
+  }
+  return out;
 }
 
 export interface AuthorizerCacheStats {
@@ -674,7 +686,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     const firstPool = definition.userPools[0];
     const tokenUrl = firstPool ? `${issuerUrl(url, firstPool)}/oauth2/token` : '';
     const models = await predictModelsOf(options.template, options.root ?? REPOSITORY_ROOT, options.modelsDir);
-    const doc = openApiDocument31({ servers: [url], models, ...(tokenUrl ? { tokenUrl } : {}) });
+    const labelled = await labelledModelsOf(options.template, options.root ?? REPOSITORY_ROOT, options.modelsDir);
+    const doc = openApiDocument31({ servers: [url], models, labelled, ...(tokenUrl ? { tokenUrl } : {}) });
     openApiJson = JSON.stringify(doc, null, 2);
     consoleSite = consoleFiles(
       options.consoleDir ?? join(REPOSITORY_ROOT, 'console', 'dist'),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as z from 'zod';
 import type { ModelRef } from './contracts/decision.js';
+import type { EntityLabel } from './contracts/entity-label.js';
 import type { ModelManifest } from './manifest.js';
 
 /** Where a model folder keeps its module; its default export implements `ModelModule`. */
@@ -66,11 +67,34 @@ export interface BatchSource<Request> {
 }
 
 /**
+ * The labels a model learns from, reported per entity and day (a merchant compromised on a day, say) rather than per
+ * request: its own schema at the edge (`POST /v1/models/<name>/labels`), the platform's `EntityLabel` in the lake,
+ * which the model's training query reads.
+ */
+export interface EntityLabels<Label> {
+  /** What a reporter sends: validated at the edge, rendered into the OpenAPI document. */
+  readonly schema: z.ZodType<Label>;
+  /** What the label is about (e.g. 'merchant'), for the route's documentation. */
+  readonly entity: string;
+  /** What `outcome: true` means, for the route's documentation (e.g. 'compromised'). */
+  readonly outcome: string;
+  /** The label as the platform stores it: entity key, day, outcome, when reported and by whom. */
+  toEntityLabel(label: Label): EntityLabel;
+}
+
+/**
  * A model as the platform sees it. `Request` is what a caller sends, `States` the online state per entity kind (the
  * feature store keeps one per kind and key), `Outcome` the policy's vocabulary, `Thresholds` what an environment
- * sets for the policy.
+ * sets for the policy, `Label` what a reporter of its entity-level labels sends.
  */
-export interface ModelModule<Request, States extends object, Outcome extends string, Thresholds, Metrics> {
+export interface ModelModule<
+  Request,
+  States extends object,
+  Outcome extends string,
+  Thresholds,
+  Metrics,
+  Label = never,
+> {
   /** The manifest's `name`. */
   readonly name: string;
   /** What one prediction request holds: validated at the edge, rendered into the OpenAPI document. */
@@ -116,6 +140,8 @@ export interface ModelModule<Request, States extends object, Outcome extends str
      */
     lakeQuery?(window: { readonly lookbackDays: number; readonly maturityDays: number }): string;
   };
+  /** Entity-level labels reported through the platform. @default - labels come only from the request-level feedback */
+  readonly labels?: EntityLabels<Label>;
   /** How a run over a population reads the lake (models served in batch). @default - realtime only */
   readonly batch?: BatchSource<Request>;
   /** The manifest's quality gate over the metrics.json the training script writes. */
@@ -128,7 +154,7 @@ export interface ModelModule<Request, States extends object, Outcome extends str
 
 /** Any model module, as platform code that resolves models from manifests holds it. */
 // biome-ignore lint/suspicious/noExplicitAny: the platform handles every model through the same untyped seam.
-export type AnyModelModule = ModelModule<any, any, string, any, any>;
+export type AnyModelModule = ModelModule<any, any, string, any, any, any>;
 
 /** The manifest and the module describe different models; loading or synthesizing them together is refused. */
 export class ModelMismatchError extends Error {

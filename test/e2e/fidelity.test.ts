@@ -9,6 +9,7 @@ import { environments } from '../../lib/config/environments.js';
 import { discoverModels, realtimeModels, servedModels } from '../../lib/config/models.js';
 import { RESOURCE_SUPPORT, unsupportedTypes } from '../../local/fidelity.js';
 import { ROOT, STAGE_NAME } from '../../local/stage.js';
+import { loadModule } from '../../models/shared/module.js';
 import {
   call,
   type E2eStage,
@@ -144,9 +145,18 @@ describe('GIVEN the synthesized dev template and the stage running it', () => {
       .sort();
     const served = e2e.stage.api.definition.operations.map((o) => `${o.method.toUpperCase()} ${o.resourcePath}`).sort();
     expect(served).toEqual(declared);
-    // The fixed routes and one predict route per real-time model of the dev environments table.
-    const realtime = realtimeModels(servedModels(discoverModels(join(ROOT, 'models')), environments.Dev.models, 'Dev'));
-    const routes = apiRoutes(realtime.map((m) => ({ name: m.manifest.name })));
+    // The fixed routes, one predict route per real-time model of the dev environments table and one labels route per
+    // served model whose module declares entity labels.
+    const devModels = servedModels(discoverModels(join(ROOT, 'models')), environments.Dev.models, 'Dev');
+    const realtime = realtimeModels(devModels);
+    const labelled: { name: string }[] = [];
+    for (const m of devModels)
+      if ((await loadModule(m.dir, m.manifest)).labels) labelled.push({ name: m.manifest.name });
+    expect(labelled).toEqual([{ name: 'merchant-risk' }]);
+    const routes = apiRoutes(
+      realtime.map((m) => ({ name: m.manifest.name })),
+      labelled,
+    );
     expect(declared).toEqual(routes.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort());
 
     // Over HTTP: each declared route answers as a route (200 public, 401 secured without a token), nothing else does.

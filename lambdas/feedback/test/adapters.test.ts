@@ -5,8 +5,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Label } from '../../../models/shared/contracts/transaction.js';
 import { type LocalServer, startDynalite, startS3rver } from '../../features/test/local-servers.js';
 import { InMemoryEventPublisher } from '../../shared/adapters/event-publisher.js';
+import { S3JsonLinesSink } from '../../shared/adapters/jsonl-sink.js';
 import { dynamoDocumentClient, s3Client } from '../../shared/aws.js';
-import { busAnnouncer, DynamoLabelStore, S3GroundTruthSink } from '../adapters.js';
+import { busAnnouncer, DynamoLabelStore } from '../adapters.js';
 import { groundTruthLine, recordLabel, type StoredLabel } from '../core.js';
 
 let dynamo: LocalServer;
@@ -78,7 +79,7 @@ describe('recordLabel over the real adapters', () => {
     };
     const result = await recordLabel(label, {
       labels: new DynamoLabelStore(doc, TABLE),
-      groundTruth: new S3GroundTruthSink(s3, BUCKET),
+      groundTruth: new S3JsonLinesSink(s3, BUCKET),
       announcer: busAnnouncer(events),
       groundTruthPrefix: 'fraud-detector/ground-truth',
       // The review items are the decisions table's (lambdas/feedback/test/handler.test.ts resolves one for real).

@@ -5,13 +5,14 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, EventBridgeEvent } from 'aws-lambda';
 import { type LocalServer, startDynalite, startS3rver } from '../../features/test/local-servers.js';
 import { InMemoryEventPublisher } from '../../shared/adapters/event-publisher.js';
+import { S3JsonLinesSink } from '../../shared/adapters/jsonl-sink.js';
 import { openReviewItem, resolveReviewByLabel } from '../../shared/adapters/review-items.js';
 import { dynamoDocumentClient, s3Client } from '../../shared/aws.js';
 import { reviewItemKey } from '../../shared/contracts/decisions-table.js';
 import { createPowertools } from '../../shared/powertools.js';
 import { createTable, TABLES } from '../../shared/test/local.js';
 import { decisionRecord } from '../../shared/test/records.js';
-import { DynamoLabelStore, S3GroundTruthSink } from '../adapters.js';
+import { DynamoLabelStore } from '../adapters.js';
 import { createHttpHandler } from '../app.js';
 
 const TABLE = 'labels';
@@ -97,7 +98,7 @@ function httpWithMemoryBus() {
     powertools: createPowertools({ serviceName: 'feedback' }),
     labels: new DynamoLabelStore(doc, TABLE),
     reviews: { resolveByLabel: (id, at) => resolveReviewByLabel(doc, DECISIONS, id, at) },
-    groundTruth: new S3GroundTruthSink(s3Client(s3server.clientOptions), BUCKET),
+    groundTruth: new S3JsonLinesSink(s3Client(s3server.clientOptions), BUCKET),
     events,
     groundTruthPrefix: PREFIX,
   });

@@ -8,6 +8,7 @@ import { merchantCompromises, merchantDayLabels } from '../../../models/merchant
 import merchantRisk from '../../../models/merchant-risk/src/module.js';
 import { simulate } from '../../../models/shared/simulator/simulate.js';
 import { evaluate, prepareDataset } from '../core.js';
+import { championScores } from '../evaluation.js';
 import { readTarGz } from '../tar.js';
 import { athenaCsv, FEATURES, MemoryObjectStore, TEMPLATE, trainingOutput } from './fixtures.js';
 
@@ -204,6 +205,63 @@ describe('GIVEN an Athena result of merchant-days (a model whose training set th
     const first = expected[0] as (typeof expected)[number];
     // The first labelled day's features come from the 3 history days before it, as serving computes them.
     expect(train[1]).toBe([first.id, ...first.features, first.label, first.eventTime, first.rulesScore, ''].join(','));
+  });
+
+  test('WHEN the query says where each label came from THEN dataset.json and the task count the labelled rows per source', async () => {
+    const lines = csv.split('\n');
+    let reported = 0;
+    const withSources = [
+      `${lines[0]},label_source`,
+      ...lines.slice(1).map((line) => {
+        if (line.endsWith(',')) return `${line},`;
+        // The first labelled merchant-days reported, the others derived from chargebacks.
+        return `${line},"${reported++ < 7 ? 'reported' : 'derived'}"`;
+      }),
+    ].join('\n');
+    const store = new MemoryObjectStore();
+    await store.put(request.resultUri, withSources);
+
+    const out = await prepareDataset(request, store, merchantRisk);
+
+    const total = out.rows.train + out.rows.validation + out.rows.test;
+    expect(out.labelSources).toEqual({ reported: 7, derived: total - 7 });
+    const dataset = JSON.parse((await store.get(`${request.outputPrefix}dataset.json`)).toString()) as {
+      labelSources: unknown;
+    };
+    expect(dataset.labelSources).toEqual(out.labelSources);
+  });
+
+  test('WHEN the query joins the champion’s served scores THEN the holdout carries them for the gate’s comparison', async () => {
+    const lines = csv.split('\n');
+    // The nightly runs scored every labelled merchant-day but the first ten.
+    let seen = 0;
+    const withChampion = [
+      `${lines[0]},champion_score`,
+      ...lines.slice(1).map((line) => {
+        if (line.endsWith(',')) return `${line},`;
+        return seen++ < 10 ? `${line},` : `${line},"0.${String(seen).padStart(4, '0')}"`;
+      }),
+    ].join('\n');
+    const store = new MemoryObjectStore();
+    await store.put(request.resultUri, withChampion);
+
+    const out = await prepareDataset(request, store, merchantRisk);
+
+    const test = (await store.get(`${request.outputPrefix}test.csv`)).toString();
+    const champion = championScores(test, 'label');
+    expect(champion.labels).toHaveLength(out.rows.test);
+    expect(champion.scores.every((s) => s > 0 && s < 1)).toBe(true);
+    const train = (await store.get(`${request.outputPrefix}train.csv`)).toString().trim().split('\n');
+    // The oldest labelled days had no run: no champion score, so they are left out of the comparison.
+    expect(train[1]?.endsWith(',')).toBe(true);
+  });
+
+  test('WHEN a champion score is not a number THEN the task says which row', async () => {
+    const lines = csv.split('\n');
+    const bad = [`${lines[0]},champion_score`, ...lines.slice(1).map((l) => `${l},${l.endsWith(',') ? '' : '"n/a"'}`)];
+    const store = new MemoryObjectStore();
+    await store.put(request.resultUri, bad.join('\n'));
+    await expect(prepareDataset(request, store, merchantRisk)).rejects.toThrow(/champion_score 'n\/a' is not a number/);
   });
 
   test('WHEN a label is neither 0, 1 nor empty THEN the task says which row', async () => {

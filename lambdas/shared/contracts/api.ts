@@ -2,6 +2,7 @@
 // source for the handlers, the authorizer and the OpenAPI documents.
 import * as z from 'zod';
 import { Attribution, Decision, ModelRef } from '../../../models/shared/contracts/decision.js';
+import { StoredEntityLabel } from '../../../models/shared/contracts/entity-label.js';
 import { Label, Transaction } from '../../../models/shared/contracts/transaction.js';
 import type { ErrorCode } from '../errors.js';
 import {
@@ -33,7 +34,7 @@ export type Scope = (typeof SCOPES)[keyof typeof SCOPES] | `${typeof RESOURCE_SE
 export const SCOPE_DESCRIPTIONS: Readonly<Record<(typeof SCOPES)[keyof typeof SCOPES], string>> = {
   'aims/score': 'score transactions',
   'aims/ingest': 'submit transactions to the stream',
-  'aims/feedback': 'report fraud labels',
+  'aims/feedback': "report labels: fraud per transaction, and each labelled model's own",
   'aims/read': 'read decisions, the review queue, live figures and models',
   'aims/review': 'work the review queue: override decisions',
   'aims/admin': 'administer models',
@@ -364,8 +365,10 @@ export type DriftHistory = z.infer<typeof DriftHistory>;
 /** A run's UTC day. */
 export const PredictionDate = z.iso.date();
 
+/** The lake prefix of every batch model's predictions (the lake's predictions table reads beneath it). */
+export const PREDICTIONS_PREFIX = 'predictions/';
 /** The lake prefix of a batch model's predictions (a folder per day beneath it). */
-export const predictionModelPrefix = (model: string) => `predictions/${model}/`;
+export const predictionModelPrefix = (model: string) => `${PREDICTIONS_PREFIX}${model}/`;
 
 /** Where one run's predictions live in the lake bucket: one JSON Lines object and its summary. */
 export const predictionKeys = (model: string, date: string) => {
@@ -430,6 +433,21 @@ export const PredictionsPage = z
   })
   .strict();
 export type PredictionsPage = z.infer<typeof PredictionsPage>;
+// POST /v1/models/{name}/labels (one literal route per model whose module declares entity-level labels)
+/** The answer to a reported entity label: the label as the lake now holds it. */
+export const EntityLabelReceipt = StoredEntityLabel;
+export type EntityLabelReceipt = z.infer<typeof EntityLabelReceipt>;
+
+/** The lake prefix of every model's entity labels (`<prefix>/model=<name>/dt=<day>/…`, Hive-style partitions). */
+export const ENTITY_LABELS_PREFIX = 'entity-labels';
+
+/**
+ * Where one entity label lives in the lake bucket: partitioned by model and the day it is about, named by its content
+ * so a retried report rewrites its own object instead of adding a copy.
+ */
+export const entityLabelKey = (model: string, day: string, contentHash: string): string =>
+  `${ENTITY_LABELS_PREFIX}/model=${ModelName.parse(model)}/dt=${day}/${contentHash}.json`;
+
 // POST /v1/models/{name}/predict (one literal route per real-time model)
 /** The header naming a prediction request: a retry sends the same key and gets the same prediction back. */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
@@ -497,8 +515,17 @@ export interface RouteDefinition {
   /** The scope a token needs; null = public (no token). */
   readonly scope: Scope | null;
   /** Which `lambdas/<service>` serves it. */
-  readonly service: 'score' | 'ingest' | 'feedback' | 'decisions' | 'review' | 'health' | 'models' | 'predict';
-  /** The model a `predict` route serves (each real-time model has its own function). @default - none */
+  readonly service:
+    | 'score'
+    | 'ingest'
+    | 'feedback'
+    | 'decisions'
+    | 'review'
+    | 'health'
+    | 'models'
+    | 'predict'
+    | 'labels';
+  /** The model a `predict` or `labels` route serves (each has its own function per model). @default - none */
   readonly model?: string;
   readonly summary: string;
   readonly description: string;
@@ -847,12 +874,62 @@ export function predictRoute(model: PredictModel): RouteDefinition {
   };
 }
 
-/** Every route of an API serving `models` in real time: the fixed table, then one predict route per model. */
-export function apiRoutes(models: readonly PredictModel[] = []): RouteDefinition[] {
-  const names = models.map((m) => m.name);
+/** A model with entity-level labels as the route table needs it: its name and (for OpenAPI) its label schema. */
+export interface LabelledModel {
+  readonly name: string;
+  /** The module's `labels.schema`. @default - the route accepts any JSON body (the authorizer needs no schema) */
+  readonly label?: z.ZodType;
+  /** What the label is about and what its outcome means (the module's `labels.entity` / `labels.outcome`). */
+  readonly about?: { readonly entity: string; readonly outcome: string };
+}
+
+/** The path of a model's labels route: a literal per model (API Gateway validates each model's own label). */
+export const labelsPath = (model: string): string => `/v1/models/${ModelName.parse(model)}/labels`;
+
+/** The route of one labelled model: POST /v1/models/<name>/labels with the model's label schema, scope feedback. */
+export function labelsRoute(model: LabelledModel): RouteDefinition {
+  const about = model.about ? `whether a ${model.about.entity} was ${model.about.outcome} on a day` : 'an entity label';
+  return {
+    operationId: `reportLabel${model.name.replace(/(^|-)([a-z0-9])/g, (_, _d: string, c: string) => c.toUpperCase())}`,
+    method: 'post',
+    path: labelsPath(model.name),
+    scope: SCOPES.feedback,
+    service: 'labels',
+    model: model.name,
+    tag: 'feedback',
+    summary: `Report ${about} (${model.name})`,
+    description:
+      `Stores the label in the lake, where ${model.name}'s retraining reads it in place of the label it derives. ` +
+      'Idempotent: the same report again rewrites the same record; of two reports of one day, the later reportedAt holds.',
+    body: model.label ?? z.unknown(),
+    response: EntityLabelReceipt,
+    successStatus: 200,
+    errors: ['validation_error', 'payload_too_large', 'upstream_unavailable'],
+  };
+}
+
+const namedOnce = (what: string, names: readonly string[]) => {
   const repeated = names.filter((n, i) => names.indexOf(n) !== i);
-  if (repeated.length > 0) throw new Error(`models must be named once each, got ${repeated.join(', ')} twice`);
-  return [...(ROUTES as readonly RouteDefinition[]), ...models.map(predictRoute)];
+  if (repeated.length > 0) throw new Error(`${what} must be named once each, got ${repeated.join(', ')} twice`);
+};
+
+/**
+ * Every route of an API serving `models` in real time and taking the labels of `labelled`: the fixed table, then
+ * one predict route per real-time model and one labels route per labelled model.
+ */
+export function apiRoutes(
+  models: readonly PredictModel[] = [],
+  labelled: readonly LabelledModel[] = [],
+): RouteDefinition[] {
+  namedOnce(
+    'models',
+    models.map((m) => m.name),
+  );
+  namedOnce(
+    'labelled models',
+    labelled.map((m) => m.name),
+  );
+  return [...(ROUTES as readonly RouteDefinition[]), ...models.map(predictRoute), ...labelled.map(labelsRoute)];
 }
 
 /** Descriptions of every scope an API serving `models` knows: the fixed ones and one predict scope per model. */

@@ -19,6 +19,7 @@ import {
   HealthResponse,
   IngestRequest,
   IngestResponse,
+  type LabelledModel,
   type PredictModel,
   PredictResponse,
   type RouteDefinition,
@@ -59,6 +60,8 @@ export interface OpenApiOptions {
   readonly title?: string;
   /** The real-time models served: one POST /v1/models/<name>/predict each, with its scope. @default - none */
   readonly models?: readonly PredictModel[];
+  /** The models with entity-level labels: one POST /v1/models/<name>/labels each (scope feedback). @default - none */
+  readonly labelled?: readonly LabelledModel[];
 }
 
 const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
@@ -98,7 +101,7 @@ function buildRegistry(options: OpenApiOptions): OpenAPIRegistry {
     flows: { clientCredentials: { tokenUrl: options.tokenUrl ?? '/oauth2/token', scopes } },
   });
 
-  for (const route of apiRoutes(options.models)) {
+  for (const route of apiRoutes(options.models, options.labelled)) {
     const responses: Record<string, ResponseConfig> = {
       [String(route.successStatus)]: {
         description: route.summary,

@@ -114,3 +114,36 @@ describe.each([
     expect(() => build({ models: [{ name: 'a' }, { name: 'a' }] })).toThrow(/named once/);
   });
 });
+
+describe.each([
+  ['3.1', openApiDocument31],
+  ['3.0', openApiDocument30],
+])('OpenAPI %s document with a labelled model', (_v, build) => {
+  const label = z.object({ merchantId: z.string().min(1), compromised: z.boolean() }).strict();
+  const doc = build({
+    labelled: [{ name: 'merchant-risk', label, about: { entity: 'merchant', outcome: 'compromised' } }],
+  });
+  type LabelsOp = Op & {
+    summary: string;
+    requestBody: { content: Record<string, { schema: Record<string, unknown> }> };
+  };
+  const op = (doc.paths as Record<string, { post?: LabelsOp }>)['/v1/models/merchant-risk/labels']?.post;
+
+  it('GIVEN the model WHEN generating THEN its literal labels route takes the module’s label schema under the feedback scope', () => {
+    expect(op?.operationId).toBe('reportLabelMerchantRisk');
+    expect(op?.summary).toBe('Report whether a merchant was compromised on a day (merchant-risk)');
+    expect(op?.security).toEqual([{ oauth2: ['aims/feedback'], api_key: [] }]);
+    expect(op?.requestBody.content['application/json']?.schema).toMatchObject({
+      required: ['merchantId', 'compromised'],
+      properties: { compromised: { type: 'boolean' } },
+    });
+    expect(op?.responses['200']?.content?.['application/json']?.schema).toMatchObject({
+      required: expect.arrayContaining(['model', 'entityId', 'day', 'outcome', 'reportedAt', 'receivedAt']),
+    });
+    expect((doc.paths as Record<string, unknown>)['/v1/models/merchant-risk/predict']).toBeUndefined();
+  });
+
+  it('GIVEN a labelled model named twice WHEN generating THEN it is refused', () => {
+    expect(() => build({ labelled: [{ name: 'a' }, { name: 'a' }] })).toThrow(/named once/);
+  });
+});

@@ -285,6 +285,9 @@ describe('local API with the real authorizer', () => {
     // Each real-time model's predict route, with its module's request schema, as the template's API definition has it.
     const predict = doc.paths['/v1/models/merchant-risk/predict']?.post?.requestBody?.content['application/json'];
     expect(predict?.schema.required).toEqual(expect.arrayContaining(['merchantId', 'date', 'count']));
+    // Each labelled model's labels route, with its module's label schema.
+    const labels = doc.paths['/v1/models/merchant-risk/labels']?.post?.requestBody?.content['application/json'];
+    expect(labels?.schema.required).toEqual(expect.arrayContaining(['merchantId', 'date', 'compromised']));
     expect(doc.servers).toEqual([{ url: api.url }]);
     expect(doc.components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl).toBe(api.tokenUrl);
     // /docs redirects to /docs/ (the page's URLs are relative); the page loads Swagger UI and ../openapi.json.

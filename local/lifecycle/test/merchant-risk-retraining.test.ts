@@ -1,12 +1,16 @@
 // merchant-risk retrained on a real local stage, beside the fraud detector: its own state machine (found by metadata)
-// rebuilds merchant-days from the decision log, labels them from transaction chargebacks, runs its own train.py, gates
-// it against its own rules baseline, registers, approves (dev) and deploys to its own endpoint — the fraud detector's
-// champion, registry and endpoint stay as they were.
+// rebuilds merchant-days from the decision log, labels them from transaction chargebacks and the merchant labels
+// reported through POST /v1/models/merchant-risk/labels, runs its own train.py, gates it against its own rules baseline
+// and against the champion's nightly predictions of the same held-out days, registers, approves (dev) and deploys to
+// its own endpoint — the fraud detector's champion, registry and endpoint stay as they were.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { s3Client } from '../../../lambdas/shared/aws.js';
 import { loadManifest } from '../../../models/shared/manifest.js';
+import { localCredentials, mintToken } from '../../api/index.js';
 import { type LocalStage, ROOT } from '../../stage.js';
 import { servedVersion, startLifecycleStage } from './support.js';
 
@@ -17,6 +21,39 @@ const FEATURES = loadManifest(join(ROOT, 'models', MODEL)).features;
 const HISTORY = { customers: 3000, days: 29, seed: 3, merchantCompromise: { rate: 0.03 } };
 
 let merchantRiskRequests = 0;
+const DAY = 86_400_000;
+const daysAgo = (n: number) => new Date(Date.now() - n * DAY).toISOString().slice(0, 10);
+// The two newest days of the training window (it ends 8 days ago), inside the holdout the gate judges both models on:
+// each nightly run costs ≈ 20–37 s here (it rebuilds the lake's tables), so the champion scores part of the holdout.
+const HOLDOUT_DAYS = [9, 8].map(daysAgo);
+
+/** A route of the local API as one of the configured clients calls it. */
+async function call(stage: LocalStage, client: string, path: string, body?: unknown): Promise<Response> {
+  const key = localCredentials(stage.dataDir).clients.find((c) => c.name === client)?.apiKey;
+  if (!key) throw new Error(`the local stage has no ${client} client with an API key`);
+  const token = await mintToken(stage.dataDir, { client });
+  return fetch(`${stage.url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${token}`, 'x-api-key': key, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+/** A JSON object of the local S3 by its s3:// URI. */
+async function readJson<T>(stage: LocalStage, uri: string): Promise<T> {
+  const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri) ?? [];
+  const s3 = s3Client({
+    endpoint: stage.services.endpoints.s3,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return JSON.parse((await out.Body?.transformToString()) ?? '') as T;
+  } finally {
+    s3.destroy();
+  }
+}
 
 /** The version merchant-risk's endpoint serves, through the SageMaker runtime the predict function calls. */
 async function merchantRiskVersion(stage: LocalStage): Promise<string> {
@@ -50,7 +87,39 @@ describe('GIVEN a local stage whose lake holds weeks of decisions with compromis
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('WHEN merchant-risk is retrained THEN a new version is registered, gated, approved and served by its endpoint only', async () => {
+  it('WHEN the champion scored the holdout nightly, merchant labels were reported and merchant-risk is retrained THEN a new version is registered, gated against both, approved and served by its endpoint only', async () => {
+    // The nightly runs of the holdout days, as the Scheduler would have started them with the bootstrap champion.
+    const started = Date.now();
+    for (const date of HOLDOUT_DAYS) {
+      const run = await stage.lifecycle.waitForExecution(stage.lifecycle.startBatchRun(MODEL, { date }).executionArn);
+      expect({ date, status: run.status, cause: run.cause }).toEqual({ date, status: 'SUCCEEDED', cause: undefined });
+    }
+    console.info(`${HOLDOUT_DAYS.length} nightly runs of ${MODEL} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // Merchant labels reported for three merchant-days of the holdout (about the day after each), by the
+    // chargeback feed: one compromise nobody charged back, two cleared ones.
+    const page = await call(stage, 'operator', `/v1/models/${MODEL}/predictions?date=${HOLDOUT_DAYS[0]}&limit=3`);
+    const scored = ((await page.json()) as { predictions: { id: string }[] }).predictions.map((p) => p.id);
+    expect(scored).toHaveLength(3);
+    const reports = scored.map((id, i) => {
+      const [merchantId = '', day = ''] = id.split('/');
+      const next = new Date(Date.parse(`${day}T00:00:00Z`) + DAY).toISOString().slice(0, 10);
+      return { merchantId, date: next, compromised: i === 0, reportedAt: new Date().toISOString() };
+    });
+    for (const report of reports) {
+      const res = await call(stage, 'chargeback-feed', `/v1/models/${MODEL}/labels`, report);
+      expect({ status: res.status, body: await res.json() }).toMatchObject({
+        status: 200,
+        body: { model: MODEL, entityId: report.merchantId, day: report.date, outcome: report.compromised },
+      });
+    }
+    // A transaction label is not a merchant label: the route validates the module's own schema.
+    const wrong = await call(stage, 'chargeback-feed', `/v1/models/${MODEL}/labels`, {
+      transactionId: 't-1',
+      isFraud: true,
+      reportedAt: new Date().toISOString(),
+    });
+    expect(wrong.status).toBe(400);
+
     const fraudBefore = stage.lifecycle.status();
     const fraudServed = await servedVersion(stage);
     const before = stage.lifecycle.status(MODEL);
@@ -79,6 +148,27 @@ describe('GIVEN a local stage whose lake holds weeks of decisions with compromis
     const served = await merchantRiskVersion(stage);
     expect(served).toBe(deployed[0]?.version);
     expect(served).not.toBe(bootstrap);
+
+    // The gate compared the challenger with the champion's nightly scores of the holdout, within the manifest's
+    // tolerance; the dataset used the reported merchant labels where they were, the derived ones elsewhere.
+    const evaluation = await readJson<{
+      champion: { rows: number; aucPr: number } | null;
+      challenger: { aucPr: number };
+      gate: { checks: { name: string; passed: boolean; detail: string }[] };
+      datasetPrefix: string;
+    }>(stage, `${after.champion}evaluation.json`);
+    console.info(`merchant-risk gate: ${evaluation.gate.checks.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+    expect(evaluation.champion?.rows).toBeGreaterThan(100);
+    expect(evaluation.gate.checks.find((c) => c.name === 'notWorseThanChampion')).toMatchObject({
+      passed: true,
+      detail: expect.stringMatching(/^challenger AUC-PR .+ vs champion .+ on \d+ rows/),
+    });
+    const dataset = await readJson<{ labelSources: Record<string, number> }>(
+      stage,
+      `${evaluation.datasetPrefix}dataset.json`,
+    );
+    expect(dataset.labelSources.reported).toBe(reports.length);
+    expect(dataset.labelSources.derived).toBeGreaterThan(1000);
 
     // The fraud detector: same pointer, same registry, same model answering.
     const fraudAfter = stage.lifecycle.status();

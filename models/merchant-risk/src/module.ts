@@ -22,6 +22,7 @@ import {
   type MerchantThresholds,
   validateThresholds,
 } from './policy.js';
+import { type MerchantLabel, merchantLabels } from './reported-labels.js';
 import { merchantTrainingQuery } from './training-query.js';
 
 /**
@@ -55,7 +56,8 @@ export type MerchantRiskModule = ModelModule<
   MerchantStates,
   MerchantOutcome,
   MerchantThresholds,
-  MerchantMetrics
+  MerchantMetrics,
+  MerchantLabel
 >;
 
 const merchantRisk: MerchantRiskModule = {
@@ -85,6 +87,7 @@ const merchantRisk: MerchantRiskModule = {
   },
   gate: { readMetrics: readMerchantMetrics, check: checkMerchantQuality },
   batch: merchantBatch,
+  labels: merchantLabels,
 };
 
 export default merchantRisk;

@@ -1,6 +1,7 @@
 // The merchant-risk module against the contract: the manifest and module agree, the platform can load it by path, and
 // its policy, baseline and reference mean what they say.
 import { join } from 'node:path';
+import { EntityLabel } from '../../shared/contracts/entity-label.js';
 import { loadManifest, parseManifest } from '../../shared/manifest.js';
 import { loadModule, moduleProblems } from '../../shared/module.js';
 import { FEATURE_NAMES, type MerchantDay } from '../src/features.js';
@@ -92,5 +93,35 @@ describe('GIVEN the merchant-risk model folder', () => {
   test('WHEN explanations occlude features THEN the reference is an unremarkable day the rules leave alone', () => {
     expect(merchantRisk.explanation.reference).toEqual(FEATURE_NAMES.map((n) => REFERENCE_DAY[n]));
     expect(merchantRisk.baseline.score(merchantRisk.explanation.reference, quiet).score).toBe(0);
+  });
+});
+
+describe('GIVEN merchant-risk’s own label (a merchant compromised, or not, on a day)', () => {
+  const labels = merchantRisk.labels as NonNullable<typeof merchantRisk.labels>;
+  const report = { merchantId: 'm-1', date: '2026-03-09', compromised: true, reportedAt: '2026-03-10T08:00:00+01:00' };
+
+  test('WHEN a report is read THEN the default source applies and it becomes the platform’s EntityLabel', () => {
+    const label = labels.schema.parse(report);
+
+    expect(labels.toEntityLabel(label)).toEqual(
+      EntityLabel.parse({
+        entityId: 'm-1',
+        day: '2026-03-09',
+        outcome: true,
+        reportedAt: '2026-03-10T08:00:00+01:00',
+        source: 'investigation',
+      }),
+    );
+    expect({ entity: labels.entity, outcome: labels.outcome }).toEqual({ entity: 'merchant', outcome: 'compromised' });
+  });
+
+  test.each([
+    ['no day', { ...report, date: undefined }],
+    ['a timestamp for the day', { ...report, date: '2026-03-09T00:00:00Z' }],
+    ['a reportedAt without a zone', { ...report, reportedAt: '2026-03-10T08:00:00' }],
+    ['a transaction label', { transactionId: 't-1', isFraud: true, reportedAt: '2026-03-10T08:00:00Z' }],
+    ['an unknown field', { ...report, confidence: 0.9 }],
+  ])('WHEN a report has %s THEN the schema refuses it', (_what, body) => {
+    expect(labels.schema.safeParse(body).success).toBe(false);
   });
 });

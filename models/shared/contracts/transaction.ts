@@ -17,7 +17,7 @@ export const MERCHANT_CATEGORIES = [
 ] as const;
 
 /** An identifier as the API and the tables take it: 1–64 letters, digits, `_` or `-`. */
-const Id = () =>
+export const Id = () =>
   z
     .string()
     .min(1)
