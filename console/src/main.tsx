@@ -1,7 +1,11 @@
-// The console's entry: reads the runtime configuration written beside the app, then renders.
+// The console's entry: reads the runtime configuration written beside the app, completes or starts the sign-in, then
+// renders the pages for the signed-in person.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { CONSOLE_CONFIG_FILE, ConsoleConfig } from '../../lambdas/shared/contracts/console.js';
+import { App } from './App.js';
+import { completeSignin, createUserManager, isSigninCallback } from './auth.js';
+import './styles.css';
 
 async function loadConfig(): Promise<ConsoleConfig> {
   const response = await fetch(new URL(CONSOLE_CONFIG_FILE, document.baseURI));
@@ -9,15 +13,26 @@ async function loadConfig(): Promise<ConsoleConfig> {
   return ConsoleConfig.parse(await response.json());
 }
 
+async function start(): Promise<{ config: ConsoleConfig; signinError?: unknown }> {
+  const config = await loadConfig();
+  if (!isSigninCallback()) return { config };
+  try {
+    await completeSignin(createUserManager(config));
+    return { config };
+  } catch (signinError) {
+    // A stale or forged `state`, a refused code: say so on the sign-in screen rather than loop back to the issuer.
+    window.history.replaceState(null, '', window.location.pathname);
+    return { config, signinError };
+  }
+}
+
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');
-loadConfig().then(
-  (config) =>
+start().then(
+  ({ config, signinError }) =>
     createRoot(root).render(
       <StrictMode>
-        <main>
-          <h1>AIMS console — {config.stage}</h1>
-        </main>
+        <App config={config} signinError={signinError} />
       </StrictMode>,
     ),
   (error: unknown) =>
