@@ -1,6 +1,7 @@
 // The local stage as `npm start` runs it (entry: ./start.ts): synthesizes the dev stage when its inputs changed (else
 // reuses it) and runs it here until Ctrl-C.
 import { parseArgs } from 'node:util';
+import { readLocalUsers } from './api/index.js';
 import { LOCAL_ASSEMBLY_DIR } from './assembly.js';
 import { defaultDataDir, startLocalStage } from './stage.js';
 
@@ -69,6 +70,10 @@ if (client) {
     '',
     `  Clients: ${creds.clients.map((c) => `${c.name} (${c.scopes.join(' ')})`).join(', ')}; their ids, secrets and API keys are in ${stage.dataDir}/api/clients.json.`,
     '  Demo traffic: `npm run demo` in another terminal.  Stop: Ctrl-C.',
+    '',
+    `  People sign in (authorization code + PKCE) at the issuer's login page as: ${readLocalUsers(stage.dataDir)
+      .map((u) => `${u.username} / ${u.password} (${u.groups.join(', ')})`)
+      .join('   ')}`,
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

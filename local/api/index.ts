@@ -17,3 +17,5 @@ export {
   MAX_PAYLOAD_BYTES,
   startLocalApi,
 } from './server.js';
+export { CODE_TTL_MS } from './signin.js';
+export { type LocalUser, readLocalUsers, SEEDED_USERS } from './users.js';

@@ -80,8 +80,20 @@ export interface UserPoolClientSpec {
   readonly poolRef: string;
   readonly scopes: readonly string[];
   readonly flows: readonly string[];
-  /** Access-token lifetime in seconds. */
+  /** Access-token lifetime in seconds (id tokens live as long). */
   readonly accessTokenSeconds: number;
+  /** Refresh-token lifetime in seconds. */
+  readonly refreshTokenSeconds: number;
+  /** False for a public client (a browser app): no secret, PKCE instead. */
+  readonly generateSecret: boolean;
+  /** `CallbackURLs` / `LogoutURLs` as the template resolves them (see `LocalIssuer` for the local mapping). */
+  readonly callbackUrls: readonly string[];
+  readonly logoutUrls: readonly string[];
+}
+
+export interface UserPoolGroupSpec {
+  readonly poolRef: string;
+  readonly name: string;
 }
 
 export interface RestApiDefinition {
@@ -98,7 +110,11 @@ export interface RestApiDefinition {
   readonly apiKeys: readonly ApiKeySpec[];
   readonly usagePlans: readonly UsagePlanSpec[];
   readonly userPools: readonly string[];
+  /** Every app client of the stage, whichever stack holds it (the console's client lives in the console stack). */
   readonly clients: readonly UserPoolClientSpec[];
+  readonly groups: readonly UserPoolGroupSpec[];
+  /** Domain names of the stage's CloudFront distributions: a callback URL on one of them is the console's. */
+  readonly distributionDomains: readonly string[];
 }
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch']);
@@ -324,6 +340,12 @@ export function restApiDefinition(template: LocalTemplate): RestApiDefinition {
     const unitSeconds = units === 'seconds' ? 1 : units === 'hours' ? 3600 : units === 'days' ? 86_400 : 60;
     const scopes = Array.isArray(c.properties.AllowedOAuthScopes) ? c.properties.AllowedOAuthScopes : [];
     const flows = Array.isArray(c.properties.AllowedOAuthFlows) ? c.properties.AllowedOAuthFlows : [];
+    const urls = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+    const refreshUnits = isRecord(c.properties.TokenValidityUnits)
+      ? c.properties.TokenValidityUnits.RefreshToken
+      : undefined;
+    const refreshUnitSeconds =
+      refreshUnits === 'seconds' ? 1 : refreshUnits === 'minutes' ? 60 : refreshUnits === 'hours' ? 3600 : 86_400;
     return {
       clientId: c.ref,
       name: typeof c.properties.ClientName === 'string' ? c.properties.ClientName : c.logicalId,
@@ -333,8 +355,23 @@ export function restApiDefinition(template: LocalTemplate): RestApiDefinition {
       // Cognito's default access-token lifetime is 60 minutes.
       accessTokenSeconds:
         (units === undefined && c.properties.AccessTokenValidity === undefined ? 60 : validity) * unitSeconds,
+      // Cognito's default refresh-token lifetime is 30 days.
+      refreshTokenSeconds:
+        (typeof c.properties.RefreshTokenValidity === 'number' ? c.properties.RefreshTokenValidity : 30) *
+        refreshUnitSeconds,
+      generateSecret: c.properties.GenerateSecret === true,
+      callbackUrls: urls(c.properties.CallbackURLs),
+      logoutUrls: urls(c.properties.LogoutURLs),
     };
   });
+  const groups: UserPoolGroupSpec[] = template.ofType('AWS::Cognito::UserPoolGroup').map((g) => ({
+    poolRef: String(g.properties.UserPoolId),
+    name: typeof g.properties.GroupName === 'string' ? g.properties.GroupName : g.ref,
+  }));
+  const distributionDomains = template
+    .ofType('AWS::CloudFront::Distribution')
+    .map((d) => d.attributes.DomainName)
+    .filter((d): d is string => typeof d === 'string');
 
   const operations = operationsOf(openApi, authorizers, template.region);
   // API Gateway answers 500 for an integration whose function or alias does not exist; refuse it at start instead.
@@ -363,5 +400,7 @@ export function restApiDefinition(template: LocalTemplate): RestApiDefinition {
     usagePlans,
     userPools,
     clients,
+    groups,
+    distributionDomains,
   };
 }
