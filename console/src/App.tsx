@@ -1,10 +1,10 @@
 // The signed-in console: header, navigation and the pages (hash routes, so the same build works at /console/ and /).
-import type { User } from 'oidc-client-ts';
+import type { User, UserManager } from 'oidc-client-ts';
 import { useEffect, useMemo, useState } from 'react';
 import { HashRouter, Navigate, NavLink, Route, Routes } from 'react-router';
 import type { ConsoleConfig } from '../../lambdas/shared/contracts/console.js';
 import { createApi } from './api.js';
-import { createUserManager, displayName, signIn, signOut, tokenScopes } from './auth.js';
+import { displayName, signIn, signOut, tokenScopes } from './auth.js';
 import { DecisionPage } from './pages/DecisionPage.js';
 import { DecisionsPage } from './pages/DecisionsPage.js';
 import { LivePage } from './pages/LivePage.js';
@@ -13,10 +13,10 @@ import { ModelsPage } from './pages/ModelsPage.js';
 import { SessionContext } from './session.js';
 import { ErrorAlert, PageHeading } from './ui.js';
 
-export function App({ config, signinError }: { config: ConsoleConfig; signinError?: unknown }) {
-  const manager = useMemo(() => createUserManager(config), [config]);
+export function App(props: { config: ConsoleConfig; manager: UserManager; signinError?: unknown }) {
+  const { config, manager } = props;
   const [user, setUser] = useState<User | null | undefined>(undefined);
-  const [error, setError] = useState<unknown>(signinError);
+  const [error, setError] = useState<unknown>(props.signinError);
 
   useEffect(() => {
     let live = true;

@@ -3,9 +3,9 @@
 import { type User, UserManager, WebStorageStateStore } from 'oidc-client-ts';
 import type { ConsoleConfig } from '../../lambdas/shared/contracts/console.js';
 
-/** The app's own index URL (no query, no hash): where the issuer sends people back, at /console/ or at /. */
+/** The app's own index URL (no query, no hash, no index.html): where the issuer sends people back, at /console/ or /. */
 export function appUrl(): string {
-  return `${window.location.origin}${window.location.pathname}`;
+  return `${window.location.origin}${window.location.pathname.replace(/index\.html$/, '')}`;
 }
 
 export function createUserManager(config: ConsoleConfig): UserManager {

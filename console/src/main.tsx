@@ -1,5 +1,6 @@
 // The console's entry: reads the runtime configuration written beside the app, completes or starts the sign-in, then
 // renders the pages for the signed-in person.
+import type { UserManager } from 'oidc-client-ts';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { CONSOLE_CONFIG_FILE, ConsoleConfig } from '../../lambdas/shared/contracts/console.js';
@@ -13,26 +14,27 @@ async function loadConfig(): Promise<ConsoleConfig> {
   return ConsoleConfig.parse(await response.json());
 }
 
-async function start(): Promise<{ config: ConsoleConfig; signinError?: unknown }> {
+async function start(): Promise<{ config: ConsoleConfig; manager: UserManager; signinError?: unknown }> {
   const config = await loadConfig();
-  if (!isSigninCallback()) return { config };
+  const manager = createUserManager(config);
+  if (!isSigninCallback()) return { config, manager };
   try {
-    await completeSignin(createUserManager(config));
-    return { config };
+    await completeSignin(manager);
+    return { config, manager };
   } catch (signinError) {
     // A stale or forged `state`, a refused code: say so on the sign-in screen rather than loop back to the issuer.
     window.history.replaceState(null, '', window.location.pathname);
-    return { config, signinError };
+    return { config, manager, signinError };
   }
 }
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');
 start().then(
-  ({ config, signinError }) =>
+  ({ config, manager, signinError }) =>
     createRoot(root).render(
       <StrictMode>
-        <App config={config} signinError={signinError} />
+        <App config={config} manager={manager} signinError={signinError} />
       </StrictMode>,
     ),
   (error: unknown) =>
