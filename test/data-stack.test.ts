@@ -68,7 +68,7 @@ describe('GIVEN the data stack of each environment', () => {
     }
   });
 
-  test('THEN the decisions (audit) table expires records by TTL and indexes them by customer', () => {
+  test('THEN the decisions (audit) table expires records by TTL and indexes them by customer and by UTC day', () => {
     dev.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'transactionId', KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
@@ -80,6 +80,18 @@ describe('GIVEN the data stack of each environment', () => {
             { AttributeName: 'decidedAt', KeyType: 'RANGE' },
           ],
         }),
+        // The decisions list, the review queue and the live figures: sparse, a list row's fields projected.
+        {
+          IndexName: 'byDay',
+          KeySchema: [
+            { AttributeName: 'dayBucket', KeyType: 'HASH' },
+            { AttributeName: 'decidedAt', KeyType: 'RANGE' },
+          ],
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: Match.arrayWith(['transaction', 'decision', 'latencyMs', 'expiresAt', 'summary']),
+          },
+        },
       ],
     });
     dev.hasResourceProperties('AWS::DynamoDB::Table', {

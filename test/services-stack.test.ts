@@ -470,7 +470,16 @@ describe('GIVEN the stream consumer and the bus', () => {
           Action: 'sqs:SendMessage',
           Resource: { 'Fn::GetAtt': [expect.stringMatching(/^OutboxDeadLetterQueue/), 'Arn'] },
         }),
-        expect.objectContaining({ Action: 'kms:Decrypt' }),
+        // Review items beside the audit records (opened, override heads moved): writes, hence GenerateDataKey.
+        expect.objectContaining({
+          Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          Resource: {
+            'Fn::GetStackOutput': expect.objectContaining({
+              OutputName: expect.stringMatching(/DecisionsTable\w*Arn/),
+            }),
+          },
+        }),
+        expect.objectContaining({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'] }),
       ]),
     );
     expect(outbox).toMatch(/DataKey/);
@@ -562,14 +571,33 @@ describe('GIVEN least privilege per function', () => {
       'dynamodb:GetRecords',
       'dynamodb:GetShardIterator',
       'dynamodb:ListStreams',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'events:PutEvents',
       'firehose:PutRecordBatch',
       'kms:Decrypt',
+      'kms:GenerateDataKey',
       'sqs:SendMessage',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
     ],
-    Decisions: ['dynamodb:GetItem', 'kms:Decrypt', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+    Decisions: [
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'kms:Decrypt',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ],
+    Review: [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ],
     Health: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
     Authorizer: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
     Alerts: [
@@ -671,16 +699,20 @@ describe('GIVEN the models API', () => {
       .filter((s) => [s.Action].flat().includes(action))
       .flatMap((s) => [s.Resource].flat());
 
-  test('THEN every /v1/models route needs the admin scope (the predictions read: read) and is integrated with the models function', () => {
-    const isPredictions = (r: RouteDefinition) => r.path === '/v1/models/{name}/predictions';
-    const predictions = (ROUTES as readonly RouteDefinition[]).filter(isPredictions);
-    expect(predictions).toEqual([expect.objectContaining({ method: 'get', scope: 'aims/read', service: 'models' })]);
+  test('THEN every /v1/models route needs the admin scope (the reads analysts use: read) and is integrated with the models function', () => {
+    const READ = ['GET /v1/models', 'GET /v1/models/{name}', 'GET /v1/models/{name}/predictions'];
+    const isRead = (r: RouteDefinition) => READ.includes(`${r.method.toUpperCase()} ${r.path}`);
+    const reads = (ROUTES as readonly RouteDefinition[]).filter(isRead);
+    expect(reads.map((r) => [r.path, r.scope, r.service])).toEqual([
+      ['/v1/models', 'aims/read', 'models'],
+      ['/v1/models/{name}', 'aims/read', 'models'],
+      ['/v1/models/{name}/predictions', 'aims/read', 'models'],
+    ]);
+    const isPredictions = isRead;
     const routes = (ROUTES as readonly RouteDefinition[]).filter(
       (r) => r.path.startsWith('/v1/models') && !isPredictions(r),
     );
     expect(routes.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort()).toEqual([
-      'GET /v1/models',
-      'GET /v1/models/{name}',
       'GET /v1/models/{name}/drift',
       'POST /v1/models/{name}/retrain',
       'POST /v1/models/{name}/rollback',

@@ -1,12 +1,15 @@
 // Feedback use case: keep the newest label per transaction, write Model Monitor ground truth, announce the label.
 import { createHash } from 'node:crypto';
 import type { Label } from '../../models/shared/contracts/transaction.js';
+import type { Actor } from '../shared/contracts/review.js';
 
 /** A label as stored: the contract's Label plus what makes "newer wins" exact across time-zone offsets. */
 export interface StoredLabel extends Label {
   /** reportedAt as epoch ms: ISO strings with different offsets do not sort lexically. */
   readonly reportedAtMs: number;
   readonly storedAt: string;
+  /** Who reported it, when a person did (through the API). @default - none: a machine client or the bus */
+  readonly actor?: Actor;
 }
 
 /** Port: the labels table. */
@@ -23,6 +26,11 @@ export interface GroundTruthSink {
   put(key: string, body: string): Promise<void>;
 }
 
+/** Port: the decisions' review items (a label resolves its decision's review, taking it out of the queue). */
+export interface ReviewResolver {
+  resolveByLabel(transactionId: string, at: string): Promise<void>;
+}
+
 /** Port: the bus (LabelReported). */
 export interface LabelAnnouncer {
   labelReported(label: Label): Promise<void>;
@@ -35,6 +43,7 @@ export interface FeedbackDeps {
   readonly announcer?: LabelAnnouncer;
   /** GROUND_TRUTH_PREFIX, without leading or trailing slashes. */
   readonly groundTruthPrefix: string;
+  readonly reviews: ReviewResolver;
   readonly now?: () => Date;
 }
 
@@ -87,15 +96,21 @@ export function groundTruthKey(prefix: string, collectedAt: Date, label: Label):
  * Records a label: stores it if it is not older than the stored one, then writes its ground truth and (for labels
  * that did not come from the bus) publishes LabelReported. Each step is idempotent, so a failed call can be retried.
  */
-export async function recordLabel(label: Label, deps: FeedbackDeps): Promise<FeedbackResult> {
+export async function recordLabel(label: Label, deps: FeedbackDeps, actor?: Actor): Promise<FeedbackResult> {
   const now = (deps.now ?? (() => new Date()))();
   const reportedAtMs = Date.parse(label.reportedAt);
   if (Number.isNaN(reportedAtMs)) throw new RangeError(`reportedAt '${label.reportedAt}' is not a timestamp`);
 
-  const { stored, current } = await deps.labels.putIfNotOlder({ ...label, reportedAtMs, storedAt: now.toISOString() });
+  const { stored, current } = await deps.labels.putIfNotOlder({
+    ...label,
+    reportedAtMs,
+    storedAt: now.toISOString(),
+    ...(actor ? { actor } : {}),
+  });
   const inForce = { transactionId: label.transactionId, isFraud: current.isFraud, recordedAt: current.storedAt };
   if (!stored) return { ...inForce, stored: false };
 
+  await deps.reviews.resolveByLabel(label.transactionId, now.toISOString());
   const key = groundTruthKey(deps.groundTruthPrefix, now, label);
   await deps.groundTruth.put(key, `${groundTruthLine(label)}\n`);
   await deps.announcer?.labelReported(label);

@@ -7,7 +7,8 @@ import middy from '@middy/core';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { z } from 'zod';
 import { EventBridgePublisher } from '../shared/adapters/event-publisher.js';
-import { eventBridgeClient, firehoseClient, sqsClient } from '../shared/aws.js';
+import { applyOverrideHead, openReviewItem } from '../shared/adapters/review-items.js';
+import { dynamoDocumentClient, eventBridgeClient, firehoseClient, sqsClient } from '../shared/aws.js';
 import { CommonEnv, envString, parseEnv } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
 import { FirehoseDecisionLog, SqsDeadLetters } from './adapters.js';
@@ -17,6 +18,8 @@ export const OutboxEnv = CommonEnv.extend({
   EVENT_BUS_NAME: envString(),
   DECISION_LOG_STREAM: envString(),
   DEAD_LETTER_QUEUE_URL: envString(),
+  /** The decisions table itself: review items are opened and override heads moved beside the audit records. */
+  DECISIONS_TABLE: envString(),
 });
 export type OutboxEnv = z.infer<typeof OutboxEnv>;
 
@@ -30,6 +33,7 @@ export function outboxDepsFromEnv(env: Readonly<Record<string, string | undefine
   const e = parseEnv(OutboxEnv, env);
   const powertools = createPowertools();
   const { tracer } = powertools;
+  const doc = tracer.captureAWSv3Client(dynamoDocumentClient());
   return {
     powertools,
     ports: {
@@ -45,6 +49,12 @@ export function outboxDepsFromEnv(env: Readonly<Record<string, string | undefine
         client: tracer.captureAWSv3Client(sqsClient()),
         queueUrl: e.DEAD_LETTER_QUEUE_URL,
       }),
+      reviews: {
+        open: async (record) => {
+          await openReviewItem(doc, e.DECISIONS_TABLE, record);
+        },
+        applyHead: (n, record, expiresAt) => applyOverrideHead(doc, e.DECISIONS_TABLE, n, record, expiresAt),
+      },
     },
   };
 }

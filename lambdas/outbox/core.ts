@@ -2,13 +2,18 @@
 // its decision-log line — derived from its audit record as the decisions table's stream delivers it (docs/decisions/
 // 0004-decision-outbox.md); likewise a real-time prediction's PredictionMade event from its audit record (same table,
 // `kind: 'prediction'`, no decision-log line: the log is the fraud decisions' retraining input). Pure apart from its
-// ports. At least once: consumers dedupe by transactionId (decisions) or auditId (predictions).
+// ports. At least once: consumers dedupe by transactionId (decisions) or auditId (predictions). It also keeps the review
+// queue (issue 13): a new `review` decision opens its review item; an override record (`kind: 'override'`) becomes
+// DecisionOverridden and moves its decision's override head (again: the review service did it first unless it died
+// after the record's write). Review items themselves (`kind: 'review'`) owe nothing.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { EntryFailure } from '../shared/adapters/entry-retry.js';
 import type { EventBatchPublisher } from '../shared/adapters/event-publisher.js';
 import { DecisionRecord, PredictionRecord } from '../shared/contracts/api.js';
+import { OverrideItem, withoutIndexAttributes } from '../shared/contracts/decisions-table.js';
 import { type BusEvent, busEvent, EVENT_SOURCES, EVENT_VERSION, parseEventDetail } from '../shared/contracts/events.js';
+import type { OverrideRecord } from '../shared/contracts/review.js';
 
 /** One line of the decision log: the audit record without the request hash and TTL. */
 export type DecisionLogRecord = Omit<DecisionRecord, 'requestHash' | 'expiresAt'>;
@@ -32,10 +37,19 @@ export interface DeadLetters {
   park(records: readonly PoisonRecord[]): Promise<void>;
 }
 
+/** Port: the review items of the decisions table (idempotent writes: the stream may deliver a record twice). */
+export interface ReviewQueue {
+  /** Opens the review item of a new review decision (pending, in the queue) unless it exists. */
+  open(record: DecisionRecord): Promise<void>;
+  /** Moves a decision's override head to override `n` and resolves its review item, never backwards. */
+  applyHead(n: number, record: OverrideRecord, expiresAt: number): Promise<void>;
+}
+
 export interface OutboxPorts {
   readonly events: EventBatchPublisher;
   readonly decisionLog: DecisionLog;
   readonly deadLetters: DeadLetters;
+  readonly reviews: ReviewQueue;
 }
 
 /** The part of a DynamoDB stream record the relay reads. */
@@ -113,21 +127,52 @@ export function decisionLogRecord(r: DecisionRecord): DecisionLogRecord {
   return line;
 }
 
+/** The event an override owes: DecisionOverridden, with the override record as its data. */
+export function overrideEvents(r: OverrideRecord): BusEvent[] {
+  return [busEvent('DecisionOverridden', EVENT_SOURCES.review, r)];
+}
+
+/** A write to the review items an audit item owes. */
+type ReviewEffect =
+  | { readonly open: DecisionRecord }
+  | { readonly head: { readonly n: number; readonly record: OverrideRecord; readonly expiresAt: number } };
+
 type Derived =
-  /** `line` is undefined for a prediction: it owes events only. */
-  | { readonly ok: true; readonly events: BusEvent[]; readonly line: DecisionLogRecord | undefined }
+  /** `line` is undefined for a prediction or an override: they owe events only (and an override its head). */
+  | {
+      readonly ok: true;
+      readonly events: BusEvent[];
+      readonly line: DecisionLogRecord | undefined;
+      readonly review?: ReviewEffect;
+    }
   | { readonly ok: false; readonly reason: string };
 
-/** The events and log line of an audit item: a prediction (`kind: 'prediction'`) or a decision. */
+/** The events, log line and review write of an audit item: a prediction, an override, a review item or a decision. */
 function deriveItem(item: unknown): Derived {
-  if ((item as { kind?: unknown } | null)?.kind === 'prediction') {
+  const kind = (item as { kind?: unknown } | null)?.kind;
+  if (kind === 'prediction') {
     const parsed = PredictionRecord.safeParse(item);
     if (!parsed.success) return { ok: false, reason: `not a PredictionRecord: ${parsed.error.message}` };
     return { ok: true, events: predictionEvents(parsed.data), line: undefined };
   }
-  const parsed = DecisionRecord.safeParse(item);
+  if (kind === 'review') return { ok: true, events: [], line: undefined };
+  if (kind === 'override') {
+    const parsed = OverrideItem.safeParse(item);
+    if (!parsed.success) return { ok: false, reason: `not an OverrideItem: ${parsed.error.message}` };
+    const { transactionId: key, record, expiresAt } = parsed.data;
+    const n = Number(key.slice(key.lastIndexOf('#') + 1));
+    return { ok: true, events: overrideEvents(record), line: undefined, review: { head: { n, record, expiresAt } } };
+  }
+  const parsed = DecisionRecord.safeParse(
+    typeof item === 'object' && item !== null ? withoutIndexAttributes(item as Record<string, unknown>) : item,
+  );
   if (!parsed.success) return { ok: false, reason: `not a DecisionRecord: ${parsed.error.message}` };
-  return { ok: true, events: eventsFor(parsed.data), line: decisionLogRecord(parsed.data) };
+  return {
+    ok: true,
+    events: eventsFor(parsed.data),
+    line: decisionLogRecord(parsed.data),
+    ...(parsed.data.decision === 'review' ? { review: { open: parsed.data } } : {}),
+  };
 }
 
 /** Unmarshals and validates one INSERT image; anything that throws here would throw on every retry too. */
@@ -158,21 +203,23 @@ export async function relayDecisions(records: readonly ChangeRecord[], ports: Ou
   const failures = new Map<string, Error>();
   const ignored: string[] = [];
   const poisoned: PoisonRecord[] = [];
-  const ready: { recordId: string; events: BusEvent[]; line: DecisionLogRecord | undefined }[] = [];
+  const ready: { recordId: string; events: BusEvent[]; line: DecisionLogRecord | undefined; review?: ReviewEffect }[] =
+    [];
   for (const record of records) {
     if (record.eventName !== 'INSERT') {
       ignored.push(record.recordId);
       continue;
     }
     const derived = derive(record.newImage);
-    if (derived.ok) ready.push({ recordId: record.recordId, events: derived.events, line: derived.line });
+    if (derived.ok) ready.push({ recordId: record.recordId, ...derived });
     else poisoned.push({ recordId: record.recordId, reason: derived.reason, image: record.newImage });
   }
 
   const events = ready.flatMap((r) => r.events);
   const owners = ready.flatMap((r) => r.events.map(() => r.recordId));
   const logged = ready.flatMap((r) => (r.line ? [{ recordId: r.recordId, line: r.line }] : []));
-  const [parked, eventResults, lineResults] = await Promise.all([
+  const reviewing = ready.flatMap((r) => (r.review ? [{ recordId: r.recordId, effect: r.review }] : []));
+  const [parked, eventResults, lineResults, reviewResults] = await Promise.all([
     poisoned.length > 0
       ? ports.deadLetters.park(poisoned).then(
           () => undefined,
@@ -181,6 +228,17 @@ export async function relayDecisions(records: readonly ChangeRecord[], ports: Ou
       : undefined,
     events.length > 0 ? ports.events.publishEach(events) : [],
     logged.length > 0 ? ports.decisionLog.appendEach(logged.map((r) => r.line)) : [],
+    Promise.all(
+      reviewing.map(({ effect }) =>
+        ('open' in effect
+          ? ports.reviews.open(effect.open)
+          : ports.reviews.applyHead(effect.head.n, effect.head.record, effect.head.expiresAt)
+        ).then(
+          () => undefined,
+          (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+        ),
+      ),
+    ),
   ]);
 
   const fail = (recordId: string, what: string) => {
@@ -199,6 +257,9 @@ export async function relayDecisions(records: readonly ChangeRecord[], ports: Ou
   lineResults.forEach((failure, i) => {
     const owner = logged[i]?.recordId as string;
     if (failure) fail(owner, `decision-log line not accepted (${failure.errorCode}: ${failure.errorMessage})`);
+  });
+  reviewResults.forEach((error, i) => {
+    if (error) fail(reviewing[i]?.recordId as string, `review item not written (${error.message})`);
   });
   return {
     relayed: ready.filter((r) => !failures.has(r.recordId)).length,

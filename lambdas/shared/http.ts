@@ -2,6 +2,7 @@
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import type { Actor } from './contracts/review.js';
 import {
   DomainError,
   PayloadTooLargeError,
@@ -67,6 +68,23 @@ export function callerOf(event: APIGatewayProxyEvent): Caller {
   const scopes = typeof authorizer?.scopes === 'string' ? authorizer.scopes.split(' ').filter(Boolean) : [];
   return clientId ? { clientId, scopes } : { scopes };
 }
+
+/**
+ * Who is calling, from the authorizer context: `principal` (a person's user name, or a machine client's id) when the
+ * authorizer gives it, else the policy's principalId (the token's subject), else the client id. Undefined on a route
+ * without an authorizer.
+ */
+export function actorOf(event: APIGatewayProxyEvent): Actor | undefined {
+  const authorizer = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const clientId = text(authorizer?.clientId);
+  if (!clientId) return undefined;
+  const principal = text(authorizer?.principal) ?? text(authorizer?.principalId) ?? clientId;
+  return { principal: principal.slice(0, 256), clientId: clientId.slice(0, 128) };
+}
+
+/** True when the actor is a person signed in through a client, not the client itself (client credentials). */
+export const isPerson = (actor: Actor): boolean => actor.principal !== actor.clientId;
 
 /** Parses the JSON body against `schema`: malformed JSON or schema failures become ValidationError with details. */
 export function parseJsonBody<S extends z.ZodType>(

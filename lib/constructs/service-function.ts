@@ -272,6 +272,14 @@ export class ServiceFunction extends Construct implements IGrantable {
       );
   }
 
+  /** Allows Query on one index of the table (and nothing on the table itself), and the key use that needs. */
+  public allowIndexQuery(table: ITable, indexName: string): void {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${indexName}`] }),
+    );
+    if (table.encryptionKey) this.allowKey(table.encryptionKey, false);
+  }
+
   /** Allows PutRecords on the stream, and the key use that needs. */
   public allowStreamPut(stream: IStream): void {
     this.role.addToPrincipalPolicy(

@@ -25,6 +25,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DECISIONS_BY_DAY } from '../../lambdas/shared/contracts/decisions-table.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 
 export interface DataStackProps extends StackProps {
@@ -169,6 +170,16 @@ export class DataStack extends Stack {
       partitionKey: { name: customerKey, type: AttributeType.STRING },
       sortKey: { name: decidedAtKey, type: AttributeType.STRING },
       projectionType: ProjectionType.KEYS_ONLY,
+    });
+    // The decisions list, the review queue and the live figures (issue 13): one partition per list and UTC day,
+    // newest first by decidedAt, sparse (only items carrying the bucket). Why a day and what it carries: see
+    // DECISIONS_BY_DAY. CloudFormation creates at most one index per table update: this is the only one added here.
+    this.decisionsTable.addGlobalSecondaryIndex({
+      indexName: DECISIONS_BY_DAY.indexName,
+      partitionKey: { name: DECISIONS_BY_DAY.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: DECISIONS_BY_DAY.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.INCLUDE,
+      nonKeyAttributes: [...DECISIONS_BY_DAY.projected],
     });
     this.labelsTable = this.table('LabelsTable', TABLE_KEYS.labels.partitionKey, removalPolicy);
     this.idempotencyTable = this.table(

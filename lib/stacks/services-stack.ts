@@ -17,6 +17,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { z } from 'zod';
 import { driftStatusKey, predictionModelPrefix } from '../../lambdas/shared/contracts/api.js';
+import { DECISIONS_BY_DAY } from '../../lambdas/shared/contracts/decisions-table.js';
 import { DETAIL_TYPES, EVENT_SOURCES, eventJsonSchemas } from '../../lambdas/shared/contracts/events.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig, ModelServingSettings } from '../config/environment-config.js';
@@ -243,6 +244,7 @@ export class ServicesStack extends Stack {
 
     const feedbackEnv = {
       LABELS_TABLE: data.labelsTable.tableName,
+      DECISIONS_TABLE: data.decisionsTable.tableName,
       GROUND_TRUTH_BUCKET: data.monitoringBucket.bucketName,
       GROUND_TRUTH_PREFIX: BUCKET_LAYOUT.groundTruth,
     };
@@ -256,15 +258,29 @@ export class ServicesStack extends Stack {
     });
     for (const fn of [feedback, feedbackEvents]) {
       fn.allowTable(data.labelsTable, ['GetItem', 'PutItem']);
+      // A label resolves its decision's review item (taking it out of the review queue).
+      fn.allowTable(data.decisionsTable, ['UpdateItem']);
       fn.attachPolicy(data.groundTruthWritePolicy);
     }
     feedback.allowPutEvents(data.bus);
 
     const decisions = make('Decisions', 'lambdas/decisions/handler.ts', 'decisions', {
-      description: 'Reads the audit record of a decision',
+      description: 'Reads decisions: an audit record, the list, the review queue, an audit trail, the live figures',
+      environment: {
+        DECISIONS_TABLE: data.decisionsTable.tableName,
+        LABELS_TABLE: data.labelsTable.tableName,
+        DECISION_TTL_DAYS: String(props.decisionTtlDays),
+      },
+    });
+    decisions.allowTable(data.decisionsTable, ['GetItem', 'BatchGetItem']);
+    decisions.allowIndexQuery(data.decisionsTable, DECISIONS_BY_DAY.indexName);
+    decisions.allowTable(data.labelsTable, ['GetItem']);
+
+    const review = make('Review', 'lambdas/review/handler.ts', 'review', {
+      description: 'Overrides a decision: a new audit record pointing at the original, the review item resolved',
       environment: { DECISIONS_TABLE: data.decisionsTable.tableName },
     });
-    decisions.allowTable(data.decisionsTable, ['GetItem']);
+    review.allowTable(data.decisionsTable, ['GetItem', 'PutItem', 'UpdateItem']);
 
     const alerts = make('Alerts', 'lambdas/alerts/handler.ts', 'alerts', {
       description: 'Publishes FraudSuspected events to the alerts topic, once per transaction',
@@ -304,6 +320,7 @@ export class ServicesStack extends Stack {
         ingest: ingest.function,
         feedback: feedback.function,
         decisions: decisions.function,
+        review: review.function,
         health: health.function,
         models: models.function,
       },
@@ -372,6 +389,7 @@ export class ServicesStack extends Stack {
       feedback,
       feedbackEvents,
       decisions,
+      review,
       alerts,
       health,
       authorizer,
@@ -458,8 +476,11 @@ export class ServicesStack extends Stack {
         DECISION_LOG_STREAM: this.decisionLog.deliveryStreamName,
         // Poison records are parked here with their image, beside the mapping's on-failure messages.
         DEAD_LETTER_QUEUE_URL: this.outboxDeadLetterQueue.queueUrl,
+        DECISIONS_TABLE: data.decisionsTable.tableName,
       },
     });
+    // Review items: opened for new review decisions, override heads moved (lambdas/shared/adapters/review-items.ts).
+    fn.allowTable(data.decisionsTable, ['PutItem', 'UpdateItem']);
     fn.allowPutEvents(data.bus);
     this.decisionLog.grantPutRecordBatch(fn);
     fn.allowTableStreamRead(data.decisionsTable);

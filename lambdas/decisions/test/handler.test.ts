@@ -7,6 +7,7 @@ import { ErrorBody } from '../../shared/errors.js';
 import { createPowertools } from '../../shared/powertools.js';
 import { apiEvent, lambdaContext, quietPowertools } from '../../shared/test/apigw.js';
 import { createTable, type LocalServer, startDynalite, TABLES } from '../../shared/test/local.js';
+import { DynamoDayIndex, DynamoLabelReader, DynamoReviewItems } from '../adapters.js';
 import { createDecisionsHandler } from '../app.js';
 
 quietPowertools();
@@ -56,8 +57,17 @@ afterAll(async () => {
   await dynamo.close();
 });
 
-const handler = () =>
-  createDecisionsHandler({ powertools: createPowertools({ serviceName: 'decisions' }), decisions: store });
+const handler = () => {
+  const doc = dynamoDocumentClient(dynamo.clientOptions);
+  return createDecisionsHandler({
+    powertools: createPowertools({ serviceName: 'decisions' }),
+    decisions: store,
+    index: new DynamoDayIndex(doc, 'decisions'),
+    reviews: new DynamoReviewItems(doc, 'decisions'),
+    labels: new DynamoLabelReader(doc, 'labels'),
+    retentionDays: 30,
+  });
+};
 const get = (id: string) =>
   handler()(
     apiEvent({ method: 'GET', resource: '/v1/decisions/{id}', pathParameters: { id } }),

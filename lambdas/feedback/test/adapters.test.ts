@@ -81,6 +81,8 @@ describe('recordLabel over the real adapters', () => {
       groundTruth: new S3GroundTruthSink(s3, BUCKET),
       announcer: busAnnouncer(events),
       groundTruthPrefix: 'fraud-detector/ground-truth',
+      // The review items are the decisions table's (lambdas/feedback/test/handler.test.ts resolves one for real).
+      reviews: { resolveByLabel: async () => undefined },
       now: () => new Date('2026-11-23T07:59:59Z'),
     });
     expect(result.stored).toBe(true);

@@ -6,6 +6,7 @@ import {
   groundTruthLine,
   type LabelAnnouncer,
   type LabelStore,
+  type ReviewResolver,
   recordLabel,
   type StoredLabel,
 } from '../core.js';
@@ -23,6 +24,12 @@ class MemorySink implements GroundTruthSink {
   readonly objects = new Map<string, string>();
   async put(key: string, body: string): Promise<void> {
     this.objects.set(key, body);
+  }
+}
+class MemoryReviews implements ReviewResolver {
+  readonly resolved: string[] = [];
+  async resolveByLabel(transactionId: string): Promise<void> {
+    this.resolved.push(transactionId);
   }
 }
 class MemoryAnnouncer implements LabelAnnouncer {
@@ -71,12 +78,25 @@ describe('groundTruthKey', () => {
   });
 });
 
+describe('recordLabel and the review queue', () => {
+  it('GIVEN a label from a person WHEN recorded THEN the actor is stored and the review resolved', async () => {
+    const labels = new MemoryLabels();
+    const reviews = new MemoryReviews();
+    const deps = { labels, groundTruth: new MemorySink(), reviews, groundTruthPrefix: 'gt', now };
+    const actor = { principal: 'ana', clientId: 'analyst-console' };
+    await recordLabel(label(), deps, actor);
+    expect(labels.items.get('txn-42')?.actor).toEqual(actor);
+    expect(reviews.resolved).toEqual(['txn-42']);
+  });
+});
+
 describe('recordLabel', () => {
   const deps = () => {
     const labels = new MemoryLabels();
     const groundTruth = new MemorySink();
     const announcer = new MemoryAnnouncer();
-    return { labels, groundTruth, announcer, groundTruthPrefix: 'gt', now };
+    const reviews = new MemoryReviews();
+    return { labels, groundTruth, announcer, reviews, groundTruthPrefix: 'gt', now };
   };
 
   it('GIVEN a new label from the API WHEN recorded THEN stored, ground truth written, LabelReported published', async () => {

@@ -1,15 +1,21 @@
 // Feedback handlers (middy, validation, error mapper, env wiring) against dynalite and s3rver; the bus in memory.
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, EventBridgeEvent } from 'aws-lambda';
 import { type LocalServer, startDynalite, startS3rver } from '../../features/test/local-servers.js';
 import { InMemoryEventPublisher } from '../../shared/adapters/event-publisher.js';
+import { openReviewItem, resolveReviewByLabel } from '../../shared/adapters/review-items.js';
 import { dynamoDocumentClient, s3Client } from '../../shared/aws.js';
+import { reviewItemKey } from '../../shared/contracts/decisions-table.js';
 import { createPowertools } from '../../shared/powertools.js';
+import { createTable, TABLES } from '../../shared/test/local.js';
+import { decisionRecord } from '../../shared/test/records.js';
 import { DynamoLabelStore, S3GroundTruthSink } from '../adapters.js';
 import { createHttpHandler } from '../app.js';
 
 const TABLE = 'labels';
+const DECISIONS = 'decisions';
 const BUCKET = 'monitoring';
 const PREFIX = 'fraud-detector/ground-truth';
 let dynamo: LocalServer;
@@ -17,14 +23,17 @@ let s3server: LocalServer;
 let busEntry: typeof import('../events-handler.js');
 const context = { awsRequestId: 'req-ctx', functionName: 'feedback' } as Context;
 
-const apiEvent = (body: unknown): APIGatewayProxyEvent =>
+const apiEvent = (
+  body: unknown,
+  authorizer: Record<string, string> = { clientId: 'c', scopes: 'aims/feedback' },
+): APIGatewayProxyEvent =>
   ({
     body: JSON.stringify(body),
     isBase64Encoded: false,
     headers: {},
     pathParameters: null,
     queryStringParameters: null,
-    requestContext: { requestId: 'req-9', authorizer: { clientId: 'c', scopes: 'aims/feedback' } },
+    requestContext: { requestId: 'req-9', authorizer },
   }) as unknown as APIGatewayProxyEvent;
 const labelEvent = (detail: unknown) =>
   ({ 'detail-type': 'LabelReported', source: 'aims.external', detail, id: 'e' }) as EventBridgeEvent<string, unknown>;
@@ -52,6 +61,7 @@ beforeAll(async () => {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  await createTable(raw, TABLES.decisions(DECISIONS));
   raw.destroy();
   const s3 = s3Client(s3server.clientOptions);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -70,6 +80,7 @@ beforeAll(async () => {
     LABELS_TABLE: TABLE,
     GROUND_TRUTH_BUCKET: BUCKET,
     GROUND_TRUTH_PREFIX: PREFIX,
+    DECISIONS_TABLE: DECISIONS,
     EVENT_BUS_NAME: 'aims-test',
   });
   await import('../handler.js');
@@ -81,9 +92,11 @@ afterAll(async () => {
 
 function httpWithMemoryBus() {
   const events = new InMemoryEventPublisher();
+  const doc = dynamoDocumentClient(dynamo.clientOptions);
   const handler = createHttpHandler({
     powertools: createPowertools({ serviceName: 'feedback' }),
-    labels: new DynamoLabelStore(dynamoDocumentClient(dynamo.clientOptions), TABLE),
+    labels: new DynamoLabelStore(doc, TABLE),
+    reviews: { resolveByLabel: (id, at) => resolveReviewByLabel(doc, DECISIONS, id, at) },
     groundTruth: new S3GroundTruthSink(s3Client(s3server.clientOptions), BUCKET),
     events,
     groundTruthPrefix: PREFIX,
@@ -116,6 +129,33 @@ describe('POST /v1/feedback (handler)', () => {
     )) as APIGatewayProxyResult;
     expect(JSON.parse(res.body)).toMatchObject({ transactionId: 'fb-2', isFraud: false });
     expect(events.published).toHaveLength(1);
+  });
+
+  it('GIVEN a pending review WHEN a person posts its label THEN the label keeps the actor and the review is resolved', async () => {
+    const { handler } = httpWithMemoryBus();
+    const doc = dynamoDocumentClient(dynamo.clientOptions);
+    expect(await openReviewItem(doc, DECISIONS, decisionRecord('t-77', { decision: 'review' }))).toBe(true);
+    const person = { clientId: 'analyst-console', scopes: 'aims/feedback', principal: 'ana' };
+    const label = { transactionId: 't-77', isFraud: true, reportedAt: '2026-11-23T05:00:00Z', source: 'analyst' };
+    const res = (await handler(apiEvent(label, person), context)) as APIGatewayProxyResult;
+    expect(res.statusCode).toBe(200);
+    const stored = await doc.send(new GetCommand({ TableName: TABLE, Key: { transactionId: 't-77' } }));
+    expect(stored.Item?.actor).toEqual({ principal: 'ana', clientId: 'analyst-console' });
+    const item = await doc.send(
+      new GetCommand({ TableName: DECISIONS, Key: { transactionId: reviewItemKey('t-77') } }),
+    );
+    expect(item.Item).toMatchObject({ status: 'resolved', resolvedBy: 'label', resolvedAt: expect.any(String) });
+    expect(item.Item?.dayBucket).toBeUndefined();
+  });
+
+  it('GIVEN a machine client WHEN it posts a label THEN no actor is stored (the client is its own record)', async () => {
+    const { handler } = httpWithMemoryBus();
+    const label = { transactionId: 'fb-m', isFraud: false, reportedAt: '2026-11-23T05:00:00Z' };
+    await handler(apiEvent(label, { clientId: 'chargeback-feed', principalId: 'chargeback-feed' }), context);
+    const doc = dynamoDocumentClient(dynamo.clientOptions);
+    const stored = await doc.send(new GetCommand({ TableName: TABLE, Key: { transactionId: 'fb-m' } }));
+    expect(stored.Item).toBeDefined();
+    expect(stored.Item?.actor).toBeUndefined();
   });
 
   it('GIVEN an invalid label WHEN posted THEN 400 validation_error and nothing stored', async () => {

@@ -207,3 +207,51 @@ describe('GIVEN a prediction audit record (kind prediction, beside the decisions
     if (!derived.ok) expect(derived.reason).toMatch(/not a PredictionRecord/);
   });
 });
+
+describe('GIVEN the review queue items of the decisions table', () => {
+  const override = {
+    overrideId: 'ov-1',
+    transactionId: 't-8',
+    kind: 'override' as const,
+    previousDecision: 'review' as const,
+    decision: 'decline' as const,
+    note: 'stolen card',
+    actor: { principal: 'ana', clientId: 'analyst-console' },
+    overriddenAt: '2026-11-01T12:05:00.000Z',
+  };
+  const overrideItem = {
+    transactionId: 'override#t-8#0002',
+    kind: 'override',
+    record: override,
+    expiresAt: 1_900_000_000,
+  };
+
+  it('WHEN a review decision (with its index bucket) arrives THEN its review item is opened beside its events', async () => {
+    const p = ports();
+    const out = await relayDecisions(
+      [insert('1', { ...decision(7, { decision: 'review' }), dayBucket: 'd#2026-11-01' }), insert('2', decision(9))],
+      p,
+    );
+    expect(out).toMatchObject({ relayed: 2, poisoned: [] });
+    expect(p.queue.opened).toEqual(['t-7']);
+  });
+
+  it('WHEN an override record arrives THEN DecisionOverridden from aims.review and the head moved to its number', async () => {
+    const p = ports();
+    const out = await relayDecisions([insert('1', overrideItem)], p);
+    expect(out).toMatchObject({ relayed: 1, events: 1, poisoned: [] });
+    expect(p.bus.published).toEqual([{ detailType: 'DecisionOverridden', source: 'aims.review', data: override }]);
+    expect(p.queue.heads.get('t-8')).toEqual({ n: 2, decision: 'decline' });
+    expect(p.log.lines).toEqual([]);
+  });
+
+  it('WHEN a review item arrives THEN it owes nothing; WHEN the review write fails THEN that record is retried', async () => {
+    const p = ports();
+    p.queue.failFor.add('t-8');
+    const item = { transactionId: 'review#t-1', kind: 'review', status: 'pending' };
+    const out = await relayDecisions([insert('r', item), insert('o', overrideItem)], p);
+    expect([...out.failures.keys()]).toEqual(['o']);
+    expect(out.failures.get('o')?.message).toMatch(/review item not written/);
+    expect(out.poisoned).toEqual([]);
+  });
+});

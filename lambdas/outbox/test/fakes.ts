@@ -6,7 +6,8 @@ import type { EntryFailure } from '../../shared/adapters/entry-retry.js';
 import type { EventBatchPublisher, EventFailure } from '../../shared/adapters/event-publisher.js';
 import { type DecisionRecord, type PredictionRecord, predictionAuditId } from '../../shared/contracts/api.js';
 import { type BusEvent, toPutEventsEntry } from '../../shared/contracts/events.js';
-import type { DeadLetters, DecisionLog, DecisionLogRecord, OutboxPorts, PoisonRecord } from '../core.js';
+import type { OverrideRecord } from '../../shared/contracts/review.js';
+import type { DeadLetters, DecisionLog, DecisionLogRecord, OutboxPorts, PoisonRecord, ReviewQueue } from '../core.js';
 
 export function decision(n: number, overrides: Partial<DecisionRecord> = {}): DecisionRecord {
   const transactionId = `t-${n}`;
@@ -138,9 +139,32 @@ export class MemoryDeadLetters implements DeadLetters {
   }
 }
 
-export function ports(): OutboxPorts & { bus: MemoryBus; log: MemoryDecisionLog; dead: MemoryDeadLetters } {
+/** Review items in memory: opened decisions and override heads, failing for the transactions in `failFor`. */
+export class MemoryReviewQueue implements ReviewQueue {
+  readonly opened: string[] = [];
+  readonly heads = new Map<string, { n: number; decision: string }>();
+  readonly failFor = new Set<string>();
+  async open(record: DecisionRecord): Promise<void> {
+    if (this.failFor.has(record.transactionId)) throw new Error('table unavailable');
+    if (!this.opened.includes(record.transactionId)) this.opened.push(record.transactionId);
+  }
+  async applyHead(n: number, record: OverrideRecord): Promise<void> {
+    if (this.failFor.has(record.transactionId)) throw new Error('table unavailable');
+    if ((this.heads.get(record.transactionId)?.n ?? 0) < n) {
+      this.heads.set(record.transactionId, { n, decision: record.decision });
+    }
+  }
+}
+
+export function ports(): OutboxPorts & {
+  bus: MemoryBus;
+  log: MemoryDecisionLog;
+  dead: MemoryDeadLetters;
+  queue: MemoryReviewQueue;
+} {
   const bus = new MemoryBus();
   const log = new MemoryDecisionLog();
   const dead = new MemoryDeadLetters();
-  return { events: bus, decisionLog: log, deadLetters: dead, bus, log, dead };
+  const queue = new MemoryReviewQueue();
+  return { events: bus, decisionLog: log, deadLetters: dead, reviews: queue, bus, log, dead, queue };
 }

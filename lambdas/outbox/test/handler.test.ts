@@ -101,6 +101,8 @@ describe('lambdas/outbox/handler.ts as deployed', () => {
       EVENT_BUS_NAME: 'aims-bus',
       DECISION_LOG_STREAM: 'aims-decisions',
       DEAD_LETTER_QUEUE_URL: `${aws.endpoint}/000000000000/outbox-dlq`,
+      // Declines only: no review item is written (the review writes are tested in core.test.ts and on the stage).
+      DECISIONS_TABLE: 'decisions',
     });
     try {
       const { handler } = await import('../handler.js');

@@ -2,6 +2,7 @@
 // write command (the least-privilege test checks bundles against roles).
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DecisionRecord } from '../contracts/api.js';
+import { withoutIndexAttributes } from '../contracts/decisions-table.js';
 
 /** Port: reads audit records. */
 export interface DecisionReader {
@@ -11,6 +12,16 @@ export interface DecisionReader {
 
 /** Epoch seconds now; compared with `expiresAt` because DynamoDB deletes expired items only lazily. */
 export const nowSeconds = (now: () => Date) => Math.floor(now().getTime() / 1000);
+
+/**
+ * A decisions-table item as the audit record it holds: the index attribute the store adds (`dayBucket`) is the
+ * table's, not the record's. Throws when the item is not a DecisionRecord.
+ */
+export function decisionOfItem(item: Record<string, unknown>, what: string): DecisionRecord {
+  const parsed = DecisionRecord.safeParse(withoutIndexAttributes(item));
+  if (!parsed.success) throw new Error(`${what} does not match the schema: ${parsed.error.message}`);
+  return parsed.data;
+}
 
 export class DynamoDecisionReader implements DecisionReader {
   constructor(
@@ -30,12 +41,6 @@ export class DynamoDecisionReader implements DecisionReader {
       new GetCommand({ TableName: this.tableName, Key: { transactionId }, ConsistentRead: consistent }),
     );
     if (!Item) return undefined;
-    const parsed = DecisionRecord.safeParse(Item);
-    if (!parsed.success) {
-      throw new Error(
-        `decision ${transactionId} in ${this.tableName} does not match the schema: ${parsed.error.message}`,
-      );
-    }
-    return parsed.data;
+    return decisionOfItem(Item, `decision ${transactionId} in ${this.tableName}`);
   }
 }

@@ -1,6 +1,7 @@
 // The decisions (audit) table, write side: a create-once write (plus the reads of DecisionReader), used by score.
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DecisionRecord } from '../contracts/api.js';
+import { DECISIONS_BY_DAY, dayBucket, utcDay } from '../contracts/decisions-table.js';
 import { type DecisionReader, DynamoDecisionReader, nowSeconds } from './decision-reader.js';
 
 export { type DecisionReader, DynamoDecisionReader } from './decision-reader.js';
@@ -34,7 +35,9 @@ export async function putAuditItemOnce(
 
 export class DynamoDecisionStore extends DynamoDecisionReader implements DecisionStore {
   async putIfAbsent(record: DecisionRecord) {
-    if (await putAuditItemOnce(this.doc, this.tableName, record)) return { created: true } as const;
+    // The day bucket puts the record in the `byDay` index (the decisions list and the live figures read it).
+    const item = { ...record, [DECISIONS_BY_DAY.partitionKey]: dayBucket('decisions', utcDay(record.decidedAt)) };
+    if (await putAuditItemOnce(this.doc, this.tableName, item)) return { created: true } as const;
     const existing = await this.read(record.transactionId, true);
     if (!existing) throw new Error(`decision ${record.transactionId} exists but could not be read back`);
     return { created: false, existing } as const;

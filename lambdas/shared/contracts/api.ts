@@ -4,6 +4,17 @@ import * as z from 'zod';
 import { Attribution, Decision, ModelRef } from '../../../models/shared/contracts/decision.js';
 import { Label, Transaction } from '../../../models/shared/contracts/transaction.js';
 import type { ErrorCode } from '../errors.js';
+import {
+  AuditTrail,
+  DecisionsPage,
+  DecisionsQuery,
+  LiveStats,
+  LiveStatsQuery,
+  MAX_DECISIONS_PAGE,
+  OverrideRecord,
+  OverrideRequest,
+  ReviewQueueQuery,
+} from './review.js';
 
 /** The Cognito resource server identifier; scopes are `<server>/<name>`. */
 export const RESOURCE_SERVER = 'aims';
@@ -23,10 +34,15 @@ export const SCOPE_DESCRIPTIONS: Readonly<Record<(typeof SCOPES)[keyof typeof SC
   'aims/score': 'score transactions',
   'aims/ingest': 'submit transactions to the stream',
   'aims/feedback': 'report fraud labels',
-  'aims/read': 'read decisions',
+  'aims/read': 'read decisions, the review queue, live figures and models',
   'aims/review': 'work the review queue: override decisions',
   'aims/admin': 'administer models',
 };
+
+/** Most index Queries one page of a decisions list or the review queue makes (bounded reads per request). */
+export const DAY_QUERIES_PER_PAGE = 32;
+/** Most decisions GET /v1/stats/live counts per request. */
+export const LIVE_STATS_MAX_ITEMS = 10_000;
 
 /** Header carrying the usage-plan API key. */
 export const API_KEY_HEADER = 'x-api-key';
@@ -450,7 +466,7 @@ export interface RouteDefinition {
   /** The scope a token needs; null = public (no token). */
   readonly scope: Scope | null;
   /** Which `lambdas/<service>` serves it. */
-  readonly service: 'score' | 'ingest' | 'feedback' | 'decisions' | 'health' | 'models' | 'predict';
+  readonly service: 'score' | 'ingest' | 'feedback' | 'decisions' | 'review' | 'health' | 'models' | 'predict';
   /** The model a `predict` route serves (each real-time model has its own function). @default - none */
   readonly model?: string;
   readonly summary: string;
@@ -528,6 +544,93 @@ export const ROUTES = [
     errors: ['validation_error', 'not_found'],
   },
   {
+    operationId: 'listDecisions',
+    method: 'get',
+    path: '/v1/decisions',
+    scope: SCOPES.read,
+    service: 'decisions',
+    tag: 'decisions',
+    summary: 'List decisions, newest first',
+    description:
+      'Decisions of the time-bucket index (one partition per UTC day), newest first, filtered by decision, model, ' +
+      `customerId, from/to (decidedAt) and amount, up to \`limit\` (at most ${MAX_DECISIONS_PAGE}) a page. Filters ` +
+      `the index cannot serve are applied to what it reads, and a page reads at most ${DAY_QUERIES_PER_PAGE} ` +
+      'index Queries: a page may then hold fewer items than `limit` and still carry a `nextCursor` (keep paging ' +
+      'until it is absent). The cursor is opaque: a day and a position in it, validated on the way back in.',
+    query: DecisionsQuery,
+    response: DecisionsPage,
+    successStatus: 200,
+    errors: ['validation_error'],
+  },
+  {
+    operationId: 'getReviewQueue',
+    method: 'get',
+    path: '/v1/review-queue',
+    scope: SCOPES.review,
+    service: 'decisions',
+    tag: 'review',
+    summary: 'The review queue: review decisions still pending, newest first',
+    description:
+      'Review decisions no label and no override has resolved yet, newest first, with the filters and paging of ' +
+      `GET /v1/decisions (at most ${DAY_QUERIES_PER_PAGE} index Queries a page). A decision joins the queue when its ` +
+      'audit record reaches the outbox (about a second after scoring) and leaves it with the first label or override.',
+    query: ReviewQueueQuery,
+    response: DecisionsPage,
+    successStatus: 200,
+    errors: ['validation_error'],
+  },
+  {
+    operationId: 'overrideDecision',
+    method: 'post',
+    path: '/v1/decisions/{id}/overrides',
+    scope: SCOPES.review,
+    service: 'review',
+    tag: 'review',
+    summary: "Override a decision (a person's decision instead of the model's)",
+    description:
+      'Writes a new audit record pointing at the original decision (never an edit of it), actor = the caller, and ' +
+      'publishes DecisionOverridden through the outbox; resolves the review item. 404 for an unknown decision; 409 ' +
+      'when `decision` is the decision already in force or another override landed first (read the audit and retry).',
+    params: DecisionPathParams,
+    body: OverrideRequest,
+    response: OverrideRecord,
+    successStatus: 201,
+    errors: ['validation_error', 'not_found', 'conflict'],
+  },
+  {
+    operationId: 'getDecisionAudit',
+    method: 'get',
+    path: '/v1/decisions/{id}/audit',
+    scope: SCOPES.read,
+    service: 'decisions',
+    tag: 'decisions',
+    summary: "A decision's audit trail: overrides, label, review state",
+    description:
+      'Every override of the decision (oldest first), its label if one was reported, the review state of a review ' +
+      'decision and the decision in force. 404 when there is no such decision or it has expired.',
+    params: DecisionPathParams,
+    response: AuditTrail,
+    successStatus: 200,
+    errors: ['validation_error', 'not_found'],
+  },
+  {
+    operationId: 'getLiveStats',
+    method: 'get',
+    path: '/v1/stats/live',
+    scope: SCOPES.read,
+    service: 'decisions',
+    tag: 'decisions',
+    summary: 'Decisions per minute, flagged and fraud rates, latency',
+    description:
+      'The last `minutes` (1–180) minute by minute, oldest first, from the time-bucket index: decisions by kind, the ' +
+      'flagged rate, the fraud rate among labelled decisions, latency p50/p99. Reads are bounded: at most ' +
+      `${LIVE_STATS_MAX_ITEMS} decisions (the newest) are counted; a busier window counts its most recent part.`,
+    query: LiveStatsQuery,
+    response: LiveStats,
+    successStatus: 200,
+    errors: ['validation_error'],
+  },
+  {
     operationId: 'getHealth',
     method: 'get',
     path: '/v1/health',
@@ -544,7 +647,7 @@ export const ROUTES = [
     operationId: 'listModels',
     method: 'get',
     path: '/v1/models',
-    scope: SCOPES.admin,
+    scope: SCOPES.read,
     service: 'models',
     tag: 'models',
     summary: 'List the models, their champions and versions',
@@ -559,7 +662,7 @@ export const ROUTES = [
     operationId: 'getModel',
     method: 'get',
     path: '/v1/models/{name}',
-    scope: SCOPES.admin,
+    scope: SCOPES.read,
     service: 'models',
     tag: 'models',
     summary: 'Describe one model and its recent retraining runs',

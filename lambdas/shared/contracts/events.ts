@@ -2,6 +2,7 @@
 import * as z from 'zod';
 import { Attribution, Decision, ModelRef } from '../../../models/shared/contracts/decision.js';
 import { Label, Transaction } from '../../../models/shared/contracts/transaction.js';
+import { OverrideRecord } from './review.js';
 
 /** The version every detail carries today; a breaking change bumps it and adds a schema, never edits one. */
 export const EVENT_VERSION = 1;
@@ -21,6 +22,8 @@ export const EVENT_SOURCES = {
   shadow: 'aims.shadow',
   /** A batch model's scheduled run (Scheduler → Step Functions → Batch Transform). */
   batch: 'aims.batch',
+  /** The review routes (overrides), through the outbox. */
+  review: 'aims.review',
   /** External publishers; rules match on detail-type, so any source is accepted for the public events. */
   external: 'aims.external',
 } as const;
@@ -169,6 +172,8 @@ export const EVENT_DATA = {
   ShadowCompared: ShadowComparedData,
   PredictionsReady: PredictionsReadyData,
   PredictionMade: PredictionMadeData,
+  /** A person overrode a decision (derived by the outbox from the override's audit record). */
+  DecisionOverridden: OverrideRecord,
 } as const;
 export type DetailType = keyof typeof EVENT_DATA;
 
@@ -183,6 +188,7 @@ export const DETAIL_TYPES = {
   ShadowCompared: 'ShadowCompared',
   PredictionsReady: 'PredictionsReady',
   PredictionMade: 'PredictionMade',
+  DecisionOverridden: 'DecisionOverridden',
 } as const satisfies { [K in DetailType]: K };
 
 /** Detail types that publishers outside AIMS may put on the bus (the bus rules match on detail-type only). */
@@ -205,6 +211,7 @@ export const EVENT_DETAILS = {
   ShadowCompared: envelope(ShadowComparedData),
   PredictionsReady: envelope(PredictionsReadyData),
   PredictionMade: envelope(PredictionMadeData),
+  DecisionOverridden: envelope(OverrideRecord),
 } as const satisfies { [K in DetailType]: z.ZodType };
 
 export type EventDetail<T extends DetailType> = z.output<(typeof EVENT_DETAILS)[T]>;

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type LocalModelEndpoint, startLocalModelEndpoint } from '../../../local/model-endpoint.js';
 import type { ClientOptions } from '../aws.js';
+import { DECISIONS_BY_DAY } from '../contracts/decisions-table.js';
 
 interface Listening {
   listen(port: number, host: string, cb: (err?: Error) => void): void;
@@ -58,6 +59,7 @@ export const TABLES = {
       { AttributeName: 'transactionId', AttributeType: 'S' },
       { AttributeName: 'customerId', AttributeType: 'S' },
       { AttributeName: 'decidedAt', AttributeType: 'S' },
+      { AttributeName: 'dayBucket', AttributeType: 'S' },
     ],
     KeySchema: [{ AttributeName: 'transactionId', KeyType: 'HASH' }],
     GlobalSecondaryIndexes: [
@@ -68,6 +70,14 @@ export const TABLES = {
           { AttributeName: 'decidedAt', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
+      },
+      {
+        IndexName: 'byDay',
+        KeySchema: [
+          { AttributeName: 'dayBucket', KeyType: 'HASH' },
+          { AttributeName: 'decidedAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...DECISIONS_BY_DAY.projected] },
       },
     ],
     BillingMode: 'PAY_PER_REQUEST',
