@@ -135,6 +135,23 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
     cloudOnly:
       "EventBridge Scheduler; schedules do not fire locally: a batch model's nightly run is started with its target's input by `npm run demo -- --batch` or lifecycle.startBatchRun",
   },
+  'AWS::CloudFront::Distribution': {
+    local:
+      "the local API serves what the distribution does: the console at <apiUrl>/console/ (console/dist, config.json from the template) and /v1/* itself; the app client's CloudFront URLs map to <apiUrl>/console/ (local/api/console.ts). Edge caching, TLS and its security headers policy are cloud-only (the local console sends the same headers)",
+  },
+  'AWS::CloudFront::OriginAccessControl': {
+    cloudOnly: 'CloudFront signs its requests to the private site bucket; locally the API reads console/dist itself',
+  },
+  'AWS::CloudFront::ResponseHeadersPolicy': {
+    cloudOnly: 'CloudFront adds the security headers; the local console server sends the same set',
+  },
+  'Custom::CDKBucketDeployment': {
+    local:
+      'the deployment copies console/dist and config.json into the site bucket on AWS; locally the API serves console/dist and generates config.json from the template, so its function is not run',
+  },
+  'AWS::Lambda::LayerVersion': {
+    cloudOnly: "the aws-cli layer of CDK's BucketDeployment function, which only runs in CloudFormation deployments",
+  },
 };
 
 /** Resource types of the template that RESOURCE_SUPPORT does not account for (a fidelity test expects none). */

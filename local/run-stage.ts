@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { readLocalUsers } from './api/index.js';
 import { LOCAL_ASSEMBLY_DIR } from './assembly.js';
-import { defaultDataDir, startLocalStage } from './stage.js';
+import { ensureConsoleBuilt } from './console-build.js';
+import { defaultDataDir, ROOT, runProjectCommand, startLocalStage } from './stage.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +39,13 @@ if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)
 }
 
 const started = Date.now();
+// The synth takes console/dist as an asset, and the local API serves it at /console/.
+await ensureConsoleBuilt(ROOT, runProjectCommand, (line) => process.stdout.write(`${line}\n`)).catch(
+  (error: unknown) => {
+    process.stderr.write(`\n✖ the console did not build: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
 const stage = await startLocalStage({
   dataDir: values['data-dir'] ?? defaultDataDir(),
   ...(port !== undefined ? { port } : {}),
@@ -56,6 +64,7 @@ const lines = [
   '',
   `✔ AIMS local stage ready in ${stage.readySeconds.toFixed(1)} s (${((Date.now() - started) / 1000).toFixed(1)} s in all)`,
   `  API      ${stage.url}        docs ${stage.url}/docs   OpenAPI ${stage.url}/openapi.json`,
+  `  console  ${stage.url}/console/`,
   `  running  ${functions} functions, ${stage.services.provisioned.tables.length} tables, ${stage.services.provisioned.streams.length} stream, ${stage.services.provisioned.buckets.length} buckets, ${stage.servedModels.length} model endpoints at ${stage.endpoints.sagemakerRuntime}`,
   ...stage.servedModels.map((m) => `  endpoint ${m.endpointName} → ${m.name}`),
   `  state    ${stage.dataDir}   (logs in ${stage.dataDir}/logs)`,

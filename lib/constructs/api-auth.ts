@@ -7,6 +7,7 @@ import {
   ResourceServerScope,
   UserPool,
   type UserPoolClient,
+  type UserPoolDomain,
   type UserPoolResourceServer,
 } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
@@ -27,6 +28,8 @@ export interface ApiAuthProps {
 export class ApiAuth extends Construct {
   public readonly userPool: UserPool;
   public readonly resourceServer: UserPoolResourceServer;
+  /** The hosted domain: /oauth2/token for clients, sign-in and sign-out pages for people. */
+  public readonly domain: UserPoolDomain;
   public readonly clients: Readonly<Record<string, UserPoolClient>>;
   /** The issuer (`iss`) of the pool's tokens. */
   public readonly issuer: string;
@@ -110,6 +113,7 @@ export class ApiAuth extends Construct {
 
     this.issuer = this.userPool.userPoolProviderUrl;
     this.jwksUri = `${this.issuer}/.well-known/jwks.json`;
+    this.domain = domain;
     this.tokenUrl = `${domain.baseUrl()}/oauth2/token`;
   }
 

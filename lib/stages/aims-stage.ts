@@ -1,4 +1,5 @@
 // One deployable environment: the stacks of AIMS wired together from one EnvironmentConfig.
+import { join } from 'node:path';
 import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ApiClientConfig } from '../config/api-clients.js';
@@ -13,6 +14,7 @@ import {
   servedModels,
 } from '../config/models.js';
 import { PROJECT_ROOT } from '../constructs/service-function.js';
+import { ConsoleStack } from '../stacks/console-stack.js';
 import { DataStack } from '../stacks/data-stack.js';
 import { ModelsStack } from '../stacks/models-stack.js';
 import { ObservabilityStack } from '../stacks/observability-stack.js';
@@ -25,6 +27,8 @@ export interface AimsStageProps extends StageProps {
   readonly models: readonly ModelDeclaration[];
   /** The API's OAuth2 clients. */
   readonly clients: readonly ApiClientConfig[];
+  /** The built console (`npm run console:build`). @default <project>/console/dist */
+  readonly consoleDir?: string;
 }
 
 export class AimsStage extends Stage {
@@ -33,6 +37,7 @@ export class AimsStage extends Stage {
   public readonly models: ModelsStack;
   public readonly retraining: RetrainingStack;
   public readonly observability: ObservabilityStack;
+  public readonly console: ConsoleStack;
 
   constructor(scope: Construct, id: string, props: AimsStageProps) {
     super(scope, id, { ...props, env: { account: props.config.account, region: props.config.region } });
@@ -121,6 +126,17 @@ export class AimsStage extends Stage {
           return { name: manifest.name, stateMachine: workflow.stateMachine, registry };
         }),
       },
+    });
+
+    // The console calls the API through its own CloudFront origin and signs people in to the API's user pool.
+    this.console = new ConsoleStack(this, 'Console', {
+      description: `AIMS ${id}: the analysts' and operators' console (S3 + CloudFront) and its Cognito client`,
+      stageName: id,
+      appDir: props.consoleDir ?? join(PROJECT_ROOT, 'console', 'dist'),
+      services: this.services,
+      accessLogsBucket: this.data.accessLogsBucket,
+      removalPolicy: config.removalPolicy,
+      logRetention: config.logRetention,
     });
 
     // Last: the dashboard and alarms are derived from what the stacks above created.

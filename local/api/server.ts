@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PredictModel } from '../../lambdas/shared/contracts/api.js';
 import { openApiDocument31 } from '../../lambdas/shared/contracts/openapi.js';
@@ -19,6 +20,7 @@ import {
   mintToken,
   syncClients,
 } from './cognito.js';
+import { type ConsoleFiles, consoleFiles, localConsoleConfig } from './console.js';
 import { docsHtml } from './docs.js';
 import { type AuthorizerSpec, type OperationSpec, type RestApiDefinition, restApiDefinition } from './model.js';
 import { evaluatePolicy, type PolicyDecision } from './policy.js';
@@ -53,6 +55,8 @@ export interface LocalApiOptions {
   readonly root?: string;
   /** The folder holding those model folders. @default `<root>/models` */
   readonly modelsDir?: string;
+  /** The built console served at /console/. @default <root>/console/dist */
+  readonly consoleDir?: string;
 }
 
 const REPOSITORY_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -214,6 +218,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   let issuer: LocalIssuer | undefined;
   let openApiJson = '';
   let docsPage = '';
+  let consoleSite: ConsoleFiles | undefined;
 
   // Shutdown (see close): once draining, new requests get a 503 gateway error and every answer closes its connection.
   let draining = false;
@@ -614,6 +619,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     body: Buffer,
   ): Promise<boolean> {
     if (path.startsWith('/cognito/') && issuer) return issuer.handle(req, res, path, body.toString('utf8'));
+    if (consoleSite?.handle(req, res, path)) return true;
     if (req.method !== 'GET') return false;
     if (path === '/openapi.json') {
       send(res, 200, { 'content-type': 'application/json' }, openApiJson);
@@ -655,6 +661,10 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     const models = await predictModelsOf(options.template, options.root ?? REPOSITORY_ROOT, options.modelsDir);
     const doc = openApiDocument31({ servers: [url], models, ...(tokenUrl ? { tokenUrl } : {}) });
     openApiJson = JSON.stringify(doc, null, 2);
+    consoleSite = consoleFiles(
+      options.consoleDir ?? join(REPOSITORY_ROOT, 'console', 'dist'),
+      localConsoleConfig(options.template, url),
+    );
     docsPage = docsHtml(doc, { openApiUrl: `${url}/openapi.json`, ...(tokenUrl ? { tokenUrl } : {}) });
 
     return {

@@ -124,9 +124,31 @@ export function functionDefinition(template: LocalTemplate, resource: LocalResou
   };
 }
 
-/** Every function of the template. */
+/**
+ * The functions that only provide custom resources (their ARN is a `ServiceToken` and nothing else here invokes them):
+ * CloudFormation runs them during a deploy; the local stage does their work itself (see local/fidelity.ts).
+ */
+export function customResourceProviders(template: LocalTemplate): Set<string> {
+  const tokens = new Set(
+    template.resources
+      .filter((r) => r.type.startsWith('Custom::') || r.type === 'AWS::CloudFormation::CustomResource')
+      .map((r) => String(r.properties.ServiceToken)),
+  );
+  return new Set(
+    template
+      .ofType('AWS::Lambda::Function')
+      .filter((f) => f.attributes.Arn !== undefined && tokens.has(f.attributes.Arn))
+      .map((f) => `${f.stackName}/${f.logicalId}`),
+  );
+}
+
+/** Every function of the template the local stage runs (all but custom-resource providers). */
 export function functionDefinitions(template: LocalTemplate): LocalFunctionDefinition[] {
-  return template.ofType('AWS::Lambda::Function').map((resource) => functionDefinition(template, resource));
+  const providers = customResourceProviders(template);
+  return template
+    .ofType('AWS::Lambda::Function')
+    .filter((resource) => !providers.has(`${resource.stackName}/${resource.logicalId}`))
+    .map((resource) => functionDefinition(template, resource));
 }
 
 /**

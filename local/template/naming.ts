@@ -399,6 +399,22 @@ const IDENTITIES: Record<string, IdentityFn> = {
   },
   'AWS::Athena::WorkGroup': (ctx) => ({ ref: named(ctx, 'Name', 128), attributes: {} }),
   'AWS::CDK::Metadata': (ctx) => opaque(ctx),
+  'AWS::CloudFront::Distribution': (ctx) => {
+    const id = `E${stableId(seed(ctx, 'distribution'), 13, UPPER_ALNUM)}`;
+    return { ref: id, attributes: { Id: id, DomainName: `d${stableId(seed(ctx, 'domain'), 13)}.cloudfront.net` } };
+  },
+  'AWS::CloudFront::OriginAccessControl': (ctx) => {
+    const id = `E${stableId(seed(ctx, 'oac'), 13, UPPER_ALNUM)}`;
+    return { ref: id, attributes: { Id: id } };
+  },
+  'AWS::CloudFront::ResponseHeadersPolicy': (ctx) => {
+    const id = stableUuid(seed(ctx, 'response-headers-policy'));
+    return { ref: id, attributes: { Id: id, LastModifiedTime: '1970-01-01T00:00:00Z' } };
+  },
+  'AWS::Lambda::LayerVersion': (ctx) => {
+    const layerArn = arn(ctx, 'lambda', `layer:${defaultPhysicalName(ctx.stackName, ctx.logicalId, 140)}:1`);
+    return { ref: layerArn, attributes: { LayerVersionArn: layerArn } };
+  },
 };
 
 function jobDefinition(ctx: IdentityContext, kind: string): Identity {
