@@ -142,7 +142,6 @@ async function main(): Promise<void> {
     const coldConfig: ColdConfig = {
       url: stage.url,
       token,
-      apiKey: gateway.apiKey,
       transactions: live.slice(0, COLD_RATE * COLD_SECONDS),
       idPrefix: `${tag}-cold`,
       rate: COLD_RATE,
@@ -154,7 +153,6 @@ async function main(): Promise<void> {
     const coldRun = await runLoad(coldPath, 'cold');
     const headers = {
       authorization: `Bearer ${token}`,
-      'x-api-key': gateway.apiKey,
       'content-type': 'application/json',
     };
 
@@ -216,7 +214,6 @@ async function main(): Promise<void> {
     const config: LoadConfig = {
       url: stage.url,
       token,
-      apiKey: gateway.apiKey,
       transactions: live.slice(1),
       idPrefix: tag,
       sdkEnv: sdkEnvironment(stage.endpoints, stage.template.region),

@@ -2,7 +2,7 @@
 // decision log → Athena (DuckDB) → prepare → Batch Transform (a local model server) → publish → PredictionsReady →
 // GET /v1/models/{name}/predictions — from the template's own ASL and bundles. The Scheduler schedule does not fire
 // locally: the demo starts the run as the schedule would, for yesterday (UTC).
-import { localCredentials, mintToken } from './api/index.js';
+import { mintToken } from './api/index.js';
 import type { ExecutionRecord } from './lifecycle/state-machine.js';
 import type { LocalStage } from './stage.js';
 
@@ -81,12 +81,10 @@ export async function runBatchDemo(
         : ''),
   );
 
-  const client = localCredentials(stage.dataDir).clients.find((c) => c.name === 'operator');
-  if (!client?.apiKey) throw new Error('the local stage has no operator client with an API key');
   const token = await mintToken(stage.dataDir, { client: 'operator' });
   const path = `/v1/models/${model}/predictions?date=${date}&limit=${PAGE}`;
   const res = await fetch(`${stage.url}${path}`, {
-    headers: { authorization: `Bearer ${token}`, 'x-api-key': client.apiKey },
+    headers: { authorization: `Bearer ${token}` },
   });
   const body = (await res.json()) as {
     summary?: { rows: number; outcomes: Record<string, number> };

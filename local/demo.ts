@@ -147,7 +147,8 @@ Examples:
 
 type Client = LocalCredentials['clients'][number];
 
-/** One OAuth2 client-credentials client with its API key; the token is renewed before it expires. */
+/** One OAuth2 client-credentials client; its token is its one credential (the authorizer names its usage-plan key),
+ *  renewed before it expires. */
 class ApiClient {
   private token: { value: string; renewAt: number } | undefined;
 
@@ -155,6 +156,7 @@ class ApiClient {
     private readonly apiUrl: string,
     private readonly client: Client,
   ) {
+    // Without a usage-plan key the authorizer refuses the client's tokens: say so before the first call.
     if (!client.apiKey) throw new Error(`client '${client.name}' has no usage-plan API key in the template`);
   }
 
@@ -183,7 +185,6 @@ class ApiClient {
       method: 'POST',
       headers: {
         authorization: `Bearer ${await this.accessToken()}`,
-        'x-api-key': this.client.apiKey as string,
         'content-type': 'application/json',
         ...headers,
       },

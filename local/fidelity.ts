@@ -47,11 +47,23 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
   'AWS::ApiGateway::Stage': {
     local: 'the local API serves one stage; its throttling is not modelled beyond usage plans',
   },
-  'AWS::ApiGateway::ApiKey': { local: 'the local API generates and persists a key value per ApiKey (<dataDir>/api)' },
+  'AWS::ApiGateway::ApiKey': {
+    local:
+      'the local API generates and persists a key value per ApiKey (<dataDir>/api) and answers GetApiKeys by CustomerId for the authorizer',
+  },
   'AWS::ApiGateway::UsagePlan': { local: 'the local API enforces Throttle and Quota per key' },
   'AWS::ApiGateway::UsagePlanKey': { local: 'links a local API key to its usage plan' },
-  'AWS::Cognito::UserPool': { local: 'the local issuer at <apiBaseUrl>/cognito/<poolId> (token and JWKS endpoints)' },
-  'AWS::Cognito::UserPoolClient': { local: 'a local client id and persisted secret with the AllowedOAuthScopes' },
+  'AWS::Cognito::UserPool': {
+    local:
+      'the local issuer at <apiBaseUrl>/cognito/<poolId>: token, JWKS, discovery and the hosted login (code + PKCE) with seeded users',
+  },
+  'AWS::Cognito::UserPoolClient': {
+    local:
+      'a local client id, a persisted secret when GenerateSecret, the AllowedOAuthScopes and flows, callback URLs (CloudFront → <apiBaseUrl>/console/)',
+  },
+  'AWS::Cognito::UserPoolGroup': {
+    local: "the seeded users' groups (analysts, operators): their tokens' cognito:groups and the scopes they grant",
+  },
   'AWS::Cognito::UserPoolResourceServer': {
     local: 'its scopes are the `<identifier>/<scope>` the local issuer grants',
   },

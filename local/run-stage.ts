@@ -63,7 +63,7 @@ const functions = stage.runtime.functions.length;
 const lines = [
   '',
   `✔ AIMS local stage ready in ${stage.readySeconds.toFixed(1)} s (${((Date.now() - started) / 1000).toFixed(1)} s in all)`,
-  `  API      ${stage.url}        docs ${stage.url}/docs   OpenAPI ${stage.url}/openapi.json`,
+  `  API      ${stage.url}        docs ${stage.url}/docs/   OpenAPI ${stage.url}/openapi.json`,
   `  console  ${stage.url}/console/`,
   `  running  ${functions} functions, ${stage.services.provisioned.tables.length} tables, ${stage.services.provisioned.streams.length} stream, ${stage.services.provisioned.buckets.length} buckets, ${stage.servedModels.length} model endpoints at ${stage.endpoints.sagemakerRuntime}`,
   ...stage.servedModels.map((m) => `  endpoint ${m.endpointName} → ${m.name}`),
@@ -74,10 +74,10 @@ const lines = [
 if (client) {
   lines.push(
     `    TOKEN=$(curl -s -u ${client.clientId}:${client.clientSecret} -d grant_type=client_credentials ${client.tokenUrl} | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
-    `    curl -s ${stage.url}/v1/score -H "authorization: Bearer $TOKEN" -H 'x-api-key: ${client.apiKey ?? '<key>'}' -H 'content-type: application/json' \\`,
+    `    curl -s ${stage.url}/v1/score -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
     `      -d '{"transactionId":"t-1","customerId":"c-1","merchantId":"m-1","merchantCategory":"grocery","amount":42.5,"currency":"EUR","country":"DE","channel":"card_present","timestamp":"${new Date().toISOString()}"}'`,
     '',
-    `  Clients: ${creds.clients.map((c) => `${c.name} (${c.scopes.join(' ')})`).join(', ')}; their ids, secrets and API keys are in ${stage.dataDir}/api/clients.json.`,
+    `  Clients: ${creds.clients.map((c) => `${c.name} (${c.scopes.join(' ')})`).join(', ')}; their ids and secrets are in ${stage.dataDir}/api/clients.json.`,
     '  Demo traffic: `npm run demo` in another terminal.  Stop: Ctrl-C.',
     '',
     `  People sign in (authorization code + PKCE) at the issuer's login page as: ${readLocalUsers(stage.dataDir)

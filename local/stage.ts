@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type LocalApi, restApiDefinition, startLocalApi } from './api/index.js';
+import { apiGatewayEndpoint, type LocalApi, restApiDefinition, startLocalApi } from './api/index.js';
 import { LOCAL_ASSEMBLY_DIR, prepareAssembly } from './assembly.js';
 import {
   type EventSourceMappings,
@@ -300,7 +300,8 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       endpoints,
       dataDir,
       eager: true,
-      environmentOverrides: lifecycle.environment,
+      // The authorizer finds a client's usage-plan key with GetApiKeys, which the local API serves.
+      environmentOverrides: { ...lifecycle.environment, AWS_ENDPOINT_URL_API_GATEWAY: apiGatewayEndpoint(apiBaseUrl) },
     });
     closables.push(runtime);
     invoker.set(runtime);

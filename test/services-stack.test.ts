@@ -89,7 +89,7 @@ describe('GIVEN the API imported from the contract', () => {
     });
     expect(JSON.stringify(scheme['x-amazon-apigateway-authorizer'].authorizerUri)).toContain('AuthorizerFunction');
     expect(body.components.securitySchemes.api_key).toMatchObject({ type: 'apiKey', in: 'header', name: 'x-api-key' });
-    expect(body['x-amazon-apigateway-api-key-source']).toBe('HEADER');
+    expect(body['x-amazon-apigateway-api-key-source']).toBe('AUTHORIZER');
   });
 
   test('THEN API Gateway validates bodies and parameters against the contract schemas', () => {
@@ -599,7 +599,7 @@ describe('GIVEN least privilege per function', () => {
       'xray:PutTraceSegments',
     ],
     Health: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
-    Authorizer: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+    Authorizer: ['apigateway:GET', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
     Alerts: [
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',

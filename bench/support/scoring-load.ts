@@ -10,8 +10,8 @@ import { dynamoDocumentClient, sageMakerRuntimeClient } from '../../lambdas/shar
 
 export interface LoadConfig {
   readonly url: string;
+  /** The merchant gateway's token: its one credential (the authorizer names its usage-plan key). */
   readonly token: string;
-  readonly apiKey: string;
   /** Request bodies are these transactions under fresh ids (every request scores a new transaction). */
   readonly transactions: readonly Record<string, unknown>[];
   readonly idPrefix: string;
@@ -56,8 +56,8 @@ export interface BareCall {
 /** The config of the run right after ready (`cold` as the second argument): only a paced run, no bare calls. */
 export interface ColdConfig {
   readonly url: string;
+  /** The merchant gateway's token: its one credential (the authorizer names its usage-plan key). */
   readonly token: string;
-  readonly apiKey: string;
   readonly transactions: readonly Record<string, unknown>[];
   readonly idPrefix: string;
   readonly rate: number;
@@ -105,7 +105,6 @@ function scoreRun(o: { connections: number; seconds: number }, parseScorer = fal
         duration: o.seconds,
         headers: {
           authorization: `Bearer ${config.token}`,
-          'x-api-key': config.apiKey,
           'content-type': 'application/json',
         },
         requests: [
@@ -155,7 +154,6 @@ async function pacedRun(o: { rate: number; seconds: number }, parseScorer = fals
   const url = new URL(`${config.url}/v1/score`);
   const headers = {
     authorization: `Bearer ${config.token}`,
-    'x-api-key': config.apiKey,
     'content-type': 'application/json',
   };
   const latencies: number[] = [];

@@ -1,6 +1,7 @@
 // The authorization decision: a verified Cognito access token → an IAM policy over the routes its scopes allow.
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, PolicyDocument } from 'aws-lambda';
 import { findRoute, matchRoute, ROUTES, type RouteDefinition } from '../shared/contracts/api.js';
+import { GROUPS_CLAIM, scopesOfGroups } from '../shared/contracts/people.js';
 
 /** API Gateway turns exactly this error message into a 401. */
 export const UNAUTHORIZED = 'Unauthorized';
@@ -10,12 +11,20 @@ export interface TokenVerifier {
   verify(token: string): Promise<Record<string, unknown>>;
 }
 
+/** Port: the usage-plan API key of an app client (API Gateway meters the request on it), if the client has one. */
+export interface ApiKeyDirectory {
+  keyOf(clientId: string): Promise<string | undefined>;
+}
+
 export interface AuthorizerConfig {
   /** App client ids whose tokens are accepted, or '*' for any client of the issuer. */
   readonly allowedClientIds: '*' | readonly string[];
   /** The API's routes with their scopes (`apiRoutes(models)`: the fixed table and each model's predict route).
    *  @default ROUTES */
   readonly routes?: readonly RouteDefinition[];
+  /** Where each client's API key is found: the result names it (`usageIdentifierKey`, the API's AUTHORIZER key
+   *  source), and a client without a key is refused. @default - no key in the result (HEADER key source) */
+  readonly apiKeys?: ApiKeyDirectory;
 }
 
 /** Why a request was refused with 401, for the log (the caller only ever sees "Unauthorized"). */
@@ -80,8 +89,23 @@ export function routeOf(
 }
 
 /**
- * Authorizes one request. Missing or invalid token → throws Error('Unauthorized') (401); a valid token without
- * the route's scope → a policy that denies this route (403). Context carries clientId and the scopes.
+ * The scopes a token may use. A person's token (it has `username`; client-credentials tokens do not) gets only what
+ * the person's groups grant, whatever the console's client asked for: Cognito puts every requested scope of the
+ * client in the token, and narrowing it there would need a pre-token-generation trigger (an Essentials feature).
+ */
+export function effectiveScopes(claims: Record<string, unknown>): Set<string> {
+  const scopes = new Set(typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []);
+  if (typeof claims.username !== 'string') return scopes;
+  const raw = claims[GROUPS_CLAIM];
+  const allowed = scopesOfGroups(Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : []);
+  return new Set([...scopes].filter((s) => allowed.has(s)));
+}
+
+/**
+ * Authorizes one request. Missing or invalid token, or a client without an API key → throws Error('Unauthorized')
+ * (401); a valid token without the route's scope → a policy that denies this route (403). Context carries clientId,
+ * the scopes and the principal (a person's user name, else the client id); `usageIdentifierKey` is the client's own
+ * API key, so every caller is metered as itself and sends no x-api-key.
  */
 export async function authorize(
   event: APIGatewayRequestAuthorizerEvent,
@@ -109,7 +133,10 @@ export async function authorize(
   if (config.allowedClientIds !== '*' && !config.allowedClientIds.includes(clientId)) {
     return refuse(`client ${clientId} is not allowed`);
   }
-  const scopes = new Set(typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []);
+  const apiKey = config.apiKeys ? await config.apiKeys.keyOf(clientId) : undefined;
+  if (config.apiKeys && !apiKey) return refuse(`client ${clientId} has no API key`);
+  const scopes = effectiveScopes(claims);
+  const principal = typeof claims.username === 'string' && claims.username ? claims.username : clientId;
   const route = routeOf(event, config.routes);
   const policy = policyFor(event.methodArn, scopes, config.routes);
   const principalId = typeof claims.sub === 'string' && claims.sub ? claims.sub : clientId;
@@ -118,5 +145,10 @@ export async function authorize(
     // The route-wide policy already denies it, but say so explicitly for this ARN even if the route is unknown.
     policy.Statement.push({ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: event.methodArn });
   }
-  return { principalId, policyDocument: policy, context: { clientId, scopes: [...scopes].join(' ') } };
+  return {
+    principalId,
+    policyDocument: policy,
+    context: { clientId, scopes: [...scopes].join(' '), principal },
+    ...(apiKey ? { usageIdentifierKey: apiKey } : {}),
+  };
 }

@@ -1,8 +1,10 @@
-// OAuth2 client-credentials auth for the API: a Cognito user pool with the `aims` resource server, one app
-// client per API client, and the settings the JWT authorizer needs to verify their access tokens.
-import { Duration, Fn, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+// OAuth2 auth for the API: a Cognito user pool with the `aims` resource server, one client-credentials app client per
+// API client, the groups people sign in with (analysts, operators: contracts/people.ts), the hosted domain, and the
+// settings the JWT authorizer needs to verify their access tokens.
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
   AccountRecovery,
+  CfnUserPoolGroup,
   OAuthScope,
   ResourceServerScope,
   UserPool,
@@ -12,7 +14,8 @@ import {
 } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { apiScopes, RESOURCE_SERVER } from '../../lambdas/shared/contracts/api.js';
-import type { ApiClientConfig } from '../config/api-clients.js';
+import { PEOPLE_GROUPS } from '../../lambdas/shared/contracts/people.js';
+import type { ApiClientConfig, ApiScopeName } from '../config/api-clients.js';
 
 export interface ApiAuthProps {
   readonly clients: readonly ApiClientConfig[];
@@ -31,6 +34,9 @@ export class ApiAuth extends Construct {
   /** The hosted domain: /oauth2/token for clients, sign-in and sign-out pages for people. */
   public readonly domain: UserPoolDomain;
   public readonly clients: Readonly<Record<string, UserPoolClient>>;
+  /** People's groups by name; each grants the scopes contracts/people.ts lists (the authorizer enforces them). */
+  public readonly groups: Readonly<Record<string, CfnUserPoolGroup>>;
+  private readonly scopeByName: ReadonlyMap<string, ResourceServerScope>;
   /** The issuer (`iss`) of the pool's tokens. */
   public readonly issuer: string;
   public readonly jwksUri: string;
@@ -66,16 +72,18 @@ export class ApiAuth extends Construct {
     Validations.of(this.userPool).acknowledge(
       {
         id: 'AwsSolutions-COG2',
-        reason: 'Machine-to-machine pool: only OAuth2 client-credentials app clients, no users who could use MFA.',
+        reason:
+          'Machine clients use client credentials; the few analysts and operators are created by an administrator (no self sign-up). Required MFA for them is a follow-up: CloudFormation cannot reliably switch an existing pool to MfaConfiguration ON (cloudformation-coverage-roadmap#1176).',
       },
       {
         id: 'AwsSolutions-COG8',
         reason:
-          'The Plus plan adds threat protection for user sign-ins; client-credentials clients gain nothing from it.',
+          'The Plus plan adds threat protection for user sign-ins: not bought for a handful of administrator-created console users; machine clients gain nothing from it.',
       },
       {
         id: 'AwsSolutions-COG3',
-        reason: 'Threat protection scores user sign-ins; this pool has no users, only client-credentials clients.',
+        reason:
+          'Threat protection (Plus plan) is not enabled for the handful of administrator-created console users; see COG8.',
       },
     );
 
@@ -83,7 +91,7 @@ export class ApiAuth extends Construct {
       ([full, description]) =>
         new ResourceServerScope({ scopeName: full.split('/')[1] ?? full, scopeDescription: description }),
     );
-    const scopeByName = new Map(scopes.map((s) => [s.scopeName, s]));
+    this.scopeByName = new Map(scopes.map((s) => [s.scopeName, s]));
     this.resourceServer = this.userPool.addResourceServer('ResourceServer', {
       identifier: RESOURCE_SERVER,
       userPoolResourceServerName: 'AIMS API',
@@ -92,13 +100,20 @@ export class ApiAuth extends Construct {
 
     const domain = this.userPool.addDomain('Domain', { cognitoDomain: { domainPrefix: props.domainPrefix } });
 
+    // The group names are the `cognito:groups` values the authorizer maps to scopes: a contract, hence named.
+    const groups: Record<string, CfnUserPoolGroup> = {};
+    for (const [name, group] of Object.entries(PEOPLE_GROUPS)) {
+      groups[name] = new CfnUserPoolGroup(this, `Group-${name}`, {
+        userPoolId: this.userPool.userPoolId,
+        groupName: name,
+        description: group.description,
+      });
+    }
+    this.groups = groups;
+
     const clients: Record<string, UserPoolClient> = {};
     for (const client of props.clients) {
-      const oauthScopes = client.scopes.map((name) => {
-        const scope = scopeByName.get(name);
-        if (!scope) throw new Error(`client ${client.name} asks for unknown scope '${name}'`);
-        return OAuthScope.resourceServer(this.resourceServer, scope);
-      });
+      const oauthScopes = this.oauthScopes(client.scopes, `client ${client.name} asks for`);
       clients[client.name] = this.userPool.addClient(`Client-${client.name}`, {
         userPoolClientName: client.name,
         generateSecret: true,
@@ -117,11 +132,12 @@ export class ApiAuth extends Construct {
     this.tokenUrl = `${domain.baseUrl()}/oauth2/token`;
   }
 
-  /** Comma-separated client ids the authorizer accepts. */
-  get clientIds(): string {
-    return Fn.join(
-      ',',
-      Object.values(this.clients).map((c) => c.userPoolClientId),
-    );
+  /** The resource server's scopes by name, for another app client of the pool (the console's, in its own stack). */
+  oauthScopes(names: readonly ApiScopeName[], who = 'oauthScopes got an'): OAuthScope[] {
+    return names.map((name) => {
+      const scope = this.scopeByName.get(name);
+      if (!scope) throw new Error(`${who} unknown scope '${name}'`);
+      return OAuthScope.resourceServer(this.resourceServer, scope);
+    });
   }
 }

@@ -1,7 +1,7 @@
 // Turns the contract's OpenAPI 3.0 document into the definition API Gateway imports: integrations, the
 // authorizer, request validation and gateway responses that keep the one error JSON shape.
 
-import { ROUTES, type RouteDefinition } from '../../lambdas/shared/contracts/api.js';
+import { API_KEY_HEADER, ROUTES, type RouteDefinition } from '../../lambdas/shared/contracts/api.js';
 import { SECURITY_SCHEMES } from '../../lambdas/shared/contracts/openapi.js';
 import { ERROR_STATUS, type ErrorCode } from '../../lambdas/shared/errors.js';
 
@@ -70,6 +70,7 @@ export function apiGatewayDefinition(document: Json, options: GatewayDefinitionO
   const components = (doc.components ?? {}) as Json & { securitySchemes?: Json };
   components.securitySchemes = {
     ...(components.securitySchemes ?? {}),
+    [SECURITY_SCHEMES.apiKey]: { type: 'apiKey', name: API_KEY_HEADER, in: 'header' },
     [SECURITY_SCHEMES.oauth2]: {
       type: 'apiKey',
       name: 'Authorization',
@@ -84,7 +85,9 @@ export function apiGatewayDefinition(document: Json, options: GatewayDefinitionO
     },
   };
   doc.components = components;
-  doc['x-amazon-apigateway-api-key-source'] = 'HEADER';
+  // Every secured method requires a usage-plan key, and the authorizer supplies it (`usageIdentifierKey`, the key of
+  // the token's own client): callers send only their token and cannot spend another client's quota.
+  doc['x-amazon-apigateway-api-key-source'] = 'AUTHORIZER';
   doc['x-amazon-apigateway-request-validators'] = {
     [VALIDATOR]: { validateRequestBody: true, validateRequestParameters: true },
   };

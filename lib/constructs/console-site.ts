@@ -24,10 +24,16 @@ import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, ObjectOwners
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { CONSOLE_CONFIG_FILE, type ConsoleConfig } from '../../lambdas/shared/contracts/console.js';
+import { DOCS_PAGE_HTML, DOCS_SCRIPT, DOCS_SCRIPT_FILE, SWAGGER_UI_FILES, swaggerUiDir } from './api-docs-page.js';
 import { tagConsoleResource } from './console-metadata.js';
 
 /** The scopes the console's people ask for (each person gets those their groups allow). */
 export const CONSOLE_SCOPES = ['openid', 'aims/read', 'aims/feedback', 'aims/review', 'aims/admin'] as const;
+
+/** Where the site holds the API docs (Swagger UI over /openapi.json). */
+export const DOCS_PREFIX = 'docs/';
+/** One memory size for both deployments, so they share CDK's singleton copy function. */
+const DEPLOYMENT_MEMORY_MB = 512;
 
 /** The path prefix CloudFront routes to the API (the API's own paths start with it). */
 export const CONSOLE_API_PATH = '/v1/*';
@@ -51,6 +57,9 @@ export interface ConsoleSiteProps {
   readonly logRetention: RetentionDays;
   /** Days CloudFront's request logs are kept. @default 90 */
   readonly requestLogExpirationDays?: number;
+  /** The API's OpenAPI document, deployed as /openapi.json beside the Swagger UI page at /docs/.
+   *  @default - no API docs on the site */
+  readonly openApi?: Readonly<Record<string, unknown>>;
   /** @default PriceClass.PRICE_CLASS_100 (North America and Europe edges) */
   readonly priceClass?: PriceClass;
 }
@@ -221,18 +230,40 @@ export class ConsoleSite extends Construct {
         logoutUrl: `${cognitoOrigin}/logout`,
       },
     };
+    const logGroup = new LogGroup(this, 'DeploymentLogs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
     const deployment = new BucketDeployment(this, 'Deployment', {
-      // One deployment: it prunes what its sources do not hold, so config.json must be one of them.
-      sources: [Source.asset(props.appDir, { exclude: ['*.map'] }), Source.jsonData(CONSOLE_CONFIG_FILE, this.config)],
+      // It prunes what its sources do not hold (docs/ aside, the next deployment's): config.json must be one of them.
+      sources: [
+        Source.asset(props.appDir, { exclude: ['*.map'] }),
+        Source.jsonData(CONSOLE_CONFIG_FILE, this.config),
+        ...(props.openApi ? [Source.jsonData('openapi.json', props.openApi)] : []),
+      ],
+      exclude: ['*.map', `${DOCS_PREFIX}*`],
       destinationBucket: this.bucket,
       distribution: this.distribution,
       distributionPaths: ['/*'],
-      logGroup: new LogGroup(this, 'DeploymentLogs', {
-        retention: props.logRetention,
-        removalPolicy: props.removalPolicy,
-      }),
-      memoryLimit: 512,
+      logGroup,
+      memoryLimit: DEPLOYMENT_MEMORY_MB,
     });
+    if (props.openApi) {
+      // Swagger UI from the installed swagger-ui-dist (the allowlisted files only), as the local stage serves it.
+      new BucketDeployment(this, 'DocsDeployment', {
+        sources: [
+          Source.asset(swaggerUiDir(), { exclude: ['*', ...SWAGGER_UI_FILES.map((file) => `!${file}`)] }),
+          Source.data('index.html', DOCS_PAGE_HTML),
+          Source.data(DOCS_SCRIPT_FILE, DOCS_SCRIPT),
+        ],
+        destinationBucket: this.bucket,
+        destinationKeyPrefix: DOCS_PREFIX,
+        distribution: this.distribution,
+        distributionPaths: [`/${DOCS_PREFIX}*`],
+        logGroup,
+        memoryLimit: DEPLOYMENT_MEMORY_MB,
+      });
+    }
     this.acknowledge(deployment);
   }
 
@@ -245,7 +276,7 @@ export class ConsoleSite extends Construct {
       {
         id: 'AwsSolutions-CFR2',
         reason:
-          'CloudFront web ACLs exist only in us-east-1; the API behind /v1/* keeps its regional WAF (ADR 0008) and the static files hold no data.',
+          'CloudFront web ACLs exist only in us-east-1; the API behind /v1/* keeps its regional WAF (docs/decisions, console hosting) and the static files hold no data.',
       },
       {
         id: 'AwsSolutions-CFR4',

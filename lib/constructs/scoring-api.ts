@@ -1,10 +1,9 @@
 // The public REST API: imported from the contract's OpenAPI document, guarded by the JWT authorizer, usage plans
-// with an API key per client, a WAF web ACL, access logs and X-Ray.
+// with an API key per client (the authorizer supplies it), a WAF web ACL, access logs and X-Ray.
 import { ArnFormat, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   ApiDefinition,
-  ApiKey,
   EndpointType,
   LogGroupLogDestination,
   MethodLoggingLevel,
@@ -12,6 +11,7 @@ import {
   SpecRestApi,
   UsagePlan,
 } from 'aws-cdk-lib/aws-apigateway';
+import type { IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -21,6 +21,7 @@ import type { z } from 'zod';
 import { apiRoutes, type RouteDefinition } from '../../lambdas/shared/contracts/api.js';
 import { openApiDocument30 } from '../../lambdas/shared/contracts/openapi.js';
 import { apiGatewayDefinition } from './api-gateway-definition.js';
+import { ClientApiKey } from './client-api-key.js';
 
 /** The services of the fixed route table; each real-time model's predict route has its own function. */
 export type RouteService = Exclude<RouteDefinition['service'], 'predict'>;
@@ -40,8 +41,8 @@ export interface ScoringApiProps {
   readonly predict?: Readonly<Record<string, PredictRouteHandler>>;
   /** The REQUEST authorizer (JWT + scope per route). */
   readonly authorizer: IFunction;
-  /** Names of the API clients; each gets an API key on the usage plan. */
-  readonly clientNames: readonly string[];
+  /** The API's app clients by name; each gets an API key on the usage plan whose CustomerId is its client id. */
+  readonly clients: Readonly<Record<string, IUserPoolClient>>;
   /** OAuth2 token URL shown in the OpenAPI document. */
   readonly tokenUrl: string;
   readonly rateLimit: number;
@@ -60,7 +61,7 @@ export interface ScoringApiProps {
 export class ScoringApi extends Construct {
   public readonly api: SpecRestApi;
   public readonly usagePlan: UsagePlan;
-  public readonly apiKeys: Readonly<Record<string, ApiKey>>;
+  public readonly apiKeys: Readonly<Record<string, ClientApiKey>>;
   public readonly webAcl: CfnWebACL;
   public readonly accessLogs: LogGroup;
   /** The group API Gateway writes execution logs to (it names it; we set its retention and removal). */
@@ -77,7 +78,8 @@ export class ScoringApi extends Construct {
       return fn;
     };
     for (const route of routes) handlerOf(route);
-    if (props.clientNames.length === 0) throw new Error('clientNames must name at least one API client');
+    const clientNames = Object.keys(props.clients);
+    if (clientNames.length === 0) throw new Error('clients must name at least one API client');
     const stack = Stack.of(this);
     const invokeUri = (fn: IFunction) =>
       stack.formatArn({
@@ -117,8 +119,8 @@ export class ScoringApi extends Construct {
         // Errors only: INFO would log request metadata of every call; bodies never (dataTraceEnabled false).
         loggingLevel: MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
-        throttlingRateLimit: props.rateLimit * Math.max(1, props.clientNames.length),
-        throttlingBurstLimit: props.burstLimit * Math.max(1, props.clientNames.length),
+        throttlingRateLimit: props.rateLimit * Math.max(1, clientNames.length),
+        throttlingBurstLimit: props.burstLimit * Math.max(1, clientNames.length),
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
         accessLogFormat: AccessLogFormat.jsonWithStandardFields({
           caller: false,
@@ -185,11 +187,13 @@ export class ScoringApi extends Construct {
       quota: { limit: props.dailyQuota, period: Period.DAY },
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
-    const keys: Record<string, ApiKey> = {};
-    for (const name of props.clientNames) {
-      const key = new ApiKey(this, `Key-${name}`, { description: `API key of client ${name}`, enabled: true });
-      this.usagePlan.addApiKey(key);
-      keys[name] = key;
+    const keys: Record<string, ClientApiKey> = {};
+    for (const [name, client] of Object.entries(props.clients)) {
+      keys[name] = new ClientApiKey(this, `Key-${name}`, {
+        client,
+        usagePlan: this.usagePlan,
+        description: `API key of client ${name}`,
+      });
     }
     this.apiKeys = keys;
 

@@ -17,6 +17,8 @@ export interface ConsoleStackProps extends StackProps {
   readonly accessLogsBucket: IBucket;
   readonly removalPolicy: RemovalPolicy;
   readonly logRetention: RetentionDays;
+  /** The API's OpenAPI document, published with Swagger UI at /docs/. @default - no API docs on the site */
+  readonly openApi?: Readonly<Record<string, unknown>>;
 }
 
 export class ConsoleStack extends Stack {
@@ -35,6 +37,7 @@ export class ConsoleStack extends Stack {
       accessLogsBucket: props.accessLogsBucket,
       removalPolicy: props.removalPolicy,
       logRetention: props.logRetention,
+      ...(props.openApi ? { openApi: props.openApi } : {}),
     });
   }
 }

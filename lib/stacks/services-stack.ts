@@ -309,10 +309,24 @@ export class ServicesStack extends Stack {
       environment: {
         JWT_ISSUER: this.auth.issuer,
         JWT_JWKS_URI: this.auth.jwksUri,
-        JWT_AUDIENCE_CLIENT_IDS: this.auth.clientIds,
         PREDICT_MODELS: predictModels.map((m) => m.name).join(','),
       },
     });
+    // The usage-plan key of a token's client (ApiKey.CustomerId = the app client id), returned to API Gateway as the
+    // request's key. GetApiKeys has no narrower resource than the collection; it reads nothing but API keys.
+    authorizer.allow(
+      new PolicyStatement({
+        actions: ['apigateway:GET'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'apigateway',
+            account: '',
+            resource: '/apikeys',
+            arnFormat: ArnFormat.NO_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
 
     this.api = new ScoringApi(this, 'Api', {
       handlers: {
@@ -331,7 +345,7 @@ export class ServicesStack extends Stack {
         ]),
       ),
       authorizer: authorizer.function,
-      clientNames: props.clients.map((c) => c.name),
+      clients: this.auth.clients,
       tokenUrl: this.auth.tokenUrl,
       rateLimit: props.api.rateLimit,
       burstLimit: props.api.burstLimit,

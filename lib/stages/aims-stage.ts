@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { Stage, type StageProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { openApiDocument31 } from '../../lambdas/shared/contracts/openapi.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import {
@@ -137,6 +138,12 @@ export class AimsStage extends Stage {
       accessLogsBucket: this.data.accessLogsBucket,
       removalPolicy: config.removalPolicy,
       logRetention: config.logRetention,
+      // The same document the local stage serves: the fixed routes and each real-time model's predict route; its
+      // servers are left out, so "Try it out" calls the console's own origin (CloudFront sends /v1/* to the API).
+      openApi: openApiDocument31({
+        tokenUrl: this.services.auth.tokenUrl,
+        models: realtimeModels(served).map((m) => ({ name: m.manifest.name, request: moduleOf(m).request })),
+      }) as unknown as Record<string, unknown>,
     });
 
     // Last: the dashboard and alarms are derived from what the stacks above created.

@@ -78,7 +78,7 @@ export function syncClients(
   dataDir: string,
   api: RestApiDefinition,
   apiUrl: string,
-  apiKeyOfClient: (name: string) => string | undefined,
+  apiKeyOfClient: (client: UserPoolClientSpec) => string | undefined,
 ): ClientsFile {
   const previous = readJsonFile<ClientsFile>(clientsPath(dataDir));
   const secrets = new Map((previous?.clients ?? []).map((c) => [c.clientId, c.clientSecret]));
@@ -86,7 +86,7 @@ export function syncClients(
   for (const pool of api.userPools) issuers[pool] = issuerUrl(apiUrl, pool);
   const local = (url: string) => localUrl(url, api.distributionDomains, apiUrl);
   const clients = api.clients.map((c: UserPoolClientSpec): StoredClient => {
-    const apiKey = apiKeyOfClient(c.name);
+    const apiKey = apiKeyOfClient(c);
     const secret = c.generateSecret ? (secrets.get(c.clientId) ?? randomBytes(32).toString('base64url')) : undefined;
     return {
       clientId: c.clientId,
@@ -339,7 +339,8 @@ export class LocalIssuer {
   }
 }
 
-/** The pool's discovery document: what oidc-client-ts reads (authorize, token, JWKS, logout). */
+/** The pool's discovery document as Cognito shapes it: authorize, token, JWKS and /logout (which, as on Cognito, wants
+ *  `client_id` and `logout_uri`); /oauth2/revoke exists but, as on Cognito, is not listed. */
 function openIdConfiguration(issuer: string, clients: ClientsFile, poolRef: string): Record<string, unknown> {
   const scopes = new Set(['openid', 'profile', 'email']);
   for (const c of clients.clients) if (c.poolRef === poolRef) for (const s of c.scopes) scopes.add(s);
@@ -347,7 +348,6 @@ function openIdConfiguration(issuer: string, clients: ClientsFile, poolRef: stri
     issuer,
     authorization_endpoint: `${issuer}/oauth2/authorize`,
     token_endpoint: `${issuer}/oauth2/token`,
-    revocation_endpoint: `${issuer}/oauth2/revoke`,
     end_session_endpoint: `${issuer}/logout`,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     response_types_supported: ['code'],

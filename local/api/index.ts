@@ -10,7 +10,9 @@ export {
 export { ApiDefinitionError, type RestApiDefinition, restApiDefinition } from './model.js';
 export { evaluatePolicy, iamWildcardMatch, type PolicyDecision } from './policy.js';
 export {
+  API_GATEWAY_CONTROL_PATH,
   type AuthorizerCacheStats,
+  apiGatewayEndpoint,
   DEFAULT_INTEGRATION_TIMEOUT_MS,
   type LocalApi,
   type LocalApiOptions,

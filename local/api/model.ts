@@ -71,6 +71,8 @@ export interface ApiKeySpec {
   readonly value?: string;
   /** The client this key belongs to, when the template says (Name, or "… client <name>" in the description). */
   readonly clientName?: string;
+  /** `CustomerId`: the app client id whose key this is (what the authorizer looks keys up by). */
+  readonly customerId?: string;
   readonly usagePlanIds: readonly string[];
 }
 
@@ -327,6 +329,7 @@ export function restApiDefinition(template: LocalTemplate): RestApiDefinition {
       enabled: k.properties.Enabled !== false,
       ...(typeof k.properties.Value === 'string' ? { value: k.properties.Value } : {}),
       ...((name ?? described) ? { clientName: (name ?? described) as string } : {}),
+      ...(typeof k.properties.CustomerId === 'string' ? { customerId: k.properties.CustomerId } : {}),
       usagePlanIds: planKeys
         .filter((pk) => pk.properties.KeyId === k.ref && planIds.has(String(pk.properties.UsagePlanId)))
         .map((pk) => String(pk.properties.UsagePlanId)),

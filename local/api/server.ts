@@ -21,13 +21,18 @@ import {
   syncClients,
 } from './cognito.js';
 import { type ConsoleFiles, consoleFiles, localConsoleConfig } from './console.js';
-import { docsHtml } from './docs.js';
+import { docsFiles } from './docs.js';
 import { type AuthorizerSpec, type OperationSpec, type RestApiDefinition, restApiDefinition } from './model.js';
 import { evaluatePolicy, type PolicyDecision } from './policy.js';
 import { type GatewayError, renderGatewayResponse } from './responses.js';
 import { type RouteMatch, Router } from './router.js';
 import { TokenBucket, UsagePlans } from './usage.js';
 import { RequestValidator } from './validation.js';
+
+/** Where the local API serves API Gateway's control-plane calls (GetApiKeys): functions get
+ *  `AWS_ENDPOINT_URL_API_GATEWAY` = `apiGatewayEndpoint(apiUrl)`. */
+export const API_GATEWAY_CONTROL_PATH = '/_aws/apigateway';
+export const apiGatewayEndpoint = (apiUrl: string): string => `${apiUrl.replace(/\/$/, '')}${API_GATEWAY_CONTROL_PATH}`;
 
 /** API Gateway's payload limit for REST APIs. */
 export const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
@@ -217,7 +222,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   // Filled in once the server listens (the issuer URL depends on the port).
   let issuer: LocalIssuer | undefined;
   let openApiJson = '';
-  let docsPage = '';
+  const docs = docsFiles();
   let consoleSite: ConsoleFiles | undefined;
 
   // Shutdown (see close): once draining, new requests get a 503 gateway error and every answer closes its connection.
@@ -621,14 +626,24 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     if (path.startsWith('/cognito/') && issuer) return issuer.handle(req, res, path, body.toString('utf8'));
     if (consoleSite?.handle(req, res, path)) return true;
     if (req.method !== 'GET') return false;
+    if (path === `${API_GATEWAY_CONTROL_PATH}/apikeys`) {
+      // API Gateway's GetApiKeys for the authorizer's key lookup: loopback only, and only SigV4-signed calls, as the
+      // SDKs make them (the local stage gives functions fake credentials; it checks the scheme, not the signature).
+      if (!/^AWS4-HMAC-SHA256 Credential=/.test(String(req.headers.authorization ?? ''))) {
+        send(res, 403, { 'content-type': 'application/json' }, '{"message":"Missing Authentication Token"}');
+        return true;
+      }
+      const query = new URL(req.url ?? '/', 'http://local').searchParams;
+      const keys = usage.getApiKeys(query.get('customerId') ?? undefined);
+      const shown = query.get('includeValues') === 'true' ? keys : { item: keys.item.map(({ value: _, ...k }) => k) };
+      send(res, 200, { 'content-type': 'application/json' }, JSON.stringify(shown));
+      return true;
+    }
     if (path === '/openapi.json') {
       send(res, 200, { 'content-type': 'application/json' }, openApiJson);
       return true;
     }
-    if (path === '/docs' || path === '/docs/') {
-      send(res, 200, { 'content-type': 'text/html; charset=utf-8' }, docsPage);
-      return true;
-    }
+    if (docs.handle(req, res, path)) return true;
     return false;
   }
 
@@ -654,7 +669,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         );
       }
     }
-    const clients: ClientsFile = syncClients(options.dataDir, definition, url, (name) => usage.valueForClient(name));
+    const clients: ClientsFile = syncClients(options.dataDir, definition, url, (c) => usage.valueForClient(c));
     issuer = await LocalIssuer.create(options.dataDir, clients);
     const firstPool = definition.userPools[0];
     const tokenUrl = firstPool ? `${issuerUrl(url, firstPool)}/oauth2/token` : '';
@@ -665,7 +680,6 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       options.consoleDir ?? join(REPOSITORY_ROOT, 'console', 'dist'),
       localConsoleConfig(options.template, url),
     );
-    docsPage = docsHtml(doc, { openApiUrl: `${url}/openapi.json`, ...(tokenUrl ? { tokenUrl } : {}) });
 
     return {
       url,

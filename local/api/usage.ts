@@ -81,10 +81,25 @@ export class UsagePlans {
     this.flushTimer.unref();
   }
 
-  /** The key value of the client named `name` (linked by the key's Name or description), if any. */
-  valueForClient(name: string): string | undefined {
-    for (const k of this.byValue.values()) if (k.clientName === name) return k.value;
-    return undefined;
+  /** The key value of an app client: the key whose CustomerId is its id, else one linked by Name or description. */
+  valueForClient(client: { readonly clientId: string; readonly name: string }): string | undefined {
+    const keys = [...this.byValue.values()];
+    return (keys.find((k) => k.customerId === client.clientId) ?? keys.find((k) => k.clientName === client.name))
+      ?.value;
+  }
+
+  /** GetApiKeys?customerId=…&includeValues=true as API Gateway answers it (the authorizer's key lookup). */
+  getApiKeys(customerId: string | undefined): { item: Record<string, unknown>[] } {
+    const item = [...this.byValue.values()]
+      .filter((k) => customerId === undefined || k.customerId === customerId)
+      .map((k) => ({
+        id: k.id,
+        value: k.value,
+        enabled: k.enabled,
+        ...(k.customerId ? { customerId: k.customerId } : {}),
+        stageKeys: [],
+      }));
+    return { item };
   }
 
   /** API Gateway's checks for a method that requires a key: valid, enabled, in a plan of this stage, within limits. */

@@ -49,11 +49,11 @@ describe('GIVEN requests the authorizer must refuse', () => {
       issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Someone',
     });
     const cases: [string, Caller][] = [
-      ['no-token', { apiKey: gateway.apiKey }],
-      ['garbage', { token: 'not-a-jwt', apiKey: gateway.apiKey }],
-      ['expired', { token: expired, apiKey: gateway.apiKey }],
-      ['foreign', { token: foreign, apiKey: gateway.apiKey }],
-      ['tampered', { token: `${gateway.token.slice(0, -4)}AAAA`, apiKey: gateway.apiKey }],
+      ['no-token', {}],
+      ['garbage', { token: 'not-a-jwt' }],
+      ['expired', { token: expired }],
+      ['foreign', { token: foreign }],
+      ['tampered', { token: `${gateway.token.slice(0, -4)}AAAA` }],
     ];
     for (const [name, caller] of cases) {
       const response = await score(caller, name);
@@ -75,13 +75,23 @@ describe('GIVEN requests the authorizer must refuse', () => {
     expect(invocationsBehind('/v1/score')).toBe(scoreBefore);
   });
 
-  it('WHEN the API key is missing or unknown THEN 403 without invoking the scorer, and the same request with the key is served', async () => {
-    const before = invocationsBehind('/v1/score');
-    expectErrorBody(await score({ token: gateway.token }, 'no-key'), 403, 'forbidden');
-    expectErrorBody(await score({ token: gateway.token, apiKey: 'x'.repeat(40) }, 'bad-key'), 403, 'forbidden');
-    expect(invocationsBehind('/v1/score')).toBe(before);
-    // With both right the same request goes through: the refusals above were about the key alone.
-    expect((await score(gateway, 'ok')).status).toBe(200);
+  it('WHEN the token comes without x-api-key, with an unknown one or with another client’s THEN it does not matter: served and metered on the token’s own client', async () => {
+    const analyst = credentialsOf(e2e.stage, 'analyst-console');
+    const analystQuota = e2e.stage.api.remainingQuota(analyst.apiKey);
+    const gatewayQuota = Object.values(e2e.stage.api.remainingQuota(gateway.apiKey))[0] as number;
+    const cases: [string, Record<string, string>][] = [
+      ['no-key', {}],
+      ['bad-key', { 'x-api-key': 'x'.repeat(40) }],
+      ['other-key', { 'x-api-key': analyst.apiKey }],
+    ];
+    for (const [name, headers] of cases) {
+      const body = transaction(`${run}-${name}`);
+      const response = await call(e2e.stage, 'POST', '/v1/score', { caller: { token: gateway.token }, body, headers });
+      expect([name, response.status]).toEqual([name, 200]);
+    }
+    // Before the AUTHORIZER key source a valid token with the analysts' key spent the analysts' quota.
+    expect(e2e.stage.api.remainingQuota(analyst.apiKey)).toEqual(analystQuota);
+    expect(Object.values(e2e.stage.api.remainingQuota(gateway.apiKey))[0]).toBe(gatewayQuota - cases.length);
   });
 
   it('WHEN a path is no route of the API THEN the error JSON too', async () => {

@@ -114,7 +114,7 @@ async function expectDecisions(stage: StageProcess, ids: readonly string[]): Pro
     let status = 0;
     for (let attempt = 1; attempt <= 20; attempt++) {
       const response = await fetch(`${stage.url}/v1/decisions/${id}`, {
-        headers: { authorization: `Bearer ${analyst.token}`, 'x-api-key': analyst.apiKey },
+        headers: { authorization: `Bearer ${analyst.token}` },
       });
       await response.arrayBuffer();
       status = response.status;

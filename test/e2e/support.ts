@@ -158,10 +158,11 @@ export async function fetchToken(client: ClientCredentials, scopes?: readonly st
 
 export interface Caller {
   readonly token?: string;
+  /** The client's usage-plan key: never sent (the authorizer supplies it), kept to read the client's quota. */
   readonly apiKey?: string;
 }
 
-/** A client that holds a token and an API key, the way an integrating service calls the API. */
+/** A client that holds a token (its one credential), the way an integrating service calls the API. */
 export async function callerFor(stage: LocalStage, name: string): Promise<Required<Caller>> {
   const creds = credentialsOf(stage, name);
   return { token: await fetchToken(creds), apiKey: creds.apiKey };
@@ -207,7 +208,6 @@ export function call(stage: LocalStage, method: string, path: string, o: Request
 export async function callUrl(url: string, method: string, o: RequestOptions = {}): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...(o.headers ?? {}) };
   if (o.caller?.token) headers.authorization = `Bearer ${o.caller.token}`;
-  if (o.caller?.apiKey) headers['x-api-key'] = o.caller.apiKey;
   const body = o.rawBody ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
   if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
     headers['content-type'] = 'application/json';

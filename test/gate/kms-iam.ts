@@ -63,6 +63,14 @@ const WRITE = ['kms:Decrypt', 'kms:GenerateDataKey'];
  * action. Keep it short: every row is a wildcard a reviewer agreed to.
  */
 export const STAR_ACKNOWLEDGEMENTS: ReadonlyArray<{ role: RegExp; action: string; reason: string }> = [
+  ...['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'].map((action) => ({
+    role: /\/Console\/Custom::CDKBucketDeployment[0-9A-F]{32}\d+MiB\/ServiceRole$/,
+    action,
+    reason:
+      "CDK's BucketDeployment (aws-s3-deployment) writes this statement into the role of its stack-wide singleton " +
+      "function, which invalidates the console's distribution after copying the app; the construct offers no way to " +
+      'scope it short of replacing its role and every grant it makes.',
+  })),
   {
     role: /(-Endpoint\/Role|-Monitor\/Role|\/TrainingRole)$/,
     action: 'cloudwatch:PutMetricData',

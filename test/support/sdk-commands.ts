@@ -134,6 +134,13 @@ export interface LibrarySender {
  */
 export const LIBRARY_SENDERS: readonly LibrarySender[] = [
   {
+    package: '@smithy/signature-v4',
+    sendingExports: { '@smithy/signature-v4': { SignatureV4: ['apigateway:GET'] } },
+    reason:
+      "the authorizer signs its one API Gateway call, GetApiKeys (lambdas/authorizer/api-keys.ts), with the SDK's own " +
+      'SigV4 signer instead of bundling the whole API Gateway client; a signer used for another call must change this',
+  },
+  {
     package: '@aws-lambda-powertools/idempotency',
     sendingExports: {
       '@aws-lambda-powertools/idempotency/dynamodb': {

@@ -1,5 +1,5 @@
 // The authorizer end to end: a real RSA key pair served as JWKS on 127.0.0.1, tokens signed with jose, verified by
-// aws-jwt-verify inside the middy stack.
+// aws-jwt-verify inside the middy stack; the clients' API keys from a GetApiKeys endpoint on the same server.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
@@ -18,14 +18,30 @@ type Key = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 let privateKey: Key;
 let otherKey: Key;
 let handler: ReturnType<typeof createAuthorizerHandler>;
+/** GetApiKeys requests the server saw (query and Authorization header). */
+const keyLookups: { customerId: string | null; includeValues: string | null; authorization: string }[] = [];
+/** The usage-plan keys by CustomerId (the app client id); client-b has none. */
+const KEYS: Record<string, string> = { 'client-a': 'key-of-client-a', 'client-c': 'key-of-client-c' };
 
 beforeAll(async () => {
   const pair = await generateKeyPair('RS256');
   privateKey = pair.privateKey;
   otherKey = (await generateKeyPair('RS256')).privateKey;
   const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  server = createServer((_req, res) => {
+  server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
     res.writeHead(200, { 'content-type': 'application/json' });
+    if (url.pathname === '/apigateway/apikeys') {
+      const customerId = url.searchParams.get('customerId');
+      keyLookups.push({
+        customerId,
+        includeValues: url.searchParams.get('includeValues'),
+        authorization: String(req.headers.authorization),
+      });
+      const value = KEYS[customerId ?? ''];
+      res.end(JSON.stringify({ item: value ? [{ id: `id-${customerId}`, customerId, enabled: true, value }] : [] }));
+      return;
+    }
     res.end(JSON.stringify({ keys: [jwk] }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -37,8 +53,11 @@ beforeAll(async () => {
       AWS_REGION: 'eu-west-1',
       JWT_ISSUER: issuer,
       JWT_JWKS_URI: `${issuer}/.well-known/jwks.json`,
-      JWT_AUDIENCE_CLIENT_IDS: 'client-a, client-b',
+      JWT_AUDIENCE_CLIENT_IDS: 'client-a, client-b, client-c',
       PREDICT_MODELS: 'merchant-risk, churn-lite',
+      AWS_ENDPOINT_URL_API_GATEWAY: `http://127.0.0.1:${(server.address() as AddressInfo).port}/apigateway`,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
     }),
   );
 });
@@ -78,7 +97,9 @@ describe('REQUEST authorizer', () => {
   it('GIVEN a valid access token with the route scope WHEN authorizing THEN Allow for the route, context has client and scopes', async () => {
     const out = await handler(event(`Bearer ${await token()}`), lambdaContext('authorizer'));
     expect(out.principalId).toBe('client-a');
-    expect(out.context).toEqual({ clientId: 'client-a', scopes: 'aims/score aims/read' });
+    expect(out.context).toEqual({ clientId: 'client-a', scopes: 'aims/score aims/read', principal: 'client-a' });
+    // API Gateway meters the request on the client's own key (AUTHORIZER key source): no x-api-key is needed.
+    expect(out.usageIdentifierKey).toBe('key-of-client-a');
     expect(effectFor(out.policyDocument, `${ARN_BASE}/POST/v1/score`)).toEqual(['Allow']);
     // Cache-safe: the same policy already covers the token's other routes.
     expect(effectFor(out.policyDocument, `${ARN_BASE}/GET/v1/decisions/*`)).toEqual(['Allow']);
@@ -113,9 +134,45 @@ describe('REQUEST authorizer', () => {
     ['signed by another key', async () => `Bearer ${await token({}, { key: otherKey })}`],
     ['an id token', async () => `Bearer ${await token({ token_use: 'id' })}`],
     ['a client not allowed', async () => `Bearer ${await token({ client_id: 'client-z' })}`],
+    ['a client without an API key', async () => `Bearer ${await token({ client_id: 'client-b' })}`],
     ['garbage', async () => 'Bearer not.a.jwt'],
   ])('GIVEN %s WHEN authorizing THEN it throws Unauthorized (401)', async (_name, header) => {
     await expect(handler(event(await header()), lambdaContext('authorizer'))).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it('GIVEN the key lookup WHEN clients call repeatedly THEN GetApiKeys is asked once per client, signed with SigV4', async () => {
+    const before = keyLookups.length;
+    for (let i = 0; i < 3; i++) {
+      const out = await handler(event(`Bearer ${await token({ client_id: 'client-c' })}`), lambdaContext('authorizer'));
+      expect(out.usageIdentifierKey).toBe('key-of-client-c');
+    }
+    const asked = keyLookups.slice(before);
+    expect(asked.map((l) => [l.customerId, l.includeValues])).toEqual([['client-c', 'true']]);
+    expect(asked[0]?.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=test\/\d{8}\/eu-west-1\/apigateway\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
+    );
+  });
+
+  it('GIVEN a person (username, cognito:groups) WHEN the token asks for more than the groups grant THEN only the groups’ scopes count and the principal is the user name', async () => {
+    const person = await token({
+      client_id: 'client-c',
+      sub: 'user-sub-1',
+      username: 'analyst',
+      'cognito:groups': ['analysts'],
+      scope: 'openid aims/read aims/review aims/admin',
+    });
+    const list = await handler(event(`Bearer ${person}`, 'GET', '/v1/models'), lambdaContext('authorizer'));
+    expect(list.context).toEqual({ clientId: 'client-c', scopes: 'aims/read aims/review', principal: 'analyst' });
+    expect(effectFor(list.policyDocument, `${ARN_BASE}/GET/v1/models`)).toEqual(['Deny', 'Deny']);
+    expect(effectFor(list.policyDocument, `${ARN_BASE}/GET/v1/decisions/*`)).toEqual(['Allow']);
+    const noGroups = await token({ client_id: 'client-c', username: 'nobody', scope: 'aims/read' });
+    const out = await handler(
+      event(`Bearer ${noGroups}`, 'GET', '/v1/decisions/{id}', '/v1/decisions/t-1'),
+      lambdaContext('authorizer'),
+    );
+    expect(out.context?.scopes).toBe('');
+    expect(effectFor(out.policyDocument, `${ARN_BASE}/GET/v1/decisions/*`)).toEqual(['Deny']);
+    expect(effectFor(out.policyDocument, `${ARN_BASE}/GET/v1/decisions/t-1`)).toEqual(['Deny']);
   });
 
   it("GIVEN JWT_AUDIENCE_CLIENT_IDS '*' WHEN parsing THEN any client; an empty list is refused", () => {

@@ -11,7 +11,6 @@ import type { z } from 'zod';
 import { Transaction } from '../../../models/shared/contracts/transaction.js';
 import { ERROR_STATUS, ErrorBody, type ErrorCode } from '../errors.js';
 import {
-  API_KEY_HEADER,
   apiRoutes,
   apiScopes,
   DecisionRecord,
@@ -93,14 +92,10 @@ function buildRegistry(options: OpenApiOptions): OpenAPIRegistry {
   const scopes = apiScopes(options.models);
   registry.registerComponent('securitySchemes', SECURITY_SCHEMES.oauth2, {
     type: 'oauth2',
-    description: 'Cognito OAuth2 client credentials; each route needs one scope.',
+    description:
+      'Cognito OAuth2 access token: client credentials for machines, authorization code + PKCE for people. Each route ' +
+      "needs one scope; requests are metered on the usage plan key of the token's own client (no API key header).",
     flows: { clientCredentials: { tokenUrl: options.tokenUrl ?? '/oauth2/token', scopes } },
-  });
-  registry.registerComponent('securitySchemes', SECURITY_SCHEMES.apiKey, {
-    type: 'apiKey',
-    in: 'header',
-    name: API_KEY_HEADER,
-    description: 'Usage-plan API key (quotas and throttling).',
   });
 
   for (const route of apiRoutes(options.models)) {
@@ -125,8 +120,8 @@ function buildRegistry(options: OpenApiOptions): OpenAPIRegistry {
       summary: route.summary,
       description: route.description,
       tags: [route.tag],
-      // Both are required together: the token says who and what, the key which usage plan.
-      security: route.scope ? [{ [SECURITY_SCHEMES.oauth2]: [route.scope], [SECURITY_SCHEMES.apiKey]: [] }] : [],
+      // The token is the one credential: the authorizer names the usage-plan key of its client (AUTHORIZER source).
+      security: route.scope ? [{ [SECURITY_SCHEMES.oauth2]: [route.scope] }] : [],
       request: {
         ...(route.params ? { params: route.params } : {}),
         ...(route.query ? { query: route.query } : {}),

@@ -32,13 +32,14 @@ describe.each([
     }
   });
 
-  it('GIVEN secured routes WHEN generating THEN each needs its oauth2 scope and the API key; health needs nothing', () => {
+  it('GIVEN secured routes WHEN generating THEN each needs its oauth2 scope and nothing else (no API key header); health needs nothing', () => {
     for (const route of ROUTES) {
       const op = operations(doc).find((o) => o.path === route.path && o.method === route.method)?.op;
-      expect(op?.security).toEqual(route.scope ? [{ oauth2: [route.scope], api_key: [] }] : []);
+      expect(op?.security).toEqual(route.scope ? [{ oauth2: [route.scope] }] : []);
     }
     const schemes = doc.components?.securitySchemes as unknown as Record<string, Record<string, unknown>>;
-    expect(schemes.api_key).toMatchObject({ type: 'apiKey', in: 'header', name: 'x-api-key' });
+    // The authorizer names the usage-plan key of the token's client: callers never send one.
+    expect(schemes.api_key).toBeUndefined();
     expect(schemes.oauth2).toMatchObject({
       type: 'oauth2',
       flows: { clientCredentials: { tokenUrl: 'https://auth.example.com/oauth2/token' } },
@@ -88,7 +89,7 @@ describe.each([
 
   it('GIVEN the model WHEN generating THEN its literal predict route takes the module’s request schema and its own scope', () => {
     expect(op?.operationId).toBe('predictMerchantRisk');
-    expect(op?.security).toEqual([{ oauth2: ['aims/predict.merchant-risk'], api_key: [] }]);
+    expect(op?.security).toEqual([{ oauth2: ['aims/predict.merchant-risk'] }]);
     expect(op?.requestBody.content['application/json']?.schema).toMatchObject({
       required: ['merchantId', 'count'],
       properties: { count: { type: 'integer', minimum: 1 } },

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { type LambdaRuntime, startLambdaRuntime } from '../../lambda/runtime.js';
 import type { LocalTemplate } from '../../types.js';
-import { type LocalApi, localCredentials, startLocalApi } from '../index.js';
+import { apiGatewayEndpoint, type LocalApi, localCredentials, startLocalApi } from '../index.js';
 import {
   closedEndpoints,
   devTemplate,
@@ -52,7 +52,12 @@ describe('local API with the real authorizer', () => {
     dataDir = tempDataDir();
     const port = await freePort();
     template = devTemplate(`http://127.0.0.1:${port}`);
-    runtime = await startLambdaRuntime({ template, endpoints: closedEndpoints(), dataDir });
+    runtime = await startLambdaRuntime({
+      template,
+      endpoints: closedEndpoints(),
+      dataDir,
+      environmentOverrides: { AWS_ENDPOINT_URL_API_GATEWAY: apiGatewayEndpoint(`http://127.0.0.1:${port}`) },
+    });
     invoker = new RoutingInvoker(echo, { invoker: runtime, targets: (t) => t.includes('Authorizer') });
     api = await startLocalApi({ template, invoker, dataDir, port });
     const creds = localCredentials(dataDir);
@@ -118,8 +123,8 @@ describe('local API with the real authorizer', () => {
     expect(JSON.parse(Buffer.from(narrowed.split('.')[1] as string, 'base64url').toString()).scope).toBe('aims/ingest');
   });
 
-  it('GIVEN a valid token and key WHEN POST /v1/score THEN the integration gets a REST proxy event with the authorizer context', async () => {
-    const res = await score(merchantToken, merchant.apiKey);
+  it('GIVEN a valid token and no x-api-key WHEN POST /v1/score THEN the integration gets a REST proxy event with the authorizer context and the client’s own key', async () => {
+    const res = await score(merchantToken, undefined);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-amzn-requestid')).toMatch(/^[0-9a-f-]{36}$/);
     const event = (await res.json()) as { body: string };
@@ -135,7 +140,12 @@ describe('local API with the real authorizer', () => {
         resourcePath: '/v1/score',
         path: '/api/v1/score',
         identity: { sourceIp: '127.0.0.1', apiKey: merchant.apiKey },
-        authorizer: { clientId: merchant.clientId, scopes: 'aims/score aims/ingest', principalId: merchant.clientId },
+        authorizer: {
+          clientId: merchant.clientId,
+          scopes: 'aims/score aims/ingest',
+          principal: merchant.clientId,
+          principalId: merchant.clientId,
+        },
       },
     });
     expect(JSON.parse(event.body)).toEqual(transaction());
@@ -192,14 +202,17 @@ describe('local API with the real authorizer', () => {
     expect(((await ok.json()) as { pathParameters: unknown }).pathParameters).toEqual({ id: 't-42' });
   });
 
-  it('GIVEN no API key or an unknown one THEN 403 INVALID_API_KEY', async () => {
-    for (const key of [undefined, 'x'.repeat(40)]) {
+  it('GIVEN another client’s x-api-key, or an unknown one THEN it does not matter: the request is metered on the token’s own client', async () => {
+    const analystQuota = api.remainingQuota(analyst.apiKey as string);
+    const merchantQuota = Object.values(api.remainingQuota(merchant.apiKey as string))[0] as number;
+    for (const key of [analyst.apiKey, 'x'.repeat(40)]) {
       const res = await score(merchantToken, key);
-      expect([res.status, ((await res.json()) as { error: unknown }).error]).toEqual([
-        403,
-        { code: 'forbidden', message: 'Forbidden' },
-      ]);
+      expect(res.status).toBe(200);
+      const event = (await res.json()) as { requestContext: { identity: { apiKey: string } } };
+      expect(event.requestContext.identity.apiKey).toBe(merchant.apiKey);
     }
+    expect(api.remainingQuota(analyst.apiKey as string)).toEqual(analystQuota);
+    expect(Object.values(api.remainingQuota(merchant.apiKey as string))[0]).toBe(merchantQuota - 2);
   });
 
   it('GIVEN a body that breaks the schema THEN 400 with the validation problems and the function is not called', async () => {
@@ -257,7 +270,7 @@ describe('local API with the real authorizer', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 
-  it('GIVEN /openapi.json and /docs THEN the 3.1 document with local servers and an offline page of every operation', async () => {
+  it('GIVEN /openapi.json and /docs THEN the 3.1 document with local servers and Swagger UI served offline from the package', async () => {
     const doc = (await (await call('/openapi.json')).json()) as {
       openapi: string;
       servers: unknown;
@@ -273,21 +286,28 @@ describe('local API with the real authorizer', () => {
     expect(predict?.schema.required).toEqual(expect.arrayContaining(['merchantId', 'date', 'count']));
     expect(doc.servers).toEqual([{ url: api.url }]);
     expect(doc.components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl).toBe(api.tokenUrl);
+    // /docs redirects to /docs/ (the page's URLs are relative); the page loads Swagger UI and ../openapi.json.
     const page = await call('/docs');
+    expect(page.url).toBe(`${api.url}/docs/`);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     const html = await page.text();
-    for (const id of [
-      'scoreTransaction',
-      'submitTransactions',
-      'reportLabel',
-      'getDecision',
-      'getHealth',
-      'predictMerchantRisk',
-      'aims/read',
-      'aims/predict.merchant-risk',
+    expect(html).toContain('<script src="./swagger-ui-bundle.js">');
+    expect(html).toContain('content="../openapi.json"');
+    expect(html).not.toMatch(/https?:\/\//);
+    const bundle = await call('/docs/swagger-ui-bundle.js');
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get('content-type')).toMatch(/javascript/);
+    expect(await bundle.text()).toContain('SwaggerUIBundle');
+    const script = await (await call('/docs/docs.js')).text();
+    expect(script).toContain('persistAuthorization: true');
+    // Only the allowlisted files of the package: not its manifest, source maps or other bundles.
+    for (const other of [
+      'package.json',
+      'swagger-ui-bundle.js.map',
+      'swagger-ui.js',
+      'index.html%2f..%2fpackage.json',
     ]) {
-      expect(html).toContain(id);
+      expect((await call(`/docs/${other}`)).status).toBe(404);
     }
-    expect(html).not.toMatch(/<script|<link|src=/i);
   });
 });

@@ -36,9 +36,12 @@ describe('local API limits and failures', () => {
       multiValueHeaders: { 'set-cookie': ['a=1', 'b=2'] },
     },
   });
-  const invoker = new RoutingInvoker((target, event) =>
-    target.includes('Authorizer') ? authorizer(event) : integration(),
-  );
+  // The scripted authorizer names the merchant gateway's key, as the real one names the token's client's key.
+  const invoker = new RoutingInvoker(async (target, event) => {
+    if (!target.includes('Authorizer')) return integration();
+    const result = await authorizer(event);
+    return result.ok ? { ...result, payload: { ...(result.payload as object), usageIdentifierKey: key() } } : result;
+  });
 
   const start = async (enforceLimits = true) => {
     api = await startLocalApi({ template, invoker, dataDir, port, enforceLimits, integrationTimeoutMs: 300 });
@@ -64,7 +67,7 @@ describe('local API limits and failures', () => {
   const ingest = (authorization = 'Bearer a') =>
     post(
       '/v1/transactions',
-      { authorization, 'x-api-key': key(), 'content-type': 'application/json' },
+      { authorization, 'content-type': 'application/json' },
       JSON.stringify({
         transactions: [
           {

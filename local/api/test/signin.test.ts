@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from 'jose';
 import { type ClientsFile, issuerUrl, LocalIssuer, localUrl } from '../cognito.js';
 import { s256 } from '../signin.js';
 import { readLocalUsers, syncUsers, usersPath } from '../users.js';
@@ -190,7 +190,7 @@ describe('local sign-in (authorization code + PKCE)', () => {
     });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { access_token: string; id_token: string; refresh_token: string };
-    const jwks = createLocalJWKSet(await (await fetch(`${issuer}/.well-known/jwks.json`)).json());
+    const jwks = createLocalJWKSet((await (await fetch(`${issuer}/.well-known/jwks.json`)).json()) as JSONWebKeySet);
     const access = (await jwtVerify(body.access_token, jwks, { issuer })).payload;
     expect(access).toMatchObject({
       token_use: 'access',

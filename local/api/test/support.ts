@@ -1,4 +1,5 @@
 // Test support for the local API: the real dev template on a free port, the real runtime for the authorizer, fakes.
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,3 +104,51 @@ export const transaction = (id = 't-1') => ({
   channel: 'online',
   timestamp: '2026-11-23T10:00:00Z',
 });
+
+/** Signs a person in as a browser would: the authorize request with PKCE, the login form, the code for tokens. */
+export async function signInAs(o: {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly username: string;
+  readonly password: string;
+  readonly scope: string;
+}): Promise<{ access_token: string; id_token?: string; refresh_token: string }> {
+  const verifier = randomBytes(32).toString('base64url');
+  const query = new URLSearchParams({
+    client_id: o.clientId,
+    response_type: 'code',
+    redirect_uri: o.redirectUri,
+    scope: o.scope,
+    state: randomBytes(8).toString('hex'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  });
+  const page = await fetch(`${o.issuer}/oauth2/authorize?${query}`);
+  if (page.status !== 200) throw new Error(`the login page answered ${page.status}: ${await page.text()}`);
+  const action = /<form method="post" action="([^"]+)"/.exec(await page.text())?.[1]?.replace(/&amp;/g, '&');
+  if (!action) throw new Error('the login page has no form');
+  const login = await fetch(action, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username: o.username, password: o.password }),
+  });
+  const location = login.headers.get('location');
+  if (login.status !== 302 || !location) throw new Error(`sign-in answered ${login.status}: ${await login.text()}`);
+  const code = new URL(location).searchParams.get('code');
+  if (!code) throw new Error(`sign-in redirected without a code: ${location}`);
+  const token = await fetch(`${o.issuer}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      client_id: o.clientId,
+      code,
+      redirect_uri: o.redirectUri,
+      code_verifier: verifier,
+    }),
+  });
+  if (token.status !== 200) throw new Error(`the token endpoint answered ${token.status}: ${await token.text()}`);
+  return (await token.json()) as { access_token: string; id_token?: string; refresh_token: string };
+}
