@@ -104,3 +104,28 @@ export function useLoad<T>(load: () => Promise<T>, key: string): Loaded<T> {
 
 /** A path segment, encoded. */
 export const seg = (value: string): string => encodeURIComponent(value);
+
+export interface Action {
+  readonly busy: boolean;
+  /** What the last action did, in words (shown in role=status). */
+  readonly result: string;
+  readonly error?: unknown;
+  /** Runs `act`, whose answer is the result's words; an error is kept for role=alert, never swallowed. */
+  run(act: () => Promise<string>): Promise<void>;
+  fail(error: unknown): void;
+}
+
+/** One button's worth of state: busy while it runs, then its result or its error. */
+export function useAction(): Action {
+  const [state, setState] = useState<{ busy: boolean; result: string; error?: unknown }>({ busy: false, result: '' });
+  const run = useCallback(async (act: () => Promise<string>) => {
+    setState({ busy: true, result: '' });
+    try {
+      setState({ busy: false, result: await act() });
+    } catch (error) {
+      setState({ busy: false, result: '', error });
+    }
+  }, []);
+  const fail = useCallback((error: unknown) => setState({ busy: false, result: '', error }), []);
+  return { ...state, run, fail };
+}

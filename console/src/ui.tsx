@@ -1,7 +1,7 @@
 // Small building blocks every page uses: the page heading that takes focus on navigation, errors in role=alert, a
 // confirmation dialog, formatting.
 import { type ReactNode, useEffect, useRef } from 'react';
-import { ApiError } from './api.js';
+import { type Action, ApiError } from './api.js';
 
 /** The page's h1: focused when the page opens (so a screen reader announces the new page) and the document title. */
 export function PageHeading({ children, title }: { children: ReactNode; title: string }) {
@@ -32,6 +32,18 @@ export function ErrorAlert({ error, what }: { error: unknown; what: string }) {
     <div role="alert" className="alert">
       <strong>{what} failed.</strong> {errorText(error)}
     </div>
+  );
+}
+
+/** What an action did (role=status) or why it failed (role=alert). */
+export function ActionOutcome({ action, what }: { action: Action; what: string }) {
+  return (
+    <>
+      <p role="status" className="result">
+        {action.busy ? 'Sending…' : action.result}
+      </p>
+      <ErrorAlert error={action.error} what={what} />
+    </>
   );
 }
 

@@ -12,9 +12,10 @@ import type {
   OverrideRequest,
 } from '../../../lambdas/shared/contracts/review.js';
 import type { Decision } from '../../../models/shared/contracts/decision.js';
-import { seg, useLoad } from '../api.js';
+import { seg, useAction, useLoad } from '../api.js';
 import { useSession } from '../session.js';
 import {
+  ActionOutcome,
   ConfirmDialog,
   DecisionBadge,
   ErrorAlert,
@@ -230,49 +231,41 @@ function Actions({ record, audit, onDone }: { record: DecisionRecord; audit?: Au
   const [overrideTo, setOverrideTo] = useState<Decision>(inForce === 'approve' ? 'decline' : 'approve');
   const [note, setNote] = useState('');
   const [pending, setPending] = useState<Pending>();
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState('');
-  const [error, setError] = useState<unknown>();
+  const action = useAction();
 
   const askOverride = (event: FormEvent) => {
     event.preventDefault();
     if (!note.trim()) {
-      setError(new Error('Write a note that says why you override the model.'));
+      action.fail(new Error('Write a note that says why you override the model.'));
       return;
     }
-    setError(undefined);
     setPending({ kind: 'override', decision: overrideTo, note: note.trim() });
   };
 
-  const confirm = async () => {
-    const action = pending;
+  const confirm = () => {
+    const asked = pending;
     setPending(undefined);
-    if (!action) return;
-    setBusy(true);
-    setResult('');
-    setError(undefined);
-    try {
-      if (action.kind === 'label') {
+    if (!asked) return;
+    void action.run(async () => {
+      let said: string;
+      if (asked.kind === 'label') {
         const body: FeedbackRequest = {
           transactionId: record.transactionId,
-          isFraud: action.isFraud,
+          isFraud: asked.isFraud,
           reportedAt: new Date().toISOString(),
           source: 'analyst',
         };
         const saved = await api.post<FeedbackResponse>('/v1/feedback', body);
-        setResult(`Label saved: ${saved.isFraud ? 'fraud' : 'legitimate'}, recorded ${formatTime(saved.recordedAt)}.`);
+        said = `Label saved: ${saved.isFraud ? 'fraud' : 'legitimate'}, recorded ${formatTime(saved.recordedAt)}.`;
       } else {
-        const body: OverrideRequest = { decision: action.decision, note: action.note };
+        const body: OverrideRequest = { decision: asked.decision, note: asked.note };
         const saved = await api.post<OverrideRecord>(`/v1/decisions/${seg(record.transactionId)}/overrides`, body);
-        setResult(`Override recorded: ${saved.previousDecision} → ${saved.decision} (${saved.overrideId}).`);
+        said = `Override recorded: ${saved.previousDecision} → ${saved.decision} (${saved.overrideId}).`;
         setNote('');
       }
       onDone();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+      return said;
+    });
   };
 
   return (
@@ -282,12 +275,12 @@ function Actions({ record, audit, onDone }: { record: DecisionRecord; audit?: Au
         <button
           type="button"
           className="danger"
-          disabled={busy}
+          disabled={action.busy}
           onClick={() => setPending({ kind: 'label', isFraud: true })}
         >
           Confirm fraud
         </button>
-        <button type="button" disabled={busy} onClick={() => setPending({ kind: 'label', isFraud: false })}>
+        <button type="button" disabled={action.busy} onClick={() => setPending({ kind: 'label', isFraud: false })}>
           Legitimate
         </button>
       </div>
@@ -313,21 +306,18 @@ function Actions({ record, audit, onDone }: { record: DecisionRecord; audit?: Au
             onChange={(e) => setNote(e.target.value)}
           />
         </div>
-        <button type="submit" disabled={busy}>
+        <button type="submit" disabled={action.busy}>
           Override
         </button>
       </form>
-      <p role="status" className="result">
-        {busy ? 'Saving…' : result}
-      </p>
-      <ErrorAlert error={error} what="The action" />
+      <ActionOutcome action={action} what="The action" />
       <ConfirmDialog
         open={pending !== undefined}
         title={pending?.kind === 'override' ? 'Override this decision?' : 'Label this transaction?'}
         confirmLabel={
           pending?.kind === 'override' ? 'Record override' : pending?.isFraud ? 'Yes, it is fraud' : 'Yes, legitimate'
         }
-        onConfirm={() => void confirm()}
+        onConfirm={confirm}
         onCancel={() => setPending(undefined)}
       >
         {pending?.kind === 'label' && (

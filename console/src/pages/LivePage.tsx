@@ -130,27 +130,11 @@ export function LivePage() {
                 <thead>
                   <tr>
                     <th scope="col">Minute</th>
-                    <th scope="col" className="num">
-                      Approve
-                    </th>
-                    <th scope="col" className="num">
-                      Review
-                    </th>
-                    <th scope="col" className="num">
-                      Decline
-                    </th>
-                    <th scope="col" className="num">
-                      Flagged
-                    </th>
-                    <th scope="col" className="num">
-                      Fraud
-                    </th>
-                    <th scope="col" className="num">
-                      p50 ms
-                    </th>
-                    <th scope="col" className="num">
-                      p99 ms
-                    </th>
+                    {['Approve', 'Review', 'Decline', 'Flagged', 'Fraud', 'p50 ms', 'p99 ms'].map((h) => (
+                      <th scope="col" className="num" key={h}>
+                        {h}
+                      </th>
+                    ))}
                   </tr>
                 </thead>
                 <tbody>

@@ -10,9 +10,9 @@ import type {
   RetrainingRun,
   SCOPES,
 } from '../../../lambdas/shared/contracts/api.js';
-import { ApiError, seg, useLoad } from '../api.js';
+import { ApiError, seg, useAction, useLoad } from '../api.js';
 import { useSession } from '../session.js';
-import { ConfirmDialog, ErrorAlert, formatTime, Loading, PageHeading } from '../ui.js';
+import { ActionOutcome, ConfirmDialog, ErrorAlert, formatTime, Loading, PageHeading } from '../ui.js';
 
 /** The scope approvals need (typed against the contract; a value import would bundle every schema). */
 const ADMIN_SCOPE: (typeof SCOPES)['admin'] = 'aims/admin';
@@ -111,9 +111,7 @@ function Versions({ model }: { model: ModelDetail }) {
 function Approval({ model, onDone }: { model: ModelDetail; onDone: () => void }) {
   const { api, scopes } = useSession();
   const [asking, setAsking] = useState<'approve' | 'reject'>();
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState('');
-  const [error, setError] = useState<unknown>();
+  const action = useAction();
   const pending = model.pendingApproval;
   const isOperator = scopes.includes(ADMIN_SCOPE);
   const why = !isOperator
@@ -124,25 +122,18 @@ function Approval({ model, onDone }: { model: ModelDetail; onDone: () => void })
         : 'No version is awaiting approval.'
       : '';
 
-  const act = async () => {
-    const action = asking;
+  const act = () => {
+    const asked = asking;
     setAsking(undefined);
-    if (!action || !pending) return;
-    setBusy(true);
-    setError(undefined);
-    setResult('');
-    try {
+    if (!asked || !pending) return;
+    void action.run(async () => {
       const done = await api.post<ApprovalResponse>(
-        `/v1/models/${seg(model.name)}/versions/${seg(pending.version)}/${action}`,
-        { reason: `${action === 'approve' ? 'approved' : 'rejected'} in the console` },
+        `/v1/models/${seg(model.name)}/versions/${seg(pending.version)}/${asked}`,
+        { reason: `${asked === 'approve' ? 'approved' : 'rejected'} in the console` },
       );
-      setResult(`Version ${done.version} ${done.decision}.`);
       onDone();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+      return `Version ${done.version} ${done.decision}.`;
+    });
   };
 
   return (
@@ -161,7 +152,7 @@ function Approval({ model, onDone }: { model: ModelDetail; onDone: () => void })
         <button
           type="button"
           className="primary"
-          disabled={busy || why !== ''}
+          disabled={action.busy || why !== ''}
           aria-describedby={why ? 'approval-why' : undefined}
           onClick={() => setAsking('approve')}
         >
@@ -170,7 +161,7 @@ function Approval({ model, onDone }: { model: ModelDetail; onDone: () => void })
         <button
           type="button"
           className="danger"
-          disabled={busy || why !== ''}
+          disabled={action.busy || why !== ''}
           aria-describedby={why ? 'approval-why' : undefined}
           onClick={() => setAsking('reject')}
         >
@@ -182,15 +173,12 @@ function Approval({ model, onDone }: { model: ModelDetail; onDone: () => void })
           {why}
         </p>
       )}
-      <p role="status" className="result">
-        {busy ? 'Sending…' : result}
-      </p>
-      <ErrorAlert error={error} what={`The ${asking ?? 'approval'}`} />
+      <ActionOutcome action={action} what="The approval" />
       <ConfirmDialog
         open={asking !== undefined}
         title={asking === 'approve' ? 'Approve this version?' : 'Reject this version?'}
         confirmLabel={asking === 'approve' ? 'Approve and deploy' : 'Reject'}
-        onConfirm={() => void act()}
+        onConfirm={act}
         onCancel={() => setAsking(undefined)}
       >
         <p>
