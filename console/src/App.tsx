@@ -10,7 +10,7 @@ import { DecisionsPage } from './pages/DecisionsPage.js';
 import { LivePage } from './pages/LivePage.js';
 import { ModelPage } from './pages/ModelPage.js';
 import { ModelsPage } from './pages/ModelsPage.js';
-import { SessionContext } from './session.js';
+import { REVIEW_SCOPE, SessionContext } from './session.js';
 import { ErrorAlert, PageHeading } from './ui.js';
 
 export function App(props: { config: ConsoleConfig; manager: UserManager; signinError?: unknown }) {
@@ -71,6 +71,8 @@ export function App(props: { config: ConsoleConfig; manager: UserManager; signin
       </main>
     );
   }
+  // People who work cases start at the queue; the others (operators) at the decisions they may read.
+  const landing = session.scopes.includes(REVIEW_SCOPE) ? '/queue' : '/decisions';
   return (
     <SessionContext.Provider value={session}>
       <HashRouter>
@@ -106,7 +108,7 @@ export function App(props: { config: ConsoleConfig; manager: UserManager; signin
         <main id="main" tabIndex={-1}>
           <ErrorAlert error={error} what="Renewing your sign-in" />
           <Routes>
-            <Route path="/" element={<Navigate to="/queue" replace />} />
+            <Route path="/" element={<Navigate to={landing} replace />} />
             <Route path="/queue" element={<DecisionsPage mode="queue" />} />
             <Route path="/decisions" element={<DecisionsPage mode="all" />} />
             <Route path="/decisions/:id" element={<DecisionPage />} />

@@ -8,14 +8,11 @@ import type {
   DriftAssessment,
   ModelDetail,
   RetrainingRun,
-  SCOPES,
 } from '../../../lambdas/shared/contracts/api.js';
 import { ApiError, seg, useAction, useLoad } from '../api.js';
-import { useSession } from '../session.js';
+import { ADMIN_SCOPE, useSession } from '../session.js';
 import { ActionOutcome, ConfirmDialog, ErrorAlert, formatTime, Loading, PageHeading } from '../ui.js';
 
-/** The scope approvals need (typed against the contract; a value import would bundle every schema). */
-const ADMIN_SCOPE: (typeof SCOPES)['admin'] = 'aims/admin';
 /** The retraining workflow's steps in order (RetrainingRun.step). */
 const STEPS = ['coordinate', 'dataset', 'train', 'evaluate', 'gate', 'register', 'approve', 'deploy', 'rebaseline'];
 /** Lines drawn in the drift chart: the features that drifted most (all are in the table). */
