@@ -1,14 +1,11 @@
-// Assembles the decisions read routes: one audit record, the decisions list, the review queue, a decision's audit
-// trail and the live figures; one middy stack per route and a dispatcher on API Gateway's resource path.
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { type DecisionReader, DynamoDecisionReader } from '../shared/adapters/decision-reader.js';
 import { dynamoDocumentClient } from '../shared/aws.js';
 import { DecisionPathParams } from '../shared/contracts/api.js';
 import { DecisionsQuery, LiveStatsQuery, ReviewQueueQuery } from '../shared/contracts/review.js';
 import { CommonEnv, envInt, envString, parseEnv } from '../shared/env.js';
-import { NotFoundError, parseOrThrow } from '../shared/errors.js';
-import { type HttpHandler, httpHandler } from '../shared/http.js';
+import { parseOrThrow } from '../shared/errors.js';
+import { type HttpHandler, httpHandler, routeDispatcher } from '../shared/http.js';
 import { createPowertools, type Powertools } from '../shared/powertools.js';
 import { DynamoDayIndex, DynamoLabelReader, DynamoReviewItems } from './adapters.js';
 import {
@@ -81,10 +78,5 @@ export function createDecisionsRoutes(deps: DecisionsDeps): Readonly<Record<stri
 
 /** The Lambda handler: dispatches on the method and resource template; an unknown one gets the 404 error JSON. */
 export function createDecisionsHandler(deps: DecisionsDeps) {
-  const routes = createDecisionsRoutes(deps);
-  const unknown = httpHandler({ powertools: deps.powertools }, async ({ event }) => {
-    throw new NotFoundError(`no decisions route ${event.httpMethod} ${event.resource}`);
-  });
-  return (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> =>
-    (routes[`${event.httpMethod.toUpperCase()} ${event.resource}`] ?? unknown)(event, context);
+  return routeDispatcher('decisions', deps.powertools, createDecisionsRoutes(deps));
 }

@@ -5,7 +5,6 @@ import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { type ClientOptions, dynamoDocumentClient, s3Client } from '../shared/aws.js';
 import {
@@ -15,8 +14,8 @@ import {
   PredictionsQuery,
 } from '../shared/contracts/api.js';
 import { CommonEnv, envString, parseEnv } from '../shared/env.js';
-import { NotFoundError, ValidationError } from '../shared/errors.js';
-import { type HttpHandler, httpHandler } from '../shared/http.js';
+import { ValidationError } from '../shared/errors.js';
+import { type HttpHandler, httpHandler, routeDispatcher } from '../shared/http.js';
 import { createPowertools, type Powertools } from '../shared/powertools.js';
 import {
   CloudFormationModelsStack,
@@ -164,10 +163,5 @@ export function createModelsRoutes(deps: ModelsDeps): Routes {
 
 /** The Lambda handler: dispatches on the method and resource template; an unknown one gets the 404 error JSON. */
 export function createModelsHandler(deps: ModelsDeps) {
-  const routes = createModelsRoutes(deps);
-  const unknown = httpHandler({ powertools: deps.powertools }, async ({ event }) => {
-    throw new NotFoundError(`no models route ${event.httpMethod} ${event.resource}`);
-  });
-  return (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> =>
-    (routes[`${event.httpMethod.toUpperCase()} ${event.resource}`] ?? unknown)(event, context);
+  return routeDispatcher('models', deps.powertools, createModelsRoutes(deps));
 }

@@ -11,7 +11,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { EntryFailure } from '../shared/adapters/entry-retry.js';
 import type { EventBatchPublisher } from '../shared/adapters/event-publisher.js';
 import { DecisionRecord, PredictionRecord } from '../shared/contracts/api.js';
-import { OverrideItem, withoutIndexAttributes } from '../shared/contracts/decisions-table.js';
+import { OverrideItem, summaryOfRecord, withoutIndexAttributes } from '../shared/contracts/decisions-table.js';
 import { type BusEvent, busEvent, EVENT_SOURCES, EVENT_VERSION, parseEventDetail } from '../shared/contracts/events.js';
 import type { OverrideRecord } from '../shared/contracts/review.js';
 
@@ -80,18 +80,7 @@ export class DeliveryError extends Error {
 
 /** The events a decision owes: TransactionScored always, FraudSuspected when it was not approved. */
 export function eventsFor(r: DecisionRecord): BusEvent[] {
-  const data = {
-    transactionId: r.transactionId,
-    customerId: r.customerId,
-    merchantId: r.transaction.merchantId,
-    amount: r.transaction.amount,
-    currency: r.transaction.currency,
-    decision: r.decision,
-    score: r.score,
-    degraded: r.degraded,
-    model: r.model,
-    decidedAt: r.decidedAt,
-  };
+  const data = summaryOfRecord(r);
   const events: BusEvent[] = [busEvent('TransactionScored', EVENT_SOURCES.score, data)];
   if (r.decision !== 'approve') {
     events.push(

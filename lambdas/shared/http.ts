@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { Actor } from './contracts/review.js';
 import {
   DomainError,
+  NotFoundError,
   PayloadTooLargeError,
   toDomainError,
   toErrorResponse,
@@ -171,4 +172,19 @@ export function httpHandler<B extends z.ZodType | undefined = undefined, P exten
   for (const m of powertoolsMiddlewares(options.powertools)) handler = handler.use(m);
   for (const m of options.middlewares ?? []) handler = handler.use(m);
   return handler.use(httpErrorMapper(options.powertools));
+}
+
+/**
+ * One Lambda handler for a service serving several routes: dispatches on `<METHOD> <resource template>` as API Gateway
+ * names them; an unknown route gets the 404 error JSON.
+ */
+export function routeDispatcher(
+  service: string,
+  powertools: Powertools,
+  routes: Readonly<Record<string, HttpHandler>>,
+): (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult> {
+  const unknown = httpHandler({ powertools }, async ({ event }) => {
+    throw new NotFoundError(`no ${service} route ${event.httpMethod} ${event.resource}`);
+  });
+  return (event, context) => (routes[`${event.httpMethod.toUpperCase()} ${event.resource}`] ?? unknown)(event, context);
 }

@@ -135,7 +135,29 @@ async function reconcileStream(client: DynamoDBClient, name: string, wanted: Str
   }
 }
 
-async function provisionTables(template: LocalTemplate, endpoint: string): Promise<string[]> {
+/**
+ * Refuses an existing table that lacks an index the template declares: CloudFormation would add it in place, but
+ * dynalite cannot add an index to a table, and a Query on the missing index would fail on every request instead.
+ */
+async function checkIndexes(
+  client: DynamoDBClient,
+  name: string,
+  p: Readonly<Record<string, unknown>>,
+  dataDir: string,
+) {
+  const wanted = ((p.GlobalSecondaryIndexes as { IndexName: string }[] | undefined) ?? []).map((i) => i.IndexName);
+  const described = await client.send(new DescribeTableCommand({ TableName: name }));
+  const present = new Set((described.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  const missing = wanted.filter((i) => !present.has(i));
+  if (missing.length > 0) {
+    throw new Error(
+      `the table in ${dataDir} predates its index ${missing.join(', ')}, which dynalite cannot add to an existing ` +
+        'table: start once with a fresh data directory (remove it, or point AIMS_DATA_DIR elsewhere)',
+    );
+  }
+}
+
+async function provisionTables(template: LocalTemplate, endpoint: string, dataDir: string): Promise<string[]> {
   const client = new DynamoDBClient({ endpoint, region: template.region, credentials: FAKE_CREDENTIALS });
   try {
     const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
@@ -145,6 +167,7 @@ async function provisionTables(template: LocalTemplate, endpoint: string): Promi
       try {
         if (existing.has(table.ref)) {
           await reconcileStream(client, table.ref, streamViewType(table.properties));
+          await checkIndexes(client, table.ref, table.properties, dataDir);
           continue;
         }
         await client.send(new CreateTableCommand(createTableInput(table.ref, table.properties)));
@@ -217,7 +240,7 @@ export async function startLocalServices(options: StartLocalServicesOptions): Pr
     const { dynamodb: dynamodbUrl, kinesis: kinesisUrl, s3: s3Url } = backends.endpoints;
 
     const [tables, streams] = await Promise.all([
-      provisionTables(template, dynamodbUrl),
+      provisionTables(template, dynamodbUrl, dataDir),
       provisionStreams(template, kinesisUrl),
     ]);
 

@@ -2,7 +2,8 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { FeedbackResponse } from '../../lambdas/shared/contracts/api.js';
+import { FeedbackResponse, ScoreResponse } from '../../lambdas/shared/contracts/api.js';
+import { AuditTrail, DecisionsPage, LiveStats, OverrideRecord } from '../../lambdas/shared/contracts/review.js';
 import type { Label } from '../../models/shared/contracts/transaction.js';
 import {
   type Caller,
@@ -17,17 +18,22 @@ import {
   STAGE_HOOK_TIMEOUT_MS,
   sdkClients,
   startE2eStage,
+  transaction,
 } from './support.js';
 
 let e2e: E2eStage;
 let aws: SdkClients;
 let chargebacks: Required<Caller>;
+let analyst: Required<Caller>;
+let gateway: Required<Caller>;
 const run = runId('feedback');
 
 beforeAll(async () => {
   e2e = await startE2eStage('feedback');
   aws = sdkClients(e2e.stage);
   chargebacks = await callerFor(e2e.stage, 'chargeback-feed');
+  analyst = await callerFor(e2e.stage, 'analyst-console');
+  gateway = await callerFor(e2e.stage, 'merchant-gateway');
 }, STAGE_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -169,5 +175,121 @@ describe('GIVEN an external publisher puts LabelReported on the bus', () => {
     expect(found.map((f) => f.line.groundTruthData)).toEqual([{ data: '0', encoding: 'CSV' }]);
     // A label that came from the bus is not published again.
     expect(labelEvents(label.transactionId)).toHaveLength(1);
+  });
+});
+
+// The review API on the same stage (issue 13): the queue fills from scored review decisions through the outbox, an
+// override is a second audit record with its event, a label is readable and resolves the queue item, and the
+// analysts' client is refused the admin routes.
+describe('GIVEN review decisions scored through the API', () => {
+  const reviewed: ScoreResponse[] = [];
+
+  beforeAll(async () => {
+    // A grid from plain to risky (category, hour, amount; online, no device, each a new customer): the scores of the
+    // model in force cross the review band somewhere in it; the first two reviews are kept.
+    const at = (hour: number) => {
+      const d = new Date();
+      d.setUTCHours(hour, 0, 0, 0);
+      return d.toISOString();
+    };
+    const categories = ['electronics', 'travel', 'money_transfer', 'digital_goods', 'gambling'] as const;
+    const candidates = categories.flatMap((merchantCategory, i) =>
+      [14, 3].flatMap((hour) =>
+        [100, 900, 3000].map((amount) => {
+          const id = `${run}-rv-${i}-${hour}-${amount}`;
+          const { deviceId: _d, ...t } = transaction(id, {
+            amount,
+            merchantCategory,
+            channel: 'online',
+            timestamp: at(hour),
+          });
+          return t;
+        }),
+      ),
+    );
+    for (const t of candidates) {
+      const res = await call(e2e.stage, 'POST', '/v1/score', { caller: gateway, body: t });
+      expect(res.status).toBe(200);
+      const scored = ScoreResponse.parse(res.json);
+      if (scored.decision === 'review') reviewed.push(scored);
+      if (reviewed.length === 2) break;
+    }
+    // The outbox (the decisions stream's mapping) opens the review items.
+    await e2e.stage.settle();
+  });
+
+  const queue = async () => {
+    const res = await call(e2e.stage, 'GET', '/v1/review-queue?limit=100', { caller: analyst });
+    expect(res.status).toBe(200);
+    return DecisionsPage.parse(res.json).items.map((i) => i.transactionId);
+  };
+
+  it('WHEN the review queue is read THEN it holds them, newest first; the decisions list shows them too', async () => {
+    expect(reviewed.map((r) => r.decision)).toEqual(['review', 'review']);
+    const ids = reviewed.map((r) => r.transactionId);
+    const pending = await queue();
+    expect(pending.filter((id) => ids.includes(id))).toEqual([...ids].reverse());
+    const list = await call(e2e.stage, 'GET', '/v1/decisions?decision=review&limit=100', { caller: analyst });
+    expect(DecisionsPage.parse(list.json).items.map((i) => i.transactionId)).toEqual(expect.arrayContaining(ids));
+  });
+
+  it('WHEN one is overridden THEN the audit shows both records, DecisionOverridden is out and the queue drops it', async () => {
+    const id = reviewed[0]?.transactionId as string;
+    const res = await call(e2e.stage, 'POST', `/v1/decisions/${id}/overrides`, {
+      caller: analyst,
+      body: { decision: 'decline', note: 'customer denies the purchase' },
+    });
+    expect(res.status).toBe(201);
+    const record = OverrideRecord.parse(res.json);
+    expect(record).toMatchObject({ transactionId: id, previousDecision: 'review', decision: 'decline' });
+    await e2e.stage.settle();
+    const original = await call(e2e.stage, 'GET', `/v1/decisions/${id}`, { caller: analyst });
+    expect(original.json).toMatchObject({ transactionId: id, decision: 'review' });
+    const audit = AuditTrail.parse(
+      (await call(e2e.stage, 'GET', `/v1/decisions/${id}/audit`, { caller: analyst })).json,
+    );
+    expect(audit).toMatchObject({
+      overrides: [record],
+      effectiveDecision: 'decline',
+      review: { resolvedBy: 'override' },
+    });
+    const events = e2e.stage.services
+      .archive()
+      .filter((a) => a.event['detail-type'] === 'DecisionOverridden' && a.event.source === 'aims.review');
+    expect(events.map((a) => (a.event.detail as { data: OverrideRecord }).data)).toContainEqual(record);
+    expect(await queue()).not.toContain(id);
+    const conflict = await call(e2e.stage, 'POST', `/v1/decisions/${id}/overrides`, {
+      caller: analyst,
+      body: { decision: 'decline', note: 'again' },
+    });
+    expect(conflict.status).toBe(409);
+  });
+
+  it('WHEN the other is labelled THEN the label is readable in its audit and the queue drops it', async () => {
+    const id = reviewed[1]?.transactionId as string;
+    const body = { transactionId: id, isFraud: false, reportedAt: new Date().toISOString(), source: 'analyst' };
+    expect((await call(e2e.stage, 'POST', '/v1/feedback', { caller: analyst, body })).status).toBe(200);
+    const audit = AuditTrail.parse(
+      (await call(e2e.stage, 'GET', `/v1/decisions/${id}/audit`, { caller: analyst })).json,
+    );
+    expect(audit).toMatchObject({
+      label: { transactionId: id, isFraud: false, source: 'analyst' },
+      review: { status: 'resolved', resolvedBy: 'label' },
+      effectiveDecision: 'review',
+    });
+    expect(await queue()).not.toContain(id);
+  });
+
+  it('WHEN the live figures are read THEN this minute counts the reviews', async () => {
+    const res = await call(e2e.stage, 'GET', '/v1/stats/live?minutes=5', { caller: analyst });
+    const stats = LiveStats.parse(res.json);
+    expect(stats.minutes).toHaveLength(5);
+    expect(stats.minutes.reduce((n, m) => n + m.review, 0)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('WHEN the analysts client calls an admin route THEN 403, while the models page (read) is open to it', async () => {
+    const retrain = await call(e2e.stage, 'POST', '/v1/models/fraud-detector/retrain', { caller: analyst, body: {} });
+    expect(retrain.status).toBe(403);
+    expect((await call(e2e.stage, 'GET', '/v1/models', { caller: analyst })).status).toBe(200);
   });
 });

@@ -2,7 +2,7 @@
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import fc from 'fast-check';
-import type { z } from 'zod';
+import * as z from 'zod';
 import {
   DecisionRecord,
   FeedbackResponse,
@@ -11,6 +11,7 @@ import {
   PredictResponse,
   ScoreResponse,
 } from '../../lambdas/shared/contracts/api.js';
+import { AuditTrail, DecisionsPage, LiveStats } from '../../lambdas/shared/contracts/review.js';
 import { ErrorBody } from '../../lambdas/shared/errors.js';
 import { CHANNELS, MERCHANT_CATEGORIES, type Transaction } from '../../models/shared/contracts/transaction.js';
 import {
@@ -70,14 +71,22 @@ afterAll(async () => {
 
 // ---------- what counts as a write ----------
 
-async function itemCount(tablePath: string): Promise<number> {
+/** Items of a table; `review` counts only the decisions table's review items (`review#<id>`), `audit` all but them. */
+async function itemCount(tablePath: string, only?: 'review' | 'audit'): Promise<number> {
   let count = 0;
   let start: Record<string, AttributeValue> | undefined;
+  const filter = only
+    ? {
+        FilterExpression: `${only === 'audit' ? 'NOT ' : ''}begins_with(transactionId, :review)`,
+        ExpressionAttributeValues: { ':review': { S: 'review#' } },
+      }
+    : {};
   do {
     const page = await aws.dynamo.send(
       new ScanCommand({
         TableName: refOf(e2e.stage, tablePath),
         Select: 'COUNT',
+        ...filter,
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
@@ -110,6 +119,7 @@ async function streamRecordCount(): Promise<number> {
 
 interface Writes {
   decisions: number;
+  reviewItems: number;
   labels: number;
   features: number;
   records: number;
@@ -119,7 +129,8 @@ interface Writes {
 async function writes(): Promise<Writes> {
   await e2e.stage.settle();
   return {
-    decisions: await itemCount(PATHS.decisionsTable),
+    decisions: await itemCount(PATHS.decisionsTable, 'audit'),
+    reviewItems: await itemCount(PATHS.decisionsTable, 'review'),
     labels: await itemCount(PATHS.labelsTable),
     features: await itemCount(PATHS.featuresTable),
     records: await streamRecordCount(),
@@ -461,6 +472,9 @@ describe(`GIVEN ${RUNS} fuzzed requests per route with a valid token and API key
       // One TransactionScored per new decision, plus one FraudSuspected per new review/decline.
       const flagged = distinct(accepted.filter((a) => a.decision !== 'approve').map((a) => a.transactionId));
       expect(after.events - before.events).toBe(created + flagged);
+      // The outbox opens one review item per new review decision (the review queue).
+      const reviews = distinct(accepted.filter((a) => a.decision === 'review').map((a) => a.transactionId));
+      expect(after.reviewItems - before.reviewItems).toBe(reviews);
       expect(after.records).toBe(before.records);
       expect(after.labels).toBe(before.labels);
       expect(created).toBeGreaterThan(0);
@@ -564,6 +578,64 @@ describe(`GIVEN ${RUNS} fuzzed requests per route with a valid token and API key
           headers: x.headers,
         })),
         DecisionRecord,
+      );
+      expect(seen.length).toBeGreaterThanOrEqual(RUNS);
+      expect(seen.some((s) => s.r.status === 200)).toBe(true);
+      expect(await writes()).toEqual(before);
+    },
+    ROUTE_TIMEOUT_MS,
+  );
+
+  it(
+    'WHEN the review read routes are fuzzed (list, queue, audit, live figures) THEN no 5xx, the error JSON on 4xx, the contract on 200, and nothing is written',
+    async () => {
+      const before = await writes();
+      const iso = fc.date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true });
+      const value = fc.oneof(
+        fc.string({ maxLength: 30 }),
+        fc.constantFrom('approve', 'review', 'decline', 'fraud-detector', '0', '-1', '1e309', '100', '101', 'NaN'),
+        iso.map((d) => d.toISOString()),
+        // Cursors: base64url JSON, valid-looking or not.
+        fc
+          .record({
+            d: fc.oneof(
+              iso.map((d) => d.toISOString().slice(0, 10)),
+              fc.string(),
+            ),
+            i: fc.string(),
+            a: fc.string(),
+          })
+          .map((c) => Buffer.from(JSON.stringify(c)).toString('base64url')),
+      );
+      const names = fc.constantFrom(
+        'decision',
+        'model',
+        'customerId',
+        'from',
+        'to',
+        'minAmount',
+        'maxAmount',
+        'limit',
+        'cursor',
+        'minutes',
+        'x',
+      );
+      const params = fc
+        .dictionary(names, value, { maxKeys: 4 })
+        .map((q) => (Object.keys(q).length > 0 ? `?${new URLSearchParams(q).toString()}` : ''));
+      const path = fc.oneof(
+        fc.constantFrom('/v1/decisions', '/v1/review-queue', '/v1/stats/live'),
+        pathId.map((id) => `/v1/decisions/${id}/audit`),
+      );
+      const seen = await fuzzRoute(
+        'GET review reads',
+        fc.record({ path, params, headers }).map((x) => ({
+          method: 'GET',
+          path: `${x.path}${x.params}`,
+          as: 'analyst-console' as const,
+          headers: x.headers,
+        })),
+        z.union([DecisionsPage, AuditTrail, LiveStats]),
       );
       expect(seen.length).toBeGreaterThanOrEqual(RUNS);
       expect(seen.some((s) => s.r.status === 200)).toBe(true);

@@ -7,38 +7,17 @@ import type { EventBatchPublisher, EventFailure } from '../../shared/adapters/ev
 import { type DecisionRecord, type PredictionRecord, predictionAuditId } from '../../shared/contracts/api.js';
 import { type BusEvent, toPutEventsEntry } from '../../shared/contracts/events.js';
 import type { OverrideRecord } from '../../shared/contracts/review.js';
+import { decisionRecord } from '../../shared/test/records.js';
 import type { DeadLetters, DecisionLog, DecisionLogRecord, OutboxPorts, PoisonRecord, ReviewQueue } from '../core.js';
 
 export function decision(n: number, overrides: Partial<DecisionRecord> = {}): DecisionRecord {
-  const transactionId = `t-${n}`;
-  return {
-    transactionId,
-    customerId: 'c-1',
-    transaction: {
-      transactionId,
-      customerId: 'c-1',
-      merchantId: 'm-7',
-      merchantCategory: 'electronics',
-      amount: 129.9,
-      currency: 'EUR',
-      country: 'DE',
-      channel: 'online',
-      timestamp: '2026-11-01T12:00:00Z',
-    },
-    decision: 'approve',
+  return decisionRecord(`t-${n}`, {
     score: 0.123456789,
-    degraded: false,
-    reasons: [],
-    explanation: [{ feature: 'log_amount', contribution: -0.0125 }],
-    model: { name: 'fraud-detector', version: '3' },
     features: { log_amount: 4.874434, hour_sin: 1.2246467991473532e-16, is_new_device: 0 },
-    featureHash: 'a'.repeat(64),
-    requestHash: 'b'.repeat(64),
     latencyMs: 12.34,
-    decidedAt: '2026-11-01T12:00:01.000Z',
     expiresAt: 1_764_590_401,
     ...overrides,
-  };
+  });
 }
 
 /** A merchant-risk prediction's audit record under idempotency key `key`. */

@@ -11,6 +11,7 @@ import {
   overrideItemKey,
   type ReviewItem,
   reviewItemKey,
+  summaryOfRecord,
   utcDay,
 } from '../contracts/decisions-table.js';
 import type { OverrideRecord } from '../contracts/review.js';
@@ -39,18 +40,7 @@ export function openReviewItem(doc: DynamoDBDocumentClient, tableName: string, r
   const item: ReviewItem = {
     transactionId: reviewItemKey(r.transactionId),
     kind: 'review',
-    summary: {
-      transactionId: r.transactionId,
-      customerId: r.customerId,
-      merchantId: r.transaction.merchantId,
-      amount: r.transaction.amount,
-      currency: r.transaction.currency,
-      decision: r.decision,
-      score: r.score,
-      model: r.model,
-      degraded: r.degraded,
-      decidedAt: r.decidedAt,
-    },
+    summary: summaryOfRecord(r),
     status: 'pending',
     dayBucket: dayBucket('queue', utcDay(r.decidedAt)),
     decidedAt: r.decidedAt,

@@ -3,6 +3,7 @@
 // builds the index from these names and the adapters write and read by them, so the two cannot drift apart.
 import * as z from 'zod';
 import { Decision } from '../../../models/shared/contracts/decision.js';
+import type { DecisionRecord } from './api.js';
 import { DecisionSummary, OverrideRecord, ReviewState } from './review.js';
 
 /**
@@ -56,6 +57,22 @@ export const overrideItemKey = (transactionId: string, n: number): string =>
 /** What a review queue row shows, copied from the decision when the review item is opened (the list needs no join). */
 export const ReviewSummary = DecisionSummary.omit({ review: true, overriddenTo: true });
 export type ReviewSummary = z.infer<typeof ReviewSummary>;
+
+/** A decision's list row, from its audit record (also the data of its TransactionScored event). */
+export function summaryOfRecord(r: DecisionRecord): ReviewSummary {
+  return {
+    transactionId: r.transactionId,
+    customerId: r.customerId,
+    merchantId: r.transaction.merchantId,
+    amount: r.transaction.amount,
+    currency: r.transaction.currency,
+    decision: r.decision,
+    score: r.score,
+    degraded: r.degraded,
+    model: r.model,
+    decidedAt: r.decidedAt,
+  };
+}
 
 /**
  * A decision's review item (`review#<id>`): the only mutable item about a decision, never its audit record. Opened by

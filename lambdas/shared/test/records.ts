@@ -15,7 +15,7 @@ export function decisionRecord(transactionId: string, overrides: Partial<Decisio
       currency: 'EUR',
       country: 'DE',
       channel: 'online',
-      timestamp: decidedAt,
+      timestamp: '2026-11-01T12:00:00Z',
     },
     decision: 'approve',
     score: 0.12,
