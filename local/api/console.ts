@@ -11,7 +11,8 @@ import { issuerUrl } from './cognito.js';
 /** Where the local API serves the console. */
 export const CONSOLE_PATH = '/console/';
 
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
+/** Content types of what the local stage serves as files (the console's build, the docs). */
+export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
@@ -33,8 +34,8 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** index.html and config.json name the current build: revalidate every time. */
 const REVALIDATE = 'no-cache';
 
-/** The headers CloudFront's response headers policy adds, for the same origin-only app. */
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+/** The headers CloudFront's response headers policy adds, for the same origin-only app (and the docs page). */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
     "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",

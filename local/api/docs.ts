@@ -9,16 +9,10 @@ import {
   SWAGGER_UI_FILES,
   swaggerUiDir,
 } from '../../lib/constructs/api-docs-page.js';
+import { CONTENT_TYPES, SECURITY_HEADERS } from './console.js';
 
 /** Where the local API serves the docs. */
 export const DOCS_PATH = '/docs/';
-
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.png': 'image/png',
-};
 
 export interface DocsFiles {
   /** Answers a GET or HEAD under /docs (true) or leaves the request (false). */
@@ -56,10 +50,11 @@ export function docsFiles(): DocsFiles {
         return true;
       }
       res.writeHead(200, {
+        // The same policy as on CloudFront, so a page that needs more than it allows fails here first.
+        ...SECURITY_HEADERS,
         'content-type': CONTENT_TYPES[name === '' ? '.html' : extname(name)] ?? 'application/octet-stream',
         'content-length': String(body.length),
         'cache-control': 'no-cache',
-        'x-content-type-options': 'nosniff',
       });
       res.end(req.method === 'HEAD' ? undefined : body);
       return true;

@@ -77,6 +77,7 @@ describe('local API with the real authorizer', () => {
     expect(creds.clients.map((c) => c.name).sort()).toEqual([
       'analyst-console',
       'chargeback-feed',
+      'console',
       'merchant-gateway',
       'operator',
       'risk-ops',

@@ -39,7 +39,7 @@ describe('RESOURCE_SUPPORT', () => {
   it('GIVEN every entry WHEN read THEN it says how it runs or why it is cloud-only', () => {
     for (const [type, support] of Object.entries(RESOURCE_SUPPORT)) {
       const reason = 'local' in support ? support.local : support.cloudOnly;
-      expect(`${type}: ${reason}`).toMatch(/^AWS::\w+::\w+: .{10,}/);
+      expect(`${type}: ${reason}`).toMatch(/^(AWS::\w+::\w+|Custom::\w+): .{10,}/);
     }
   });
 });
