@@ -80,9 +80,8 @@ if (client) {
     `  Clients: ${creds.clients.map((c) => `${c.name} (${c.scopes.join(' ')})`).join(', ')}; their ids and secrets are in ${stage.dataDir}/api/clients.json.`,
     '  Demo traffic: `npm run demo` in another terminal.  Stop: Ctrl-C.',
     '',
-    `  People sign in (authorization code + PKCE) at the issuer's login page as: ${readLocalUsers(stage.dataDir)
-      .map((u) => `${u.username} / ${u.password} (${u.groups.join(', ')})`)
-      .join('   ')}`,
+    `  Sign in to the console (${stage.url}/console/) as:`,
+    ...readLocalUsers(stage.dataDir).map((u) => `    ${u.username.padEnd(9)} ${u.password}   (${u.groups.join(', ')})`),
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -4,6 +4,7 @@ import { createPublicKey, randomBytes, randomUUID, timingSafeEqual } from 'node:
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
+import { localConsoleUrl } from './console.js';
 import type { RestApiDefinition, UserPoolClientSpec } from './model.js';
 import { SignIn } from './signin.js';
 import { apiDir, readJsonFile, writeJsonFile } from './store.js';
@@ -60,19 +61,6 @@ export async function loadSigningKey(dataDir: string): Promise<SigningKeyFile> {
   return file;
 }
 
-/** The local stage serves the console at `<apiUrl>/console/`: a URL on a CloudFront distribution of the stage maps
- *  there (same path below it); any other URL is kept. */
-export function localUrl(url: string, distributionDomains: readonly string[], apiUrl: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return url;
-  }
-  if (!distributionDomains.includes(parsed.hostname)) return url;
-  return `${apiUrl.replace(/\/$/, '')}/console${parsed.pathname}${parsed.search}`;
-}
-
 /** Creates or refreshes `clients.json`: secrets survive restarts; names, scopes and keys follow the template. */
 export function syncClients(
   dataDir: string,
@@ -84,7 +72,8 @@ export function syncClients(
   const secrets = new Map((previous?.clients ?? []).map((c) => [c.clientId, c.clientSecret]));
   const issuers: Record<string, string> = {};
   for (const pool of api.userPools) issuers[pool] = issuerUrl(apiUrl, pool);
-  const local = (url: string) => localUrl(url, api.distributionDomains, apiUrl);
+  // The local stage serves the console at `<apiUrl>/console/`: a URL on a distribution of the stage maps there.
+  const local = (url: string) => api.distributionDomains.reduce((u, d) => localConsoleUrl(u, d, apiUrl), url);
   const clients = api.clients.map((c: UserPoolClientSpec): StoredClient => {
     const apiKey = apiKeyOfClient(c);
     const secret = c.generateSecret ? (secrets.get(c.clientId) ?? randomBytes(32).toString('base64url')) : undefined;

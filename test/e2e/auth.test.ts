@@ -1,5 +1,8 @@
 // The edge on the local stage: authorizer (401/403), API keys (403) and usage-plan throttling (429), one error JSON.
 
+import { decodeJwt } from 'jose';
+import { issuerUrl, readLocalUsers } from '../../local/api/index.js';
+import { signInAs } from '../../local/api/test/support.js';
 import { eventually } from '../support/eventually.js';
 import {
   type ApiResponse,
@@ -96,6 +99,39 @@ describe('GIVEN requests the authorizer must refuse', () => {
 
   it('WHEN a path is no route of the API THEN the error JSON too', async () => {
     expectErrorBody(await call(e2e.stage, 'GET', '/v1/nothing-here', { caller: gateway }), 404, 'not_found');
+  });
+});
+
+describe('GIVEN people signing in at the console’s client (authorization code + PKCE) of the console stack', () => {
+  const signIn = (username: string) => {
+    const client = e2e.stage.api.definition.clients.find((c) => c.flows.includes('code'));
+    if (!client) throw new Error('the stage has no code-flow client (the console stack)');
+    const password = readLocalUsers(e2e.stage.dataDir).find((u) => u.username === username)?.password;
+    if (!password) throw new Error(`no local user '${username}'`);
+    return signInAs({
+      issuer: issuerUrl(e2e.stage.url, client.poolRef),
+      clientId: client.clientId,
+      redirectUri: `${e2e.stage.url}/console/`,
+      username,
+      password,
+      scope: 'openid aims/read aims/feedback aims/review aims/admin',
+    });
+  };
+
+  it('WHEN the analyst reads a decision THEN 200, and approving a model version THEN 403 before the models function runs', async () => {
+    const id = `${run}-person`;
+    expect((await score(gateway, 'person')).status).toBe(200);
+    const { access_token: token } = await signIn('analyst');
+    expect(decodeJwt(token)).toMatchObject({ username: 'analyst', 'cognito:groups': ['analysts'] });
+    const read = await call(e2e.stage, 'GET', `/v1/decisions/${id}`, { caller: { token } });
+    expect(read.status).toBe(200);
+    const before = invocationsBehind('/v1/models/{name}/versions/{version}/approve');
+    const approve = await call(e2e.stage, 'POST', '/v1/models/fraud-detector/versions/1/approve', {
+      caller: { token },
+      body: {},
+    });
+    expectErrorBody(approve, 403, 'forbidden');
+    expect(invocationsBehind('/v1/models/{name}/versions/{version}/approve')).toBe(before);
   });
 });
 

@@ -4,7 +4,7 @@ import { rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from 'jose';
-import { type ClientsFile, issuerUrl, LocalIssuer, localUrl } from '../cognito.js';
+import { type ClientsFile, issuerUrl, LocalIssuer } from '../cognito.js';
 import { s256 } from '../signin.js';
 import { readLocalUsers, syncUsers, usersPath } from '../users.js';
 import { tempDataDir } from './support.js';
@@ -292,16 +292,5 @@ describe('local sign-in (authorization code + PKCE)', () => {
     const foreign = new URLSearchParams({ client_id: CONSOLE, logout_uri: 'https://attacker.example/' });
     const bad = await fetch(`${issuer}/logout?${foreign}`, { redirect: 'manual' });
     expect([bad.status, bad.headers.get('location')]).toEqual([400, null]);
-  });
-
-  it('GIVEN a callback URL on a CloudFront distribution of the stage THEN it maps to the local console', () => {
-    const domains = ['d111111abcdef8.cloudfront.net'];
-    expect(localUrl('https://d111111abcdef8.cloudfront.net/', domains, 'http://127.0.0.1:3000')).toBe(
-      'http://127.0.0.1:3000/console/',
-    );
-    expect(localUrl('https://d111111abcdef8.cloudfront.net/signed-out', domains, 'http://127.0.0.1:3000/')).toBe(
-      'http://127.0.0.1:3000/console/signed-out',
-    );
-    expect(localUrl('https://example.org/', domains, 'http://127.0.0.1:3000')).toBe('https://example.org/');
   });
 });
