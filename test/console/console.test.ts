@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { type DecisionRecord, ModelList, type RetrainResponse } from '../../lambdas/shared/contracts/api.js';
 import { AuditTrail } from '../../lambdas/shared/contracts/review.js';
 import { readLocalUsers } from '../../local/api/users.js';
@@ -25,17 +25,8 @@ import {
   STAGE_HOOK_TIMEOUT_MS,
   startE2eStage,
 } from '../e2e/support.js';
+import { launchChromium } from '../support/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const SCREENSHOTS = join(ROOT, 'test', '.tmp', 'console');
 const MODEL = 'fraud-detector';
 const trained = existsSync(join(ROOT, 'models', MODEL, 'artifacts', 'model.onnx'));
@@ -55,9 +46,8 @@ let retraining: RetrainResponse;
 const run = runId('console');
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`the browser tests need Debian's chromium at ${CHROMIUM}: apt-get install -y chromium`);
-  }
+  // First: without chromium nothing below is worth its minutes.
+  browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'aims-console-'));
   const assemblyDir = join(dir, 'cdk.out');
@@ -74,7 +64,6 @@ beforeAll(async () => {
     train: !trained,
     lifecycle: { canaryBakeSeconds: 2, waitMs: 200 },
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   // The retraining run trains while the analyst works; the operator approves the version it parks.
   operatorClient = await callerFor(e2e.stage, 'operator');
   await e2e.stage.lifecycle.seedLake(DRIFTED_HISTORY);
@@ -86,7 +75,7 @@ beforeAll(async () => {
   retraining = started.json as RetrainResponse;
   const s = (from: number, to: number) => `${((to - from) / 1000).toFixed(1)} s`;
   process.stderr.write(
-    `console test: build ${s(t0, t1)}, manual-approval synth ${s(t1, t2)}, stage + browser + lake ${s(t2, Date.now())}\n`,
+    `console test: build ${s(t0, t1)}, manual-approval synth ${s(t1, t2)}, stage + lake ${s(t2, Date.now())}\n`,
   );
 }, STAGE_HOOK_TIMEOUT_MS * 2);
 
