@@ -198,6 +198,16 @@ describe('GIVEN the console served by the local stage', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Record override' }).click();
     await shows(page, page.getByRole('status').filter({ hasText: 'Override recorded' }), 'override');
     await page.locator('.audit-overrides li').first().waitFor({ timeout: UI_TIMEOUT_MS });
+    // The customer's list on the page follows: the decision is resolved by the label and shows the override.
+    const listed = page
+      .getByRole('table', { name: /^Latest decisions of customer/ })
+      .getByRole('row')
+      .filter({ hasText: id });
+    await shows(
+      page,
+      listed.filter({ hasText: 'resolved by label' }).filter({ hasText: 'overridden' }),
+      'recent decisions',
+    );
     await screenshot(page, 'decision-reviewed');
 
     // Through the API with the analyst's own token: the label, the override beside the untouched original.

@@ -53,7 +53,17 @@ export function DecisionPage() {
       </p>
       <ErrorAlert error={record.error} what="Loading the decision" />
       {record.data ? <Overview record={record.data} /> : !record.error && <Loading what="the decision" />}
-      {record.data && <Actions record={record.data} audit={audit.data} onDone={audit.reload} />}
+      {record.data && (
+        <Actions
+          record={record.data}
+          audit={audit.data}
+          onDone={() => {
+            // The audit trail and the customer's list (review state, override) both change with an action.
+            audit.reload();
+            recent.reload();
+          }}
+        />
+      )}
       <section aria-labelledby="audit-heading">
         <h2 id="audit-heading">Audit trail</h2>
         <ErrorAlert error={audit.error} what="Loading the audit trail" />
