@@ -11,5 +11,14 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     sourcemap: true,
+    // Recharts alone is ≈ 400 kB minified; the console is one page app loaded once per session.
+    chunkSizeWarningLimit: 1500,
+    rolldownOptions: {
+      onwarn(warning, warn) {
+        // react-router marks its modules "use client" (for server components); a client-only bundle ignores it.
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        warn(warning);
+      },
+    },
   },
 });

@@ -8,12 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { predictScope, type ScoreResponse } from '../lambdas/shared/contracts/api.js';
 import { environments } from '../lib/config/environments.js';
 import type { Label, Transaction } from '../models/shared/contracts/transaction.js';
-import {
-  type FraudScenario,
-  formatTimestamp,
-  type SimulationResult,
-  simulate,
-} from '../models/shared/simulator/simulate.js';
+import type { FraudScenario } from '../models/shared/simulator/simulate.js';
 import { type LocalCredentials, localCredentials } from './api/index.js';
 import { runBatchDemo } from './demo-batch.js';
 import { runDriftDemo } from './demo-drift.js';
@@ -24,9 +19,9 @@ import {
   pickMerchantDays,
   showMerchantPredictions,
 } from './demo-predict.js';
+import { demoTraffic } from './demo-traffic.js';
 import { defaultDataDir, type LocalStage, ROOT, startLocalStage } from './stage.js';
 
-const DAY = 86_400_000;
 /** The dev usage plan every client key is on (the same config the template is synthesized from). */
 const DEV_PLAN = environments.Dev.api;
 /** Below the plan's steady rate, leaving room for the stream batches that share the merchant-gateway key. */
@@ -147,68 +142,6 @@ Examples:
 }
 
 // ---- traffic ----------------------------------------------------------------------------------------------------
-
-export interface DemoTraffic {
-  /** Streamed as history before scoring starts. */
-  readonly history: Transaction[];
-  /** Scored one by one (then streamed), in event order. */
-  readonly live: Transaction[];
-  /** Ordered by reportedAt. */
-  readonly labels: Label[];
-  /** Ground truth by (renamed) transaction id. */
-  readonly truth: ReadonlyMap<string, { isFraud: boolean; scenario: FraudScenario | null }>;
-}
-
-const OFFSET = /([+-])(\d{2}):?(\d{2})$/;
-function shiftTimestamp(timestamp: string, shiftMs: number): string {
-  const m = OFFSET.exec(timestamp);
-  const offset = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
-  return formatTimestamp(Date.parse(timestamp) + shiftMs, offset);
-}
-
-/**
- * Simulates the traffic and moves it to the present by whole days (so local hours, and with them the daily rhythm the
- * model learned, stay as simulated). Ids get a per-run prefix: each run is a world of its own, and a rerun never
- * collides with the audit records or feature history of an earlier one.
- */
-export function demoTraffic(
-  o: { seed: number; customers: number; days: number; fraudRate: number },
-  runTag: string,
-  now = Date.now(),
-): DemoTraffic {
-  const start = '2026-01-05';
-  const sim: SimulationResult = simulate({
-    seed: o.seed,
-    days: o.days,
-    customers: o.customers,
-    fraudRate: o.fraudRate,
-    start,
-  });
-  const simEnd = Date.parse(`${start}T00:00:00Z`) + o.days * DAY;
-  const shiftMs = Math.floor((now - simEnd) / DAY) * DAY;
-  const liveFrom = simEnd + shiftMs - DAY;
-  const id = (v: string) => `${runTag}-${v}`;
-  const moved = sim.transactions.map(
-    (t): Transaction => ({
-      ...t,
-      transactionId: id(t.transactionId),
-      customerId: id(t.customerId),
-      merchantId: id(t.merchantId),
-      timestamp: shiftTimestamp(t.timestamp, shiftMs),
-    }),
-  );
-  const truth = new Map(sim.truth.map((r) => [id(r.transactionId), { isFraud: r.isFraud, scenario: r.scenario }]));
-  return {
-    history: moved.filter((t) => Date.parse(t.timestamp) < liveFrom),
-    live: moved.filter((t) => Date.parse(t.timestamp) >= liveFrom),
-    labels: sim.labels.map((l) => ({
-      ...l,
-      transactionId: id(l.transactionId),
-      reportedAt: new Date(Date.parse(l.reportedAt) + shiftMs).toISOString(),
-    })),
-    truth,
-  };
-}
 
 // ---- the API client ---------------------------------------------------------------------------------------------
 

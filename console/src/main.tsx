@@ -1,7 +1,12 @@
-// The console's entry: reads the runtime configuration written beside the app, then renders.
+// The console's entry: reads the runtime configuration written beside the app, completes or starts the sign-in, then
+// renders the pages for the signed-in person.
+import type { UserManager } from 'oidc-client-ts';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { CONSOLE_CONFIG_FILE, ConsoleConfig } from '../../lambdas/shared/contracts/console.js';
+import { App } from './App.js';
+import { completeSignin, createUserManager, isSigninCallback } from './auth.js';
+import './styles.css';
 
 async function loadConfig(): Promise<ConsoleConfig> {
   const response = await fetch(new URL(CONSOLE_CONFIG_FILE, document.baseURI));
@@ -9,15 +14,27 @@ async function loadConfig(): Promise<ConsoleConfig> {
   return ConsoleConfig.parse(await response.json());
 }
 
+async function start(): Promise<{ config: ConsoleConfig; manager: UserManager; signinError?: unknown }> {
+  const config = await loadConfig();
+  const manager = createUserManager(config);
+  if (!isSigninCallback()) return { config, manager };
+  try {
+    await completeSignin(manager);
+    return { config, manager };
+  } catch (signinError) {
+    // A stale or forged `state`, a refused code: say so on the sign-in screen rather than loop back to the issuer.
+    window.history.replaceState(null, '', window.location.pathname);
+    return { config, manager, signinError };
+  }
+}
+
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root');
-loadConfig().then(
-  (config) =>
+start().then(
+  ({ config, manager, signinError }) =>
     createRoot(root).render(
       <StrictMode>
-        <main>
-          <h1>AIMS console — {config.stage}</h1>
-        </main>
+        <App config={config} manager={manager} signinError={signinError} />
       </StrictMode>,
     ),
   (error: unknown) =>

@@ -22,10 +22,10 @@ import {
   type SdkClients,
   sdkClients,
 } from '../../../test/e2e/support.js';
-import { type LocalStage, ROOT, runProjectCommand, startLocalStage } from '../../stage.js';
+import { type LocalStage, ROOT, startLocalStage } from '../../stage.js';
 import { stageAssemblyDir } from '../../template/index.js';
 import { groupNames } from '../registry.js';
-import { servedVersion } from './support.js';
+import { DRIFTED_HISTORY, servedVersion, synthesizeManualApproval } from './support.js';
 
 const MODEL = 'fraud-detector';
 const trained = existsSync(join(ROOT, 'models', MODEL, 'artifacts', 'model.onnx'));
@@ -39,12 +39,6 @@ const FAILED_AT_APPROVAL = [
   'ReleaseLockAfterFailure',
   'RetrainingFailed',
 ];
-// The lake the lifecycle test trains on (a champion that has not seen it): the gate passes, training stays short.
-const HISTORY = {
-  customers: 600,
-  days: 18,
-  drift: { fromDay: 0, newPatternShare: 0.5, amountShift: 2, newMerchantShare: 0.3 },
-};
 const LOCK_TABLE = 'Dev/Retraining/LockTable/Resource';
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -124,17 +118,7 @@ describe('GIVEN the dev stage synthesized with manual approval and a lake of lab
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'aims-manual-approval-'));
     assemblyDir = join(dir, 'cdk.out');
-    // The CDK CLI reads cdk.json (context, feature flags) as for `npm run synth`; only the app entry differs.
-    const app = join('local', 'lifecycle', 'test', 'manual-approval-app.ts');
-    const output: string[] = [];
-    // The approval timeout is the environment's prop, given here as context: the template is used as synthesized.
-    const context = ['-c', `approvalTimeoutSeconds=${LOCAL_APPROVAL_TIMEOUT_SECONDS}`];
-    await runProjectCommand(
-      ['cdk', 'synth', '-q', 'Dev/*', '--app', `tsx ${app}`, ...context, '--output', assemblyDir],
-      (line) => output.push(line),
-    ).catch((error: unknown) => {
-      throw new Error(`synthesizing ${app} failed: ${error}\n${output.slice(-20).join('\n')}`);
-    });
+    await synthesizeManualApproval(assemblyDir, LOCAL_APPROVAL_TIMEOUT_SECONDS);
     synthesized = definitionOf(retrainingTemplate(assemblyDir).parts);
 
     stage = await startLocalStage({
@@ -151,7 +135,7 @@ describe('GIVEN the dev stage synthesized with manual approval and a lake of lab
     operator = await callerFor(stage, 'operator');
     reader = await callerFor(stage, 'analyst-console');
     bootstrapVersion = await servedVersion(stage);
-    await stage.lifecycle.seedLake(HISTORY);
+    await stage.lifecycle.seedLake(DRIFTED_HISTORY);
   }, 240_000);
 
   afterAll(async () => {

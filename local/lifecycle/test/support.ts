@@ -1,7 +1,7 @@
 // Helpers the local lifecycle tests share.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type LocalStage, ROOT, startLocalStage } from '../../stage.js';
+import { type LocalStage, ROOT, runProjectCommand, startLocalStage } from '../../stage.js';
 
 const trained = existsSync(join(ROOT, 'models', 'fraud-detector', 'artifacts', 'model.onnx'));
 
@@ -27,4 +27,32 @@ export async function servedVersion(stage: LocalStage): Promise<string> {
     }),
   });
   return ((await res.json()) as { model_version: string }).model_version;
+}
+
+/**
+ * A lake of labelled, drifted history the bootstrap champion has not seen: a retraining run on it passes the gate and
+ * trains in seconds.
+ */
+export const DRIFTED_HISTORY = {
+  customers: 600,
+  days: 18,
+  drift: { fromDay: 0, newPatternShare: 0.5, amountShift: 2, newMerchantShare: 0.3 },
+};
+
+/**
+ * Synthesizes the dev stage with Prod's manual approval (./manual-approval-app.ts) into `assemblyDir`, with the
+ * AwaitApproval timeout given: the assembly a local stage runs to have a version wait for an operator.
+ */
+export async function synthesizeManualApproval(assemblyDir: string, approvalTimeoutSeconds: number): Promise<void> {
+  // The CDK CLI reads cdk.json (context, feature flags) as for `npm run synth`; only the app entry differs.
+  const app = join('local', 'lifecycle', 'test', 'manual-approval-app.ts');
+  const output: string[] = [];
+  // The approval timeout is the environment's prop, given here as context: the template is used as synthesized.
+  const context = ['-c', `approvalTimeoutSeconds=${approvalTimeoutSeconds}`];
+  await runProjectCommand(
+    ['cdk', 'synth', '-q', 'Dev/*', '--app', `tsx ${app}`, ...context, '--output', assemblyDir],
+    (line) => output.push(line),
+  ).catch((error: unknown) => {
+    throw new Error(`synthesizing ${app} failed: ${error}\n${output.slice(-20).join('\n')}`);
+  });
 }
