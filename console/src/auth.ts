@@ -2,6 +2,7 @@
 // issuer locally); the tokens live in sessionStorage, are renewed with the refresh token, and go away on sign-out.
 import { type User, UserManager, WebStorageStateStore } from 'oidc-client-ts';
 import type { ConsoleConfig } from '../../lambdas/shared/contracts/console.js';
+import { effectiveScopes } from '../../lambdas/shared/contracts/people.js';
 
 /** The app's own index URL (no query, no hash, no index.html): where the issuer sends people back, at /console/ or /. */
 export function appUrl(): string {
@@ -55,16 +56,20 @@ export async function signOut(manager: UserManager, config: ConsoleConfig): Prom
   window.location.assign(appUrl());
 }
 
-/** The scopes the access token grants (its `scope` claim), which are what the API authorizes on. */
+/**
+ * What the API will let this person do: the access token's scopes narrowed to those their groups grant
+ * (`effectiveScopes`, the authorizer's own rule). On AWS the console client's token lists every scope the client asked
+ * for, whatever the person's groups; the authorizer intersects, and so does the app. A token that cannot be read
+ * grants nothing here (the API still decides).
+ */
 export function tokenScopes(user: User): readonly string[] {
   try {
     const payload = user.access_token.split('.')[1] ?? '';
-    const json = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { scope?: unknown };
-    if (typeof json.scope === 'string') return json.scope.split(' ').filter(Boolean);
+    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
+    return [...effectiveScopes(claims)];
   } catch {
-    // Not a JWT we can read: fall back to what the token response said it grants.
+    return [];
   }
-  return user.scopes;
 }
 
 /** The signed-in person's name as the issuer tells it. */
