@@ -2,6 +2,7 @@
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { z } from 'zod';
+import { apiGatewayClient } from '../shared/aws.js';
 import { apiRoutes, ModelName } from '../shared/contracts/api.js';
 import { CommonEnv, envString, parseEnv } from '../shared/env.js';
 import { createPowertools, type Powertools, powertoolsMiddlewares } from '../shared/powertools.js';
@@ -14,11 +15,8 @@ export const AuthorizerEnv = CommonEnv.extend({
   JWT_JWKS_URI: z.url(),
   /** Comma-separated app client ids, or '*' (any client of the pool that owns an API key). */
   JWT_AUDIENCE_CLIENT_IDS: envString().default('*'),
-  /** Set by the local stage (its API Gateway control plane); on AWS the regional endpoint. */
+  /** The local stage's API Gateway control plane; unset on AWS (the regional endpoint). */
   AWS_ENDPOINT_URL_API_GATEWAY: z.url().optional(),
-  AWS_ACCESS_KEY_ID: z.string().default(''),
-  AWS_SECRET_ACCESS_KEY: z.string().default(''),
-  AWS_SESSION_TOKEN: z.string().optional(),
   /** Comma-separated names of the real-time models (each has POST /v1/models/<name>/predict and its scope). */
   PREDICT_MODELS: z.string().default(''),
   /** Comma-separated names of the models with entity-level labels (each has POST /v1/models/<name>/labels). */
@@ -62,15 +60,12 @@ export function authorizerDepsFromEnv(env: Readonly<Record<string, string | unde
         parseModelNames(e.LABEL_MODELS).map((name) => ({ name })),
       ),
       apiKeys: cachedApiKeys(
-        getApiKeysDirectory({
-          region: e.AWS_REGION,
-          ...(e.AWS_ENDPOINT_URL_API_GATEWAY ? { endpoint: e.AWS_ENDPOINT_URL_API_GATEWAY } : {}),
-          credentials: () => ({
-            accessKeyId: e.AWS_ACCESS_KEY_ID,
-            secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
-            ...(e.AWS_SESSION_TOKEN ? { sessionToken: e.AWS_SESSION_TOKEN } : {}),
+        getApiKeysDirectory(
+          apiGatewayClient({
+            region: e.AWS_REGION,
+            ...(e.AWS_ENDPOINT_URL_API_GATEWAY ? { endpoint: e.AWS_ENDPOINT_URL_API_GATEWAY } : {}),
           }),
-        }),
+        ),
       ),
     },
   };

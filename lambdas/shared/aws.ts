@@ -1,4 +1,5 @@
 // AWS SDK v3 client factories: one configuration for every handler; AWS_ENDPOINT_URL_<SERVICE> redirects them locally.
+import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
@@ -33,6 +34,11 @@ function base(options: ClientOptions) {
       ...(options.requestTimeoutMs ? { requestTimeout: options.requestTimeoutMs } : {}),
     }),
   };
+}
+
+/** API Gateway's control plane (the authorizer reads usage-plan keys); `AWS_ENDPOINT_URL_API_GATEWAY` locally. */
+export function apiGatewayClient(options: ClientOptions = {}): APIGatewayClient {
+  return new APIGatewayClient(base({ requestTimeoutMs: 3_000, ...options }));
 }
 
 /** DynamoDB DocumentClient: plain JS values, undefined attributes dropped. */

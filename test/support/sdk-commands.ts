@@ -106,6 +106,8 @@ const EXPLICIT: Readonly<Record<string, Readonly<Record<string, readonly string[
     DeleteMessageBatchCommand: ['sqs:DeleteMessage'],
   },
   '@aws-sdk/client-firehose': { PutRecordBatchCommand: ['firehose:PutRecordBatch'] },
+  // API Gateway's control plane authorizes by HTTP verb and resource path, not by operation name.
+  '@aws-sdk/client-api-gateway': { GetApiKeysCommand: ['apigateway:GET'] },
 };
 
 /** The IAM actions one SDK command needs; throws when the mapping is unknown (add it above, never guess). */
@@ -133,13 +135,6 @@ export interface LibrarySender {
  * so that a new library that calls AWS cannot slip past the proof.
  */
 export const LIBRARY_SENDERS: readonly LibrarySender[] = [
-  {
-    package: '@smithy/signature-v4',
-    sendingExports: { '@smithy/signature-v4': { SignatureV4: ['apigateway:GET'] } },
-    reason:
-      "the authorizer signs its one API Gateway call, GetApiKeys (lambdas/authorizer/api-keys.ts), with the SDK's own " +
-      'SigV4 signer instead of bundling the whole API Gateway client; a signer used for another call must change this',
-  },
   {
     package: '@aws-lambda-powertools/idempotency',
     sendingExports: {

@@ -23,7 +23,11 @@ const keyLookups: { customerId: string | null; includeValues: string | null; aut
 /** The usage-plan keys by CustomerId (the app client id); client-b has none. */
 const KEYS: Record<string, string> = { 'client-a': 'key-of-client-a', 'client-c': 'key-of-client-c' };
 
+// The key lookup signs with the default credential chain, as in Lambda (which sets these variables).
+const savedCredentials = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
 beforeAll(async () => {
+  process.env.AWS_ACCESS_KEY_ID = 'test';
+  process.env.AWS_SECRET_ACCESS_KEY = 'test';
   const pair = await generateKeyPair('RS256');
   privateKey = pair.privateKey;
   otherKey = (await generateKeyPair('RS256')).privateKey;
@@ -56,12 +60,17 @@ beforeAll(async () => {
       JWT_AUDIENCE_CLIENT_IDS: 'client-a, client-b, client-c',
       PREDICT_MODELS: 'merchant-risk, churn-lite',
       AWS_ENDPOINT_URL_API_GATEWAY: `http://127.0.0.1:${(server.address() as AddressInfo).port}/apigateway`,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
     }),
   );
 });
 afterAll(async () => {
+  for (const [name, value] of [
+    ['AWS_ACCESS_KEY_ID', savedCredentials.id],
+    ['AWS_SECRET_ACCESS_KEY', savedCredentials.secret],
+  ] as const) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
@@ -161,10 +170,17 @@ describe('REQUEST authorizer', () => {
       'cognito:groups': ['analysts'],
       scope: 'openid aims/read aims/review aims/admin',
     });
-    const list = await handler(event(`Bearer ${person}`, 'GET', '/v1/models'), lambdaContext('authorizer'));
-    expect(list.context).toEqual({ clientId: 'client-c', scopes: 'aims/read aims/review', principal: 'analyst' });
-    expect(effectFor(list.policyDocument, `${ARN_BASE}/GET/v1/models`)).toEqual(['Deny', 'Deny']);
-    expect(effectFor(list.policyDocument, `${ARN_BASE}/GET/v1/decisions/*`)).toEqual(['Allow']);
+    const retrain = await handler(
+      event(`Bearer ${person}`, 'POST', '/v1/models/{name}/retrain', '/v1/models/fraud-detector/retrain'),
+      lambdaContext('authorizer'),
+    );
+    expect(retrain.context).toEqual({ clientId: 'client-c', scopes: 'aims/read aims/review', principal: 'analyst' });
+    // aims/admin is in the token but not in the analysts' group: the admin route is denied, the read routes allowed.
+    expect(effectFor(retrain.policyDocument, `${ARN_BASE}/POST/v1/models/fraud-detector/retrain`)).toContain('Deny');
+    expect(effectFor(retrain.policyDocument, `${ARN_BASE}/POST/v1/models/fraud-detector/retrain`)).not.toContain(
+      'Allow',
+    );
+    expect(effectFor(retrain.policyDocument, `${ARN_BASE}/GET/v1/decisions/*`)).toEqual(['Allow']);
     const noGroups = await token({ client_id: 'client-c', username: 'nobody', scope: 'aims/read' });
     const out = await handler(
       event(`Bearer ${noGroups}`, 'GET', '/v1/decisions/{id}', '/v1/decisions/t-1'),
