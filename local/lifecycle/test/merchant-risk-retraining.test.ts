@@ -177,9 +177,15 @@ describe('GIVEN a local stage whose lake holds weeks of decisions with compromis
     expect(await servedVersion(stage)).toBe(fraudServed);
   }, 240_000);
 
-  it('WHEN both endpoints took traffic and the drift check of merchant-risk runs THEN it reads its own capture and baseline', async () => {
+  it('WHEN both endpoints took traffic and the drift check of merchant-risk runs THEN it reads its own capture (the predict route and the nightly runs) and baseline', async () => {
     const fraudTraffic = await stage.lifecycle.injectDrift({ count: 60 });
     expect(fraudTraffic.failed).toBe(0);
+    // The rows the two nightly runs scored: their batch capture is part of the model's window.
+    let nightlyRows = 0;
+    for (const date of HOLDOUT_DAYS) {
+      const res = await call(stage, 'operator', `/v1/models/${MODEL}/predictions?date=${date}&limit=1`);
+      nightlyRows += ((await res.json()) as { summary: { rows: number } }).summary.rows;
+    }
 
     const result = await stage.lifecycle.runDriftCheck(MODEL);
 
@@ -187,9 +193,10 @@ describe('GIVEN a local stage whose lake holds weeks of decisions with compromis
     const report = (result as { payload: { samples: number; judged: boolean; psi: Record<string, number> } }).payload;
     // Its baseline's bins are per merchant-risk feature (a fraud baseline would be refused: other features).
     expect(Object.keys(report.psi).filter((k) => k !== 'score')).toEqual([...FEATURES]);
-    // Only merchant-risk's own captured requests: none of the fraud endpoint's 60.
-    expect(report.samples).toBe(merchantRiskRequests);
-    // Below the manifest's minSamples (1 000 merchant-days a day): assessed, nothing judged, nothing started.
-    expect(report.judged).toBe(false);
+    // Only merchant-risk's own captured requests and nightly rows: none of the fraud endpoint's 60.
+    expect(report.samples).toBe(merchantRiskRequests + nightlyRows);
+    // The nights' population reaches the manifest's minSamples (1 000 merchant-days): the check judges.
+    expect(nightlyRows).toBeGreaterThanOrEqual(1000);
+    expect(report.judged).toBe(true);
   }, 60_000);
 });
