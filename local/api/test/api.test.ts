@@ -77,7 +77,6 @@ describe('local API with the real authorizer', () => {
     expect(creds.clients.map((c) => c.name).sort()).toEqual([
       'analyst-console',
       'chargeback-feed',
-      'console',
       'merchant-gateway',
       'operator',
       'risk-ops',
