@@ -132,7 +132,7 @@ describe.each([
   it('GIVEN the model WHEN generating THEN its literal labels route takes the module’s label schema under the feedback scope', () => {
     expect(op?.operationId).toBe('reportLabelMerchantRisk');
     expect(op?.summary).toBe('Report whether a merchant was compromised on a day (merchant-risk)');
-    expect(op?.security).toEqual([{ oauth2: ['aims/feedback'], api_key: [] }]);
+    expect(op?.security).toEqual([{ oauth2: ['aims/feedback'] }]);
     expect(op?.requestBody.content['application/json']?.schema).toMatchObject({
       required: ['merchantId', 'compromised'],
       properties: { compromised: { type: 'boolean' } },
