@@ -1,20 +1,10 @@
 // The API docs in a real browser (Debian's chromium): Swagger UI renders the local document offline, "Try it out"
 // sends a pasted bearer token (no API key: the authorizer supplies it), and the authorization survives a reload.
 import { rmSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../../test/support/browser.js';
 import { type LocalApi, startLocalApi } from '../index.js';
 import { devTemplate, freePort, RoutingInvoker, tempDataDir } from './support.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 const DENY = {
   principalId: 'docs-test',
@@ -39,7 +29,7 @@ beforeAll(async () => {
     port,
     enforceLimits: false,
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
