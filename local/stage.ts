@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiGatewayEndpoint, type LocalApi, restApiDefinition, startLocalApi } from './api/index.js';
 import { LOCAL_ASSEMBLY_DIR, prepareAssembly } from './assembly.js';
+import { DeferredInvoker } from './deferred-invoker.js';
 import {
   type EventSourceMappings,
   type LambdaRuntime,
@@ -18,7 +19,7 @@ import type { LocalModelEndpoint } from './model-endpoint.js';
 import { reservePort } from './net.js';
 import { type LocalServices, startLocalServices } from './services/index.js';
 import { loadLocalTemplate, servedModels, type TemplateModel } from './template/index.js';
-import type { Closable, FunctionInvoker, InvokeResult, LocalEndpoints, LocalTemplate } from './types.js';
+import type { Closable, LocalEndpoints, LocalTemplate } from './types.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 export const STAGE_NAME = 'Dev';
@@ -139,26 +140,6 @@ export function runProjectCommand(args: readonly string[], log: (line: string) =
   });
 }
 
-/** Forwards invocations to the Lambda runtime once it exists (the bus starts before the runtime it delivers to), and
- *  state-machine targets to the local Step Functions. */
-class DeferredInvoker implements FunctionInvoker {
-  private target: FunctionInvoker | undefined;
-  lifecycle: LocalLifecycle | undefined;
-  set(target: FunctionInvoker): void {
-    this.target = target;
-  }
-  async invoke(target: string, event: unknown): Promise<InvokeResult> {
-    if (target.startsWith('arn:aws:states:')) {
-      if (!this.lifecycle) throw new Error(`the local Step Functions are not running yet (starting ${target})`);
-      const started = Date.now();
-      const execution = this.lifecycle.startExecution(target, event);
-      return { ok: true, payload: { executionArn: execution.executionArn }, durationMs: Date.now() - started };
-    }
-    if (!this.target) throw new Error(`the Lambda runtime is not running yet (invoking ${target})`);
-    return this.target.invoke(target, event);
-  }
-}
-
 /**
  * The models the local stage serves: every model with an endpoint in the template (found by its `aims:role` endpoint
  * metadata), the one the score route uses first (what `stage.model` and the single-model helpers mean), then the
@@ -271,7 +252,10 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       log,
     });
     closables.push(lifecycle);
-    invoker.lifecycle = lifecycle;
+    invoker.setLifecycle(lifecycle);
+    // Closed before the lifecycle: an execution's task waiting for a runtime that never started fails instead of
+    // holding the stop (the bus stops waiting by itself and keeps its deliveries journaled).
+    closables.push({ close: async () => invoker.abandon(new Error('the local stage stopped before it was ready')) });
     const model: LocalModelEndpoint = {
       get url() {
         return lifecycle.modelsStack.proxy.url;
@@ -304,7 +288,7 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       environmentOverrides: { ...lifecycle.environment, AWS_ENDPOINT_URL_API_GATEWAY: apiGatewayEndpoint(apiBaseUrl) },
     });
     closables.push(runtime);
-    invoker.set(runtime);
+    invoker.setRuntime(runtime);
     await runtime.warm();
     // The functions behind API routes start with a second initialised environment: a fresh environment runs its
     // first calls several times slower than later ones (bench/score-warmup.bench.ts), so one alone queues a steady

@@ -46,7 +46,8 @@ export type InvokeResult =
 
 /** Runs the template's functions locally. `target` is a function ARN or name, as the template gives it. */
 export interface FunctionInvoker {
-  invoke(target: string, event: unknown): Promise<InvokeResult>;
+  /** `signal`: the caller stops waiting (an invoker that waits for its runtime to start rejects when it aborts). */
+  invoke(target: string, event: unknown, signal?: AbortSignal): Promise<InvokeResult>;
   /** The function's configured timeout in seconds, when the target is a function this invoker runs. */
   timeoutSeconds?(target: string): number | undefined;
 }

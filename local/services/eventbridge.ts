@@ -446,7 +446,8 @@ export class LocalEventBridge {
   private async attempt(target: Target, input: unknown): Promise<void> {
     // Lambda functions and state machines both run through the invoker (a state machine target starts an execution).
     if (target.arn.startsWith('arn:aws:lambda:') || target.arn.startsWith('arn:aws:states:')) {
-      const result = await this.options.invoker.invoke(target.arn, input);
+      // The signal: a bus that stops while its runtime has not started yet stops waiting for it.
+      const result = await this.options.invoker.invoke(target.arn, input, this.closing.signal);
       if (!result.ok) throw new Error(`${result.errorType}: ${result.errorMessage}`);
       return;
     }
@@ -479,6 +480,8 @@ export class LocalEventBridge {
       } catch (error) {
         delivery.lastError = error instanceof Error ? error.message : String(error);
       }
+      // An attempt cut short by the stage stopping is not the target's failure: it stays pending for the next start.
+      if (this.closing.signal.aborted) return;
       const retriesUsed = delivery.attempts - 1;
       const tooOld = this.clock.now() - invocation.acceptedAt >= target.maxAgeSeconds * 1000;
       if (retriesUsed >= target.maxRetries || tooOld) break;

@@ -517,15 +517,24 @@ function printLoad(phase: Phase, what: string): void {
   );
 }
 
-/** Where a missing output's trail ends, to print beside it: what the archive holds and which queue (a DLQ) has it. */
+/** Where a missing output's trail ends, to print beside it: what the archive holds, which queue (a DLQ) has it and
+ *  why its last delivery failed (the DLQ message's ERROR_MESSAGE attribute). */
 function trailOf(id: string, seen: Observed): string {
   const dir = join(dataDir, 'sqs');
-  const queues = existsSync(dir)
-    ? readdirSync(dir).filter((f) => f.endsWith('.json') && readFileSync(join(dir, f), 'utf8').includes(id))
-    : [];
+  const parked: string[] = [];
+  for (const file of existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : []) {
+    const saved = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+      messages?: { Body: string; MessageAttributes?: Record<string, { StringValue?: string }> }[];
+    };
+    for (const m of saved.messages ?? []) {
+      if (!m.Body.includes(id)) continue;
+      const why = m.MessageAttributes?.ERROR_MESSAGE?.StringValue;
+      parked.push(why === undefined ? file : `${file} (${why})`);
+    }
+  }
   return (
     `${id} (archive: TransactionScored ×${seen.scoredEvents.get(id)?.length ?? 0}, ` +
-    `FraudSuspected ×${seen.suspectedEvents.get(id)?.length ?? 0}; ${queues.length > 0 ? `in ${queues.join(', ')}` : 'in no queue'})`
+    `FraudSuspected ×${seen.suspectedEvents.get(id)?.length ?? 0}; ${parked.length > 0 ? `in ${parked.join(', ')}` : 'in no queue'})`
   );
 }
 

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { DeferredInvoker } from '../../deferred-invoker.js';
 import { loadLocalTemplate } from '../../template/index.js';
 import type { FunctionInvoker, InvokeResult, LocalTemplate } from '../../types.js';
 import { type BusClock, LocalEventBridge } from '../eventbridge.js';
@@ -328,6 +329,62 @@ describe('local bus delivery journal', () => {
     await second.idle();
     await again.close();
     expect(second.deliveries().map((d) => [d.status, d.attempts])).toEqual([['delivered', 2]]);
+  });
+
+  describe('WHEN it runs in the stage, which starts the bus before the Lambda runtime (the deferred invoker)', () => {
+    /** Leaves one FraudSuspected delivery journaled with one failed attempt, as a SIGKILL mid-retry does. */
+    const crashWithOnePending = async (): Promise<string | undefined> => {
+      const invoker = new TargetInvoker();
+      invoker.down = true;
+      const clock = testClock({ stuck: true });
+      const crashed = bus(invoker, clock);
+      const id = crashed.putEvents(fraud(1)).Entries[0]?.EventId;
+      await crashed.sync();
+      await clock.backoffs(1);
+      return id;
+    };
+
+    it('THEN a delivery resumed before the runtime started waits for it and is delivered once, not dead-lettered', async () => {
+      const id = await crashWithOnePending();
+      const deferred = new DeferredInvoker();
+      // Retries would come at once on this clock: without the wait the four left would run out before the runtime.
+      const restarted = bus(deferred, testClock());
+      restarted.resume();
+      const runtime = new TargetInvoker();
+      deferred.setRuntime(runtime);
+      await restarted.idle();
+      expect(runtime.calls).toEqual([id]);
+      expect(restarted.deliveries().map((d) => [d.status, d.attempts])).toEqual([['delivered', 2]]);
+      expect(dlq()).toEqual([]);
+    });
+
+    it("THEN a failing Lambda target is retried no sooner than the function's timeout the runtime reports", async () => {
+      const deferred = new DeferredInvoker();
+      const runtime = new TargetInvoker();
+      runtime.down = true;
+      runtime.timeout = 10;
+      deferred.setRuntime(runtime);
+      const clock = testClock({ stuck: true });
+      bus(deferred, clock).putEvents(fraud(1));
+      await clock.backoffs(1);
+      expect(clock.waits).toEqual([10_000]);
+    });
+
+    it('THEN a bus stopped while a delivery waits for the runtime stops at once and keeps the delivery for the next start', async () => {
+      await crashWithOnePending();
+      const neverStarted = bus(new DeferredInvoker(), testClock());
+      const server = await neverStarted.start(); // resumes the journaled delivery, which waits for a runtime
+      await server.close();
+      expect(neverStarted.deliveries().map((d) => d.status)).toEqual(['pending']);
+      expect(dlq()).toEqual([]);
+
+      const runtime = new TargetInvoker();
+      const next = bus(runtime, testClock());
+      next.resume();
+      await next.idle();
+      expect(next.deliveries().map((d) => d.status)).toEqual(['delivered']);
+      expect(runtime.calls).toHaveLength(1);
+    });
   });
 
   it('GIVEN many delivered events WHEN the journal compacts THEN it holds only what is pending', async () => {
