@@ -3,10 +3,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import { environments } from '../lib/config/environments.js';
 import { CONSOLE_METADATA_KEY } from '../lib/constructs/console-metadata.js';
 import { ConsoleSite } from '../lib/constructs/console-site.js';
+import { ConsoleEdgeStack } from '../lib/stacks/console-edge-stack.js';
 import type { AimsStage } from '../lib/stages/aims-stage.js';
 import { cleanTestApps, templateOf, testApp } from './support/app.js';
 
@@ -123,6 +125,57 @@ describe('GIVEN the Prod stage', () => {
     expect(markers).toContain(JSON.stringify({ Ref: clientId }));
     expect(markers).toContain('ProviderURL');
     template.hasResourceProperties('Custom::CDKBucketDeployment', { DestinationBucketKeyPrefix: 'docs/' });
+  });
+});
+
+describe('GIVEN the Prod stage: the web ACL at the edge', () => {
+  test('THEN a CloudFront-scoped web ACL in us-east-1 runs the managed rules and a per-viewer rate limit (429)', () => {
+    expect(stage.consoleEdge.region).toBe('us-east-1');
+    const edge = templateOf(stage.consoleEdge);
+    edge.resourceCountIs('AWS::WAFv2::WebACL', 1);
+    edge.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'CLOUDFRONT',
+      DefaultAction: { Allow: {} },
+      Rules: [
+        Match.objectLike({
+          Statement: { ManagedRuleGroupStatement: Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet' }) },
+        }),
+        Match.objectLike({
+          Statement: { ManagedRuleGroupStatement: Match.objectLike({ Name: 'AWSManagedRulesKnownBadInputsRuleSet' }) },
+        }),
+        Match.objectLike({
+          Statement: { ManagedRuleGroupStatement: Match.objectLike({ Name: 'AWSManagedRulesAmazonIpReputationList' }) },
+        }),
+        Match.objectLike({
+          Action: { Block: { CustomResponse: { ResponseCode: 429, CustomResponseBodyKey: 'throttled' } } },
+          Statement: {
+            RateBasedStatement: { Limit: environments.Prod.api.viewerRateLimitPer5Min, AggregateKeyType: 'IP' },
+          },
+        }),
+      ],
+    });
+  });
+
+  test("THEN the distribution is evaluated by it: the console stack reads the ACL's ARN from us-east-1", () => {
+    const [, distribution] = only('AWS::CloudFront::Distribution');
+    const edgeStackName = stage.consoleEdge.stackName;
+    expect(distribution.Properties.DistributionConfig.WebACLId).toEqual({
+      'Fn::GetStackOutput': { StackName: edgeStackName, Region: 'us-east-1', OutputName: expect.any(String) },
+    });
+    const output = distribution.Properties.DistributionConfig.WebACLId['Fn::GetStackOutput'].OutputName;
+    const edgeOutputs = templateOf(stage.consoleEdge).toJSON().Outputs;
+    expect(edgeOutputs[output].Value).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^WebAcl/), 'Arn'] });
+  });
+
+  test('THEN an edge stack outside us-east-1 does not synthesize (CloudFront takes no web ACL from elsewhere)', () => {
+    const app = new App();
+    new ConsoleEdgeStack(app, 'Edge', {
+      env: { account: '111111111111', region: 'eu-west-1' },
+      viewerRateLimitPer5Min: 100,
+    });
+    expect(() => app.synth()).toThrow(
+      /a CloudFront web ACL can only be created in us-east-1, this stack is in eu-west-1/,
+    );
   });
 });
 

@@ -436,7 +436,7 @@ describe('GIVEN the clients and their limits', () => {
     }
   });
 
-  test('THEN a WAF web ACL with managed rules and a per-IP rate limit guards the stage', () => {
+  test('THEN a WAF web ACL with managed rules, a per-IP and a per-viewer rate limit guards the stage', () => {
     dev.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
       Rules: Match.arrayWith([
@@ -446,6 +446,25 @@ describe('GIVEN the clients and their limits', () => {
         Match.objectLike({
           Statement: {
             RateBasedStatement: { Limit: environments.Dev.api.wafRateLimitPer5Min, AggregateKeyType: 'IP' },
+          },
+        }),
+        // The console's people arrive from CloudFront's edges: counted per viewer (the first X-Forwarded-For address)
+        // on what carries CloudFront's request id, beside the per-address count nobody can leave.
+        Match.objectLike({
+          Name: 'rate-limit-per-viewer',
+          Statement: {
+            RateBasedStatement: {
+              Limit: environments.Dev.api.viewerRateLimitPer5Min,
+              AggregateKeyType: 'FORWARDED_IP',
+              ForwardedIPConfig: { HeaderName: 'X-Forwarded-For', FallbackBehavior: 'MATCH' },
+              ScopeDownStatement: {
+                SizeConstraintStatement: Match.objectLike({
+                  FieldToMatch: { SingleHeader: { Name: 'x-amz-cf-id' } },
+                  ComparisonOperator: 'GT',
+                  Size: 0,
+                }),
+              },
+            },
           },
         }),
       ]),

@@ -97,6 +97,11 @@ export interface EnvironmentConfig {
     readonly dailyQuota: number;
     /** Requests per 5 minutes from one IP before WAF blocks it. */
     readonly wafRateLimitPer5Min: number;
+    /**
+     * Requests per 5 minutes from one person's address (a browser, or an office behind one NAT) before WAF blocks it:
+     * counted by the console's CloudFront web ACL, and by the API's for what CloudFront forwards (X-Forwarded-For).
+     */
+    readonly viewerRateLimitPer5Min: number;
   };
   /**
    * The models this environment serves, by manifest name: every model under models/ has an entry (checked at synth),

@@ -24,7 +24,13 @@ export const environments = {
       busArchiveRetentionDays: 7,
     },
     functions: { memorySize: 512 },
-    api: { rateLimit: 50, burstLimit: 100, dailyQuota: 100_000, wafRateLimitPer5Min: 10_000 },
+    api: {
+      rateLimit: 50,
+      burstLimit: 100,
+      dailyQuota: 100_000,
+      wafRateLimitPer5Min: 10_000,
+      viewerRateLimitPer5Min: 3_000,
+    },
     models: {
       'fraud-detector': {
         route: 'score',
@@ -93,7 +99,13 @@ export const environments = {
       busArchiveRetentionDays: 30,
     },
     functions: { memorySize: 1024 },
-    api: { rateLimit: 200, burstLimit: 400, dailyQuota: 1_000_000, wafRateLimitPer5Min: 50_000 },
+    api: {
+      rateLimit: 200,
+      burstLimit: 400,
+      dailyQuota: 1_000_000,
+      wafRateLimitPer5Min: 50_000,
+      viewerRateLimitPer5Min: 5_000,
+    },
     models: {
       'fraud-detector': {
         route: 'score',
@@ -165,7 +177,13 @@ export const environments = {
       busArchiveRetentionDays: 365,
     },
     functions: { memorySize: 1769 },
-    api: { rateLimit: 2_000, burstLimit: 4_000, dailyQuota: 50_000_000, wafRateLimitPer5Min: 200_000 },
+    api: {
+      rateLimit: 2_000,
+      burstLimit: 4_000,
+      dailyQuota: 50_000_000,
+      wafRateLimitPer5Min: 200_000,
+      viewerRateLimitPer5Min: 10_000,
+    },
     models: {
       'fraud-detector': {
         route: 'score',

@@ -60,6 +60,8 @@ export interface ConsoleSiteProps {
   /** The API's OpenAPI document, deployed as /openapi.json beside the Swagger UI page at /docs/.
    *  @default - no API docs on the site */
   readonly openApi?: Readonly<Record<string, unknown>>;
+  /** The CloudFront-scoped WAF web ACL the distribution is evaluated by (it lives in us-east-1). */
+  readonly webAclArn: string;
   /** @default PriceClass.PRICE_CLASS_100 (North America and Europe edges) */
   readonly priceClass?: PriceClass;
 }
@@ -159,6 +161,7 @@ export class ConsoleSite extends Construct {
 
     this.distribution = new Distribution(this, 'Distribution', {
       comment: `AIMS ${props.stageName} console`,
+      webAclId: props.webAclArn,
       defaultRootObject: 'index.html',
       httpVersion: HttpVersion.HTTP2_AND_3,
       priceClass: props.priceClass ?? PriceClass.PRICE_CLASS_100,
@@ -272,11 +275,6 @@ export class ConsoleSite extends Construct {
       {
         id: 'AwsSolutions-CFR1',
         reason: 'Analysts and operators sign in from wherever they work; Cognito and the API authorize every call.',
-      },
-      {
-        id: 'AwsSolutions-CFR2',
-        reason:
-          'CloudFront web ACLs exist only in us-east-1; the API behind /v1/* keeps its regional WAF (docs/decisions, console hosting) and the static files hold no data.',
       },
       {
         id: 'AwsSolutions-CFR4',

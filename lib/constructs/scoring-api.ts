@@ -22,6 +22,7 @@ import { apiRoutes, type RouteDefinition } from '../../lambdas/shared/contracts/
 import { openApiDocument30 } from '../../lambdas/shared/contracts/openapi.js';
 import { apiGatewayDefinition } from './api-gateway-definition.js';
 import { ClientApiKey } from './client-api-key.js';
+import { baselineRules, CLOUDFRONT_REQUEST_ID_HEADER, rateRule, THROTTLED_RESPONSE_BODIES } from './web-acl-rules.js';
 
 /** The services of the fixed route table; each model's predict and labels routes have their own functions. */
 export type RouteService = Exclude<RouteDefinition['service'], 'predict' | 'labels'>;
@@ -60,6 +61,9 @@ export interface ScoringApiProps {
   readonly dailyQuota: number;
   /** Requests per 5 minutes from one IP before WAF blocks it. */
   readonly wafRateLimitPer5Min: number;
+  /** Requests per 5 minutes from one viewer of the console (the first X-Forwarded-For address of what CloudFront
+   *  forwards) before WAF blocks it. */
+  readonly viewerRateLimitPer5Min: number;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   /** How long an authorizer decision is cached. @default 300 */
@@ -220,31 +224,25 @@ export class ScoringApi extends Construct {
     this.webAcl = new CfnWebACL(this, 'WebAcl', {
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
-      customResponseBodies: {
-        throttled: {
-          contentType: 'APPLICATION_JSON',
-          content: '{"error":{"code":"throttled","message":"Too many requests from this address"},"requestId":""}',
-        },
-      },
+      customResponseBodies: THROTTLED_RESPONSE_BODIES,
       visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'aims-api', sampledRequestsEnabled: true },
       rules: [
-        managedRule('common', 0, 'AWSManagedRulesCommonRuleSet', [
+        ...baselineRules([
           // A full ingest batch (500 transactions) is larger than the rule's 8 KB body limit; the API validates size.
           { name: 'SizeRestrictions_BODY', actionToUse: { count: {} } },
         ]),
-        managedRule('known-bad-inputs', 1, 'AWSManagedRulesKnownBadInputsRuleSet'),
-        managedRule('ip-reputation', 2, 'AWSManagedRulesAmazonIpReputationList'),
-        {
-          name: 'rate-limit-per-ip',
-          priority: 3,
-          action: { block: { customResponse: { responseCode: 429, customResponseBodyKey: 'throttled' } } },
-          statement: { rateBasedStatement: { limit: props.wafRateLimitPer5Min, aggregateKeyType: 'IP' } },
-          visibilityConfig: {
-            cloudWatchMetricsEnabled: true,
-            metricName: 'rate-limit-per-ip',
-            sampledRequestsEnabled: true,
-          },
-        },
+        // Every caller, by the address that connects: machine clients directly, the console's people via CloudFront's
+        // edges (many viewers per edge address, hence the high limit).
+        rateRule({ name: 'rate-limit-per-ip', priority: 3, limitPer5Min: props.wafRateLimitPer5Min }),
+        // What CloudFront forwards, by the viewer it forwarded for: the first X-Forwarded-For address. A caller can
+        // forge both headers, but then only picks this count in addition to the one above, which it cannot leave.
+        rateRule({
+          name: 'rate-limit-per-viewer',
+          priority: 4,
+          limitPer5Min: props.viewerRateLimitPer5Min,
+          forwardedIpHeader: 'X-Forwarded-For',
+          onlyWithHeader: CLOUDFRONT_REQUEST_ID_HEADER,
+        }),
       ],
     });
     new CfnWebACLAssociation(this, 'WebAclAssociation', {
@@ -252,19 +250,4 @@ export class ScoringApi extends Construct {
       webAclArn: this.webAcl.attrArn,
     });
   }
-}
-
-function managedRule(
-  name: string,
-  priority: number,
-  ruleSet: string,
-  ruleActionOverrides?: CfnWebACL.RuleActionOverrideProperty[],
-): CfnWebACL.RuleProperty {
-  return {
-    name,
-    priority,
-    overrideAction: { none: {} },
-    statement: { managedRuleGroupStatement: { vendorName: 'AWS', name: ruleSet, ruleActionOverrides } },
-    visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: name, sampledRequestsEnabled: true },
-  };
 }

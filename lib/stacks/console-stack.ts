@@ -4,6 +4,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { ConsoleSite } from '../constructs/console-site.js';
+import type { ConsoleEdgeStack } from './console-edge-stack.js';
 import type { ServicesStack } from './services-stack.js';
 
 export interface ConsoleStackProps extends StackProps {
@@ -13,6 +14,8 @@ export interface ConsoleStackProps extends StackProps {
   readonly appDir: string;
   /** The services stack: its user pool and hosted domain (sign-in), its API and usage plan (/v1/*). */
   readonly services: ServicesStack;
+  /** The edge stack (us-east-1) whose web ACL guards the distribution. */
+  readonly edge: ConsoleEdgeStack;
   /** The data stack's access-log bucket (S3 server access logs of the console's buckets). */
   readonly accessLogsBucket: IBucket;
   readonly removalPolicy: RemovalPolicy;
@@ -25,7 +28,8 @@ export class ConsoleStack extends Stack {
   public readonly site: ConsoleSite;
 
   constructor(scope: Construct, id: string, props: ConsoleStackProps) {
-    super(scope, id, props);
+    // The web ACL's ARN comes from us-east-1: CDK writes it to an SSM parameter in this region for this stack to read.
+    super(scope, id, { ...props, crossRegionReferences: true });
     const { services } = props;
     this.site = new ConsoleSite(this, 'Site', {
       appDir: props.appDir,
@@ -34,6 +38,7 @@ export class ConsoleStack extends Stack {
       authDomain: services.auth.domain,
       api: services.api.api,
       usagePlan: services.api.usagePlan,
+      webAclArn: props.edge.webAcl.attrArn,
       accessLogsBucket: props.accessLogsBucket,
       removalPolicy: props.removalPolicy,
       logRetention: props.logRetention,

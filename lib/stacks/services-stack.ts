@@ -379,6 +379,7 @@ export class ServicesStack extends Stack {
       burstLimit: props.api.burstLimit,
       dailyQuota: props.api.dailyQuota,
       wafRateLimitPer5Min: props.api.wafRateLimitPer5Min,
+      viewerRateLimitPer5Min: props.api.viewerRateLimitPer5Min,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });

@@ -15,6 +15,7 @@ import {
   servedModels,
 } from '../config/models.js';
 import { PROJECT_ROOT } from '../constructs/service-function.js';
+import { CLOUDFRONT_WAF_REGION, ConsoleEdgeStack } from '../stacks/console-edge-stack.js';
 import { ConsoleStack } from '../stacks/console-stack.js';
 import { DataStack } from '../stacks/data-stack.js';
 import { ModelsStack } from '../stacks/models-stack.js';
@@ -38,6 +39,7 @@ export class AimsStage extends Stage {
   public readonly models: ModelsStack;
   public readonly retraining: RetrainingStack;
   public readonly observability: ObservabilityStack;
+  public readonly consoleEdge: ConsoleEdgeStack;
   public readonly console: ConsoleStack;
 
   constructor(scope: Construct, id: string, props: AimsStageProps) {
@@ -142,12 +144,19 @@ export class AimsStage extends Stage {
       },
     });
 
+    // CloudFront is evaluated by a web ACL in us-east-1 whatever the stage's region: the one stack of the stage there.
+    this.consoleEdge = new ConsoleEdgeStack(this, 'ConsoleEdge', {
+      description: `AIMS ${id}: the WAF web ACL in front of the console's CloudFront distribution`,
+      env: { account: config.account, region: CLOUDFRONT_WAF_REGION },
+      viewerRateLimitPer5Min: config.api.viewerRateLimitPer5Min,
+    });
     // The console calls the API through its own CloudFront origin and signs people in to the API's user pool.
     this.console = new ConsoleStack(this, 'Console', {
       description: `AIMS ${id}: the analysts' and operators' console (S3 + CloudFront) and its Cognito client`,
       stageName: id,
       appDir: props.consoleDir ?? join(PROJECT_ROOT, 'console', 'dist'),
       services: this.services,
+      edge: this.consoleEdge,
       accessLogsBucket: this.data.accessLogsBucket,
       removalPolicy: config.removalPolicy,
       logRetention: config.logRetention,

@@ -1,6 +1,7 @@
 // Reads a stage's cloud assembly and resolves every CloudFormation intrinsic to the local stage's values.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { RESOURCE_SUPPORT } from '../fidelity.js';
 import type { LocalEndpoints, LocalResource, LocalTemplate } from '../types.js';
 import { type Identity, localIdentity } from './naming.js';
 
@@ -403,20 +404,43 @@ function functionArnOf(arn: string): { readonly function: string; readonly quali
   return match[2] === undefined ? { function: match[1] } : { function: match[1], qualifier: match[2] };
 }
 
+/**
+ * The account and region the local stage runs: the one region whose stacks hold something it runs. A stage may also
+ * have stacks in other regions of its account when they hold only what exists in the cloud alone (the console's web
+ * ACL must be in us-east-1 for CloudFront): they are read for their outputs, as CloudFormation reads them.
+ */
+function homeOf(stacks: readonly StackTemplate[], stageName: string, dir: string): StackTemplate {
+  const first = stacks[0];
+  if (!first) throw new TemplateResolutionError(`no stacks in ${dir}`);
+  const runsHere = (stack: StackTemplate) =>
+    Object.values(stack.resources).some((r) => {
+      const support = typeof r.Type === 'string' ? RESOURCE_SUPPORT[r.Type] : undefined;
+      return support === undefined || 'local' in support;
+    });
+  const homes = stacks.filter(runsHere);
+  const home = homes[0] ?? first;
+  for (const stack of stacks) {
+    if (stack.account !== home.account) {
+      throw new TemplateResolutionError(
+        `stage ${stageName} spans accounts ${home.account} and ${stack.account}; the local stage runs one account`,
+      );
+    }
+    if (stack.region !== home.region && runsHere(stack)) {
+      throw new TemplateResolutionError(
+        `stage ${stageName} runs resources in ${home.region} (${home.stackName}) and ${stack.region} ` +
+          `(${stack.stackName}); the local stage runs one region, and only stacks of cloud-only resources ` +
+          '(local/fidelity.ts) may be elsewhere',
+      );
+    }
+  }
+  return home;
+}
+
 /** Loads the stage's synthesized stacks with every intrinsic resolved to local values (see ./index.ts for names). */
 export function loadLocalTemplate(options: LoadLocalTemplateOptions): LocalTemplate {
   const dir = stageAssemblyDir(options.assemblyDir, options.stageName);
   const stacks = readStacks(dir);
-  const first = stacks[0];
-  if (!first) throw new TemplateResolutionError(`no stacks in ${dir}`);
-  for (const stack of stacks) {
-    if (stack.account !== first.account || stack.region !== first.region) {
-      throw new TemplateResolutionError(
-        `stage ${options.stageName} spans ${first.account}/${first.region} and ${stack.account}/${stack.region}; ` +
-          'the local stage runs one account and region',
-      );
-    }
-  }
+  const home = homeOf(stacks, options.stageName, dir);
   const resolver = new Resolver(
     stacks,
     options.stageName,
@@ -479,8 +503,8 @@ export function loadLocalTemplate(options: LoadLocalTemplateOptions): LocalTempl
 
   return {
     stageName: options.stageName,
-    account: first.account,
-    region: first.region,
+    account: home.account,
+    region: home.region,
     assemblyDir: dir,
     resources,
     ofType: (type) => resources.filter((r) => r.type === type),

@@ -6,7 +6,10 @@ import { bucketName, defaultPhysicalName, loadLocalTemplate, TemplateResolutionE
 
 const ENV = 'aws://123456789012/eu-west-1';
 
-function writeAssembly(root: string, stacks: Record<string, { stackName: string; template: unknown }>): void {
+function writeAssembly(
+  root: string,
+  stacks: Record<string, { stackName: string; template: unknown; environment?: string }>,
+): void {
   const stage = join(root, 'assembly-Test');
   mkdirSync(stage, { recursive: true });
   writeFileSync(
@@ -22,11 +25,11 @@ function writeAssembly(root: string, stacks: Record<string, { stackName: string;
     }),
   );
   const artifacts: Record<string, unknown> = {};
-  for (const [id, { stackName, template }] of Object.entries(stacks)) {
+  for (const [id, { stackName, template, environment }] of Object.entries(stacks)) {
     writeFileSync(join(stage, `${id}.template.json`), JSON.stringify(template));
     artifacts[id] = {
       type: 'aws:cloudformation:stack',
-      environment: ENV,
+      environment: environment ?? ENV,
       properties: { templateFile: `${id}.template.json`, stackName },
     };
   }
@@ -280,6 +283,73 @@ describe('loadLocalTemplate', () => {
     } finally {
       rmSync(bad, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a stage with a stack in a second region', () => {
+  let root: string;
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  const EDGE_ENV = 'aws://123456789012/us-east-1';
+  const edge = (resources: Record<string, unknown>) => ({
+    stackName: 'Test-Edge',
+    environment: EDGE_ENV,
+    template: { Resources: resources, Outputs: { AclArn: { Value: { 'Fn::GetAtt': ['Acl', 'Arn'] } } } },
+  });
+  const site = (region: string) => ({
+    stackName: 'Test-Site',
+    template: {
+      Resources: {
+        Bucket: { Type: 'AWS::S3::Bucket', Properties: {} },
+        Cdn: {
+          Type: 'AWS::CloudFront::Distribution',
+          Properties: {
+            DistributionConfig: {
+              WebACLId: { 'Fn::GetStackOutput': { StackName: 'Test-Edge', OutputName: 'AclArn', Region: region } },
+            },
+          },
+        },
+      },
+    },
+  });
+
+  it('GIVEN only cloud-only resources in us-east-1 (a CloudFront web ACL) WHEN loaded THEN the stage runs in its own region and reads the output across', () => {
+    root = mkdtempSync(join(tmpdir(), 'aims-template-edge-'));
+    // The edge stack first: the stage's region is where its runnable stacks are, not the first stack's.
+    writeAssembly(root, {
+      Edge: edge({ Acl: { Type: 'AWS::WAFv2::WebACL', Properties: { Scope: 'CLOUDFRONT' } } }),
+      Site: site('us-east-1'),
+    });
+    const template = loadLocalTemplate({ assemblyDir: root, stageName: 'Test' });
+    expect(template.region).toBe('eu-west-1');
+    const cdn = template.ofType('AWS::CloudFront::Distribution')[0];
+    expect(cdn?.properties).toEqual({
+      DistributionConfig: { WebACLId: expect.stringMatching(/^arn:aws:wafv2:us-east-1:123456789012:/) },
+    });
+  });
+
+  it('GIVEN the output read with the wrong Region WHEN loaded THEN it is refused, as CloudFormation refuses it', () => {
+    root = mkdtempSync(join(tmpdir(), 'aims-template-edge-'));
+    writeAssembly(root, {
+      Edge: edge({ Acl: { Type: 'AWS::WAFv2::WebACL', Properties: { Scope: 'CLOUDFRONT' } } }),
+      Site: site('eu-west-1'),
+    });
+    expect(() => loadLocalTemplate({ assemblyDir: root, stageName: 'Test' })).toThrow(
+      /Test-Edge is in us-east-1, not eu-west-1/,
+    );
+  });
+
+  it('GIVEN something the local stage runs in the second region WHEN loaded THEN it is refused with both stacks named', () => {
+    root = mkdtempSync(join(tmpdir(), 'aims-template-edge-'));
+    writeAssembly(root, {
+      Edge: edge({
+        Acl: { Type: 'AWS::WAFv2::WebACL', Properties: { Scope: 'CLOUDFRONT' } },
+        Queue: { Type: 'AWS::SQS::Queue', Properties: {} },
+      }),
+      Site: site('us-east-1'),
+    });
+    expect(() => loadLocalTemplate({ assemblyDir: root, stageName: 'Test' })).toThrow(
+      /runs resources in us-east-1 \(Test-Edge\) and eu-west-1 \(Test-Site\); the local stage runs one region/,
+    );
   });
 });
 
