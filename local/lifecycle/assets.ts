@@ -9,13 +9,14 @@ interface AssetManifest {
     string,
     {
       source?: { path?: string; packaging?: string };
-      destinations?: Record<string, { bucketName?: string; objectKey?: string }>;
+      destinations?: Record<string, { bucketName?: string; objectKey?: string; region?: string }>;
     }
   >;
 }
 
-/** Uploads every `packaging: file` asset not yet in local S3; returns the s3:// URIs published. */
-export async function publishFileAssets(stageAssemblyDir: string, s3: LocalS3): Promise<string[]> {
+/** Uploads every `packaging: file` asset bound for `region` (the one the local stage runs; a stack of cloud-only
+ *  resources elsewhere needs none) not yet in local S3; returns the s3:// URIs published. */
+export async function publishFileAssets(stageAssemblyDir: string, s3: LocalS3, region: string): Promise<string[]> {
   const published: string[] = [];
   const manifests = readdirSync(stageAssemblyDir).filter((f) => f.endsWith('.assets.json'));
   const existing = new Map<string, Set<string>>();
@@ -27,7 +28,7 @@ export async function publishFileAssets(stageAssemblyDir: string, s3: LocalS3): 
       const path = resolve(stageAssemblyDir, asset.source.path);
       if (!existsSync(path) || !statSync(path).isFile()) continue;
       for (const dest of Object.values(asset.destinations ?? {})) {
-        if (!dest.bucketName || !dest.objectKey) continue;
+        if (!dest.bucketName || !dest.objectKey || (dest.region !== undefined && dest.region !== region)) continue;
         const bucket = dest.bucketName;
         if (!existing.has(bucket)) {
           await s3.ensureBucket(bucket);

@@ -147,7 +147,7 @@ export async function startLocalLifecycle(options: LocalLifecycleOptions): Promi
   const manifestDir = first.manifestDir;
   const manifest = loadManifest(manifestDir);
   const s3 = new LocalS3(options.s3Endpoint, template.region);
-  await publishFileAssets(template.assemblyDir, s3);
+  await publishFileAssets(template.assemblyDir, s3, template.region);
   const ssm = new LocalParameterStore(dataDir, template);
   const registry = new LocalModelRegistry(dataDir, template);
   const faults: LocalLifecycle['faults'] = {};
