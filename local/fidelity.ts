@@ -17,7 +17,11 @@ export const RESOURCE_SUPPORT: Readonly<Record<string, ResourceSupport>> = {
   'AWS::Events::EventBus': { local: 'local EventBridge PutEvents server on the bus name' },
   'AWS::Events::Rule': {
     local:
-      'local EventBridge applies the EventPattern (or fires the rate schedule) and delivers to targets with retry and DLQ',
+      "local EventBridge applies the EventPattern (or fires the rate schedule) and delivers to targets with retry and DLQ; a Lambda target is invoked asynchronously, so its function errors follow the function's EventInvokeConfig, not the rule's RetryPolicy",
+  },
+  'AWS::Lambda::EventInvokeConfig': {
+    local:
+      "a Lambda rule target's function errors are retried MaximumRetryAttempts times (within MaximumEventAgeInSeconds), then Lambda's invocation record goes to the OnFailure SQS queue; without a config, 2 retries and the event is discarded (with a line on stderr), as Lambda does",
   },
   'AWS::Events::Archive': { local: 'every accepted event appended to <dataDir>/events/archive.jsonl' },
   'AWS::KinesisFirehose::DeliveryStream': {

@@ -273,7 +273,7 @@ describe('GIVEN the models stack of each environment', () => {
     expect(Object.values(prod.findResources('AWS::EventSchemas::Schema'))).toEqual([]);
   });
 
-  test("THEN the shadow comparison reads only the two variants' capture of this endpoint and decrypts, nothing more", () => {
+  test("THEN the shadow comparison reads only the two variants' capture of this endpoint, decrypts, and may park a failed run in the DLQ", () => {
     const policies = Object.values(prod.findResources('AWS::IAM::Policy')) as Json[];
     const statements = policies
       .filter((p) => JSON.stringify(p.Properties.Roles).includes('frauddetectorShadowComparison'))
@@ -282,10 +282,13 @@ describe('GIVEN the models stack of each environment', () => {
     expect(actions).toEqual([
       'events:PutEvents',
       'kms:Decrypt',
+      // A failed run is sent to the models DLQ (encrypted) by Lambda with the function's role.
+      'kms:GenerateDataKey',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       's3:GetObject',
       's3:ListBucket',
+      'sqs:SendMessage',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
     ]);

@@ -685,6 +685,8 @@ describe('GIVEN least privilege per function', () => {
       'kms:Decrypt',
       'kms:GenerateDataKey',
       'sns:Publish',
+      // Lambda sends what it gives up on (an EventBridge event) to the events DLQ with the function's role.
+      'sqs:SendMessage',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
     ],

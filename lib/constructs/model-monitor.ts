@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { ArnFormat, CfnMapping, Duration, Fn, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -361,9 +360,7 @@ export class ModelMonitor extends Construct {
           resources: this.driftAlarms.map((a) => a.alarmArn),
           detail: { state: { value: ['ALARM'] } },
         },
-        targets: [
-          new LambdaFunction(this.alarmRelay.function, { deadLetterQueue: props.deadLetterQueue, retryAttempts: 4 }),
-        ],
+        targets: [this.alarmRelay.asEventTarget(props.deadLetterQueue, { retryAttempts: 4 })],
       });
     }
   }

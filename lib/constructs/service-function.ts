@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import {
   type IGrantable,
   type IManagedPolicy,
@@ -14,7 +15,15 @@ import {
 } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Alias, Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  Alias,
+  Architecture,
+  type CfnFunction,
+  EventInvokeConfig,
+  type IDestination,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -141,7 +150,19 @@ export interface ServiceFunctionProps {
   readonly modelTag?: ModelResourceTag;
 }
 
+/** Lambda retries a failed asynchronous invocation at most twice. */
+const MAX_ASYNC_RETRIES = 2;
+
+export interface EventTargetOptions {
+  /** Retries of a failed delivery (EventBridge) and of a function error (Lambda, which stops at 2). */
+  readonly retryAttempts: number;
+  /** How old an event may get before it goes to the DLQ instead. @default - EventBridge 24 h, Lambda 6 h */
+  readonly maxEventAge?: Duration;
+}
+
 export class ServiceFunction extends Construct implements IGrantable {
+  private asyncRetries: number | undefined;
+  private asyncFailureQueue: IQueue | undefined;
   public readonly function: NodejsFunction;
   public readonly logGroup: LogGroup;
   /** The function's own role: log writes to its log group, X-Ray, and what the intent methods grant. */
@@ -326,6 +347,40 @@ export class ServiceFunction extends Construct implements IGrantable {
   public allowQueueSend(queue: IQueue): void {
     this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
     if (queue.encryptionMasterKey) this.allowKey(queue.encryptionMasterKey, true);
+  }
+
+  /**
+   * The function as an EventBridge rule target whose failures all end in `deadLetterQueue`. EventBridge invokes Lambda
+   * asynchronously: its retry policy and DLQ only cover handing the event to Lambda. A function error is retried by
+   * Lambda itself (at most twice, about 1 and 2 minutes apart) and then discarded unless the function has an
+   * on-failure destination — so the function gets one, the same queue, with an invocation record (the event, the
+   * error, the attempts). One per function: a second rule reuses it and must ask for the same retries.
+   */
+  public asEventTarget(deadLetterQueue: IQueue, options: EventTargetOptions): LambdaFunction {
+    const retryAttempts = Math.min(options.retryAttempts, MAX_ASYNC_RETRIES);
+    const existing = this.node.tryFindChild('AsyncInvoke');
+    if (existing instanceof EventInvokeConfig) {
+      if (this.asyncRetries !== retryAttempts || this.asyncFailureQueue !== deadLetterQueue) {
+        throw new Error(`${this.node.path}: every rule targeting one function must use the same retries and DLQ`);
+      }
+    } else {
+      // Not SqsDestination: its grant adds queue reads and key re-encryption; the function only sends.
+      const onFailure: IDestination = { bind: () => ({ destination: deadLetterQueue.queueArn }) };
+      new EventInvokeConfig(this, 'AsyncInvoke', {
+        function: this.function,
+        onFailure,
+        retryAttempts,
+        ...(options.maxEventAge ? { maxEventAge: options.maxEventAge } : {}),
+      });
+      this.allowQueueSend(deadLetterQueue);
+      this.asyncRetries = retryAttempts;
+      this.asyncFailureQueue = deadLetterQueue;
+    }
+    return new LambdaFunction(this.function, {
+      deadLetterQueue,
+      retryAttempts: options.retryAttempts,
+      ...(options.maxEventAge ? { maxEventAge: options.maxEventAge } : {}),
+    });
   }
 
   /** Attaches a managed policy another stack publishes (e.g. the data stack's prefix-scoped writers). */

@@ -21,7 +21,6 @@ import {
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -300,7 +299,7 @@ export class ModelsStack extends Stack {
       new Rule(this, `${name}-DriftSchedule`, {
         description: `Runs the stream drift check of ${name}`,
         schedule: Schedule.rate(Duration.minutes(settings.driftCheckMinutes)),
-        targets: [new LambdaFunction(driftCheck.function, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 0 })],
+        targets: [driftCheck.asEventTarget(this.deadLetterQueue, { retryAttempts: 0 })],
       });
       acknowledgeWildcards(driftCheck.role.node.findChild('DefaultPolicy'), {
         [`Resource::${nagBucketArn(data.captureBucket)}/${name}/${endpointName}/*`]:
@@ -392,7 +391,7 @@ export class ModelsStack extends Stack {
     new Rule(this, `${name}-ShadowSchedule`, {
       description: `Runs the shadow comparison of ${name}`,
       schedule: Schedule.rate(Duration.minutes(shadow.compareEveryMinutes)),
-      targets: [new LambdaFunction(fn.function, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 0 })],
+      targets: [fn.asEventTarget(this.deadLetterQueue, { retryAttempts: 0 })],
     });
     const capture = `${nagBucketArn(data.captureBucket)}/${capturePrefix}`;
     const reason = "The comparison reads the capture files of its window, inside this variant's capture prefix only.";

@@ -3,7 +3,6 @@
 import { ArnFormat, Duration, type RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type EventBus, Rule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
 import { type IManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Stream } from 'aws-cdk-lib/aws-kinesis';
@@ -386,11 +385,7 @@ export class ServicesStack extends Stack {
 
     // Bus rules: the public events external publishers may put, and the alerting path.
     const target = (fn: ServiceFunction) =>
-      new LambdaFunction(fn.function, {
-        deadLetterQueue: this.eventsDeadLetterQueue,
-        retryAttempts: 4,
-        maxEventAge: Duration.hours(2),
-      });
+      fn.asEventTarget(this.eventsDeadLetterQueue, { retryAttempts: 4, maxEventAge: Duration.hours(2) });
     new Rule(this, 'TransactionSubmittedRule', {
       description: 'TransactionSubmitted from any publisher → the stream',
       eventBus: data.bus,

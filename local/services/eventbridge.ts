@@ -50,6 +50,10 @@ interface Target {
   readonly maxRetries: number;
   readonly maxAgeSeconds: number;
   readonly deadLetterArn?: string;
+  /** A Lambda target: EventBridge hands the event to Lambda's asynchronous queue, and Lambda retries function errors
+   *  per the function's EventInvokeConfig, then sends an invocation record to its on-failure destination or
+   *  discards the event. `maxRetries`/`maxAgeSeconds` above are then Lambda's. */
+  readonly lambda?: { readonly onFailureArn?: string };
   readonly input?: string;
   readonly inputPath?: string;
   readonly inputTransformer?: { readonly pathsMap: Record<string, string>; readonly template: string };
@@ -116,6 +120,37 @@ function busNameOf(value: unknown): string {
   return value.startsWith('arn:') ? (value.split('/').pop() ?? 'default') : value;
 }
 
+/** Lambda's defaults for an asynchronous invocation without an EventInvokeConfig: 2 retries, 6 hours. */
+const LAMBDA_ASYNC_DEFAULTS = { maxRetries: 2, maxAgeSeconds: 21_600 };
+
+/** How Lambda handles a failed asynchronous invocation of the function `arn`: its EventInvokeConfig (`$LATEST`, or
+ *  the qualifier the ARN names), else Lambda's defaults and no destination. */
+function lambdaAsyncPolicy(
+  template: LocalTemplate,
+  arn: string,
+  where: string,
+): { maxRetries: number; maxAgeSeconds: number; lambda: { onFailureArn?: string } } {
+  const fn = template.byArn(arn);
+  const qualifier = /^arn:aws:lambda:[^:]+:\d{12}:function:[^:]+:([^:]+)$/.exec(arn)?.[1] ?? '$LATEST';
+  const config = template
+    .ofType('AWS::Lambda::EventInvokeConfig')
+    .find((c) => fn !== undefined && c.properties.FunctionName === fn.ref && c.properties.Qualifier === qualifier);
+  if (!config) return { ...LAMBDA_ASYNC_DEFAULTS, lambda: {} };
+  const p = config.properties;
+  const destination =
+    isRecord(p.DestinationConfig) && isRecord(p.DestinationConfig.OnFailure)
+      ? p.DestinationConfig.OnFailure.Destination
+      : undefined;
+  if (destination !== undefined && (typeof destination !== 'string' || !destination.startsWith('arn:aws:sqs:'))) {
+    throw new Error(`${where}: on-failure destination ${String(destination)}: only SQS queues are supported locally`);
+  }
+  return {
+    maxRetries: Number(p.MaximumRetryAttempts ?? LAMBDA_ASYNC_DEFAULTS.maxRetries),
+    maxAgeSeconds: Number(p.MaximumEventAgeInSeconds ?? LAMBDA_ASYNC_DEFAULTS.maxAgeSeconds),
+    lambda: destination === undefined ? {} : { onFailureArn: destination },
+  };
+}
+
 function rulesOf(template: LocalTemplate): Rule[] {
   return template.ofType('AWS::Events::Rule').flatMap((resource: LocalResource) => {
     const p = resource.properties;
@@ -140,12 +175,15 @@ function rulesOf(template: LocalTemplate): Rule[] {
       const dlq =
         isRecord(t.DeadLetterConfig) && typeof t.DeadLetterConfig.Arn === 'string' ? t.DeadLetterConfig.Arn : undefined;
       const transformer = isRecord(t.InputTransformer) ? t.InputTransformer : undefined;
+      const arn = String(t.Arn ?? '');
       return {
         id: String(t.Id ?? ''),
-        arn: String(t.Arn ?? ''),
+        arn,
         maxRetries: Number(retry.MaximumRetryAttempts ?? 185),
         maxAgeSeconds: Number(retry.MaximumEventAgeInSeconds ?? 86_400),
         ...(dlq ? { deadLetterArn: dlq } : {}),
+        // The local Lambda always accepts the event: only the function's own async handling can fail it.
+        ...(arn.startsWith('arn:aws:lambda:') ? lambdaAsyncPolicy(template, arn, where) : {}),
         ...(typeof t.Input === 'string' ? { input: t.Input } : {}),
         ...(typeof t.InputPath === 'string' ? { inputPath: t.InputPath } : {}),
         ...(transformer
@@ -487,7 +525,9 @@ export class LocalEventBridge {
       if (retriesUsed >= target.maxRetries || tooOld) break;
       await this.clock.sleep(this.retryDelayMs(target, retriesUsed), this.closing.signal);
     }
-    if (target.deadLetterArn) {
+    if (target.lambda) {
+      this.lambdaFailed(invocation, delivery.attempts, target.lambda.onFailureArn);
+    } else if (target.deadLetterArn) {
       // AWS puts the original event in the DLQ and says why in message attributes.
       this.options.sqs.send(target.deadLetterArn, JSON.stringify(event), {
         RULE_ARN: { DataType: 'String', StringValue: rule.arn },
@@ -499,6 +539,40 @@ export class LocalEventBridge {
     } else {
       this.end(invocation, 'dropped');
     }
+  }
+
+  /**
+   * Lambda gave up on an asynchronous invocation: the invocation record goes to the function's on-failure destination
+   * (as Lambda writes it: the event as requestPayload, the error as responsePayload); without one Lambda discards the
+   * event, which is said loudly here since nothing else will show it.
+   */
+  private lambdaFailed(invocation: Invocation, attempts: number, onFailureArn: string | undefined): void {
+    const { target, delivery, acceptedAt } = invocation;
+    const tooOld = this.clock.now() - acceptedAt >= target.maxAgeSeconds * 1000;
+    if (!onFailureArn) {
+      process.stderr.write(
+        `local lambda: discarded event ${invocation.event.id} for ${target.arn} after ${attempts} attempts ` +
+          `(${delivery.lastError ?? 'error'}): the function has no on-failure destination, as on AWS\n`,
+      );
+      this.end(invocation, 'dropped');
+      return;
+    }
+    const [errorType, ...message] = (delivery.lastError ?? 'Error').split(': ');
+    const record = {
+      version: '1.0',
+      timestamp: new Date(this.clock.now()).toISOString(),
+      requestContext: {
+        requestId: invocation.id,
+        functionArn: /:function:[^:]+$/.test(target.arn) ? `${target.arn}:$LATEST` : target.arn,
+        condition: tooOld ? 'EventAgeExceeded' : 'RetriesExhausted',
+        approximateInvokeCount: attempts,
+      },
+      requestPayload: delivery.input,
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: { errorType, errorMessage: message.join(': ') },
+    };
+    this.options.sqs.send(onFailureArn, JSON.stringify(record));
+    this.end(invocation, 'dead-lettered');
   }
 
   /**

@@ -518,7 +518,7 @@ function printLoad(phase: Phase, what: string): void {
 }
 
 /** Where a missing output's trail ends, to print beside it: what the archive holds, which queue (a DLQ) has it and
- *  why its last delivery failed (the DLQ message's ERROR_MESSAGE attribute). */
+ *  why its last delivery failed. */
 function trailOf(id: string, seen: Observed): string {
   const dir = join(dataDir, 'sqs');
   const parked: string[] = [];
@@ -528,7 +528,9 @@ function trailOf(id: string, seen: Observed): string {
     };
     for (const m of saved.messages ?? []) {
       if (!m.Body.includes(id)) continue;
-      const why = m.MessageAttributes?.ERROR_MESSAGE?.StringValue;
+      // EventBridge's DLQ says why in an attribute; Lambda's on-failure record in its responsePayload.
+      const record = JSON.parse(m.Body) as { responsePayload?: { errorMessage?: string } };
+      const why = m.MessageAttributes?.ERROR_MESSAGE?.StringValue ?? record.responsePayload?.errorMessage;
       parked.push(why === undefined ? file : `${file} (${why})`);
     }
   }

@@ -29,6 +29,16 @@ const template = {
     Dlq: { Type: 'AWS::SQS::Queue', Properties: {} },
     Topic: { Type: 'AWS::SNS::Topic', Properties: {} },
     Alerts: { Type: 'AWS::Lambda::Function', Properties: { Handler: 'index.handler' } },
+    AlertsAsync: {
+      Type: 'AWS::Lambda::EventInvokeConfig',
+      Properties: {
+        FunctionName: { Ref: 'Alerts' },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['Dlq', 'Arn'] } } },
+      },
+    },
     AlertsRule: {
       Type: 'AWS::Events::Rule',
       Properties: {
@@ -291,12 +301,13 @@ describe('local bus delivery journal', () => {
     const restarted = bus(invoker, testClock());
     restarted.resume();
     await restarted.idle();
-    // MaximumRetryAttempts 4: five attempts in all, across both instances.
-    expect(invoker.calls).toHaveLength(5);
+    // The function's MaximumRetryAttempts 2: three attempts in all, across both instances.
+    expect(invoker.calls).toHaveLength(3);
     expect(restarted.deliveries().map((d) => d.status)).toEqual(['dead-lettered']);
-    const dead = dlq();
-    expect(dead.map((m) => (JSON.parse(m.Body) as { id: string }).id)).toEqual([id]);
-    expect(dead[0]?.MessageAttributes.ERROR_MESSAGE?.StringValue).toBe('Error: target down');
+    const dead = dlq().map((m) => JSON.parse(m.Body) as Record<string, Record<string, unknown>>);
+    expect(dead.map((record) => record.requestPayload?.id)).toEqual([id]);
+    expect(dead[0]?.requestContext).toMatchObject({ condition: 'RetriesExhausted', approximateInvokeCount: 3 });
+    expect(dead[0]?.responsePayload).toEqual({ errorType: 'Error', errorMessage: 'target down' });
   });
 
   it('GIVEN an event older than MaximumEventAgeInSeconds WHEN resumed THEN it is dead-lettered after one more attempt', async () => {

@@ -71,6 +71,32 @@ const template = {
     Topic: { Type: 'AWS::SNS::Topic', Properties: {} },
     Good: { Type: 'AWS::Lambda::Function', Properties: { Handler: 'index.handler' } },
     Bad: { Type: 'AWS::Lambda::Function', Properties: { Handler: 'index.handler' } },
+    // EventBridge invokes Lambda asynchronously: the function's own config says how its errors are retried and where
+    // they end (the rule's RetryPolicy and DLQ only cover handing the event to Lambda).
+    BadAsync: {
+      Type: 'AWS::Lambda::EventInvokeConfig',
+      Properties: {
+        FunctionName: { Ref: 'Bad' },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 1,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['Dlq', 'Arn'] } } },
+      },
+    },
+    Lost: { Type: 'AWS::Lambda::Function', Properties: { Handler: 'index.handler' } },
+    LostRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        EventBusName: { Ref: 'Bus' },
+        EventPattern: { 'detail-type': ['Lost'] },
+        Targets: [
+          {
+            Id: 'T0',
+            Arn: { 'Fn::GetAtt': ['Lost', 'Arn'] },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['Dlq', 'Arn'] } },
+          },
+        ],
+      },
+    },
     GoodRule: {
       Type: 'AWS::Events::Rule',
       Properties: {
@@ -143,6 +169,7 @@ describe('startLocalServices', () => {
   let services: (LocalServices & Closable) | undefined;
   const invoker = new RecordingInvoker();
   invoker.failing.add('T-S-Bad');
+  invoker.failing.add('T-S-Lost');
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'aims-services-'));
@@ -207,7 +234,7 @@ describe('startLocalServices', () => {
     s3.destroy();
   });
 
-  it('GIVEN bus rules WHEN events are put THEN matching targets get them, failures retry then land in the DLQ', async () => {
+  it('GIVEN bus rules WHEN events are put THEN matching targets get them, function errors retry per the function async config then land in its on-failure queue', async () => {
     const services = started();
     const events = new EventBridgeClient({ endpoint: services.endpoints.eventbridge, region, credentials });
     const result = await events.send(
@@ -228,6 +255,7 @@ describe('startLocalServices', () => {
           },
           { EventBusName: 'NoSuchBus', Source: 'x', DetailType: 'y', Detail: '{}' },
           { EventBusName: 'TestBus', Source: 'x', DetailType: 'y', Detail: 'not json' },
+          { EventBusName: 'TestBus', Source: 'x.lost', DetailType: 'Lost', Detail: '{}' },
         ],
       }),
     );
@@ -240,7 +268,10 @@ describe('startLocalServices', () => {
     const deliveries = services.deliveries();
     expect(deliveries.map((d) => [d.ruleName, d.status, d.attempts])).toEqual([
       ['T-S-GoodRule', 'delivered', 1],
-      ['T-S-BadRule', 'dead-lettered', 3],
+      // The function's MaximumRetryAttempts (1), not the rule's RetryPolicy (2).
+      ['T-S-BadRule', 'dead-lettered', 2],
+      // No EventInvokeConfig: Lambda's 2 retries, then the event is discarded — the rule's DLQ never sees it.
+      ['T-S-LostRule', 'dropped', 3],
     ]);
     const good = invoker.calls.find((c) => c.target.endsWith(':T-S-Good'))?.event as Record<string, unknown>;
     expect(good).toMatchObject({
@@ -249,7 +280,12 @@ describe('startLocalServices', () => {
       account: '123456789012',
       detail: { version: 1 },
     });
-    expect(services.archive().map((a) => a.event.source)).toEqual(['aims.score', 'bank.chargebacks', 'aims.feedback']);
+    expect(services.archive().map((a) => a.event.source)).toEqual([
+      'aims.score',
+      'bank.chargebacks',
+      'aims.feedback',
+      'x.lost',
+    ]);
 
     const queueUrl = local.ofType('AWS::SQS::Queue')[0]?.attributes.QueueName ?? '';
     const attributes = await sqs(services.endpoints.sqs, 'GetQueueAttributes', {
@@ -268,8 +304,18 @@ describe('startLocalServices', () => {
       MessageAttributes: Record<string, { StringValue: string }>;
     }[];
     expect(messages).toHaveLength(1);
-    expect(JSON.parse(messages[0]?.Body ?? '{}')).toMatchObject({ source: 'bank.chargebacks' });
-    expect(messages[0]?.MessageAttributes.ERROR_MESSAGE?.StringValue).toBe('Error: boom');
+    // Lambda's on-failure invocation record: the event, the attempts, the error.
+    expect(JSON.parse(messages[0]?.Body ?? '{}')).toMatchObject({
+      version: '1.0',
+      requestContext: {
+        functionArn: expect.stringMatching(/:function:T-S-Bad:\$LATEST$/),
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 2,
+      },
+      requestPayload: { source: 'bank.chargebacks' },
+      responseContext: { functionError: 'Unhandled' },
+      responsePayload: { errorType: 'Error', errorMessage: 'boom' },
+    });
     const deleted = await sqs(services.endpoints.sqs, 'DeleteMessage', {
       QueueUrl: queueUrl,
       ReceiptHandle: messages[0]?.ReceiptHandle,
@@ -331,7 +377,7 @@ describe('startLocalServices', () => {
     ddb.destroy();
     expect(item.Item?.customer?.S).toBe('c1');
     expect(after.queueMessages('T-S-Dlq').map((m) => m.Body)).toEqual(['kept']);
-    expect(after.archive()).toHaveLength(3);
+    expect(after.archive()).toHaveLength(4);
     expect(after.topicMessages(local.ofType('AWS::SNS::Topic')[0]?.ref ?? '')).toHaveLength(1);
   });
 
