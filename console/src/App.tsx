@@ -1,17 +1,20 @@
 // The signed-in console: header, navigation and the pages (hash routes, so the same build works at /console/ and /).
 import type { User, UserManager } from 'oidc-client-ts';
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { HashRouter, Navigate, NavLink, Route, Routes } from 'react-router';
 import type { ConsoleConfig } from '../../lambdas/shared/contracts/console.js';
 import { createApi } from './api.js';
 import { displayName, signIn, signOut, tokenScopes } from './auth.js';
-import { DecisionPage } from './pages/DecisionPage.js';
 import { DecisionsPage } from './pages/DecisionsPage.js';
-import { LivePage } from './pages/LivePage.js';
-import { ModelPage } from './pages/ModelPage.js';
-import { ModelsPage } from './pages/ModelsPage.js';
 import { REVIEW_SCOPE, SessionContext } from './session.js';
 import { ErrorAlert, PageHeading } from './ui.js';
+
+// The pages with charts load when first opened: recharts is most of the bundle, and the queue (where analysts land)
+// needs none of it.
+const DecisionPage = lazy(() => import('./pages/DecisionPage.js').then((m) => ({ default: m.DecisionPage })));
+const ModelsPage = lazy(() => import('./pages/ModelsPage.js').then((m) => ({ default: m.ModelsPage })));
+const ModelPage = lazy(() => import('./pages/ModelPage.js').then((m) => ({ default: m.ModelPage })));
+const LivePage = lazy(() => import('./pages/LivePage.js').then((m) => ({ default: m.LivePage })));
 
 export function App(props: { config: ConsoleConfig; manager: UserManager; signinError?: unknown }) {
   const { config, manager } = props;
@@ -107,16 +110,18 @@ export function App(props: { config: ConsoleConfig; manager: UserManager; signin
         </header>
         <main id="main" tabIndex={-1}>
           <ErrorAlert error={error} what="Renewing your sign-in" />
-          <Routes>
-            <Route path="/" element={<Navigate to={landing} replace />} />
-            <Route path="/queue" element={<DecisionsPage mode="queue" />} />
-            <Route path="/decisions" element={<DecisionsPage mode="all" />} />
-            <Route path="/decisions/:id" element={<DecisionPage />} />
-            <Route path="/models" element={<ModelsPage />} />
-            <Route path="/models/:name" element={<ModelPage />} />
-            <Route path="/live" element={<LivePage />} />
-            <Route path="*" element={<NotFound />} />
-          </Routes>
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <Routes>
+              <Route path="/" element={<Navigate to={landing} replace />} />
+              <Route path="/queue" element={<DecisionsPage mode="queue" />} />
+              <Route path="/decisions" element={<DecisionsPage mode="all" />} />
+              <Route path="/decisions/:id" element={<DecisionPage />} />
+              <Route path="/models" element={<ModelsPage />} />
+              <Route path="/models/:name" element={<ModelPage />} />
+              <Route path="/live" element={<LivePage />} />
+              <Route path="*" element={<NotFound />} />
+            </Routes>
+          </Suspense>
         </main>
       </HashRouter>
     </SessionContext.Provider>
