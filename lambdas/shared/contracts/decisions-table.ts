@@ -4,7 +4,8 @@
 import * as z from 'zod';
 import { Decision } from '../../../models/shared/contracts/decision.js';
 import type { DecisionRecord } from './api.js';
-import { DecisionSummary, OverrideRecord, ReviewState } from './review.js';
+import { OverrideRecord, ReviewState } from './review.js';
+import { ScoredDecision } from './scored-decision.js';
 
 /**
  * The time-bucket index. Partition key `dayBucket` = `<list>#<UTC day>`, sort key `decidedAt`: a day's decisions
@@ -55,11 +56,11 @@ export const overrideItemKey = (transactionId: string, n: number): string =>
   `override#${transactionId}#${String(n).padStart(4, '0')}`;
 
 /** What a review queue row shows, copied from the decision when the review item is opened (the list needs no join). */
-export const ReviewSummary = DecisionSummary.omit({ review: true, overriddenTo: true });
+export const ReviewSummary = ScoredDecision;
 export type ReviewSummary = z.infer<typeof ReviewSummary>;
 
 /** A decision's list row, from its audit record (also the data of its TransactionScored event). */
-export function summaryOfRecord(r: DecisionRecord): ReviewSummary {
+export function summaryOfRecord(r: DecisionRecord): ScoredDecision {
   return {
     transactionId: r.transactionId,
     customerId: r.customerId,

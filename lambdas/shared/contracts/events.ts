@@ -1,8 +1,9 @@
 // The bus events: sources, detail types, versioned zod envelopes, PutEvents entries and schema-registry JSON Schemas.
 import * as z from 'zod';
-import { Attribution, Decision, ModelRef } from '../../../models/shared/contracts/decision.js';
+import { Attribution, ModelRef } from '../../../models/shared/contracts/decision.js';
 import { Label, Transaction } from '../../../models/shared/contracts/transaction.js';
 import { OverrideRecord } from './review.js';
+import { ScoredDecision } from './scored-decision.js';
 
 /** The version every detail carries today; a breaking change bumps it and adds a schema, never edits one. */
 export const EVENT_VERSION = 1;
@@ -29,20 +30,8 @@ export const EVENT_SOURCES = {
 } as const;
 export type EventSource = (typeof EVENT_SOURCES)[keyof typeof EVENT_SOURCES];
 
-export const TransactionScoredData = z
-  .object({
-    transactionId: Transaction.shape.transactionId,
-    customerId: Transaction.shape.customerId,
-    merchantId: Transaction.shape.merchantId,
-    amount: Transaction.shape.amount,
-    currency: Transaction.shape.currency,
-    decision: Decision,
-    score: z.number().min(0).max(1),
-    degraded: z.boolean(),
-    model: ModelRef,
-    decidedAt: z.iso.datetime({ offset: true }),
-  })
-  .strict();
+/** A decision the scorer answered (the console's decisions lists show the same fields). */
+export const TransactionScoredData = ScoredDecision;
 export type TransactionScoredData = z.infer<typeof TransactionScoredData>;
 
 export const FraudSuspectedData = TransactionScoredData.extend({

@@ -2,8 +2,9 @@
 // live figures. The routes that serve these schemas are added to `ROUTES` (contracts/api.ts) by their service; the
 // console imports the types from here, so the browser and the handlers read one definition.
 import * as z from 'zod';
-import { Decision, ModelRef } from '../../../models/shared/contracts/decision.js';
+import { Decision } from '../../../models/shared/contracts/decision.js';
 import { Transaction } from '../../../models/shared/contracts/transaction.js';
+import { ScoredDecision } from './scored-decision.js';
 
 const TransactionId = Transaction.shape.transactionId;
 
@@ -53,24 +54,12 @@ export const ReviewState = z
 export type ReviewState = z.infer<typeof ReviewState>;
 
 /** One line of a decisions list: enough for a table row; the full record is `GET /v1/decisions/{id}`. */
-export const DecisionSummary = z
-  .object({
-    transactionId: TransactionId,
-    customerId: Transaction.shape.customerId,
-    merchantId: Transaction.shape.merchantId,
-    amount: Transaction.shape.amount,
-    currency: Transaction.shape.currency,
-    decision: Decision,
-    score: z.number().min(0).max(1),
-    model: ModelRef,
-    degraded: z.boolean(),
-    decidedAt: z.iso.datetime({ offset: true }),
-    /** Present on `review` decisions. */
-    review: ReviewState.optional(),
-    /** The latest override's decision, when a person overrode the model. */
-    overriddenTo: Decision.optional(),
-  })
-  .strict();
+export const DecisionSummary = ScoredDecision.extend({
+  /** Present on `review` decisions. */
+  review: ReviewState.optional(),
+  /** The latest override's decision, when a person overrode the model. */
+  overriddenTo: Decision.optional(),
+}).strict();
 export type DecisionSummary = z.infer<typeof DecisionSummary>;
 
 /** A page of a decisions list, newest first. */
