@@ -10,8 +10,10 @@ import {
   rmSync,
   statSync,
   utimesSync,
+  writeFileSync,
 } from 'node:fs';
 import { join, relative } from 'node:path';
+import { eventually } from '../../../test/support/eventually.js';
 import { fingerprintInputs } from '../../assembly.js';
 import { type LocalStage, ROOT, runProjectCommand, startLocalStage } from '../../stage.js';
 
@@ -64,6 +66,9 @@ const ASSEMBLY_CACHE = join(ROOT, 'test', '.tmp', 'manual-approval');
 const APP = join('local', 'lifecycle', 'test', 'manual-approval-app.ts');
 /** Another run's assemblies older than this are removed once a new one is stored (none is in use that long). */
 const PRUNE_AFTER_MS = 60 * 60_000;
+/** How long a suite waits for another worker's synth of the same inputs: one takes under a minute, and this is within
+ * the hook timeouts of the suites that call it. */
+const SYNTH_WAIT_MS = 3 * 60_000;
 
 /** Every file under `dir` with its digest, as sorted relative paths (nothing when `dir` is missing). */
 function treeDigests(dir: string): Record<string, string> {
@@ -119,13 +124,54 @@ export async function manualApprovalAssembly(): Promise<string> {
   ];
   const digest = inputsDigest(command);
   const assemblyDir = join(ASSEMBLY_CACHE, digest);
-  // Stored by a rename once its synth succeeded: a folder under its digest is always a whole assembly.
-  if (existsSync(join(assemblyDir, 'manifest.json'))) {
+  mkdirSync(ASSEMBLY_CACHE, { recursive: true });
+  // One synth per set of inputs even with suites in parallel workers: the one that takes the lock synthesizes, the
+  // others wait for the assembly it stores (no event crosses the processes: a bounded poll of the folder).
+  const lock = `${assemblyDir}.lock`;
+  const ready = await eventually(
+    `the manual-approval assembly another test worker synthesizes (${lock})`,
+    () => (isStored(assemblyDir) ? 'stored' : takeLock(lock) ? 'locked' : undefined),
+    SYNTH_WAIT_MS,
+    500,
+  );
+  if (ready === 'stored') {
     // Touched when reused: pruning (by age) never takes an assembly a run still uses.
     utimesSync(assemblyDir, new Date(), new Date());
     return assemblyDir;
   }
-  mkdirSync(ASSEMBLY_CACHE, { recursive: true });
+  try {
+    return await synthesize(command, digest, assemblyDir);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Stored by a rename once its synth succeeded: a folder under its digest is always a whole assembly. */
+function isStored(assemblyDir: string): boolean {
+  return existsSync(join(assemblyDir, 'manifest.json'));
+}
+
+/** Takes the synth lock (a folder holding the taker's pid), or takes over one whose process is gone. */
+function takeLock(lock: string): boolean {
+  try {
+    mkdirSync(lock);
+    writeFileSync(join(lock, 'pid'), String(process.pid));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const holder = Number(existsSync(join(lock, 'pid')) ? readFileSync(join(lock, 'pid'), 'utf8') : Number.NaN);
+  try {
+    if (Number.isInteger(holder)) process.kill(holder, 0);
+  } catch (error) {
+    // The holder died (an interrupted run): its lock is stale.
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') rmSync(lock, { recursive: true, force: true });
+  }
+  return false;
+}
+
+/** Synthesizes into a partial folder and stores it under `digest` unless an input changed meanwhile. */
+async function synthesize(command: readonly string[], digest: string, assemblyDir: string): Promise<string> {
   const partial = mkdtempSync(`${assemblyDir}.partial-`);
   const output: string[] = [];
   try {
@@ -139,9 +185,9 @@ export async function manualApprovalAssembly(): Promise<string> {
   try {
     renameSync(partial, assemblyDir);
   } catch (error) {
-    // Another suite stored the same inputs' assembly first: use that one.
+    // Stored meanwhile by a worker that took over a lock it thought stale: use that one.
     rmSync(partial, { recursive: true, force: true });
-    if (!existsSync(join(assemblyDir, 'manifest.json'))) throw error;
+    if (!isStored(assemblyDir)) throw error;
   }
   pruneAssemblies(assemblyDir);
   return assemblyDir;
