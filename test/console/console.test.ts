@@ -12,6 +12,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { type DecisionRecord, ModelList, type RetrainResponse } from '../../lambdas/shared/contracts/api.js';
 import { AuditTrail } from '../../lambdas/shared/contracts/review.js';
 import { readLocalUsers } from '../../local/api/users.js';
+import { ensureConsoleBuilt } from '../../local/console-build.js';
 import { demoTraffic } from '../../local/demo-traffic.js';
 import { DRIFTED_HISTORY, manualApprovalAssembly, servedVersion } from '../../local/lifecycle/test/support.js';
 import { ROOT, runProjectCommand } from '../../local/stage.js';
@@ -50,9 +51,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'aims-console-'));
   // One stage for every check: the dev stage with manual approval, so a retraining run can wait for an operator
   // (the assembly the manual-approval suite runs too: synthesized once for both).
-  // The build first: the console stack deploys console/dist, so the synth reads it.
+  // The build first: the console stack deploys console/dist, so the synth reads it. Only when the sources are newer
+  // (as `npm start` does): in `npm test` the synth has just built it, and rewriting it here would change the files
+  // other workers read (the manual-approval suite's synth and its cache key) while they read them.
   const t0 = Date.now();
-  await runProjectCommand(['vite', 'build', '--config', join('console', 'vite.config.ts')], () => {});
+  await ensureConsoleBuilt(ROOT, runProjectCommand, () => {});
   const t1 = Date.now();
   const assemblyDir = await manualApprovalAssembly();
   const t2 = Date.now();
