@@ -12,8 +12,9 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { type DecisionRecord, ModelList, type RetrainResponse } from '../../lambdas/shared/contracts/api.js';
 import { AuditTrail } from '../../lambdas/shared/contracts/review.js';
 import { readLocalUsers } from '../../local/api/users.js';
+import { ensureConsoleBuilt } from '../../local/console-build.js';
 import { demoTraffic } from '../../local/demo-traffic.js';
-import { DRIFTED_HISTORY, servedVersion, synthesizeManualApproval } from '../../local/lifecycle/test/support.js';
+import { DRIFTED_HISTORY, manualApprovalAssembly, servedVersion } from '../../local/lifecycle/test/support.js';
 import { ROOT, runProjectCommand } from '../../local/stage.js';
 import {
   type Caller,
@@ -30,8 +31,6 @@ import { launchChromium } from '../support/browser.js';
 const SCREENSHOTS = join(ROOT, 'test', '.tmp', 'console');
 const MODEL = 'fraud-detector';
 const trained = existsSync(join(ROOT, 'models', MODEL, 'artifacts', 'model.onnx'));
-/** Long enough that the parked run still waits when the operator gets to it. */
-const APPROVAL_TIMEOUT_SECONDS = 900;
 /** Transactions scored at most, and the review decisions that are enough to work the queue. */
 const MAX_TRAFFIC = 400;
 const ENOUGH_REVIEWS = 3;
@@ -50,13 +49,15 @@ beforeAll(async () => {
   browser = await launchChromium();
   mkdirSync(SCREENSHOTS, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'aims-console-'));
-  const assemblyDir = join(dir, 'cdk.out');
-  // One stage for every check: the dev stage with manual approval, so a retraining run can wait for an operator.
-  // The build first: the console stack deploys console/dist, so the synth reads it.
+  // One stage for every check: the dev stage with manual approval, so a retraining run can wait for an operator
+  // (the assembly the manual-approval suite runs too: synthesized once for both).
+  // The build first: the console stack deploys console/dist, so the synth reads it. Only when the sources are newer
+  // (as `npm start` does): in `npm test` the synth has just built it, and rewriting it here would change the files
+  // other workers read (the manual-approval suite's synth and its cache key) while they read them.
   const t0 = Date.now();
-  await runProjectCommand(['vite', 'build', '--config', join('console', 'vite.config.ts')], () => {});
+  await ensureConsoleBuilt(ROOT, runProjectCommand, () => {});
   const t1 = Date.now();
-  await synthesizeManualApproval(assemblyDir, APPROVAL_TIMEOUT_SECONDS);
+  const assemblyDir = await manualApprovalAssembly();
   const t2 = Date.now();
   e2e = await startE2eStage('console', {
     dataDir: join(dir, 'data'),
@@ -64,7 +65,7 @@ beforeAll(async () => {
     train: !trained,
     lifecycle: { canaryBakeSeconds: 2, waitMs: 200 },
   });
-  // The retraining run trains while the analyst works; the operator approves the version it parks.
+  // The retraining run trains while the operator signs in; the operator approves the version it parks.
   operatorClient = await callerFor(e2e.stage, 'operator');
   await e2e.stage.lifecycle.seedLake(DRIFTED_HISTORY);
   const started = await call(e2e.stage, 'POST', `/v1/models/${MODEL}/retrain`, {
@@ -164,6 +165,44 @@ async function sendTraffic(): Promise<{ scored: number; reviews: number }> {
 }
 
 describe('GIVEN the console served by the local stage', () => {
+  // First: the run started in beforeAll waits at AwaitApproval only APPROVAL_TIMEOUT_SECONDS (support.ts: the
+  // timeout the manual-approval suite waits out), so the operator signs in while it trains and approves once it parks.
+  it('WHEN an operator approves the version a retraining run parked THEN the run deploys it', async () => {
+    const page = await newPage();
+    await signIn(page, 'operator');
+
+    // The run waits at AwaitApproval once it has trained and passed the gate.
+    const deadline = Date.now() + 240_000;
+    let pending: string | undefined;
+    while (!pending) {
+      const state = e2e.stage.lifecycle.stepFunctions.describe(retraining.executionArn);
+      if (state.status !== 'RUNNING') throw new Error(`the run ended ${state.status}: ${state.error} ${state.cause}`);
+      const models = await call(e2e.stage, 'GET', '/v1/models', { caller: operatorClient });
+      const model = ModelList.parse(models.json).models.find((m) => m.name === MODEL);
+      pending = model?.pendingApproval?.version;
+      if (pending) break;
+      if (Date.now() > deadline) throw new Error(`no version awaited approval within 240 s (${state.currentState})`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+
+    await page.goto(`${e2e.stage.url}/console/#/models/${MODEL}`);
+    await shows(page, page.getByText(`Version ${pending} passed the quality gate`), 'model (operator)');
+    await screenshot(page, 'model-operator');
+    await expectAccessible(page, 'model (operator)');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Approve and deploy' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Version ${pending} approved.` })
+      .waitFor({ timeout: UI_TIMEOUT_MS });
+    await page.context().close();
+
+    const done = await e2e.stage.lifecycle.waitForExecution(retraining.executionArn);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.states).toEqual(expect.arrayContaining(['AwaitApproval', 'Approve', 'Deployed']));
+    expect(await servedVersion(e2e.stage)).toBe(pending);
+  }, 300_000);
+
   it('WHEN an analyst works the queue THEN the label and the override reach the audit trail, approval is refused, and every page is accessible', async () => {
     const page = await newPage();
     await signIn(page, 'analyst');
@@ -259,40 +298,5 @@ describe('GIVEN the console served by the local stage', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: UI_TIMEOUT_MS });
     await page.context().close();
-  }, 300_000);
-
-  it('WHEN an operator approves the version a retraining run parked THEN the run deploys it', async () => {
-    // The run started in beforeAll waits at AwaitApproval once it has trained and passed the gate.
-    const deadline = Date.now() + 240_000;
-    let pending: string | undefined;
-    while (!pending) {
-      const state = e2e.stage.lifecycle.stepFunctions.describe(retraining.executionArn);
-      if (state.status !== 'RUNNING') throw new Error(`the run ended ${state.status}: ${state.error} ${state.cause}`);
-      const models = await call(e2e.stage, 'GET', '/v1/models', { caller: operatorClient });
-      const model = ModelList.parse(models.json).models.find((m) => m.name === MODEL);
-      pending = model?.pendingApproval?.version;
-      if (pending) break;
-      if (Date.now() > deadline) throw new Error(`no version awaited approval within 240 s (${state.currentState})`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-
-    const page = await newPage();
-    await signIn(page, 'operator');
-    await page.goto(`${e2e.stage.url}/console/#/models/${MODEL}`);
-    await shows(page, page.getByText(`Version ${pending} passed the quality gate`), 'model (operator)');
-    await screenshot(page, 'model-operator');
-    await expectAccessible(page, 'model (operator)');
-    await page.getByRole('button', { name: 'Approve' }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Approve and deploy' }).click();
-    await page
-      .getByRole('status')
-      .filter({ hasText: `Version ${pending} approved.` })
-      .waitFor({ timeout: UI_TIMEOUT_MS });
-    await page.context().close();
-
-    const done = await e2e.stage.lifecycle.waitForExecution(retraining.executionArn);
-    expect(done.status).toBe('SUCCEEDED');
-    expect(done.states).toEqual(expect.arrayContaining(['AwaitApproval', 'Approve', 'Deployed']));
-    expect(await servedVersion(e2e.stage)).toBe(pending);
   }, 300_000);
 });

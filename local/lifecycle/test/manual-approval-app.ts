@@ -1,7 +1,8 @@
 // The dev stage with one change, Prod's manual model approval, for the local manual-approval test: the same
 // constructs and props as bin/aims.ts builds for Dev (lib/app.ts), only `lifecycle.approval` differs, with an approval
 // timeout the test gives as context (`-c approvalTimeoutSeconds=N`), so the unapproved run's timeout can be watched. The test
-// synthesizes it with the CDK CLI (cdk.json's context and feature flags apply) into a temporary assembly.
+// synthesizes it with the CDK CLI (cdk.json's context and feature flags apply) into an assembly under test/.tmp that
+// is reused while its inputs are unchanged (manualApprovalAssembly in ./support.ts).
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { API_CLIENTS } from '../../../lib/config/api-clients.js';

@@ -1,6 +1,6 @@
 // Manual approval (Prod's setting) run for real on the local stage: the dev stage is synthesized with only
-// `models.approval` changed (./manual-approval-app.ts) into a temporary assembly and the local stage runs that
-// assembly. A retraining run parks its task token at AwaitApproval, the models API shows the pending version, the
+// `models.approval` changed (./manual-approval-app.ts) into an assembly (cached under test/.tmp, shared with the
+// console suite) and the local stage runs that assembly. A retraining run parks its task token at AwaitApproval, the models API shows the pending version, the
 // operator's POST …/approve (admin scope, a real token through the local API) releases it and the run deploys; a run
 // nobody approves ends at the ASL's AwaitApproval timeout. Every step is the template's ASL, the real Lambda bundles
 // (coordinate, models), train.py and the local models stack.
@@ -25,12 +25,10 @@ import {
 import { type LocalStage, ROOT, startLocalStage } from '../../stage.js';
 import { stageAssemblyDir } from '../../template/index.js';
 import { groupNames } from '../registry.js';
-import { DRIFTED_HISTORY, servedVersion, synthesizeManualApproval } from './support.js';
+import { APPROVAL_TIMEOUT_SECONDS, DRIFTED_HISTORY, manualApprovalAssembly, servedVersion } from './support.js';
 
 const MODEL = 'fraud-detector';
 const trained = existsSync(join(ROOT, 'models', MODEL, 'artifacts', 'model.onnx'));
-/** This run's AwaitApproval timeout: long next to the few API calls before an approval, short enough to wait out. */
-const LOCAL_APPROVAL_TIMEOUT_SECONDS = 40;
 /** The states a run passes once AwaitApproval ends without an approval (timeout or rejection). */
 const FAILED_AT_APPROVAL = [
   'AwaitApproval',
@@ -80,7 +78,6 @@ function retrainingEvents(stage: LocalStage, detailType: string) {
 
 describe('GIVEN the dev stage synthesized with manual approval and a lake of labelled, drifted history', () => {
   let dir: string;
-  let assemblyDir: string;
   let synthesized: Definition;
   let stage: LocalStage;
   let clients: SdkClients;
@@ -117,8 +114,8 @@ describe('GIVEN the dev stage synthesized with manual approval and a lake of lab
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'aims-manual-approval-'));
-    assemblyDir = join(dir, 'cdk.out');
-    await synthesizeManualApproval(assemblyDir, LOCAL_APPROVAL_TIMEOUT_SECONDS);
+    // Shared with the console suite: synthesized once for both while its inputs are unchanged.
+    const assemblyDir = await manualApprovalAssembly();
     synthesized = definitionOf(retrainingTemplate(assemblyDir).parts);
 
     stage = await startLocalStage({
@@ -150,7 +147,7 @@ describe('GIVEN the dev stage synthesized with manual approval and a lake of lab
     expect(state).toMatchObject({
       Type: 'Task',
       Resource: expect.stringContaining(':states:::lambda:invoke.waitForTaskToken'),
-      TimeoutSeconds: LOCAL_APPROVAL_TIMEOUT_SECONDS,
+      TimeoutSeconds: APPROVAL_TIMEOUT_SECONDS,
       Next: 'Approve',
       Parameters: { Payload: { action: 'await-approval', 'taskToken.$': '$$.Task.Token' } },
       Catch: [{ ErrorEquals: ['States.ALL'], Next: 'FailedApproval', ResultPath: '$.failure' }],
