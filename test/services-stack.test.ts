@@ -1,13 +1,15 @@
 // The services stack: routes and scopes, validation, usage plans, WAF, the stream consumer, bus rules and the
 // exact permissions each function gets.
+import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { apiRoutes, ROUTES, type RouteDefinition } from '../lambdas/shared/contracts/api.js';
 import { DETAIL_TYPES } from '../lambdas/shared/contracts/events.js';
 import { API_CLIENTS } from '../lib/config/api-clients.js';
 import { environments } from '../lib/config/environments.js';
-import { modelEndpointName } from '../lib/config/models.js';
+import { bootstrapVersion, type ModelDeclaration, modelEndpointName } from '../lib/config/models.js';
 import { GATEWAY_RESPONSES } from '../lib/constructs/api-gateway-definition.js';
 import { inferenceComponentName } from '../lib/constructs/model-endpoint.js';
+import { PROJECT_ROOT } from '../lib/constructs/service-function.js';
 import { cleanTestApps, templateOf, testApp } from './support/app.js';
 
 const { stages } = testApp();
@@ -823,6 +825,11 @@ describe('GIVEN the models API', () => {
     expect(env.MODELS_STACK_NAME).toBe('Dev-Models');
     const models = JSON.stringify(env.MODELS);
     for (const part of [
+      // The bootstrap card's version: the champion's version while the pointer says bootstrap.
+      bootstrapVersion({
+        dir: join(PROJECT_ROOT, 'models', 'fraud-detector'),
+        manifest: { name: 'fraud-detector' },
+      } as ModelDeclaration),
       'aims-dev-fraud-detector',
       'frauddetectorRegistryChampionPointer',
       'frauddetectorWorkflowStateMachine',

@@ -23,6 +23,8 @@ import {
 
 export const BatchEnv = CommonEnv.extend({
   MODEL_NAME: envString(),
+  /** The version the bootstrap card records (reported while the champion pointer is `bootstrap`). */
+  BOOTSTRAP_VERSION: envString(),
   /** The model policy's thresholds as JSON (the environments table's `thresholds`). */
   MODEL_THRESHOLDS: envNumberRecord(),
   /** Rows per transform request (the manifest's serving.batch.rowsPerRequest). */
@@ -89,6 +91,7 @@ export async function runTask(event: unknown, deps: BatchDeps): Promise<unknown>
         module,
         objects,
         thresholds: env.MODEL_THRESHOLDS,
+        bootstrapVersion: env.BOOTSTRAP_VERSION,
         outputName: env.MODEL_OUTPUT_NAME,
         predictionsBucket: env.LAKE_BUCKET,
         now,

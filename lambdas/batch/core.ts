@@ -250,6 +250,8 @@ export interface PublishDeps {
   readonly objects: ObjectStore;
   /** The environment's thresholds of the model's policy (validated at cold start). */
   readonly thresholds: Readonly<Record<string, number>>;
+  /** The version the bootstrap card records: reported while the champion pointer is `bootstrap`. */
+  readonly bootstrapVersion: string;
   readonly outputName: string;
   /** Bucket the predictions go to (`predictions/<model>/date=…/`). */
   readonly predictionsBucket: string;
@@ -306,7 +308,7 @@ export async function publish(request: PublishRequest, deps: PublishDeps): Promi
   const location = `s3://${deps.predictionsBucket}/${keys.rows}`;
   const summary: PredictionsSummary = {
     model: module.name,
-    version: versionOfPointer(request.champion),
+    version: versionOfPointer(request.champion, deps.bootstrapVersion),
     date: request.date,
     rows: predictions.length,
     outcomes,

@@ -41,6 +41,7 @@ import {
 const ModelConfigSchema = z
   .object({
     name: z.string().min(1),
+    bootstrapVersion: z.string().min(1),
     stateMachineArn: z.string().min(1),
     championParameter: z.string().min(1),
     packageGroup: z.string().min(1),
@@ -48,7 +49,7 @@ const ModelConfigSchema = z
   .strict();
 
 export const ModelsEnv = CommonEnv.extend({
-  /** JSON list of { name, stateMachineArn, championParameter, packageGroup }. */
+  /** JSON list of { name, bootstrapVersion, stateMachineArn, championParameter, packageGroup }. */
   MODELS: z
     .string()
     .transform((text, ctx) => {

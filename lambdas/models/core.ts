@@ -33,6 +33,8 @@ export const MAX_VERSIONS = 50;
 /** One model as this function is configured with it (the MODELS environment variable). */
 export interface ModelConfig {
   readonly name: string;
+  /** The version the bootstrap card records: the champion's version while the pointer is `bootstrap`. */
+  readonly bootstrapVersion: string;
   readonly stateMachineArn: string;
   /** The SSM parameter holding the champion pointer. */
   readonly championParameter: string;
@@ -295,7 +297,7 @@ async function summaryOf(ports: ModelsPorts, model: ModelConfig): Promise<ModelS
     ports.approvals.pending(model.name),
   ]);
   const championVersion = versions.find((v) => v.champion);
-  const version = championVersion?.version ?? versionOfPointer(pointer);
+  const version = championVersion?.version ?? versionOfPointer(pointer, model.bootstrapVersion);
   const run = running[0];
   return {
     name: model.name,
@@ -466,7 +468,10 @@ export async function rollback(
     );
   }
   const previous = details.slice(index + 1).find((d) => prefixOf(d) !== undefined);
-  if (!previous) throw new ConflictError(`${name} has no approved version before ${versionOfPointer(pointer)}`);
+  if (!previous)
+    throw new ConflictError(
+      `${name} has no approved version before ${versionOfPointer(pointer, model.bootstrapVersion)}`,
+    );
   const stack = await ports.stack.describe();
   if (BUSY_STACK.test(stack.status)) {
     throw new ConflictError(`the models stack ${ports.stack.stackName} is ${stack.status}: retry when it has settled`, {

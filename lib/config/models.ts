@@ -1,5 +1,5 @@
 // The models AIMS serves, discovered from `models/*/model.json`: adding a model is a new folder, not stack code.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadManifest, type ModelManifest } from '../../models/shared/manifest.js';
 import { type AnyModelModule, loadModule, MODULE_ENTRY } from '../../models/shared/module.js';
@@ -137,6 +137,22 @@ export function modelModulePath(model: ModelDeclaration, projectRoot: string): s
     throw new Error(`model '${model.manifest.name}' lives outside the project (${model.dir}): bundles cannot reach it`);
   }
   return relative.split(path.sep).join('/');
+}
+
+/**
+ * The version the committed bootstrap model's card records (`models/<name>/bootstrap/model-card.json`): what its
+ * predictions report, and so the champion's version while the pointer says `bootstrap`.
+ */
+export function bootstrapVersion(model: ModelDeclaration): string {
+  const file = path.join(model.dir, 'bootstrap', 'model-card.json');
+  if (!existsSync(file)) {
+    throw new Error(
+      `${file} not found: models/${model.manifest.name}/bootstrap/ is the bootstrap champion; refresh it with \`npm run train -- --bootstrap\``,
+    );
+  }
+  const version = (JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown }).version;
+  if (typeof version !== 'string' || version === '') throw new Error(`${file} records no version`);
+  return version;
 }
 
 /**

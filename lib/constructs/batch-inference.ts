@@ -81,6 +81,8 @@ export interface BatchLake {
 
 export interface BatchInferenceProps {
   readonly manifest: ModelManifest;
+  /** The version the bootstrap card records: what a run reports while the champion pointer is `bootstrap`. */
+  readonly bootstrapVersion: string;
   /** This environment's profile: picks `serving.batch.instanceType`. */
   readonly instanceType: string;
   /** The model module bundled into the run's tasks (relative to the repository root). */
@@ -177,6 +179,7 @@ export class BatchInference extends Construct {
       modelTag: { model, role: 'batch-tasks' },
       environment: {
         MODEL_NAME: model,
+        BOOTSTRAP_VERSION: props.bootstrapVersion,
         MODEL_THRESHOLDS: JSON.stringify(props.thresholds),
         ROWS_PER_REQUEST: String(batch.rowsPerRequest),
         MODEL_INPUT_NAME: manifest.serving.inputName,

@@ -35,7 +35,7 @@ import { buildTritonArchive } from '../../lambdas/retraining/triton-archive.js';
 import { driftHistoryPrefix, driftStatusKey } from '../../lambdas/shared/contracts/api.js';
 import { TRITON_CONFIG_TEMPLATE } from '../../models/shared/triton/package.js';
 import type { EnvironmentConfig, ModelServingSettings } from '../config/environment-config.js';
-import { type ModelDeclaration, modelEndpointName, modelModulePath } from '../config/models.js';
+import { bootstrapVersion, type ModelDeclaration, modelEndpointName, modelModulePath } from '../config/models.js';
 import { BatchInference, type BatchLake, batchCapturePrefix } from '../constructs/batch-inference.js';
 import { deadLetterQueue } from '../constructs/dead-letter-queue.js';
 import {
@@ -416,6 +416,7 @@ export class ModelsStack extends Stack {
       if (!policy) throw new Error(`model '${name}' has no serving settings: its batch run has no thresholds`);
       this.batch[name] = new BatchInference(this, `${name}-Batch`, {
         manifest,
+        bootstrapVersion: bootstrapVersion(declaration),
         instanceType: manifest.serving.batch.instanceType[settings.profile],
         modelModule: modelModulePath(declaration, PROJECT_ROOT),
         thresholds: policy.thresholds,

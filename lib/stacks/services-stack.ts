@@ -93,6 +93,8 @@ export interface LabelledModel {
 /** One model the models API administers: its retraining state machine and its registry (package group + pointer). */
 export interface AdministeredModel {
   readonly name: string;
+  /** The version its bootstrap card records: the champion's version while the pointer is `bootstrap`. */
+  readonly bootstrapVersion: string;
   readonly stateMachine: IStateMachine;
   readonly registry: ModelRegistry;
 }
@@ -591,6 +593,7 @@ export class ServicesStack extends Stack {
         MODELS: this.toJsonString(
           models.map((m) => ({
             name: m.name,
+            bootstrapVersion: m.bootstrapVersion,
             stateMachineArn: m.stateMachine.stateMachineArn,
             championParameter: m.registry.championPointer.parameterName,
             packageGroup: m.registry.packageGroupName,

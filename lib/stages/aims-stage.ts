@@ -6,6 +6,7 @@ import { openApiDocument31 } from '../../lambdas/shared/contracts/openapi.js';
 import type { ApiClientConfig } from '../config/api-clients.js';
 import type { EnvironmentConfig } from '../config/environment-config.js';
 import {
+  bootstrapVersion,
   type ModelDeclaration,
   modelEndpointName,
   modelModulePath,
@@ -135,11 +136,17 @@ export class AimsStage extends Stage {
         driftStatusBucket: this.data.monitoringBucket,
         artifactsBucket: this.data.artifactsBucket,
         predictions: { bucket: this.data.lakeBucket, models: Object.keys(this.models.batch) },
-        models: served.map(({ manifest }) => {
+        models: served.map((declaration) => {
+          const { manifest } = declaration;
           const registry = this.retraining.registries[manifest.name];
           const workflow = this.retraining.workflows[manifest.name];
           if (!registry || !workflow) throw new Error(`model '${manifest.name}' has no registry or workflow`);
-          return { name: manifest.name, stateMachine: workflow.stateMachine, registry };
+          return {
+            name: manifest.name,
+            bootstrapVersion: bootstrapVersion(declaration),
+            stateMachine: workflow.stateMachine,
+            registry,
+          };
         }),
       },
     });

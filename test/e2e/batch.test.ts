@@ -2,6 +2,7 @@
 // Athena on DuckDB → prepare (real bundle) → Batch Transform through a local model server → publish → PredictionsReady
 // on the bus, the merchants' state in the features table, and the day's predictions through the API.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -82,7 +83,9 @@ describe('GIVEN a local stage whose lake holds ten days of decisions', () => {
         location: string;
       },
     ];
-    expect(ready).toMatchObject({ model: MODEL, date: DATE, version: 'bootstrap' });
+    // The champion is the bootstrap model: the run names it by its card's version, as its predictions do.
+    const card = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', MODEL, 'bootstrap', 'model-card.json'), 'utf8'));
+    expect(ready).toMatchObject({ model: MODEL, date: DATE, version: card.version });
     expect(ready.rows).toBeGreaterThan(20);
     expect(Object.values(ready.outcomes).reduce((a, b) => a + b, 0)).toBe(ready.rows);
     expect(ready.location).toBe(`s3://${refOf(e2e.stage, PATHS.lakeBucket)}/${predictionKeys(MODEL, DATE).rows}`);

@@ -174,6 +174,7 @@ describe('GIVEN the transform has scored the prepared input', () => {
     module: merchantRisk,
     objects,
     thresholds: { watch: 0.3, blockReview: 0.7 },
+    bootstrapVersion: 'merchant-risk-boot-1',
     outputName: 'score',
     predictionsBucket: 'lake',
     now: () => new Date('2026-03-13T00:41:00Z'),
@@ -224,6 +225,14 @@ describe('GIVEN the transform has scored the prepared input', () => {
     const summary = await publish(publishRequest, publishDeps(objects));
     expect(summary.rows).toBe(0);
     expect(summary.outcomes).toEqual({ clear: 0, watch: 0, 'block-review': 0 });
+  });
+
+  test("WHEN the champion is still the bootstrap model THEN the run reports the bootstrap card's version", async () => {
+    const objects = new MemoryObjectStore();
+    objects.objects.set(REQUEST.resultUri, Buffer.from(athenaCsv([])));
+    await prepare(REQUEST, { ...setup().deps, objects });
+    const summary = await publish({ ...publishRequest, champion: 'bootstrap' }, publishDeps(objects));
+    expect(summary.version).toBe('merchant-risk-boot-1');
   });
 });
 

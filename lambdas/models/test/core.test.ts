@@ -379,9 +379,17 @@ describe('GIVEN the state machine states', () => {
     expect(stepOf([])).toEqual({});
   });
 
-  test('WHEN a pointer is read THEN its version is the last folder, or bootstrap', () => {
-    expect(versionOfPointer('s3://b/models/m/versions/m-1/')).toBe('m-1');
-    expect(versionOfPointer('bootstrap')).toBe('bootstrap');
+  test("WHEN a pointer is read THEN its version is the last folder, or for bootstrap the bootstrap card's version", () => {
+    expect(versionOfPointer('s3://b/models/m/versions/m-1/', 'boot-1')).toBe('m-1');
+    expect(versionOfPointer('bootstrap', 'boot-1')).toBe('boot-1');
+  });
+
+  test("WHEN the champion is still the bootstrap model THEN the models list names it by its card's version, as its predictions do", async () => {
+    const w = world();
+    w.pointers.values.set(FRAUD.championParameter, 'bootstrap');
+    const [m] = ModelList.parse(await listModels(w)).models;
+    expect(m?.championVersion).toBe(FRAUD.bootstrapVersion);
+    expect(m?.champion).toMatchObject({ pointer: 'bootstrap', version: FRAUD.bootstrapVersion });
   });
 
   test('THEN every step name is one the CLI knows', async () => {

@@ -21,6 +21,7 @@ export const prefixOf = (model: string, version: string) => `${ARTIFACTS}/models
 
 export const FRAUD: ModelConfig = {
   name: 'fraud-detector',
+  bootstrapVersion: 'fraud-detector-boot-1',
   stateMachineArn: 'arn:aws:states:eu-west-1:111111111111:stateMachine:fraud',
   championParameter: '/aims/dev/models/fraud-detector/champion',
   packageGroup: 'aims-dev-fraud-detector',

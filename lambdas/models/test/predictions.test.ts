@@ -7,6 +7,7 @@ import { FRAUD, world } from './memory.js';
 
 const MERCHANT: ModelConfig = {
   name: 'merchant-risk',
+  bootstrapVersion: 'merchant-risk-boot-1',
   stateMachineArn: 'arn:aws:states:eu-west-1:111111111111:stateMachine:merchant',
   championParameter: '/aims/dev/models/merchant-risk/champion',
   packageGroup: 'aims-dev-merchant-risk',
