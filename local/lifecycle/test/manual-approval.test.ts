@@ -178,7 +178,11 @@ describe('GIVEN the dev stage synthesized with manual approval and a lake of lab
       trigger: 'api',
       champion: false,
     });
-    expect(waiting.champion).toMatchObject({ pointer: 'bootstrap', version: 'bootstrap' });
+    // The bootstrap champion is named by its committed card's version, as its predictions name it.
+    const bootstrapCard = JSON.parse(
+      readFileSync(join(ROOT, 'models', 'fraud-detector', 'bootstrap', 'model-card.json'), 'utf8'),
+    ) as { version: string };
+    expect(waiting.champion).toMatchObject({ pointer: 'bootstrap', version: bootstrapCard.version });
     expect(waiting.retraining).toMatchObject({
       executionArn: started.executionArn,
       status: 'RUNNING',
