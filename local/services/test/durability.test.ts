@@ -241,6 +241,17 @@ describe('local bus delivery journal', () => {
   const bus = (invoker: FunctionInvoker, clock: BusClock) =>
     new LocalEventBridge({ template: local, dataDir, invoker, sqs: new SqsStore(local, join(dataDir, 'sqs')), clock });
   const dlq = () => new SqsStore(local, join(dataDir, 'sqs')).peek('T-S-Dlq');
+  /** Leaves one FraudSuspected delivery journaled with one failed attempt (on `invoker`, set failing), as a SIGKILL
+   *  mid-retry does; returns its event id. */
+  const crashWithOnePending = async (invoker = new TargetInvoker()): Promise<string | undefined> => {
+    invoker.down = true;
+    const clock = testClock({ stuck: true });
+    const crashed = bus(invoker, clock);
+    const id = crashed.putEvents(fraud(1)).Entries[0]?.EventId;
+    await crashed.sync();
+    await clock.backoffs(1);
+    return id;
+  };
 
   it('GIVEN accepted events whose target fails WHEN the bus is dropped mid-retry THEN a new bus on the same dir delivers each once', async () => {
     const invoker = new TargetInvoker();
@@ -290,12 +301,7 @@ describe('local bus delivery journal', () => {
 
   it('GIVEN retries counted before a crash WHEN they run out after the restart THEN the event lands in the DLQ once', async () => {
     const invoker = new TargetInvoker();
-    invoker.down = true;
-    const clock = testClock({ stuck: true });
-    const crashed = bus(invoker, clock);
-    const id = crashed.putEvents(fraud(1)).Entries[0]?.EventId;
-    await crashed.sync();
-    await clock.backoffs(1);
+    const id = await crashWithOnePending(invoker);
     expect(invoker.calls).toHaveLength(1);
 
     const restarted = bus(invoker, testClock());
@@ -343,18 +349,6 @@ describe('local bus delivery journal', () => {
   });
 
   describe('WHEN it runs in the stage, which starts the bus before the Lambda runtime (the deferred invoker)', () => {
-    /** Leaves one FraudSuspected delivery journaled with one failed attempt, as a SIGKILL mid-retry does. */
-    const crashWithOnePending = async (): Promise<string | undefined> => {
-      const invoker = new TargetInvoker();
-      invoker.down = true;
-      const clock = testClock({ stuck: true });
-      const crashed = bus(invoker, clock);
-      const id = crashed.putEvents(fraud(1)).Entries[0]?.EventId;
-      await crashed.sync();
-      await clock.backoffs(1);
-      return id;
-    };
-
     it('THEN a delivery resumed before the runtime started waits for it and is delivered once, not dead-lettered', async () => {
       const id = await crashWithOnePending();
       const deferred = new DeferredInvoker();
