@@ -161,8 +161,8 @@ export interface EventTargetOptions {
 }
 
 export class ServiceFunction extends Construct implements IGrantable {
-  private asyncRetries: number | undefined;
-  private asyncFailureQueue: IQueue | undefined;
+  /** Set by the first asEventTarget: the function's one EventInvokeConfig says this. */
+  private asyncInvoke: { readonly retries: number; readonly queue: IQueue } | undefined;
   public readonly function: NodejsFunction;
   public readonly logGroup: LogGroup;
   /** The function's own role: log writes to its log group, X-Ray, and what the intent methods grant. */
@@ -358,9 +358,8 @@ export class ServiceFunction extends Construct implements IGrantable {
    */
   public asEventTarget(deadLetterQueue: IQueue, options: EventTargetOptions): LambdaFunction {
     const retryAttempts = Math.min(options.retryAttempts, MAX_ASYNC_RETRIES);
-    const existing = this.node.tryFindChild('AsyncInvoke');
-    if (existing instanceof EventInvokeConfig) {
-      if (this.asyncRetries !== retryAttempts || this.asyncFailureQueue !== deadLetterQueue) {
+    if (this.asyncInvoke) {
+      if (this.asyncInvoke.retries !== retryAttempts || this.asyncInvoke.queue !== deadLetterQueue) {
         throw new Error(`${this.node.path}: every rule targeting one function must use the same retries and DLQ`);
       }
     } else {
@@ -373,8 +372,7 @@ export class ServiceFunction extends Construct implements IGrantable {
         ...(options.maxEventAge ? { maxEventAge: options.maxEventAge } : {}),
       });
       this.allowQueueSend(deadLetterQueue);
-      this.asyncRetries = retryAttempts;
-      this.asyncFailureQueue = deadLetterQueue;
+      this.asyncInvoke = { retries: retryAttempts, queue: deadLetterQueue };
     }
     return new LambdaFunction(this.function, {
       deadLetterQueue,

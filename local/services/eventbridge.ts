@@ -120,6 +120,16 @@ function busNameOf(value: unknown): string {
   return value.startsWith('arn:') ? (value.split('/').pop() ?? 'default') : value;
 }
 
+/** A function's own error (what Lambda reports as errorType and errorMessage), as opposed to failing to run it. */
+class FunctionError extends Error {
+  constructor(
+    readonly errorType: string,
+    readonly errorMessage: string,
+  ) {
+    super(`${errorType}: ${errorMessage}`);
+  }
+}
+
 /** Lambda's defaults for an asynchronous invocation without an EventInvokeConfig: 2 retries, 6 hours. */
 const LAMBDA_ASYNC_DEFAULTS = { maxRetries: 2, maxAgeSeconds: 21_600 };
 
@@ -486,7 +496,7 @@ export class LocalEventBridge {
     if (target.arn.startsWith('arn:aws:lambda:') || target.arn.startsWith('arn:aws:states:')) {
       // The signal: a bus that stops while its runtime has not started yet stops waiting for it.
       const result = await this.options.invoker.invoke(target.arn, input, this.closing.signal);
-      if (!result.ok) throw new Error(`${result.errorType}: ${result.errorMessage}`);
+      if (!result.ok) throw new FunctionError(result.errorType, result.errorMessage);
       return;
     }
     const body = typeof input === 'string' ? input : JSON.stringify(input);
@@ -506,6 +516,8 @@ export class LocalEventBridge {
 
   private async deliver(invocation: Invocation): Promise<void> {
     const { rule, target, event, delivery } = invocation;
+    let failure: unknown;
+    let tooOld = false;
     for (;;) {
       if (this.closing.signal.aborted) return; // stays pending in the journal: the next start resumes it
       delivery.attempts += 1;
@@ -517,16 +529,17 @@ export class LocalEventBridge {
         return;
       } catch (error) {
         delivery.lastError = error instanceof Error ? error.message : String(error);
+        failure = error;
       }
       // An attempt cut short by the stage stopping is not the target's failure: it stays pending for the next start.
       if (this.closing.signal.aborted) return;
       const retriesUsed = delivery.attempts - 1;
-      const tooOld = this.clock.now() - invocation.acceptedAt >= target.maxAgeSeconds * 1000;
+      tooOld = this.clock.now() - invocation.acceptedAt >= target.maxAgeSeconds * 1000;
       if (retriesUsed >= target.maxRetries || tooOld) break;
       await this.clock.sleep(this.retryDelayMs(target, retriesUsed), this.closing.signal);
     }
     if (target.lambda) {
-      this.lambdaFailed(invocation, delivery.attempts, target.lambda.onFailureArn);
+      this.lambdaFailed(invocation, target.lambda.onFailureArn, failure, tooOld);
     } else if (target.deadLetterArn) {
       // AWS puts the original event in the DLQ and says why in message attributes.
       this.options.sqs.send(target.deadLetterArn, JSON.stringify(event), {
@@ -546,9 +559,14 @@ export class LocalEventBridge {
    * (as Lambda writes it: the event as requestPayload, the error as responsePayload); without one Lambda discards the
    * event, which is said loudly here since nothing else will show it.
    */
-  private lambdaFailed(invocation: Invocation, attempts: number, onFailureArn: string | undefined): void {
-    const { target, delivery, acceptedAt } = invocation;
-    const tooOld = this.clock.now() - acceptedAt >= target.maxAgeSeconds * 1000;
+  private lambdaFailed(
+    invocation: Invocation,
+    onFailureArn: string | undefined,
+    failure: unknown,
+    tooOld: boolean,
+  ): void {
+    const { target, delivery } = invocation;
+    const attempts = delivery.attempts;
     if (!onFailureArn) {
       process.stderr.write(
         `local lambda: discarded event ${invocation.event.id} for ${target.arn} after ${attempts} attempts ` +
@@ -557,7 +575,10 @@ export class LocalEventBridge {
       this.end(invocation, 'dropped');
       return;
     }
-    const [errorType, ...message] = (delivery.lastError ?? 'Error').split(': ');
+    const { errorType, errorMessage } =
+      failure instanceof FunctionError
+        ? failure
+        : { errorType: 'Error', errorMessage: failure instanceof Error ? failure.message : String(failure) };
     const record = {
       version: '1.0',
       timestamp: new Date(this.clock.now()).toISOString(),
@@ -569,7 +590,7 @@ export class LocalEventBridge {
       },
       requestPayload: delivery.input,
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-      responsePayload: { errorType, errorMessage: message.join(': ') },
+      responsePayload: { errorType, errorMessage },
     };
     this.options.sqs.send(onFailureArn, JSON.stringify(record));
     this.end(invocation, 'dead-lettered');
